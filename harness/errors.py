@@ -1,0 +1,21 @@
+"""User-facing errors: one clear line, exit code 2, no traceback."""
+from __future__ import annotations
+
+import difflib
+from typing import Iterable
+
+
+class HarnessError(Exception):
+    """An error the user caused (bad config, unknown name, bad data). The CLI prints it on one line."""
+
+    exit_code = 2
+
+
+def did_you_mean(name: str, choices: Iterable[str]) -> str:
+    """Return ' (did you mean 'x'?)' for the closest choice, or a list of valid choices."""
+    choices = sorted(set(choices))
+    close = difflib.get_close_matches(name, choices, n=1, cutoff=0.5)
+    if close:
+        return f" (did you mean '{close[0]}'?)"
+    shown = ", ".join(choices[:12]) + (", ..." if len(choices) > 12 else "")
+    return f" (expected one of: {shown})"

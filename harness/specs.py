@@ -1,0 +1,314 @@
+"""Validated configuration: TaskSpec, ModelSpec and TrainConfig (strict: unknown keys are errors)."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Literal, Optional, Union
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from .errors import HarnessError, did_you_mean
+
+Kind = Literal["single_cls", "pair_cls", "regression", "ner", "extractive_qa"]
+ROLES = ("train", "validation", "test")
+# Canonical fields each task kind reads from a source (after the column map).
+KIND_FIELDS: dict[str, tuple[str, ...]] = {
+    "single_cls": ("text", "label"),
+    "pair_cls": ("text_a", "text_b", "label"),
+    "regression": ("text_a", "text_b", "label"),
+    "ner": ("tokens", "tags"),
+    "extractive_qa": ("context", "question", "answers"),
+}
+CLASSIFICATION_KINDS = ("single_cls", "pair_cls")
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Source(Strict):
+    """Where a task's examples come from: a Hub dataset or local files."""
+
+    type: Literal["hub", "local"]
+    # hub
+    path: Optional[str] = None
+    name: Optional[str] = None
+    revision: Optional[str] = None
+    # local
+    dir: Optional[str] = None
+    relative_to: Literal["data_dir", "task_file"] = "data_dir"
+    format: Literal["jsonl", "jsonl.gz", "csv", "tsv"] = "jsonl.gz"
+    # common
+    splits: dict[str, str] = Field(description="role (train/validation/test) -> split name or file stem")
+    columns: dict[str, str] = Field(default_factory=dict, description="canonical field -> source column")
+    label_map: dict[str, str] = Field(default_factory=dict, description="source label value -> label name")
+    id_column: Optional[str] = None
+
+    @field_validator("splits")
+    @classmethod
+    def _roles(cls, v: dict[str, str]) -> dict[str, str]:
+        for role in v:
+            if role not in ROLES:
+                raise ValueError(f"unknown split role '{role}'{did_you_mean(role, ROLES)}")
+        if "test" not in v and "train" not in v:
+            raise ValueError("splits must name at least a 'test' or a 'train' split")
+        return v
+
+    @field_validator("label_map", mode="before")
+    @classmethod
+    def _str_keys(cls, v: Any) -> Any:
+        return {str(k): str(val) for k, val in v.items()} if isinstance(v, dict) else v
+
+    @model_validator(mode="after")
+    def _complete(self) -> "Source":
+        if self.type == "hub" and not self.path:
+            raise ValueError("a hub source needs 'path'")
+        if self.type == "local" and not self.dir:
+            raise ValueError("a local source needs 'dir'")
+        return self
+
+
+class Carve(Strict):
+    """How missing splits are carved, deterministically, from the labelled data a task has."""
+
+    validation_fraction: float = Field(0.1, gt=0, lt=0.5)
+    validation_max: int = Field(2000, gt=0)
+    test_fraction: float = Field(0.2, gt=0, lt=0.5)
+    seed: int = 0
+
+
+class TextToText(Strict):
+    """How a seq2seq (T5) model sees a classification/regression task."""
+
+    prefix: str = ""
+    label_words: dict[str, str] = Field(default_factory=dict)
+    regression_precision: int = 1
+
+
+class TrainConfig(Strict):
+    """Training hyperparameters. Every field can be overridden at each precedence level."""
+
+    learning_rate: float = 2e-5
+    batch_size: int = 32
+    eval_batch_size: int = 128
+    epochs: float = 3.0
+    max_steps: int = -1
+    max_length: int = 128
+    doc_stride: int = 128
+    max_answer_length: int = 30
+    warmup_ratio: float = 0.0
+    weight_decay: float = 0.0
+    lr_scheduler: str = "linear"
+    gradient_accumulation_steps: int = 1
+    selection: Literal["best", "last"] = "best"
+    eval_steps: Optional[int] = None
+    early_stopping_patience: Optional[int] = None
+    freeze_embeddings: bool = False
+    freeze_layers: int = 0
+    freeze_all_but_head: bool = False
+    bf16: Literal["auto", "on", "off"] = "auto"
+    group_by_length: bool = True
+    max_new_tokens: int = 16
+    num_beams: int = 1
+
+    @model_validator(mode="after")
+    def _consistent(self) -> "TrainConfig":
+        if self.early_stopping_patience is not None and self.selection != "best":
+            raise ValueError("early_stopping_patience needs selection: best (it stops on the validation split)")
+        return self
+
+
+TRAIN_FIELDS = tuple(TrainConfig.model_fields)
+
+
+class TrainOverrides(Strict):
+    """A partial TrainConfig: only the keys that are set take part in the merge."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _known(cls, data: Any) -> Any:
+        if isinstance(data, dict):
+            for key in data:
+                if key not in TRAIN_FIELDS:
+                    raise ValueError(f"unknown training option '{key}'{did_you_mean(key, TRAIN_FIELDS)}")
+            # validate the values with TrainConfig's types
+            TrainConfig(**{k: v for k, v in data.items() if v is not None})
+            return {"values": {k: v for k, v in data.items() if v is not None}}
+        return data
+
+    values: dict[str, Any] = Field(default_factory=dict)
+
+
+class TaskSpec(Strict):
+    """A task as validated data: sources, kind, labels, metrics, main score, caveats, defaults."""
+
+    name: str
+    description: str = ""
+    language: Literal["en", "zh", "multi"]
+    benchmark: str = Field(description="leaderboard group: GLUE, CLUE, FewCLUE, other, demo")
+    groups: list[str] = Field(default_factory=list)
+    kind: Kind
+    label_names: list[str] = Field(default_factory=list)
+    positive_label: Optional[str] = None
+    metrics: list[str]
+    main_score: Union[str, list[str]]
+    license: str = "not stated"
+    caveats: list[str] = Field(default_factory=list)
+    sources: list[Source]
+    carve: Carve = Carve()
+    train: TrainOverrides = TrainOverrides()
+    text_to_text: TextToText = TextToText()
+    qa_f1: Literal["char", "token"] = "token"
+
+    @model_validator(mode="after")
+    def _consistent(self) -> "TaskSpec":
+        if self.kind in CLASSIFICATION_KINDS + ("ner",) and not self.label_names:
+            raise ValueError(f"kind {self.kind} needs label_names")
+        if self.positive_label is not None and self.positive_label not in self.label_names:
+            raise ValueError(f"positive_label '{self.positive_label}' is not in label_names "
+                             f"{self.label_names}{did_you_mean(self.positive_label, self.label_names)}")
+        mains = [self.main_score] if isinstance(self.main_score, str) else self.main_score
+        for m in mains:
+            if m not in self.metrics:
+                raise ValueError(f"main_score '{m}' is not in metrics {self.metrics}{did_you_mean(m, self.metrics)}")
+        for label in self.text_to_text.label_words:
+            if label not in self.label_names:
+                raise ValueError(f"text_to_text.label_words names '{label}', not in label_names"
+                                 f"{did_you_mean(label, self.label_names)}")
+        return self
+
+    @property
+    def main_metrics(self) -> list[str]:
+        return [self.main_score] if isinstance(self.main_score, str) else list(self.main_score)
+
+    @property
+    def tag_names(self) -> list[str]:
+        """BIO tags for NER tasks, derived from the entity types in label_names."""
+        return ["O"] + [f"{p}-{t}" for t in self.label_names for p in ("B", "I")]
+
+    def label_word(self, label: str) -> str:
+        return self.text_to_text.label_words.get(label, label.replace("_", " "))
+
+
+class ModelSpec(Strict):
+    """One candidate model from models.yaml."""
+
+    name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$")
+    id: Optional[str] = None
+    revision: Optional[str] = None
+    family: Literal["bert", "ernie", "albert", "t5"]
+    tokenizer: Optional[str] = None
+    init: Literal["pretrained", "random"] = "pretrained"
+    config: dict[str, Any] = Field(default_factory=dict)
+    description: str = ""
+    train: TrainOverrides = TrainOverrides()
+    tasks: dict[str, TrainOverrides] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _consistent(self) -> "ModelSpec":
+        if self.init == "pretrained" and not self.id:
+            raise ValueError("a pretrained model needs 'id' (Hub id, local dir or python:<module>)")
+        if self.init == "random" and not (self.tokenizer or self.id):
+            raise ValueError("init: random needs 'tokenizer' (or an 'id' to take the tokenizer and config from)")
+        if self.config and self.init != "random":
+            raise ValueError("'config' only applies with init: random")
+        return self
+
+    @property
+    def untrained(self) -> bool:
+        return self.init == "random"
+
+
+def format_validation_error(path: Path | str, err: ValidationError, prefix: str = "") -> str:
+    """One line: file, field, what was expected."""
+    first = err.errors()[0]
+    loc = ".".join(str(p) for p in ((prefix,) if prefix else ()) + tuple(first["loc"]))
+    msg = first["msg"].removeprefix("Value error, ")
+    if first["type"] == "extra_forbidden":
+        field = str(first["loc"][-1])
+        parent = _model_at(err.title, first["loc"][:-1])
+        hint = did_you_mean(field, parent.model_fields) if parent else ""
+        msg = f"unknown key '{field}'{hint}"
+    elif first["type"] == "missing":
+        msg = "required field is missing"
+    more = f" (+{err.error_count() - 1} more)" if err.error_count() > 1 else ""
+    return f"{path}: field '{loc or '<root>'}': {msg}{more}"
+
+
+def _model_at(title: str, loc: tuple) -> type[BaseModel] | None:
+    model: Any = {"TaskSpec": TaskSpec, "ModelSpec": ModelSpec, "ModelsFile": ModelsFile}.get(title)
+    for part in loc:
+        if model is None or isinstance(part, int):
+            continue
+        field = model.model_fields.get(str(part))
+        if field is None:
+            return None
+        ann = field.annotation
+        args = [a for a in getattr(ann, "__args__", ()) if isinstance(a, type) and issubclass(a, BaseModel)]
+        if isinstance(ann, type) and issubclass(ann, BaseModel):
+            model = ann
+        elif args:
+            model = args[0]
+        else:
+            model = None
+    return model
+
+
+class ModelsFile(Strict):
+    models: list[ModelSpec]
+
+    @field_validator("models")
+    @classmethod
+    def _unique(cls, v: list[ModelSpec]) -> list[ModelSpec]:
+        names = [m.name for m in v]
+        dup = {n for n in names if names.count(n) > 1}
+        if dup:
+            raise ValueError(f"duplicate model names: {sorted(dup)}")
+        return v
+
+
+def read_yaml(path: Path) -> Any:
+    """Parse a YAML file, turning syntax errors into one-line HarnessErrors."""
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise HarnessError(f"{path}: file not found") from None
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError as e:
+        mark = getattr(e, "problem_mark", None)
+        where = f" line {mark.line + 1}" if mark else ""
+        raise HarnessError(f"{path}:{where}: invalid YAML: {getattr(e, 'problem', e)}") from None
+
+
+def load_task_file(path: Path) -> TaskSpec:
+    data = read_yaml(path)
+    if not isinstance(data, dict):
+        raise HarnessError(f"{path}: expected a mapping of task fields, got {type(data).__name__}")
+    try:
+        return TaskSpec(**data)
+    except ValidationError as e:
+        raise HarnessError(format_validation_error(path, e)) from None
+
+
+def load_models_file(path: Path) -> list[ModelSpec]:
+    data = read_yaml(path)
+    if not isinstance(data, dict) or "models" not in data:
+        raise HarnessError(f"{path}: field 'models': expected a list of models under 'models:'")
+    try:
+        return ModelsFile(**data).models
+    except ValidationError as e:
+        raise HarnessError(format_validation_error(path, e)) from None
+
+
+def resolve_train_config(*levels: Optional[TrainOverrides | dict]) -> TrainConfig:
+    """Merge overrides from lowest to highest precedence onto TrainConfig's defaults."""
+    merged: dict[str, Any] = {}
+    for level in levels:
+        if level is None:
+            continue
+        merged.update(level.values if isinstance(level, TrainOverrides) else
+                      {k: v for k, v in level.items() if v is not None})
+    return TrainConfig(**merged)
