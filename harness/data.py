@@ -1,0 +1,213 @@
+"""Load a TaskSpec's splits (local files or the Hub) into canonical examples, carve, fingerprint."""
+from __future__ import annotations
+
+import csv
+import gzip
+import hashlib
+import json
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterator, Optional
+
+import numpy as np
+
+from .errors import HarnessError, did_you_mean
+from .specs import KIND_FIELDS, Source, TaskSpec
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class TaskData:
+    """The examples of each role (train / validation / test), with where they came from."""
+
+    splits: dict[str, list[dict]]
+    source: dict[str, Any]
+    carve: Optional[dict[str, Any]]
+    fingerprint: str
+    overlaps: dict[str, int] = field(default_factory=dict)
+
+
+def input_key(ex: dict, kind: str) -> str:
+    """The model input of an example as one string: used for duplicate handling and overlap counts."""
+    fields = [f for f in KIND_FIELDS[kind] if f not in ("label", "tags", "answers")]
+    return "\x1f".join(" ".join(ex[f]) if isinstance(ex[f], list) else str(ex[f]) for f in fields)
+
+
+def subset_indices(n_total: int, n: Optional[int], seed: int = 0) -> list[int]:
+    """Deterministic subset: the first n of a seeded permutation, in original order."""
+    if n is None or n >= n_total:
+        return list(range(n_total))
+    return sorted(np.random.default_rng(seed).permutation(n_total)[:n].tolist())
+
+
+def pick_source(task: TaskSpec, data_dir: Optional[Path], task_file: Path) -> tuple[Source, Optional[Path]]:
+    """First usable source: local data_dir sources need --data-dir; hub sources need no folder."""
+    for src in task.sources:
+        if src.type == "hub":
+            return src, None
+        base = task_file.parent if src.relative_to == "task_file" else data_dir
+        if base is not None:
+            return src, Path(base) / src.dir
+    raise HarnessError(f"{task_file}: field 'sources': task '{task.name}' has only local sources relative to "
+                       f"the data folder; pass --data-dir DIR (e.g. ../shared/data)")
+
+
+def _read_local(folder: Path, split: str, fmt: str) -> tuple[Path, Iterator[dict]]:
+    path = folder / f"{split}.{fmt}"
+    if not path.exists():
+        avail = sorted(p.name for p in folder.glob("*")) if folder.exists() else []
+        hint = f"; files there: {', '.join(avail[:10])}" if avail else f"; folder {folder} does not exist"
+        raise HarnessError(f"{path}: split file not found{hint}")
+    if fmt in ("jsonl", "jsonl.gz"):
+        opener = gzip.open if fmt.endswith(".gz") else open
+
+        def rows() -> Iterator[dict]:
+            with opener(path, "rt", encoding="utf-8") as f:
+                for lineno, line in enumerate(f, 1):
+                    if line.strip():
+                        try:
+                            yield json.loads(line)
+                        except json.JSONDecodeError as e:
+                            raise HarnessError(f"{path}: line {lineno}: invalid JSON ({e.msg})") from None
+        return path, rows()
+    delim = "\t" if fmt == "tsv" else ","
+
+    def table_rows() -> Iterator[dict]:
+        with open(path, newline="", encoding="utf-8") as f:
+            yield from csv.DictReader(f, delimiter=delim, quoting=csv.QUOTE_NONE if fmt == "tsv" else csv.QUOTE_MINIMAL)
+    return path, table_rows()
+
+
+def _read_hub(src: Source, split: str) -> tuple[str, Iterator[dict]]:
+    import datasets
+
+    where = f"hub:{src.path}" + (f"/{src.name}" if src.name else "") + f"[{split}]"
+    try:
+        ds = datasets.load_dataset(src.path, src.name, revision=src.revision, split=split)
+    except Exception as e:  # network, missing config, missing split
+        raise HarnessError(f"{where}: could not load the Hub dataset ({type(e).__name__}: "
+                           f"{str(e).splitlines()[0][:200]}); pass --data-dir for local files") from None
+    return where, iter(ds)
+
+
+def _canonical(row: dict, task: TaskSpec, src: Source, where: str, n: int) -> dict:
+    ex: dict[str, Any] = {}
+    for fld in KIND_FIELDS[task.kind]:
+        col = src.columns.get(fld, fld)
+        if col not in row:
+            raise HarnessError(f"{where}: row {n}: column '{col}' (for field '{fld}') is missing"
+                               f"{did_you_mean(col, row.keys())}; set sources[].columns.{fld} in the task YAML")
+        ex[fld] = row[col]
+    if task.kind in ("single_cls", "pair_cls"):
+        raw = str(ex["label"])
+        label = src.label_map.get(raw, raw)
+        if label not in task.label_names:
+            raise HarnessError(f"{where}: row {n}: label '{raw}' is not in label_names {task.label_names}"
+                               f"{did_you_mean(label, task.label_names)}")
+        ex["label"] = label
+    elif task.kind == "regression":
+        try:
+            ex["label"] = float(ex["label"])
+        except (TypeError, ValueError):
+            raise HarnessError(f"{where}: row {n}: score '{ex['label']}' is not a number") from None
+    elif task.kind == "ner":
+        tags = [src.label_map.get(str(t), str(t)) for t in ex["tags"]]
+        allowed = set(task.tag_names)
+        bad = next((t for t in tags if t not in allowed), None)
+        if bad is not None:
+            raise HarnessError(f"{where}: row {n}: tag '{bad}' is not a BIO tag of label_names {task.label_names}"
+                               f"{did_you_mean(bad, allowed)}")
+        if len(tags) != len(ex["tokens"]):
+            raise HarnessError(f"{where}: row {n}: {len(ex['tokens'])} tokens but {len(tags)} tags")
+        ex["tokens"], ex["tags"] = [str(t) for t in ex["tokens"]], tags
+    elif task.kind == "extractive_qa":
+        ans = ex["answers"]
+        if not isinstance(ans, dict) or "text" not in ans:
+            raise HarnessError(f"{where}: row {n}: answers must be {{text: [...], answer_start: [...]}}")
+        ex["answers"] = {"text": list(ans["text"]), "answer_start": [int(s) for s in ans.get("answer_start", [])]}
+    if src.id_column and src.id_column in row:
+        ex["id"] = str(row[src.id_column])
+    return ex
+
+
+def _assign_ids(examples: list[dict]) -> None:
+    """Give examples without a source id a stable id: a hash of their fields (+ occurrence index)."""
+    seen: dict[str, int] = {}
+    for ex in examples:
+        if "id" in ex:
+            continue
+        h = hashlib.sha1(json.dumps(ex, sort_keys=True, ensure_ascii=False).encode()).hexdigest()[:12]
+        k = seen.get(h, 0)
+        seen[h] = k + 1
+        ex["id"] = h if k == 0 else f"{h}-{k}"
+
+
+def load_split(task: TaskSpec, src: Source, folder: Optional[Path], split: str) -> list[dict]:
+    """Read one source split into canonical examples; raises HarnessError on bad data or an empty split."""
+    if src.type == "local":
+        where, rows = _read_local(folder, split, src.format)
+    else:
+        where, rows = _read_hub(src, split)
+    examples = [_canonical(row, task, src, str(where), n) for n, row in enumerate(rows, 1)]
+    if not examples:
+        raise HarnessError(f"{where}: split '{split}' is empty")
+    _assign_ids(examples)
+    return examples
+
+
+def _carve(examples: list[dict], kind: str, fractions: dict[str, float], seed: int,
+           caps: dict[str, int]) -> dict[str, list[dict]]:
+    """Split examples into parts by a seeded hash order of their inputs; duplicates stay on one side."""
+    groups: dict[str, list[dict]] = {}
+    for ex in examples:
+        groups.setdefault(input_key(ex, kind), []).append(ex)
+    order = sorted(groups, key=lambda k: hashlib.sha1(f"{seed}\x1f{k}".encode()).hexdigest())
+    n = len(examples)
+    out: dict[str, list[dict]] = {name: [] for name in list(fractions) + ["rest"]}
+    targets = {name: min(int(round(frac * n)), caps.get(name, n)) for name, frac in fractions.items()}
+    for key in order:
+        dest = next((name for name in fractions if len(out[name]) < targets[name]), "rest")
+        out[dest].extend(groups[key])
+    return out
+
+
+def load_task_data(task: TaskSpec, task_file: Path, data_dir: Optional[Path], need_validation: bool) -> TaskData:
+    """Load every role's split; carve the missing ones; fingerprint the result."""
+    src, folder = pick_source(task, data_dir, task_file)
+    loaded = {role: load_split(task, src, folder, name) for role, name in src.splits.items()}
+    carve: Optional[dict[str, Any]] = None
+    c = task.carve
+    if "train" not in loaded:
+        parts = _carve(loaded["test"], task.kind, {"test": c.test_fraction, "validation": c.validation_fraction},
+                       c.seed, {"validation": c.validation_max})
+        carve = {"from": src.splits["test"], "into": ["train", "validation", "test"], "seed": c.seed,
+                 "method": "grouped by exact input, seeded hash order",
+                 "fractions": {"test": c.test_fraction, "validation": c.validation_fraction}}
+        loaded = {"train": parts["rest"], "validation": parts["validation"], "test": parts["test"]}
+    elif need_validation and "validation" not in loaded:
+        parts = _carve(loaded["train"], task.kind, {"validation": c.validation_fraction}, c.seed,
+                       {"validation": c.validation_max})
+        carve = {"from": src.splits["train"], "into": ["train", "validation"], "seed": c.seed,
+                 "method": "grouped by exact input, seeded hash order",
+                 "fractions": {"validation": c.validation_fraction}, "validation_max": c.validation_max}
+        loaded["train"], loaded["validation"] = parts["rest"], parts["validation"]
+    if carve:
+        carve["sizes"] = {role: len(v) for role, v in loaded.items()}
+    if "test" not in loaded:
+        raise HarnessError(f"{task_file}: field 'sources[].splits': task '{task.name}' names no 'test' split to "
+                           f"report on")
+    keys = {role: {input_key(ex, task.kind) for ex in exs} for role, exs in loaded.items()}
+    overlaps = {f"{a}/{b}": len(keys[a] & keys[b]) for a, b in (("train", "test"), ("train", "validation"),
+                                                              ("validation", "test")) if a in keys and b in keys}
+    digest = hashlib.sha256()
+    for role in sorted(loaded):
+        digest.update(role.encode())
+        for ex in loaded[role]:
+            digest.update(json.dumps(ex, sort_keys=True, ensure_ascii=False).encode())
+    src_info = {"type": src.type, **({"dir": str(folder)} if folder else {"path": src.path, "name": src.name,
+                                                                             "revision": src.revision}),
+                "splits": dict(src.splits)}
+    return TaskData(splits=loaded, source=src_info, carve=carve, fingerprint=digest.hexdigest()[:16],
+                    overlaps=overlaps)

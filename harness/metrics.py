@@ -1,0 +1,258 @@
+"""Metric registry: name -> Metric, and compute() for a task's predictions.
+
+Every metric takes ``(predictions, references, task)`` and returns a plain float in natural
+units (accuracy 0..1, correlations -1..1). Names not in REGISTRY fall back to ``evaluate.load``.
+"""
+from __future__ import annotations
+
+import difflib
+import logging
+import math
+import re
+import string
+import unicodedata
+from collections import Counter
+from dataclasses import dataclass
+from statistics import median
+from typing import Any, Callable, Optional
+
+import numpy as np
+from scipy import stats
+from seqeval import metrics as seqeval_metrics
+from sklearn import metrics as sk
+
+from .errors import HarnessError
+from .specs import TaskSpec
+
+logger = logging.getLogger(__name__)
+
+MetricFn = Callable[[list, list, TaskSpec], float]
+
+
+@dataclass(frozen=True)
+class Metric:
+    """A named metric: ``fn(predictions, references, task) -> float``."""
+
+    name: str
+    fn: MetricFn
+    higher_is_better: bool = True
+
+
+REGISTRY: dict[str, Metric] = {}
+
+
+def register(name: str, higher_is_better: bool = True) -> Callable[[MetricFn], MetricFn]:
+    """Decorator adding ``fn`` to REGISTRY under ``name``."""
+    def deco(fn: MetricFn) -> MetricFn:
+        REGISTRY[name] = Metric(name, fn, higher_is_better)
+        return fn
+    return deco
+
+
+def higher_is_better(name: str) -> bool:
+    """Whether larger values of metric ``name`` are better (True for metrics not built in)."""
+    return REGISTRY[name].higher_is_better if name in REGISTRY else True
+
+
+def compute(task: TaskSpec, predictions: list, references: list) -> dict[str, float]:
+    """Score every metric in ``task.metrics``, plus ``main`` = mean of ``task.main_metrics``."""
+    if len(predictions) != len(references):
+        raise ValueError(f"{task.name}: {len(predictions)} predictions but {len(references)} references")
+    if not references:
+        raise ValueError(f"{task.name}: no examples to score")
+    if task.kind == "regression":
+        predictions = _fill_regression(predictions)  # once here, so the warning is logged once
+    elif task.kind in ("single_cls", "pair_cls"):
+        bad = sum(p not in task.label_names for p in predictions)
+        if bad:
+            logger.warning("%s: %d of %d predictions are not valid labels; scored as wrong",
+                           task.name, bad, len(predictions))
+    scores = {name: float(_score(name, predictions, references, task)) for name in task.metrics}
+    scores["main"] = float(np.mean([scores[m] for m in task.main_metrics]))
+    return scores
+
+
+def _score(name: str, predictions: list, references: list, task: TaskSpec) -> float:
+    if name in REGISTRY:
+        return REGISTRY[name].fn(predictions, references, task)
+    try:
+        import evaluate
+        result = evaluate.load(name).compute(predictions=predictions, references=references)
+        return float(result[name])
+    except Exception as e:  # noqa: BLE001 - any failure here is a user-facing config problem
+        detail = str(e).splitlines()[0] if str(e) else type(e).__name__
+        raise HarnessError(f"metric '{name}' is not built in and evaluate.load('{name}') failed: "
+                           f"{detail}") from None
+
+
+# ---------------------------------------------------------------- classification
+
+def _encode(predictions: list, references: list, task: TaskSpec) -> tuple[list[int], list[int]]:
+    """Label names -> indices; out-of-set or None predictions -> the extra 'invalid' index."""
+    index = {name: i for i, name in enumerate(task.label_names)}
+    invalid = len(task.label_names)
+    missing = [r for r in references if r not in index]
+    if missing:
+        raise ValueError(f"{task.name}: reference label {missing[0]!r} is not in label_names {task.label_names}")
+    return [index.get(p, invalid) if isinstance(p, str) else invalid for p in predictions], \
+        [index[r] for r in references]
+
+
+@register("accuracy")
+def accuracy(predictions: list, references: list, task: TaskSpec) -> float:
+    y_pred, y_true = _encode(predictions, references, task)
+    return float(sk.accuracy_score(y_true, y_pred))
+
+
+@register("f1")
+def binary_f1(predictions: list, references: list, task: TaskSpec) -> float:
+    """F1 of ``task.positive_label``."""
+    if task.positive_label is None:
+        raise ValueError(f"task '{task.name}': metric 'f1' is binary F1 and needs positive_label "
+                         f"(one of {task.label_names}); use macro_f1 for a multi-class task")
+    y_pred, y_true = _encode(predictions, references, task)
+    pos = task.label_names.index(task.positive_label)
+    return float(sk.f1_score(y_true, y_pred, labels=[pos], average="micro", zero_division=0))
+
+
+@register("macro_f1")
+def macro_f1(predictions: list, references: list, task: TaskSpec) -> float:
+    """Unweighted mean F1 over the task's labels (the 'invalid' class is not averaged in)."""
+    y_pred, y_true = _encode(predictions, references, task)
+    labels = list(range(len(task.label_names)))
+    return float(sk.f1_score(y_true, y_pred, labels=labels, average="macro", zero_division=0))
+
+
+@register("mcc")
+def mcc(predictions: list, references: list, task: TaskSpec) -> float:
+    y_pred, y_true = _encode(predictions, references, task)
+    return float(sk.matthews_corrcoef(y_true, y_pred))
+
+
+# ---------------------------------------------------------------- regression
+
+def _valid_float(x: Any) -> bool:
+    return isinstance(x, (int, float)) and not isinstance(x, bool) and math.isfinite(x)
+
+
+def _fill_regression(predictions: list) -> list[float]:
+    """Replace unparseable (None/NaN) predictions by the median of the valid ones (0.0 if none)."""
+    valid = [float(p) for p in predictions if _valid_float(p)]
+    if len(valid) == len(predictions):
+        return valid
+    fill = float(median(valid)) if valid else 0.0
+    logger.warning("%d of %d regression predictions are unparseable; replaced with %g (median of valid "
+                   "predictions)", len(predictions) - len(valid), len(predictions), fill)
+    return [float(p) if _valid_float(p) else fill for p in predictions]
+
+
+def _correlation(kind: str, predictions: list, references: list) -> float:
+    x = np.asarray(_fill_regression(predictions), dtype=float)
+    y = np.asarray(references, dtype=float)
+    if len(x) < 2 or np.ptp(x) == 0 or np.ptp(y) == 0:
+        logger.warning("%s is undefined for constant predictions or references (or < 2 examples); "
+                       "reporting 0.0", kind)
+        return 0.0
+    fn = stats.pearsonr if kind == "pearson" else stats.spearmanr
+    return float(fn(x, y)[0])
+
+
+@register("pearson")
+def pearson(predictions: list, references: list, task: TaskSpec) -> float:
+    return _correlation("pearson", predictions, references)
+
+
+@register("spearman")
+def spearman(predictions: list, references: list, task: TaskSpec) -> float:
+    return _correlation("spearman", predictions, references)
+
+
+# ---------------------------------------------------------------- NER (seqeval, conlleval-style)
+
+@register("entity_precision")
+def entity_precision(predictions: list, references: list, task: TaskSpec) -> float:
+    return float(seqeval_metrics.precision_score(references, predictions, zero_division=0))
+
+
+@register("entity_recall")
+def entity_recall(predictions: list, references: list, task: TaskSpec) -> float:
+    return float(seqeval_metrics.recall_score(references, predictions, zero_division=0))
+
+
+@register("entity_f1")
+def entity_f1(predictions: list, references: list, task: TaskSpec) -> float:
+    return float(seqeval_metrics.f1_score(references, predictions, zero_division=0))
+
+
+# ---------------------------------------------------------------- extractive QA
+
+_CJK = re.compile("[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0002ebef]")
+_ASCII_PUNCT = set(string.punctuation)
+_FULLWIDTH_PUNCT = {chr(ord(c) + 0xFEE0) for c in string.punctuation}
+
+
+def _is_punct(ch: str) -> bool:
+    return ch in _ASCII_PUNCT or ch in _FULLWIDTH_PUNCT or unicodedata.category(ch).startswith("P")
+
+
+def squad_tokens(text: Optional[str]) -> list[str]:
+    """SQuAD v1.1 normalization: lowercase, drop punctuation and articles, split on whitespace."""
+    text = "".join(ch for ch in (text or "").lower() if ch not in _ASCII_PUNCT)
+    return re.sub(r"\b(a|an|the)\b", " ", text).split()
+
+
+def cmrc_tokens(text: Optional[str]) -> list[str]:
+    """CMRC2018 mixed segmentation: each CJK character is a token, runs of other characters
+    (English words, numbers) are one token; punctuation and whitespace are dropped (and split runs)."""
+    tokens: list[str] = []
+    run = ""
+    for ch in (text or "").lower():
+        cjk = bool(_CJK.match(ch))
+        if cjk or ch.isspace() or _is_punct(ch):
+            if run:
+                tokens.append(run)
+                run = ""
+            if cjk:
+                tokens.append(ch)
+        else:
+            run += ch
+    return tokens + ([run] if run else [])
+
+
+def _f1(precision: float, recall: float) -> float:
+    return 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+
+
+def _qa_pair(pred: Optional[str], gold: str, task: TaskSpec) -> tuple[float, float]:
+    """(exact match, F1) of one prediction against one gold answer."""
+    segment = cmrc_tokens if task.qa_f1 == "char" else squad_tokens
+    p, g = segment(pred), segment(gold)
+    if not p:
+        return 0.0, 0.0
+    em = float("".join(p) == "".join(g)) if task.qa_f1 == "char" else float(p == g)
+    if task.qa_f1 == "char":  # longest common (contiguous) substring of the token lists
+        common = difflib.SequenceMatcher(None, p, g, autojunk=False).find_longest_match(
+            0, len(p), 0, len(g)).size
+    else:  # bag-of-tokens overlap
+        common = sum((Counter(p) & Counter(g)).values())
+    return em, (_f1(common / len(p), common / len(g)) if common else 0.0)
+
+
+def _qa_mean(which: int, predictions: list, references: list, task: TaskSpec) -> float:
+    per_example = []
+    for pred, golds in zip(predictions, references):
+        golds = [golds] if isinstance(golds, str) else list(golds)
+        per_example.append(max((_qa_pair(pred, g, task)[which] for g in golds), default=0.0))
+    return float(np.mean(per_example))
+
+
+@register("exact_match")
+def exact_match(predictions: list, references: list, task: TaskSpec) -> float:
+    """Fraction of predictions equal, after normalization, to some gold answer."""
+    return _qa_mean(0, predictions, references, task)
+
+
+@register("qa_f1")
+def qa_f1(predictions: list, references: list, task: TaskSpec) -> float:
+    """Mean over examples of the best F1 against any gold answer (token or CMRC char style)."""
+    return _qa_mean(1, predictions, references, task)

@@ -1,0 +1,92 @@
+"""Resolve a ModelSpec's id (Hub id, local dir, python:<module>, random init) and load it."""
+from __future__ import annotations
+
+import importlib
+import importlib.metadata
+import logging
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Optional
+
+import yaml
+
+from .errors import HarnessError
+from .specs import ModelSpec
+
+log = logging.getLogger(__name__)
+FAMILIES: dict[str, dict[str, Any]] = yaml.safe_load((Path(__file__).parent / "families.yaml").read_text())
+
+
+def resolve_ref(ref: str, what: str = "id") -> tuple[str, str]:
+    """Turn an id form into (what from_pretrained gets, revision label for paths)."""
+    if ref.startswith("python:"):
+        module = ref.removeprefix("python:")
+        try:
+            mod = importlib.import_module(module)
+        except ImportError:
+            raise HarnessError(f"models: field '{what}': python package module '{module}' is not installed "
+                               f"(pip install {module.replace('_', '-')})") from None
+        if not hasattr(mod, "get_model_path"):
+            raise HarnessError(f"models: field '{what}': module '{module}' has no get_model_path()")
+        try:
+            version = importlib.metadata.version(module.replace("_", "-"))
+        except importlib.metadata.PackageNotFoundError:
+            version = "unknown"
+        return str(mod.get_model_path()), f"py-{version}"
+    path = Path(ref).expanduser()
+    if path.exists() or ref.startswith((".", "/", "~")):
+        if not path.is_dir():
+            raise HarnessError(f"models: field '{what}': local model folder '{ref}' does not exist")
+        return str(path.resolve()), "local"
+    return ref, "main"
+
+
+def revision_label(spec: ModelSpec) -> str:
+    """The <revision> path component of a model's results."""
+    if spec.revision:
+        return spec.revision
+    if spec.init == "random":
+        return "random-init"
+    return resolve_ref(spec.id)[1]
+
+
+@lru_cache(maxsize=8)
+def load_tokenizer(ref: str, revision: Optional[str]):
+    from transformers import AutoTokenizer
+
+    try:
+        return AutoTokenizer.from_pretrained(ref, revision=revision, trust_remote_code=False)
+    except Exception as e:
+        raise HarnessError(f"models: cannot load tokenizer '{ref}' ({type(e).__name__}: "
+                           f"{str(e).splitlines()[0][:200]})") from None
+
+
+def tokenizer_for(spec: ModelSpec):
+    ref = spec.tokenizer or spec.id
+    path, _ = resolve_ref(ref, "tokenizer" if spec.tokenizer else "id")
+    return load_tokenizer(path, None if spec.tokenizer else spec.revision)
+
+
+def family(spec: ModelSpec) -> dict[str, Any]:
+    return FAMILIES[spec.family]
+
+
+def load_model(spec: ModelSpec, auto_class, tokenizer, seed: int, **config_kwargs):
+    """Load pretrained weights through from_pretrained, or build a seeded random-init model."""
+    from transformers import AutoConfig, set_seed
+
+    set_seed(seed)
+    if spec.init == "random":
+        cfg = {**family(spec)["random_config"], **spec.config}
+        model_type = cfg.pop("model_type")
+        special = {k: getattr(tokenizer, f"{k}_id") for k in ("pad_token", "eos_token", "bos_token")
+                   if getattr(tokenizer, f"{k}_id", None) is not None}
+        config = AutoConfig.for_model(model_type, vocab_size=len(tokenizer),
+                                      **{f"{k}_id": v for k, v in special.items()}, **cfg, **config_kwargs)
+        return auto_class.from_config(config)
+    path, _ = resolve_ref(spec.id)
+    try:
+        return auto_class.from_pretrained(path, revision=spec.revision, trust_remote_code=False, **config_kwargs)
+    except OSError as e:
+        raise HarnessError(f"models: model '{spec.name}': cannot load '{spec.id}' "
+                           f"({str(e).splitlines()[0][:200]})") from None
