@@ -146,42 +146,35 @@ def _fill_regression(predictions: list) -> list[float]:
     return [float(p) if _valid_float(p) else fill for p in predictions]
 
 
-def _correlation(kind: str, predictions: list, references: list) -> float:
-    x = np.asarray(_fill_regression(predictions), dtype=float)
-    y = np.asarray(references, dtype=float)
-    if len(x) < 2 or np.ptp(x) == 0 or np.ptp(y) == 0:
-        logger.warning("%s is undefined for constant predictions or references (or < 2 examples); "
-                       "reporting 0.0", kind)
-        return 0.0
-    fn = stats.pearsonr if kind == "pearson" else stats.spearmanr
-    return float(fn(x, y)[0])
+def _correlation(kind: str, corr: Callable[..., Any]) -> MetricFn:
+    """A metric from a scipy correlation; constant inputs (undefined correlation) score 0.0."""
+    def fn(predictions: list, references: list, task: TaskSpec) -> float:
+        x = np.asarray(_fill_regression(predictions), dtype=float)
+        y = np.asarray(references, dtype=float)
+        if len(x) < 2 or np.ptp(x) == 0 or np.ptp(y) == 0:
+            logger.warning("%s is undefined for constant predictions or references (or < 2 examples); "
+                           "reporting 0.0", kind)
+            return 0.0
+        return float(corr(x, y)[0])
+    return fn
 
 
-@register("pearson")
-def pearson(predictions: list, references: list, task: TaskSpec) -> float:
-    return _correlation("pearson", predictions, references)
-
-
-@register("spearman")
-def spearman(predictions: list, references: list, task: TaskSpec) -> float:
-    return _correlation("spearman", predictions, references)
+pearson = register("pearson")(_correlation("pearson", stats.pearsonr))
+spearman = register("spearman")(_correlation("spearman", stats.spearmanr))
 
 
 # ---------------------------------------------------------------- NER (seqeval, conlleval-style)
 
-@register("entity_precision")
-def entity_precision(predictions: list, references: list, task: TaskSpec) -> float:
-    return float(seqeval_metrics.precision_score(references, predictions, zero_division=0))
+def _seqeval(score: Callable[..., Any]) -> MetricFn:
+    """A micro-averaged entity-level seqeval metric (default conlleval-style mode)."""
+    def fn(predictions: list, references: list, task: TaskSpec) -> float:
+        return float(score(references, predictions, zero_division=0))
+    return fn
 
 
-@register("entity_recall")
-def entity_recall(predictions: list, references: list, task: TaskSpec) -> float:
-    return float(seqeval_metrics.recall_score(references, predictions, zero_division=0))
-
-
-@register("entity_f1")
-def entity_f1(predictions: list, references: list, task: TaskSpec) -> float:
-    return float(seqeval_metrics.f1_score(references, predictions, zero_division=0))
+entity_precision = register("entity_precision")(_seqeval(seqeval_metrics.precision_score))
+entity_recall = register("entity_recall")(_seqeval(seqeval_metrics.recall_score))
+entity_f1 = register("entity_f1")(_seqeval(seqeval_metrics.f1_score))
 
 
 # ---------------------------------------------------------------- extractive QA
@@ -219,10 +212,6 @@ def cmrc_tokens(text: Optional[str]) -> list[str]:
     return tokens + ([run] if run else [])
 
 
-def _f1(precision: float, recall: float) -> float:
-    return 2 * precision * recall / (precision + recall) if precision + recall else 0.0
-
-
 def _qa_pair(pred: Optional[str], gold: str, task: TaskSpec) -> tuple[float, float]:
     """(exact match, F1) of one prediction against one gold answer."""
     segment = cmrc_tokens if task.qa_f1 == "char" else squad_tokens
@@ -235,7 +224,8 @@ def _qa_pair(pred: Optional[str], gold: str, task: TaskSpec) -> tuple[float, flo
             0, len(p), 0, len(g)).size
     else:  # bag-of-tokens overlap
         common = sum((Counter(p) & Counter(g)).values())
-    return em, (_f1(common / len(p), common / len(g)) if common else 0.0)
+    # F1 = 2PR/(P+R) with P = common/len(p), R = common/len(g)
+    return em, 2 * common / (len(p) + len(g))
 
 
 def _qa_mean(which: int, predictions: list, references: list, task: TaskSpec) -> float:

@@ -1,0 +1,92 @@
+"""The Adapter interface: turns (TaskSpec, tokenizer, TrainConfig) into features, a model and predictions."""
+from __future__ import annotations
+
+import contextlib
+from abc import ABC, abstractmethod
+from typing import Any, Callable, Iterator
+
+import torch
+
+from ..specs import KIND_FIELDS, TaskSpec, TrainConfig
+
+
+class Adapter(ABC):
+    """One family of model heads. Subclasses declare the task kinds they support."""
+
+    kinds: tuple[str, ...] = ()
+
+    def __init__(self, task: TaskSpec, tokenizer: Any, cfg: TrainConfig):
+        self.task, self.tok, self.cfg = task, tokenizer, cfg
+
+    @property
+    @abstractmethod
+    def auto_class(self) -> Any:
+        """The transformers Auto class that builds the model."""
+
+    def model_kwargs(self) -> dict[str, Any]:
+        """Extra config passed to from_pretrained / from_config (labels, problem type)."""
+        return {}
+
+    def prepare_model(self, model: Any) -> Any:
+        """Adjust a freshly loaded model (special token ids, generation config)."""
+        return model
+
+    @abstractmethod
+    def train_features(self, examples: list[dict]) -> list[dict]:
+        """Tokenized training features with labels."""
+
+    @abstractmethod
+    def collator(self, model: Any) -> Callable:
+        """Pads a list of features into a batch."""
+
+    @abstractmethod
+    def predict(self, model: Any, examples: list[dict], batch_size: int) -> list[dict]:
+        """One {'prediction': ..., 'scores': ...} per example, in input order (nothing dropped)."""
+
+    def gold(self, ex: dict) -> Any:
+        """The reference an example is scored against."""
+        return ex["label"]
+
+    def inputs(self, ex: dict) -> dict:
+        """The example's input fields, as shown in per-example views."""
+        return {f: ex[f] for f in KIND_FIELDS[self.task.kind] if f not in ("label", "tags", "answers")}
+
+    def encode_texts(self, ex: dict) -> tuple:
+        """Positional text arguments for the tokenizer."""
+        fields = [f for f in KIND_FIELDS[self.task.kind] if f not in ("label", "tags", "answers")]
+        return tuple(ex[f] for f in fields)
+
+    def token_stats(self, examples: list[dict]) -> dict[str, float]:
+        """[UNK] rate (of non-special tokens) and truncation rate at max_length, on these examples."""
+        unk, total, truncated = 0, 0, 0
+        special = set(self.tok.all_special_ids)
+        for ex in examples:
+            args = self.encode_texts(ex)
+            if isinstance(args[0], list):  # pre-split words (NER)
+                ids = self.tok(args[0], is_split_into_words=True, truncation=False)["input_ids"]
+            else:
+                ids = self.tok(*args, truncation=False)["input_ids"]
+            body = [i for i in ids if i not in special]
+            unk += sum(1 for i in body if i == self.tok.unk_token_id)
+            total += len(body)
+            truncated += len(ids) > self.cfg.max_length
+        n = max(len(examples), 1)
+        return {"unk_rate": unk / max(total, 1), "truncation_rate": truncated / n, "examples": len(examples)}
+
+
+def autocast(model: Any, bf16: bool):
+    """bf16 autocast on CUDA when enabled; a no-op elsewhere."""
+    dev = next(model.parameters()).device
+    if bf16 and dev.type == "cuda":
+        return torch.autocast("cuda", dtype=torch.bfloat16)
+    return contextlib.nullcontext()
+
+
+def batches(features: list[dict], batch_size: int, collate: Callable, device: torch.device
+            ) -> Iterator[tuple[list[int], dict]]:
+    """Length-sorted batches (least padding), yielding the original indices with each batch."""
+    order = sorted(range(len(features)), key=lambda i: -len(features[i]["input_ids"]))
+    for start in range(0, len(order), batch_size):
+        idx = order[start:start + batch_size]
+        batch = collate([features[i] for i in idx])
+        yield idx, {k: v.to(device) for k, v in batch.items() if isinstance(v, torch.Tensor)}

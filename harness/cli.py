@@ -1,0 +1,157 @@
+"""Command line: run | list | leaderboard. User errors print one line and exit with code 2."""
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+from pathlib import Path
+from typing import Any, Optional, Sequence
+
+from .errors import HarnessError, did_you_mean
+from .specs import TRAIN_FIELDS, load_models_file
+
+log = logging.getLogger("harness")
+DEFAULT_MODELS = Path(__file__).resolve().parent.parent / "models.yaml"
+
+
+def _ints(text: str) -> tuple[int, ...]:
+    try:
+        return tuple(int(s) for s in text.split(",") if s.strip())
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected comma-separated integers, got '{text}'") from None
+
+
+def _set(text: str) -> tuple[str, Any]:
+    import yaml
+
+    if "=" not in text:
+        raise argparse.ArgumentTypeError(f"expected KEY=VALUE, got '{text}'")
+    key, value = text.split("=", 1)
+    if key not in TRAIN_FIELDS:
+        raise argparse.ArgumentTypeError(f"unknown training option '{key}'{did_you_mean(key, TRAIN_FIELDS)}")
+    return key, yaml.safe_load(value)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="python -m harness", description=__doc__)
+    sub = p.add_subparsers(dest="command", required=True)
+    run = sub.add_parser("run", help="fine-tune models × tasks × seeds, write results and the leaderboard")
+    run.add_argument("--models", type=Path, default=DEFAULT_MODELS, help="models YAML (default: models.yaml)")
+    run.add_argument("--tasks", required=True, help="task or group names, comma-separated (e.g. sst2,clue)")
+    run.add_argument("--data-dir", type=Path, help="folder of local task data (e.g. ../shared/data)")
+    run.add_argument("--output-dir", type=Path, default=Path("outputs"))
+    run.add_argument("--task-dir", type=Path, action="append", default=[], help="extra folder of task YAMLs")
+    run.add_argument("--seeds", type=_ints, default=(42,))
+    run.add_argument("--max-train-samples", type=int)
+    run.add_argument("--max-eval-samples", type=int)
+    run.add_argument("--max-steps", type=int)
+    run.add_argument("--epochs", type=float)
+    run.add_argument("--learning-rate", type=float)
+    run.add_argument("--batch-size", type=int)
+    run.add_argument("--set", type=_set, action="append", default=[], metavar="KEY=VALUE",
+                     help="any training option, highest precedence (e.g. --set selection=last)")
+    run.add_argument("--device", choices=["cpu", "cuda"], default="cpu")
+    run.add_argument("--only-models", help="comma-separated model names from the models file")
+    run.add_argument("--keep-checkpoints", choices=["best", "all", "none"], default="best",
+                     help="best: one checkpoint per configuration (best validation seed); all: every seed; none")
+    run.add_argument("--quiet", action="store_true", help="no progress bars")
+    lst = sub.add_parser("list", help="show tasks (and groups) and the models of a models file")
+    lst.add_argument("--models", type=Path, default=DEFAULT_MODELS)
+    lst.add_argument("--task-dir", type=Path, action="append", default=[])
+    lb = sub.add_parser("leaderboard", help="rebuild leaderboard.csv/.md from the result files alone")
+    lb.add_argument("--output-dir", type=Path, default=Path("outputs"))
+    return p
+
+
+def _select_models(path: Path, only: Optional[str]):
+    specs = load_models_file(path)
+    if not only:
+        return specs
+    names = {m.name: m for m in specs}
+    picked = []
+    for n in (s.strip() for s in only.split(",") if s.strip()):
+        if n not in names:
+            raise HarnessError(f"--only-models: unknown model '{n}' in {path}{did_you_mean(n, names)}")
+        picked.append(names[n])
+    return picked
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from leaderboard.table import to_markdown, write_tables
+
+    from . import runner, tasks
+
+    if args.device == "cuda":
+        import torch
+
+        if not torch.cuda.is_available():
+            raise HarnessError("--device cuda: no CUDA device is available here; use --device cpu")
+    if args.data_dir is not None and not args.data_dir.is_dir():
+        raise HarnessError(f"--data-dir: folder '{args.data_dir}' does not exist")
+    model_specs = _select_models(args.models, args.only_models)
+    entries = tasks.select(tasks.discover(args.task_dir), args.tasks)
+    cli_train = {"max_steps": args.max_steps, "epochs": args.epochs, "learning_rate": args.learning_rate,
+                 "batch_size": args.batch_size, **dict(args.set)}
+    opts = runner.RunOptions(output_dir=args.output_dir, data_dir=args.data_dir, seeds=args.seeds,
+                             max_train_samples=args.max_train_samples, max_eval_samples=args.max_eval_samples,
+                             device=args.device, keep_checkpoints=args.keep_checkpoints,
+                             cli_train={k: v for k, v in cli_train.items() if v is not None},
+                             progress=not args.quiet)
+    jobs, skipped = runner.plan(model_specs, entries, opts)
+    for s in skipped:
+        log.info("not applicable: %s", s)
+    log.info("%d configurations × %d seeds under %s", len(jobs), len(args.seeds), args.output_dir)
+    counts = runner.run_grid(jobs, opts)
+    table, loaded = write_tables(args.output_dir)
+    print(to_markdown(table))
+    print(f"jobs: {counts['done']} run, {counts['skipped']} already done, {counts['failed']} failed; "
+          f"tables: {args.output_dir / 'leaderboard.csv'}, {args.output_dir / 'leaderboard.md'}")
+    for f in loaded.failures:
+        print(f"failed: {f['path']}: {f['error']}")
+    return 1 if counts["failed"] else 0
+
+
+def cmd_list(args: argparse.Namespace) -> int:
+    from . import tasks
+
+    reg = tasks.discover(args.task_dir)
+    print(f"{'task':<16} {'benchmark':<9} {'lang':<5} {'kind':<14} {'main score':<26} groups")
+    for name, e in sorted(reg.items(), key=lambda kv: (kv[1].spec.benchmark, kv[0])):
+        s = e.spec
+        print(f"{name:<16} {s.benchmark:<9} {s.language:<5} {s.kind:<14} {'+'.join(s.main_metrics):<26} "
+              f"{','.join(s.groups)}")
+    print("\ngroups: " + ", ".join(f"{g} ({len(ts)})" for g, ts in sorted(tasks.groups(reg).items())))
+    if args.models.exists():
+        print(f"\nmodels in {args.models}:")
+        for m in load_models_file(args.models):
+            ident = m.id or f"random init ({m.tokenizer})"
+            print(f"  {m.name:<24} {m.family:<7} {ident}" + ("  [untrained]" if m.untrained else ""))
+    return 0
+
+
+def cmd_leaderboard(args: argparse.Namespace) -> int:
+    from leaderboard.table import to_markdown, write_tables
+
+    if not (args.output_dir / "results").is_dir():
+        raise HarnessError(f"--output-dir: no results/ folder under '{args.output_dir}'")
+    table, loaded = write_tables(args.output_dir)
+    print(to_markdown(table))
+    for p in loaded.problems:
+        print(f"skipped: {p}")
+    return 0
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    logging.basicConfig(level=os.environ.get("HARNESS_LOG", "INFO"), format="%(levelname)s %(name)s: %(message)s")
+    for noisy in ("httpx", "urllib3", "filelock", "datasets", "transformers"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+    args = build_parser().parse_args(argv)
+    try:
+        return {"run": cmd_run, "list": cmd_list, "leaderboard": cmd_leaderboard}[args.command](args)
+    except HarnessError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return e.exit_code
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130

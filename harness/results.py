@@ -1,0 +1,119 @@
+"""Result records on disk: paths, config hash, atomic writes, environment (versions, git sha)."""
+from __future__ import annotations
+
+import gzip
+import hashlib
+import importlib.metadata
+import json
+import os
+import platform
+import subprocess
+import tempfile
+from datetime import datetime, timezone
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Iterable, Optional
+
+SCHEMA_VERSION = 1
+METHOD = "finetune"
+PACKAGES = ("torch", "transformers", "tokenizers", "datasets", "accelerate", "scikit-learn", "scipy", "seqeval",
+            "numpy", "pydantic")
+
+
+def config_hash(resolved: dict[str, Any]) -> str:
+    """12 hex digits of SHA-256 over the canonical JSON of everything that can change a score."""
+    blob = json.dumps(resolved, sort_keys=True, ensure_ascii=False, separators=(",", ":"), default=str)
+    return hashlib.sha256(blob.encode()).hexdigest()[:12]
+
+
+def job_key(model: str, revision: str, task: str, method: str, chash: str) -> Path:
+    """The shared relative path of a job's results and checkpoints: <model>/<revision>/<task>/<method>/<hash>."""
+    safe_rev = revision.replace("/", "--")
+    return Path(model) / safe_rev / task / method / chash
+
+
+def result_path(output_dir: Path, key: Path, seed: int) -> Path:
+    return Path(output_dir) / "results" / key / f"seed{seed}.json"
+
+
+def predictions_path(result_file: Path) -> Path:
+    return result_file.with_name(result_file.stem + ".predictions.jsonl.gz")
+
+
+def failure_path(result_file: Path) -> Path:
+    return result_file.with_name(result_file.stem + ".failed.json")
+
+
+def checkpoint_dir(output_dir: Path, key: Path, seed: int) -> Path:
+    return Path(output_dir) / "checkpoints" / key / f"seed{seed}"
+
+
+def _atomic(path: Path, data: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def write_json(path: Path, obj: Any) -> None:
+    """Write JSON atomically (temp file + rename): a reader never sees half a file."""
+    _atomic(Path(path), (json.dumps(obj, ensure_ascii=False, indent=1, default=str) + "\n").encode())
+
+
+def write_predictions(path: Path, rows: Iterable[dict]) -> None:
+    """Per-example predictions as gzipped JSON lines, atomically."""
+    lines = "".join(json.dumps(r, ensure_ascii=False, default=str) + "\n" for r in rows)
+    _atomic(Path(path), gzip.compress(lines.encode(), mtime=0))
+
+
+def read_predictions(path: Path) -> list[dict]:
+    with gzip.open(path, "rt", encoding="utf-8") as f:
+        return [json.loads(line) for line in f if line.strip()]
+
+
+@lru_cache(maxsize=1)
+def git_sha() -> Optional[str]:
+    """The harness checkout's commit (with '-dirty' when it has uncommitted changes), or None."""
+    root = Path(__file__).resolve().parent.parent
+    try:
+        sha = subprocess.run(["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True, timeout=5)
+        if sha.returncode != 0:
+            return None
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=root,
+                               capture_output=True, text=True, timeout=5).stdout.strip()
+        return sha.stdout.strip() + ("-dirty" if dirty else "")
+    except (OSError, subprocess.SubprocessError):
+        return None
+
+
+def environment(device: str) -> dict[str, Any]:
+    """Library versions, git sha, python, platform and device of this run."""
+    versions = {}
+    for pkg in PACKAGES:
+        try:
+            versions[pkg] = importlib.metadata.version(pkg)
+        except importlib.metadata.PackageNotFoundError:
+            versions[pkg] = None
+    from . import __version__
+
+    env = {"harness": __version__, "git_sha": git_sha(), "python": platform.python_version(),
+           "platform": platform.platform(), "versions": versions, "device": device}
+    if device == "cuda":
+        import torch
+
+        env["gpu"] = torch.cuda.get_device_name(0)
+    return env
+
+
+def now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+def read_json(path: Path) -> Any:
+    with open(path, encoding="utf-8") as f:
+        return json.load(f)

@@ -1,0 +1,233 @@
+"""Plan the (model × task × seed) grid, run each job into one immutable result file, skip finished jobs."""
+from __future__ import annotations
+
+import logging
+import shutil
+import statistics
+import time
+import traceback
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Optional
+
+from tqdm.auto import tqdm
+
+from . import metrics, models, results
+from .adapters import adapter_class, make_adapter
+from .data import TaskData, load_task_data, subset_indices
+from .errors import HarnessError
+from .specs import ModelSpec, TrainConfig, resolve_train_config
+from .tasks import TaskEntry
+from .train import fine_tune
+
+log = logging.getLogger(__name__)
+HASH_EXCLUDED_TASK_FIELDS = {"description", "license", "caveats", "sources", "groups"}
+
+
+@dataclass
+class RunOptions:
+    output_dir: Path
+    data_dir: Optional[Path] = None
+    seeds: tuple[int, ...] = (42,)
+    max_train_samples: Optional[int] = None
+    max_eval_samples: Optional[int] = None
+    device: str = "cpu"
+    keep_checkpoints: str = "best"
+    cli_train: dict[str, Any] = field(default_factory=dict)
+    progress: bool = True
+
+
+@dataclass
+class Job:
+    model: ModelSpec
+    task: TaskEntry
+    data: TaskData
+    cfg: TrainConfig
+    key: Path
+    config: dict[str, Any]
+    seeds: tuple[int, ...]
+
+
+def resolve_config(model: ModelSpec, entry: TaskEntry, opts: RunOptions) -> TrainConfig:
+    """Precedence: CLI > model-per-task > model > task default > family default > TrainConfig defaults."""
+    fam = models.family(model)
+    cfg = resolve_train_config(fam.get("train"), entry.spec.train, model.train, model.tasks.get(entry.spec.name),
+                               opts.cli_train)
+    if cfg.bf16 == "auto":
+        import torch
+
+        on = opts.device == "cuda" and torch.cuda.is_available() and torch.cuda.is_bf16_supported()
+        cfg = cfg.model_copy(update={"bf16": "on" if on else "off"})
+    return cfg
+
+
+def plan(model_specs: list[ModelSpec], entries: list[TaskEntry], opts: RunOptions) -> tuple[list[Job], list[str]]:
+    """Validate everything up front (data, tokenizers, configs) so bad input fails before any training."""
+    for m in model_specs:
+        for t in m.tasks:
+            if t not in {e.spec.name for e in entries} and not any(True for _ in ()):
+                log.debug("model %s has overrides for task %s, which is not selected", m.name, t)
+    cache: dict[tuple[str, bool], TaskData] = {}
+    jobs, skipped = [], []
+    for m in model_specs:
+        models.tokenizer_for(m)  # fails early (exit 2) for an unresolvable id
+        fam = models.family(m)
+        for entry in entries:
+            if adapter_class(fam["adapter"], entry.spec.kind) is None:
+                skipped.append(f"{m.name} × {entry.spec.name}: {m.family} models do not run {entry.spec.kind} tasks")
+                continue
+            cfg = resolve_config(m, entry, opts)
+            need_val = cfg.selection == "best"
+            if (entry.spec.name, need_val) not in cache:
+                cache[(entry.spec.name, need_val)] = load_task_data(entry.spec, entry.path, opts.data_dir, need_val)
+            data = cache[(entry.spec.name, need_val)]
+            task_part = entry.spec.model_dump(mode="json", exclude=HASH_EXCLUDED_TASK_FIELDS)
+            model_part = m.model_dump(mode="json", include={"id", "revision", "family", "tokenizer", "init", "config"})
+            config = {"method": results.METHOD, "task": task_part, "model": model_part,
+                      "train": cfg.model_dump(mode="json"),
+                      "subset": {"max_train_samples": opts.max_train_samples,
+                                 "max_eval_samples": opts.max_eval_samples, "seed": 0},
+                      "data": {"fingerprint": data.fingerprint, "carve": data.carve}}
+            chash = results.config_hash(config)
+            key = results.job_key(m.name, models.revision_label(m), entry.spec.name, results.METHOD, chash)
+            jobs.append(Job(m, entry, data, cfg, key, config, opts.seeds))
+    return jobs, skipped
+
+
+def _subset(examples: list[dict], n: Optional[int]) -> list[dict]:
+    return [examples[i] for i in subset_indices(len(examples), n)]
+
+
+def _latency_ms(adapter, model, example: dict, runs: int = 20) -> float:
+    """p50 wall time of one single-input prediction on CPU (tokenize + forward + decode)."""
+    for _ in range(3):
+        adapter.predict(model, [example], 1)
+    times = []
+    for _ in range(runs):
+        t0 = time.perf_counter()
+        adapter.predict(model, [example], 1)
+        times.append((time.perf_counter() - t0) * 1000)
+    return round(statistics.median(times), 3)
+
+
+def run_job(job: Job, seed: int, opts: RunOptions) -> dict[str, Any]:
+    """Train and evaluate one (model, task, seed); write predictions, checkpoint and the result file."""
+    spec, task = job.model, job.task.spec
+    fam = models.family(spec)
+    tok = models.tokenizer_for(spec)
+    adapter = make_adapter(fam["adapter"], task, tok, job.cfg)
+    model = adapter.prepare_model(models.load_model(spec, adapter.auto_class, tok, seed, **adapter.model_kwargs()))
+    splits = job.data.splits
+    train = _subset(splits["train"], opts.max_train_samples)
+    val = _subset(splits["validation"], opts.max_eval_samples) if "validation" in splits else None
+    test = _subset(splits["test"], opts.max_eval_samples)
+    device = opts.device
+    model.to(device)
+    outcome = fine_tune(adapter, model, train, val if job.cfg.selection == "best" else None, seed, device,
+                        opts.progress)
+    t0 = time.perf_counter()
+    preds = adapter.predict(model, test, job.cfg.eval_batch_size)
+    eval_s = time.perf_counter() - t0
+    golds = [adapter.gold(ex) for ex in test]
+    scores = metrics.compute(task, [p["prediction"] for p in preds], golds)
+    val_scores = None
+    if val:
+        vp = adapter.predict(model, val, job.cfg.eval_batch_size)
+        val_scores = metrics.compute(task, [p["prediction"] for p in vp], [adapter.gold(ex) for ex in val])
+    model.to("cpu")
+    latency = _latency_ms(adapter, model, test[0])
+    ckpt = results.checkpoint_dir(opts.output_dir, job.key, seed)
+    if opts.keep_checkpoints != "none":
+        save_checkpoint(ckpt, model, tok, job, seed)
+    rfile = results.result_path(opts.output_dir, job.key, seed)
+    rows = [{"id": ex["id"], "input": adapter.inputs(ex), "gold": g, **p} for ex, g, p in zip(test, golds, preds)]
+    results.write_predictions(results.predictions_path(rfile), rows)
+    n_params = sum(p.numel() for p in model.parameters())
+    record = {
+        "schema_version": results.SCHEMA_VERSION,
+        "job": {"model": spec.name, "revision": models.revision_label(spec), "task": task.name,
+                "method": results.METHOD, "seed": seed, "config_hash": job.key.name},
+        "config": job.config,
+        "task_info": {"benchmark": task.benchmark, "language": task.language, "kind": task.kind,
+                      "license": task.license, "caveats": task.caveats, "main_score": task.main_metrics},
+        "model_info": {"family": spec.family, "id": spec.id, "untrained": spec.untrained, "parameters": n_params,
+                       "description": spec.description},
+        "data": {"source": job.data.source, "carve": job.data.carve, "fingerprint": job.data.fingerprint,
+                 "sizes": {"train": len(train), "validation": len(val) if val else 0, "test": len(test)},
+                 "overlaps": job.data.overlaps, "evaluated_split": "test"},
+        "metrics": scores,
+        "validation": {"metrics": val_scores, "history": outcome.selection_history,
+                       "selected_step": outcome.selected_step},
+        "training": {"steps": outcome.steps, "epochs": outcome.epochs, "final_loss": outcome.final_loss},
+        "timing": {"train_runtime_s": outcome.train_runtime_s, "train_samples_per_s": outcome.train_samples_per_s,
+                   "eval_samples_per_s": round(len(test) / eval_s, 3) if eval_s else None,
+                   "cpu_latency_ms_p50": latency},
+        "tokenizer_stats": adapter.token_stats(test),
+        "predictions_file": results.predictions_path(rfile).name,
+        "checkpoint": str(ckpt.relative_to(opts.output_dir)) if opts.keep_checkpoints != "none" else None,
+        "environment": results.environment(device),
+        "created_at": results.now(),
+    }
+    results.write_json(rfile, record)
+    return record
+
+
+def save_checkpoint(path: Path, model, tokenizer, job: Job, seed: int) -> None:
+    """Weights, tokenizer, and the task spec + job config, so predict and the app need nothing else."""
+    if path.exists():
+        shutil.rmtree(path)
+    model.save_pretrained(path)
+    tokenizer.save_pretrained(path)
+    results.write_json(path / "harness_task.json", job.task.spec.model_dump(mode="json"))
+    results.write_json(path / "harness_job.json", {
+        "schema_version": results.SCHEMA_VERSION, "model": job.model.model_dump(mode="json"),
+        "adapter": models.family(job.model)["adapter"], "train": job.cfg.model_dump(mode="json"), "seed": seed,
+        "config_hash": job.key.name})
+
+
+def prune_checkpoints(job: Job, opts: RunOptions, records: dict[int, dict]) -> None:
+    """keep-checkpoints best: keep the seed with the best validation score (never the test score)."""
+    if opts.keep_checkpoints != "best" or len(records) < 2:
+        return
+    def val_main(seed: int) -> float:
+        v = (records[seed].get("validation") or {}).get("metrics") or {}
+        return v.get("main", float("-inf"))
+    keep = max(sorted(records), key=val_main)
+    for seed in records:
+        if seed != keep:
+            shutil.rmtree(results.checkpoint_dir(opts.output_dir, job.key, seed), ignore_errors=True)
+
+
+def run_grid(jobs: list[Job], opts: RunOptions) -> dict[str, int]:
+    """Run every job not already finished; a failed job records its error and the grid goes on."""
+    counts = {"done": 0, "skipped": 0, "failed": 0}
+    total = sum(len(j.seeds) for j in jobs)
+    bar = tqdm(total=total, desc="grid", unit="job", disable=not opts.progress)
+    for job in jobs:
+        records: dict[int, dict] = {}
+        for seed in job.seeds:
+            rfile = results.result_path(opts.output_dir, job.key, seed)
+            bar.set_postfix_str(f"{job.model.name} × {job.task.spec.name} seed {seed}")
+            if rfile.exists():
+                counts["skipped"] += 1
+                records[seed] = results.read_json(rfile)
+                bar.update()
+                continue
+            try:
+                records[seed] = run_job(job, seed, opts)
+                results.failure_path(rfile).unlink(missing_ok=True)
+                counts["done"] += 1
+            except Exception as e:  # noqa: BLE001 - one job's failure must not stop the grid
+                if isinstance(e, HarnessError):
+                    msg = str(e)
+                else:
+                    msg = f"{type(e).__name__}: {e}"
+                log.error("job %s seed %d failed: %s", job.key, seed, msg)
+                results.write_json(results.failure_path(rfile), {
+                    "schema_version": results.SCHEMA_VERSION, "job": str(job.key), "seed": seed, "error": msg,
+                    "traceback": traceback.format_exc(), "config": job.config, "created_at": results.now()})
+                counts["failed"] += 1
+            bar.update()
+        prune_checkpoints(job, opts, records)
+    bar.close()
+    return counts

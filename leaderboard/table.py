@@ -1,0 +1,179 @@
+"""The leaderboard as a pure function of a results folder: per-run rows, seed aggregates, benchmark averages."""
+from __future__ import annotations
+
+import json
+import logging
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+log = logging.getLogger(__name__)
+SCHEMA_VERSION = 1
+RUN_KEYS = ["model", "revision", "method"]
+BENCH_ORDER = ["GLUE", "CLUE", "FewCLUE", "other", "demo"]
+UNK_WARN = 0.05
+
+
+@dataclass
+class Loaded:
+    runs: pd.DataFrame
+    problems: list[str] = field(default_factory=list)
+    failures: list[dict] = field(default_factory=list)
+
+
+def _run_row(rec: dict[str, Any], path: Path, root: Path) -> dict[str, Any]:
+    job, info, mi = rec["job"], rec["task_info"], rec["model_info"]
+    return {
+        "model": job["model"], "revision": job["revision"], "task": job["task"], "method": job["method"],
+        "config_hash": job["config_hash"], "seed": job["seed"], "benchmark": info["benchmark"],
+        "language": info["language"], "kind": info["kind"], "family": mi["family"], "untrained": mi["untrained"],
+        "parameters": mi["parameters"], "main": rec["metrics"]["main"],
+        "metrics": json.dumps(rec["metrics"], sort_keys=True),
+        "unk_rate": rec["tokenizer_stats"]["unk_rate"], "truncation_rate": rec["tokenizer_stats"]["truncation_rate"],
+        "cpu_latency_ms": rec["timing"].get("cpu_latency_ms_p50"),
+        "train_samples_per_s": rec["timing"].get("train_samples_per_s"),
+        "eval_samples_per_s": rec["timing"].get("eval_samples_per_s"),
+        "test_size": rec["data"]["sizes"]["test"], "checkpoint": rec.get("checkpoint"),
+        "license": info.get("license"), "created_at": rec.get("created_at"),
+        "path": str(path.relative_to(root)),
+    }
+
+
+def load_results(output_dir: Path | str) -> Loaded:
+    """Read every result file under <output_dir>/results; unreadable ones are reported, never fatal."""
+    root = Path(output_dir)
+    rows, problems, failures = [], [], []
+    for path in sorted((root / "results").rglob("seed*.json")):
+        try:
+            rec = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, json.JSONDecodeError) as e:
+            problems.append(f"{path}: unreadable ({type(e).__name__})")
+            continue
+        if path.name.endswith(".failed.json"):
+            failures.append({"path": str(path.relative_to(root)), "error": rec.get("error", "")})
+            continue
+        if not isinstance(rec, dict) or rec.get("schema_version") != SCHEMA_VERSION:
+            problems.append(f"{path}: schema_version {rec.get('schema_version') if isinstance(rec, dict) else None}"
+                            f", expected {SCHEMA_VERSION}")
+            continue
+        try:
+            rows.append(_run_row(rec, path, root))
+        except (KeyError, TypeError) as e:
+            problems.append(f"{path}: missing field {e}")
+    for p in problems:
+        log.warning("skipping %s", p)
+    return Loaded(pd.DataFrame(rows), problems, failures)
+
+
+def aggregate(runs: pd.DataFrame) -> pd.DataFrame:
+    """One row per (model, revision, method, task): main score mean, std and n over seeds.
+
+    Where a task was run under several configurations, the one with the most seeds (then the newest) is used.
+    """
+    if runs.empty:
+        return pd.DataFrame(columns=RUN_KEYS + ["task", "mean", "std", "n"])
+    by_cfg = (runs.groupby(RUN_KEYS + ["task", "config_hash"], as_index=False)
+              .agg(n=("seed", "nunique"), newest=("created_at", "max")))
+    chosen = (by_cfg.sort_values(["n", "newest"], ascending=False)
+              .drop_duplicates(RUN_KEYS + ["task"])[RUN_KEYS + ["task", "config_hash"]])
+    kept = runs.merge(chosen, on=RUN_KEYS + ["task", "config_hash"])
+    first = lambda s: s.iloc[0]  # noqa: E731
+    agg = kept.groupby(RUN_KEYS + ["task"], as_index=False).agg(
+        mean=("main", "mean"), std=("main", "std"), n=("seed", "nunique"), benchmark=("benchmark", first),
+        language=("language", first), family=("family", first), untrained=("untrained", first),
+        parameters=("parameters", first), unk_rate=("unk_rate", "mean"), cpu_latency_ms=("cpu_latency_ms", "median"),
+        config_hash=("config_hash", first))
+    agg["std"] = agg["std"].fillna(0.0)
+    return agg
+
+
+def _bench_key(b: str) -> tuple:
+    return (BENCH_ORDER.index(b) if b in BENCH_ORDER else len(BENCH_ORDER), b)
+
+
+def leaderboard(runs: pd.DataFrame) -> pd.DataFrame:
+    """Wide table: a row per (model, revision, method); per-task mean/std/n (scores ×100);
+    per-benchmark average over complete rows only, the tasks present, and rank within the benchmark."""
+    agg = aggregate(runs)
+    if agg.empty:
+        return pd.DataFrame(columns=RUN_KEYS)
+    tasks_by_bench: dict[str, list[str]] = {}
+    for b, t in agg[["benchmark", "task"]].drop_duplicates().sort_values("task").itertuples(index=False):
+        tasks_by_bench.setdefault(b, []).append(t)
+    meta = agg.groupby(RUN_KEYS, as_index=False).agg(family=("family", "first"), untrained=("untrained", "first"),
+                                                      parameters=("parameters", "first"),
+                                                      max_unk_rate=("unk_rate", "max"))
+    table = meta.set_index(RUN_KEYS)
+    for b in sorted(tasks_by_bench, key=_bench_key):
+        for t in tasks_by_bench[b]:
+            sub = agg[agg.task == t].set_index(RUN_KEYS)
+            table[t] = sub["mean"] * 100
+            table[f"{t}_std"] = sub["std"] * 100
+            table[f"{t}_n"] = sub["n"].astype("Int64")
+            table[f"{t}_unk"] = sub["unk_rate"]
+    for b in sorted(tasks_by_bench, key=_bench_key):
+        cols = tasks_by_bench[b]
+        have = table[cols].notna().sum(axis=1)
+        table[f"{b}_tasks"] = have.astype(int).astype(str) + f"/{len(cols)}"
+        table[f"{b}_avg"] = table[cols].mean(axis=1).where(have == len(cols))
+        table[f"{b}_rank"] = table[f"{b}_avg"].rank(ascending=False, method="min").astype("Int64")
+    table = table.reset_index()
+    first_bench = [f"{b}_avg" for b in sorted(tasks_by_bench, key=_bench_key)]
+    table = table.sort_values(first_bench + ["model"], ascending=[False] * len(first_bench) + [True],
+                              na_position="last").reset_index(drop=True)
+    table.attrs["benchmarks"] = {b: tasks_by_bench[b] for b in sorted(tasks_by_bench, key=_bench_key)}
+    return table
+
+
+def benchmarks(table: pd.DataFrame) -> dict[str, list[str]]:
+    """Benchmark name -> its task columns, in display order (kept in table.attrs by leaderboard())."""
+    return dict(table.attrs.get("benchmarks", {}))
+
+
+def _fmt(x: Any, digits: int = 1) -> str:
+    return "—" if x is None or (isinstance(x, float) and math.isnan(x)) or x is pd.NA else f"{x:.{digits}f}"
+
+
+def to_markdown(table: pd.DataFrame) -> str:
+    """The leaderboard as a Markdown table: 'mean ± std (n)' cells, '—' for missing, partial averages marked."""
+    if table.empty:
+        return "_no results yet_\n"
+    benches = benchmarks(table)
+    head = ["rank", "model", "family", "params"]
+    for b, tasks in benches.items():
+        head += [f"{b} avg", *tasks]
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for _, r in table.iterrows():
+        name = r["model"] + (" (untrained)" if r["untrained"] else "") + (
+            f" [{r['method']}]" if r["method"] != "finetune" else "")
+        rank = next((str(r[f"{b}_rank"]) for b in benches if pd.notna(r[f"{b}_rank"])), "—")
+        cells = [rank, name, r["family"], f"{r['parameters'] / 1e6:.1f}M"]
+        for b, tasks in benches.items():
+            avg = r[f"{b}_avg"]
+            cells.append(_fmt(avg) if pd.notna(avg) else f"partial ({r[f'{b}_tasks']})")
+            for t in tasks:
+                if pd.isna(r[t]):
+                    cells.append("—")
+                    continue
+                warn = " ⚠UNK" if r[f"{t}_unk"] > UNK_WARN else ""
+                cells.append(f"{r[t]:.1f} ± {r[f'{t}_std']:.1f} (n={r[f'{t}_n']}){warn}")
+        lines.append("| " + " | ".join(cells) + " |")
+    notes = ["", "Scores ×100, mean ± sample std over seeds (n seeds). Benchmark averages only over rows with every "
+             "task of the benchmark; others are partial (tasks present/total). Rank is the first complete benchmark's."]
+    if (table["max_unk_rate"] > UNK_WARN).any():
+        notes.append(f"⚠UNK: the model's tokenizer turns over {UNK_WARN:.0%} of this task's tokens into [UNK] "
+                     "(e.g. an English vocab on Chinese text): its score there says little.")
+    return "\n".join(lines + notes) + "\n"
+
+
+def write_tables(output_dir: Path | str) -> tuple[pd.DataFrame, Loaded]:
+    """Rebuild leaderboard.csv and leaderboard.md from the result files alone."""
+    out = Path(output_dir)
+    loaded = load_results(out)
+    table = leaderboard(loaded.runs)
+    table.to_csv(out / "leaderboard.csv", index=False, float_format="%.4f")
+    (out / "leaderboard.md").write_text(to_markdown(table), encoding="utf-8")
+    return table, loaded
