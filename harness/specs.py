@@ -297,6 +297,11 @@ def load_models_file(path: Path) -> list[ModelSpec]:
     data = read_yaml(path)
     if not isinstance(data, dict) or "models" not in data:
         raise HarnessError(f"{path}: field 'models': expected a list of models under 'models:'")
+    base = Path(path).resolve().parent
+    for entry in data["models"] if isinstance(data["models"], list) else []:
+        for key in ("id", "tokenizer"):  # ./ and ../ paths are relative to the models file
+            if isinstance(entry, dict) and isinstance(entry.get(key), str) and entry[key].startswith(("./", "../")):
+                entry[key] = str((base / entry[key]).resolve())
     try:
         return ModelsFile(**data).models
     except ValidationError as e:

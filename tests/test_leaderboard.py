@@ -1,0 +1,94 @@
+"""The leaderboard is a pure function of the result files: seeds, benchmarks, partial rows, bad files."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from harness import results
+from leaderboard.table import aggregate, leaderboard, load_results, to_markdown, write_tables
+
+
+def record(model: str, task: str, bench: str, seed: int, main: float, chash: str = "abc", unk: float = 0.0,
+           created: str = "2026-01-01T00:00:00+00:00") -> dict:
+    return {
+        "schema_version": results.SCHEMA_VERSION,
+        "job": {"model": model, "revision": "main", "task": task, "method": "finetune", "seed": seed,
+                "config_hash": chash},
+        "task_info": {"benchmark": bench, "language": "en", "kind": "single_cls", "license": "x", "caveats": []},
+        "model_info": {"family": "bert", "untrained": model.startswith("rand"), "parameters": 1_000_000},
+        "metrics": {"accuracy": main, "main": main},
+        "tokenizer_stats": {"unk_rate": unk, "truncation_rate": 0.0},
+        "timing": {"cpu_latency_ms_p50": 5.0, "train_samples_per_s": 10.0, "eval_samples_per_s": 100.0},
+        "data": {"sizes": {"test": 10}}, "checkpoint": None, "created_at": created,
+    }
+
+
+def put(root: Path, rec: dict) -> None:
+    j = rec["job"]
+    key = results.job_key(j["model"], j["revision"], j["task"], j["method"], j["config_hash"])
+    results.write_json(results.result_path(root, key, j["seed"]), rec)
+
+
+@pytest.fixture
+def grid(tmp_path) -> Path:
+    for seed, (a, b) in zip((1, 2, 3), ((0.80, 0.60), (0.82, 0.62), (0.84, 0.64))):
+        put(tmp_path, record("m1", "sst2", "GLUE", seed, a))
+        put(tmp_path, record("m1", "rte", "GLUE", seed, b))
+    put(tmp_path, record("m2", "sst2", "GLUE", 1, 0.90))          # rte missing: partial GLUE
+    put(tmp_path, record("m2", "tnews", "CLUE", 1, 0.50, unk=0.6))
+    put(tmp_path, record("m1", "tnews", "CLUE", 1, 0.40))
+    return tmp_path
+
+
+def test_mean_std_n_over_seeds(grid):
+    agg = aggregate(load_results(grid).runs).set_index(["model", "task"])
+    assert agg.loc[("m1", "sst2"), "mean"] == pytest.approx(0.82)
+    assert agg.loc[("m1", "sst2"), "std"] == pytest.approx(0.02)  # sample std
+    assert agg.loc[("m1", "sst2"), "n"] == 3 and agg.loc[("m2", "sst2"), "std"] == 0.0
+
+
+def test_benchmark_average_only_over_complete_rows_and_rank(grid):
+    t = leaderboard(load_results(grid).runs).set_index("model")
+    assert t.loc["m1", "GLUE_avg"] == pytest.approx(72.0) and t.loc["m1", "GLUE_tasks"] == "2/2"
+    assert pd.isna(t.loc["m2", "GLUE_avg"]) and t.loc["m2", "GLUE_tasks"] == "1/2"
+    assert t.loc["m1", "GLUE_rank"] == 1 and pd.isna(t.loc["m2", "GLUE_rank"])
+    assert t.loc["m2", "CLUE_rank"] == 1 and t.loc["m1", "CLUE_rank"] == 2
+    assert pd.isna(t.loc["m2", "rte"])  # missing stays missing
+
+
+def test_markdown_marks_partial_missing_and_unk(grid):
+    md = to_markdown(leaderboard(load_results(grid).runs))
+    assert "partial (1/2)" in md and "—" in md and "82.0 ± 2.0 (n=3)" in md
+    assert "50.0 ± 0.0 (n=1) ⚠UNK" in md
+
+
+def test_config_with_most_seeds_wins(grid):
+    put(grid, record("m1", "sst2", "GLUE", 1, 0.10, chash="other", created="2027-01-01T00:00:00+00:00"))
+    agg = aggregate(load_results(grid).runs).set_index(["model", "task"])
+    assert agg.loc[("m1", "sst2"), "mean"] == pytest.approx(0.82)
+
+
+def test_bad_files_are_reported_not_fatal(grid):
+    bad = grid / "results" / "m3" / "main" / "sst2" / "finetune" / "x"
+    bad.mkdir(parents=True)
+    (bad / "seed1.json").write_text("{not json")
+    (bad / "seed2.json").write_text(json.dumps({**record("m3", "sst2", "GLUE", 2, 0.5), "schema_version": 99}))
+    (bad / "seed1.failed.json").write_text(json.dumps({"error": "boom"}))
+    loaded = load_results(grid)
+    assert len(loaded.problems) == 2 and any("schema_version 99" in p for p in loaded.problems)
+    assert loaded.failures == [{"path": "results/m3/main/sst2/finetune/x/seed1.failed.json", "error": "boom"}]
+    assert "m3" not in set(loaded.runs.model)
+
+
+def test_tables_rebuilt_from_results_alone(grid):
+    table, _ = write_tables(grid)
+    again = pd.read_csv(grid / "leaderboard.csv")
+    assert list(again.model) == list(table.model) and (grid / "leaderboard.md").read_text().startswith("| rank")
+
+
+def test_empty_results_folder(tmp_path):
+    table, loaded = write_tables(tmp_path)
+    assert table.empty and "no results yet" in (tmp_path / "leaderboard.md").read_text()

@@ -1,0 +1,108 @@
+"""Config validation: strict task and model files, one-line errors with did-you-mean, precedence."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from harness.errors import HarnessError
+from harness.specs import TaskSpec, TrainOverrides, load_models_file, load_task_file, resolve_train_config
+
+TASK = """
+name: t
+language: en
+benchmark: GLUE
+kind: single_cls
+label_names: [neg, pos]
+metrics: [accuracy]
+main_score: accuracy
+sources:
+  - type: local
+    dir: data
+    splits: {train: train, test: dev}
+"""
+
+
+def write(tmp_path: Path, text: str, name: str = "t.yaml") -> Path:
+    p = tmp_path / name
+    p.write_text(text, encoding="utf-8")
+    return p
+
+
+def test_valid_task_loads(tmp_path):
+    spec = load_task_file(write(tmp_path, TASK))
+    assert spec.name == "t" and spec.main_metrics == ["accuracy"]
+    assert spec.tag_names == ["O", "B-neg", "I-neg", "B-pos", "I-pos"]
+
+
+@pytest.mark.parametrize("extra, expect", [
+    ("labl_names: [a]\n", "unknown key 'labl_names' (did you mean 'label_names'?)"),
+    ("train: {learning_rat: 1}\n", "unknown training option 'learning_rat' (did you mean 'learning_rate'?)"),
+    ("carve: {sed: 1}\n", "unknown key 'sed' (did you mean 'seed'?)"),
+])
+def test_unknown_keys_are_errors_with_hint(tmp_path, extra, expect):
+    with pytest.raises(HarnessError) as e:
+        load_task_file(write(tmp_path, TASK + extra))
+    msg = str(e.value)
+    assert msg.startswith(str(tmp_path / "t.yaml")) and expect in msg and "\n" not in msg
+
+
+def test_main_score_must_be_a_metric(tmp_path):
+    with pytest.raises(HarnessError, match="main_score 'acuracy' is not in metrics.*did you mean 'accuracy'"):
+        load_task_file(write(tmp_path, TASK.replace("main_score: accuracy", "main_score: acuracy")))
+
+
+def test_bad_yaml_names_the_line(tmp_path):
+    with pytest.raises(HarnessError, match=r"t.yaml: line \d+: invalid YAML"):
+        load_task_file(write(tmp_path, TASK + "  bad: [unclosed\n"))
+
+
+def test_missing_field_and_bad_kind(tmp_path):
+    with pytest.raises(HarnessError, match="field 'kind'"):
+        load_task_file(write(tmp_path, TASK.replace("kind: single_cls", "kind: classify")))
+    with pytest.raises(HarnessError, match="field 'metrics': required field is missing"):
+        load_task_file(write(tmp_path, TASK.replace("metrics: [accuracy]\n", "")))
+
+
+def test_split_roles_are_checked(tmp_path):
+    with pytest.raises(HarnessError, match="unknown split role 'dev'"):
+        load_task_file(write(tmp_path, TASK.replace("{train: train, test: dev}", "{train: train, dev: dev}")))
+
+
+def test_models_file_validation_and_relative_paths(tmp_path):
+    p = write(tmp_path, "models:\n  - name: m\n    id: ./weights\n    family: bert\n", "m.yaml")
+    (m,) = load_models_file(p)
+    assert m.id == str((tmp_path / "weights").resolve())
+    bad = write(tmp_path, "models:\n  - name: m\n    id: x\n    family: roberta\n", "b.yaml")
+    with pytest.raises(HarnessError, match="b.yaml: field 'models.0.family'"):
+        load_models_file(bad)
+    dup = write(tmp_path, "models:\n  - {name: m, id: x, family: bert}\n  - {name: m, id: y, family: bert}\n", "d.yaml")
+    with pytest.raises(HarnessError, match="duplicate model names"):
+        load_models_file(dup)
+    rnd = write(tmp_path, "models:\n  - {name: r, init: random, family: t5}\n", "r.yaml")
+    with pytest.raises(HarnessError, match="init: random needs 'tokenizer'"):
+        load_models_file(rnd)
+
+
+def test_precedence_cli_over_model_task_over_model_over_task_over_family():
+    family = {"learning_rate": 3e-4, "epochs": 5, "batch_size": 8, "max_length": 64, "weight_decay": 0.1}
+    task = TrainOverrides(epochs=2, batch_size=16, max_length=256, weight_decay=0.01)
+    model = TrainOverrides(batch_size=64, max_length=512, weight_decay=0.02)
+    model_task = TrainOverrides(max_length=384, weight_decay=0.03)
+    cli = {"weight_decay": 0.04, "max_steps": None}
+    cfg = resolve_train_config(family, task, model, model_task, cli)
+    assert (cfg.learning_rate, cfg.epochs, cfg.batch_size, cfg.max_length, cfg.weight_decay) == (
+        3e-4, 2, 64, 384, 0.04)
+    assert cfg.max_steps == -1  # None at the CLI level means "not given"
+
+
+def test_early_stopping_needs_selection_best():
+    with pytest.raises(ValueError, match="early_stopping_patience needs selection: best"):
+        resolve_train_config({"selection": "last", "early_stopping_patience": 2})
+
+
+def test_t5_label_words_must_name_labels():
+    with pytest.raises(ValueError, match="label_words names 'nope'"):
+        TaskSpec(name="t", language="en", benchmark="x", kind="single_cls", label_names=["a"], metrics=["accuracy"],
+                 main_score="accuracy", sources=[{"type": "local", "dir": "d", "splits": {"test": "t"}}],
+                 text_to_text={"label_words": {"nope": "x"}})
