@@ -130,8 +130,8 @@ def run_job(job: Job, seed: int, opts: RunOptions) -> dict[str, Any]:
     eval_s = time.perf_counter() - t0
     golds = [adapter.gold(ex) for ex in test]
     scores = metrics.compute(task, [p["prediction"] for p in preds], golds)
-    val_scores = None
-    if val:
+    val_scores = outcome.validation_metrics
+    if val and val_scores is None:
         vp = adapter.predict(model, val, job.cfg.eval_batch_size)
         val_scores = metrics.compute(task, [p["prediction"] for p in vp], [adapter.gold(ex) for ex in val])
     model.to("cpu")

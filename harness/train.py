@@ -26,6 +26,7 @@ class TrainOutcome:
     epochs: float
     selected_step: Optional[int]
     selection_history: list[dict] = field(default_factory=list)
+    validation_metrics: Optional[dict] = None  # scores of the selected weights on the validation split
     final_loss: Optional[float] = None
 
 
@@ -38,6 +39,7 @@ class SelectionCallback(TrainerCallback):
         self.best: Optional[float] = None
         self.best_step: Optional[int] = None
         self.best_state: Optional[dict[str, torch.Tensor]] = None
+        self.best_scores: Optional[dict] = None
         self.history: list[dict] = []
         self.bad = 0
         self.last_step = -1
@@ -58,6 +60,7 @@ class SelectionCallback(TrainerCallback):
         log.info("validation at step %d: main %.4f", state.global_step, scores["main"])
         if self.best is None or scores["main"] > self.best:
             self.best, self.best_step, self.bad = scores["main"], state.global_step, 0
+            self.best_scores = scores
             self.best_state = {k: v.detach().to("cpu", copy=True) for k, v in model.state_dict().items()}
         else:
             self.bad += 1
@@ -142,5 +145,6 @@ def fine_tune(adapter: Adapter, model: Any, train_examples: list[dict], val_exam
         steps=steps, epochs=round(trainer.state.epoch or 0, 3),
         selected_step=callback.best_step if callback else steps,
         selection_history=callback.history if callback else [],
+        validation_metrics=callback.best_scores if callback else None,
         final_loss=round(result.training_loss, 6) if result.training_loss is not None else None,
     )

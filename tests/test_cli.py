@@ -1,0 +1,102 @@
+"""User errors through the real command line: one line on stderr, exit code 2, no traceback, nothing written."""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def harness(*args: str, cwd: Path = REPO) -> subprocess.CompletedProcess:
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1", "PYTHONPATH": str(REPO)}
+    return subprocess.run([sys.executable, "-m", "harness", *args], cwd=cwd, env=env, capture_output=True,
+                          text=True, timeout=300)
+
+
+def assert_user_error(proc: subprocess.CompletedProcess, *needles: str) -> None:
+    assert proc.returncode == 2, proc.stderr
+    lines = [ln for ln in proc.stderr.splitlines() if ln.startswith("error:")]
+    assert len(lines) == 1, proc.stderr
+    assert "Traceback" not in proc.stderr
+    for n in needles:
+        assert n in lines[0], lines[0]
+
+
+def test_unknown_task_has_did_you_mean(tmp_path):
+    p = harness("run", "--models", "demo.yaml", "--tasks", "sst3", "--output-dir", str(tmp_path / "o"))
+    assert_user_error(p, "--tasks: unknown task or group 'sst3'", "did you mean 'sst2'")
+    assert not (tmp_path / "o").exists()
+
+
+def test_unknown_model_has_did_you_mean(tmp_path):
+    p = harness("run", "--models", "demo.yaml", "--tasks", "demo", "--only-models", "minilm",
+                "--output-dir", str(tmp_path / "o"))
+    assert_user_error(p, "unknown model 'minilm'", "did you mean 'minilm-l6-h384'")
+
+
+def test_bad_models_yaml(tmp_path):
+    bad = tmp_path / "m.yaml"
+    bad.write_text("models:\n  - name: a\n    id: ./nowhere\n    familly: bert\n")
+    p = harness("run", "--models", str(bad), "--tasks", "demo", "--output-dir", str(tmp_path / "o"))
+    assert_user_error(p, str(bad), "unknown key 'familly'", "did you mean 'family'")
+    assert not (tmp_path / "o").exists()
+
+
+def test_unresolvable_model_id(tmp_path):
+    m = tmp_path / "m.yaml"
+    m.write_text("models:\n  - {name: hub-only, id: no-such-org/no-such-model, family: bert}\n")
+    p = harness("run", "--models", str(m), "--tasks", "demo_sentiment", "--output-dir", str(tmp_path / "o"))
+    assert_user_error(p, "cannot load tokenizer 'no-such-org/no-such-model'")
+    m.write_text("models:\n  - {name: local, id: ./missing-dir, family: bert}\n")
+    p = harness("run", "--models", str(m), "--tasks", "demo_sentiment", "--output-dir", str(tmp_path / "o"))
+    assert_user_error(p, "local model folder", "does not exist")
+    assert not (tmp_path / "o").exists()
+
+
+def test_bad_task_yaml_in_extra_task_dir(tmp_path):
+    d = tmp_path / "tasks"
+    d.mkdir()
+    (d / "x.yaml").write_text("name: x\nlanguage: en\nbenchmark: b\nkind: single_cls\nlabel_names: [a]\n"
+                              "metrics: [accuracy]\nmain_score: accuracy\nsource: []\n")
+    p = harness("list", "--task-dir", str(d))
+    assert_user_error(p, "x.yaml", "unknown key 'source'", "did you mean 'sources'")
+
+
+def test_label_outside_label_names(tmp_path):
+    d = tmp_path / "tasks"
+    (d / "data" / "x").mkdir(parents=True)
+    (d / "x.yaml").write_text(
+        "name: x\nlanguage: en\nbenchmark: b\nkind: single_cls\nlabel_names: [neg, pos]\nmetrics: [accuracy]\n"
+        "main_score: accuracy\nsources:\n  - {type: local, relative_to: task_file, dir: data/x, format: jsonl, "
+        "splits: {test: dev}}\n")
+    (d / "data" / "x" / "dev.jsonl").write_text('{"text": "a", "label": "pos"}\n{"text": "b", "label": "Pos"}\n')
+    p = harness("run", "--models", "demo.yaml", "--tasks", "x", "--task-dir", str(d), "--output-dir",
+                str(tmp_path / "o"))
+    assert_user_error(p, "dev.jsonl: row 2: label 'Pos' is not in label_names", "did you mean 'pos'")
+    assert not (tmp_path / "o").exists()
+
+
+def test_missing_data_dir_for_shared_tasks(tmp_path):
+    p = harness("run", "--models", "demo.yaml", "--tasks", "sst2", "--data-dir", str(tmp_path / "nope"))
+    assert_user_error(p, "--data-dir: folder", "does not exist")
+
+
+def test_bad_set_option(tmp_path):
+    p = harness("run", "--models", "demo.yaml", "--tasks", "demo", "--set", "learning_rat=1")
+    assert p.returncode == 2 and "unknown training option 'learning_rat'" in p.stderr
+    assert "Traceback" not in p.stderr
+
+
+def test_leaderboard_without_results(tmp_path):
+    assert_user_error(harness("leaderboard", "--output-dir", str(tmp_path)), "no results/ folder")
+
+
+def test_list_shows_tasks_groups_and_models():
+    p = harness("list", "--models", "demo.yaml")
+    assert p.returncode == 0, p.stderr
+    for needle in ("sst2", "cmrc2018", "groups: clue (9)", "glue (6)", "minilm-l6-h384", "[untrained]"):
+        assert needle in p.stdout

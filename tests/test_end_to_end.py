@@ -1,0 +1,148 @@
+"""Tiny local models of every family through from_pretrained, on every task kind, via the CLI."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from harness import results
+from harness.cli import main
+from harness.data import input_key
+from harness.results import read_predictions
+
+SMOKE = ["--max-train-samples", "24", "--max-eval-samples", "16", "--max-steps", "2", "--quiet"]
+KINDS = {"demo_sentiment": "single_cls", "demo_paraphrase": "pair_cls", "demo_similarity": "regression",
+         "demo_ner": "ner", "demo_qa": "extractive_qa"}
+
+
+@pytest.fixture(scope="module")
+def demo_run(tiny_models, tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("out")
+    rc = main(["run", "--models", str(tiny_models), "--tasks", "demo", "--output-dir", str(out), "--seeds", "1,2",
+               *SMOKE])
+    assert rc == 0
+    return out
+
+
+def result_files(out: Path) -> list[Path]:
+    return sorted(p for p in (out / "results").rglob("seed*.json") if not p.name.endswith(".failed.json"))
+
+
+def test_every_family_runs_every_supported_kind(demo_run):
+    recs = [json.loads(p.read_text()) for p in result_files(demo_run)]
+    got = {(r["job"]["model"], r["job"]["task"]) for r in recs}
+    for fam in ("bert", "ernie", "albert"):
+        assert {(f"tiny-{fam}", t) for t in KINDS} <= got
+    # T5 is text-to-text for classification and regression kinds only
+    assert {("tiny-t5", t) for t in ("demo_sentiment", "demo_paraphrase", "demo_similarity")} <= got
+    assert len(recs) == (3 * 5 + 3) * 2
+
+
+def test_result_record_is_complete(demo_run):
+    for path in result_files(demo_run):
+        r = json.loads(path.read_text())
+        assert r["schema_version"] == results.SCHEMA_VERSION
+        assert path.parent.name == r["job"]["config_hash"] == results.config_hash(r["config"])
+        assert set(r["config"]) >= {"task", "model", "train", "subset", "data", "method"}
+        assert r["environment"]["versions"]["transformers"] and "git_sha" in r["environment"]
+        assert r["model_info"]["parameters"] > 0 and 0 <= r["tokenizer_stats"]["unk_rate"] <= 1
+        assert r["timing"]["cpu_latency_ms_p50"] > 0 and r["timing"]["train_samples_per_s"] > 0
+        assert "main" in r["metrics"] and r["data"]["fingerprint"]
+        preds = read_predictions(results.predictions_path(path))
+        assert len(preds) == r["data"]["sizes"]["test"] == 16  # nothing dropped
+        assert {"id", "input", "gold", "prediction"} <= set(preds[0])
+
+
+def test_checkpoint_is_self_contained(demo_run):
+    from transformers import AutoModelForTokenClassification, AutoTokenizer
+
+    ckpts = sorted((demo_run / "checkpoints").glob("tiny-bert/*/demo_ner/finetune/*/seed*"))
+    assert len(ckpts) == 1  # keep-checkpoints best keeps one seed per configuration
+    task = json.loads((ckpts[0] / "harness_task.json").read_text())
+    job = json.loads((ckpts[0] / "harness_job.json").read_text())
+    assert task["name"] == "demo_ner" and job["adapter"] == "encoder"
+    model = AutoModelForTokenClassification.from_pretrained(ckpts[0])
+    AutoTokenizer.from_pretrained(ckpts[0])
+    assert model.config.id2label[1] == "B-" + task["label_names"][0]
+
+
+def test_leaderboard_written_with_every_model(demo_run):
+    table = pd.read_csv(demo_run / "leaderboard.csv")
+    assert set(table.model) == {"tiny-bert", "tiny-ernie", "tiny-albert", "tiny-t5"}
+    assert (table["demo_sentiment_n"] == 2).all()
+    t5 = table.set_index("model").loc["tiny-t5"]
+    assert t5["demo_tasks"] == "3/5" and pd.isna(t5["demo_avg"])
+
+
+def test_rerun_skips_finished_jobs(demo_run, tiny_models, capsys):
+    before = {p: p.stat().st_mtime_ns for p in result_files(demo_run)}
+    rc = main(["run", "--models", str(tiny_models), "--tasks", "demo_sentiment", "--only-models", "tiny-bert",
+               "--output-dir", str(demo_run), "--seeds", "1,2", *SMOKE])
+    assert rc == 0 and "0 run, 2 already done" in capsys.readouterr().out
+    assert {p: p.stat().st_mtime_ns for p in result_files(demo_run)} == before
+
+
+def test_evaluation_split_never_used_for_selection(tiny_models, tmp_path, monkeypatch):
+    """Every prediction made during training (checkpoint selection) is on validation examples only."""
+    from harness import train
+
+    seen: list[set] = []
+    real = train.SelectionCallback._evaluate
+
+    def spy(self, state, control, model):
+        seen.append({input_key(ex, self.adapter.task.kind) for ex in self.examples})
+        return real(self, state, control, model)
+
+    monkeypatch.setattr(train.SelectionCallback, "_evaluate", spy)
+    out = tmp_path / "o"
+    assert main(["run", "--models", str(tiny_models), "--tasks", "demo_sentiment", "--only-models", "tiny-bert",
+                 "--output-dir", str(out), "--max-train-samples", "24", "--max-steps", "4", "--set", "eval_steps=2",
+                 "--quiet"]) == 0
+    (path,) = result_files(out)
+    test_inputs = {input_key({"text": p["input"]["text"]}, "single_cls")
+                   for p in read_predictions(results.predictions_path(path))}
+    assert seen and all(s and not (s & test_inputs) for s in seen)
+    hist = json.loads(path.read_text())["validation"]["history"]
+    assert [h["step"] for h in hist] == [2, 4]
+
+
+def test_failed_job_is_recorded_and_grid_goes_on(tiny_models, tmp_path, monkeypatch, capsys):
+    from harness import runner
+
+    real = runner.run_job
+
+    def flaky(job, seed, opts):
+        if job.model.name == "tiny-ernie":
+            raise RuntimeError("simulated out of memory")
+        return real(job, seed, opts)
+
+    monkeypatch.setattr(runner, "run_job", flaky)
+    out = tmp_path / "o"
+    rc = main(["run", "--models", str(tiny_models), "--tasks", "demo_sentiment", "--only-models",
+               "tiny-ernie,tiny-bert", "--output-dir", str(out), *SMOKE])
+    assert rc == 1
+    failed = list((out / "results").rglob("*.failed.json"))
+    assert len(failed) == 1 and "simulated out of memory" in json.loads(failed[0].read_text())["error"]
+    assert len(result_files(out)) == 1  # tiny-bert still ran
+    assert "failed:" in capsys.readouterr().out
+    monkeypatch.setattr(runner, "run_job", real)  # a rerun retries the failed job
+    assert main(["run", "--models", str(tiny_models), "--tasks", "demo_sentiment", "--only-models",
+                 "tiny-ernie,tiny-bert", "--output-dir", str(out), *SMOKE]) == 0
+    assert not list((out / "results").rglob("*.failed.json")) and len(result_files(out)) == 2
+
+
+def test_freezing_and_random_init(tiny_models, tmp_path):
+    from harness.specs import load_models_file
+
+    demo_models = Path(__file__).resolve().parents[1] / "demo.yaml"
+    names = [m.name for m in load_models_file(demo_models) if m.untrained]
+    assert names, "demo.yaml lists untrained baselines"
+    out = tmp_path / "o"
+    assert main(["run", "--models", str(demo_models), "--tasks", "demo_sentiment", "--only-models", names[0],
+                 "--output-dir", str(out), "--set", "freeze_embeddings=true", "--set", "freeze_layers=1", *SMOKE]) == 0
+    (path,) = result_files(out)
+    r = json.loads(path.read_text())
+    assert r["model_info"]["untrained"] and r["job"]["revision"] == "random-init"
+    assert r["config"]["train"]["freeze_layers"] == 1
