@@ -90,7 +90,13 @@ def cmd_run(args: argparse.Namespace) -> int:
     if args.data_dir is not None and not args.data_dir.is_dir():
         raise HarnessError(f"--data-dir: folder '{args.data_dir}' does not exist")
     model_specs = _select_models(args.models, args.only_models)
-    entries = tasks.select(tasks.discover(args.task_dir), args.tasks)
+    registry = tasks.discover(args.task_dir)
+    entries = tasks.select(registry, args.tasks)
+    for i, m in enumerate(model_specs):
+        for name in m.tasks:
+            if name not in registry:
+                raise HarnessError(f"{args.models}: field 'models.{i}.tasks.{name}': unknown task"
+                                   f"{did_you_mean(name, registry)}")
     cli_train = {"max_steps": args.max_steps, "epochs": args.epochs, "learning_rate": args.learning_rate,
                  "batch_size": args.batch_size, **dict(args.set)}
     opts = runner.RunOptions(output_dir=args.output_dir, data_dir=args.data_dir, seeds=args.seeds,

@@ -63,10 +63,6 @@ def resolve_config(model: ModelSpec, entry: TaskEntry, opts: RunOptions) -> Trai
 
 def plan(model_specs: list[ModelSpec], entries: list[TaskEntry], opts: RunOptions) -> tuple[list[Job], list[str]]:
     """Validate everything up front (data, tokenizers, configs) so bad input fails before any training."""
-    for m in model_specs:
-        for t in m.tasks:
-            if t not in {e.spec.name for e in entries} and not any(True for _ in ()):
-                log.debug("model %s has overrides for task %s, which is not selected", m.name, t)
     cache: dict[tuple[str, bool], TaskData] = {}
     jobs, skipped = [], []
     for m in model_specs:

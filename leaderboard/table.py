@@ -137,6 +137,10 @@ def _fmt(x: Any, digits: int = 1) -> str:
     return "—" if x is None or (isinstance(x, float) and math.isnan(x)) or x is pd.NA else f"{x:.{digits}f}"
 
 
+def _params(n: float) -> str:
+    return f"{n / 1e6:.1f}M" if n >= 1e6 else f"{n / 1e3:.0f}K"
+
+
 def to_markdown(table: pd.DataFrame) -> str:
     """The leaderboard as a Markdown table: 'mean ± std (n)' cells, '—' for missing, partial averages marked."""
     if table.empty:
@@ -150,7 +154,7 @@ def to_markdown(table: pd.DataFrame) -> str:
         name = r["model"] + (" (untrained)" if r["untrained"] else "") + (
             f" [{r['method']}]" if r["method"] != "finetune" else "")
         rank = next((str(r[f"{b}_rank"]) for b in benches if pd.notna(r[f"{b}_rank"])), "—")
-        cells = [rank, name, r["family"], f"{r['parameters'] / 1e6:.1f}M"]
+        cells = [rank, name, r["family"], _params(r["parameters"])]
         for b, tasks in benches.items():
             avg = r[f"{b}_avg"]
             cells.append(_fmt(avg) if pd.notna(avg) else f"partial ({r[f'{b}_tasks']})")

@@ -111,3 +111,18 @@ def test_subset_is_deterministic_and_ordered():
     a = subset_indices(1000, 10)
     assert a == subset_indices(1000, 10) and a == sorted(a) and len(set(a)) == 10
     assert subset_indices(5, 10) == [0, 1, 2, 3, 4] and subset_indices(5, None) == [0, 1, 2, 3, 4]
+
+
+@pytest.mark.parametrize("fmt, sep", [("csv", ","), ("tsv", "\t")])
+def test_csv_and_tsv_sources(tmp_path, fmt, sep):
+    (tmp_path / "t").mkdir()
+    lines = [sep.join(["sentence1", "sentence2", "label"]), sep.join(["a b", "c d", "1"]),
+             sep.join(["e f", "g h", "0"])]
+    (tmp_path / "t" / f"dev.{fmt}").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    s = spec(kind="pair_cls", sources=[{"type": "local", "dir": "t", "format": fmt, "splits": {"test": "dev"},
+                                        "columns": {"text_a": "sentence1", "text_b": "sentence2"},
+                                        "label_map": {0: "neg", 1: "pos"}}],
+             carve={"test_fraction": 0.49, "validation_fraction": 0.49})
+    d = load_task_data(s, tmp_path / "t.yaml", tmp_path, need_validation=True)
+    got = sorted((ex["text_a"], ex["text_b"], ex["label"]) for exs in d.splits.values() for ex in exs)
+    assert got == [("a b", "c d", "pos"), ("e f", "g h", "neg")]
