@@ -223,7 +223,9 @@ class ModelSpec(Strict):
 
 def format_validation_error(path: Path | str, err: ValidationError, prefix: str = "") -> str:
     """One line: file, field, what was expected."""
-    first = err.errors()[0]
+    errors = err.errors()
+    # a misspelt key usually also shows up as a missing field: report the misspelling
+    first = next((e for e in errors if e["type"] == "extra_forbidden"), errors[0])
     loc = ".".join(str(p) for p in ((prefix,) if prefix else ()) + tuple(first["loc"]))
     msg = first["msg"].removeprefix("Value error, ")
     if first["type"] == "extra_forbidden":
