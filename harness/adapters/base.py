@@ -35,9 +35,11 @@ class Adapter(ABC):
     def train_features(self, examples: list[dict]) -> list[dict]:
         """Tokenized training features with labels."""
 
-    @abstractmethod
     def collator(self, model: Any) -> Callable:
-        """Pads a list of features into a batch."""
+        """Pads a list of features into a batch (dynamic padding to a multiple of 8)."""
+        from transformers import DataCollatorWithPadding
+
+        return DataCollatorWithPadding(self.tok, pad_to_multiple_of=8)
 
     @abstractmethod
     def predict(self, model: Any, examples: list[dict], batch_size: int) -> list[dict]:

@@ -5,7 +5,7 @@ from typing import Any, Callable
 
 import torch
 from transformers import (AutoModelForSequenceClassification, AutoModelForTokenClassification,
-                          DataCollatorForTokenClassification, DataCollatorWithPadding)
+                          DataCollatorForTokenClassification)
 
 from .base import Adapter, autocast, batches
 
@@ -41,9 +41,6 @@ class SequenceAdapter(Adapter):
         for f, ex in zip(feats, examples):
             f["labels"] = float(ex["label"]) if self.regression else index[ex["label"]]
         return feats
-
-    def collator(self, model: Any) -> Callable:
-        return DataCollatorWithPadding(self.tok, pad_to_multiple_of=8)
 
     @torch.no_grad()
     def predict(self, model: Any, examples: list[dict], batch_size: int) -> list[dict]:

@@ -2,11 +2,11 @@
 from __future__ import annotations
 
 import logging
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 import torch
-from transformers import AutoModelForQuestionAnswering, DataCollatorWithPadding
+from transformers import AutoModelForQuestionAnswering
 
 from .base import Adapter, autocast, batches
 
@@ -70,9 +70,6 @@ class QAAdapter(Adapter):
             log.info("QA training: %d of %d questions have no verbatim answer span and are not trained on",
                      len(skipped), len(examples))
         return feats
-
-    def collator(self, model: Any) -> Callable:
-        return DataCollatorWithPadding(self.tok, pad_to_multiple_of=8)
 
     @torch.no_grad()
     def predict(self, model: Any, examples: list[dict], batch_size: int) -> list[dict]:
