@@ -89,6 +89,10 @@ def cmd_run(args: argparse.Namespace) -> int:
             raise HarnessError("--device cuda: no CUDA device is available here; use --device cpu")
     if args.data_dir is not None and not args.data_dir.is_dir():
         raise HarnessError(f"--data-dir: folder '{args.data_dir}' does not exist")
+    if args.quiet:
+        from transformers.utils import logging as hf_logging
+
+        hf_logging.disable_progress_bar()
     model_specs = _select_models(args.models, args.only_models)
     registry = tasks.discover(args.task_dir)
     entries = tasks.select(registry, args.tasks)
@@ -150,8 +154,12 @@ def cmd_leaderboard(args: argparse.Namespace) -> int:
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
     logging.basicConfig(level=os.environ.get("HARNESS_LOG", "INFO"), format="%(levelname)s %(name)s: %(message)s")
-    for noisy in ("httpx", "urllib3", "filelock", "datasets", "transformers"):
+    for noisy in ("httpx", "urllib3", "filelock", "datasets"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
+    # transformers warns on every fine-tune that the new task head is "MISSING" from the checkpoint: expected here
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.set_verbosity_error()
     args = build_parser().parse_args(argv)
     try:
         return {"run": cmd_run, "list": cmd_list, "leaderboard": cmd_leaderboard}[args.command](args)

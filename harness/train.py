@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any, Optional
 
 import torch
-from transformers import Trainer, TrainerCallback, TrainingArguments
+from transformers import PrinterCallback, Trainer, TrainerCallback, TrainingArguments
 
 from . import metrics
 from .adapters import Adapter
@@ -131,6 +131,8 @@ def fine_tune(adapter: Adapter, model: Any, train_examples: list[dict], val_exam
         )
         trainer = Trainer(model=model, args=args, train_dataset=features, data_collator=adapter.collator(model),
                           callbacks=[callback] if callback else None)
+        if not progress:
+            trainer.remove_callback(PrinterCallback)  # --quiet: no per-step log dicts either
         start = time.perf_counter()
         result = trainer.train()
         runtime = time.perf_counter() - start - (callback.seconds if callback else 0.0)

@@ -73,6 +73,15 @@ class Seq2SeqAdapter(Adapter):
         words = {_norm(self.task.label_word(n)): n for n in self.task.label_names}
         return words.get(_norm(generated))
 
+    def generation_length(self) -> int:
+        """Enough new tokens for the longest target (label word or number), at most max_new_tokens."""
+        if self.task.kind == "regression":
+            targets = [f"{-5.0:.{self.task.text_to_text.regression_precision}f}"]
+        else:
+            targets = [self.task.label_word(n) for n in self.task.label_names]
+        longest = max(len(ids) for ids in self.tok(text_target=targets)["input_ids"])
+        return min(self.cfg.max_new_tokens, longest + 1)
+
     @torch.no_grad()
     def predict(self, model: Any, examples: list[dict], batch_size: int) -> list[dict]:
         model.eval()
@@ -80,9 +89,10 @@ class Seq2SeqAdapter(Adapter):
         out: list[dict] = [{} for _ in examples]
         device = next(model.parameters()).device
         pad = DataCollatorForSeq2Seq(self.tok, model=None, pad_to_multiple_of=8)
+        new_tokens = self.generation_length()
         for idx, batch in batches(feats, batch_size, pad, device):
             with autocast(model, self.cfg.bf16 == "on"):
-                gen = model.generate(**batch, max_new_tokens=self.cfg.max_new_tokens, num_beams=self.cfg.num_beams)
+                gen = model.generate(**batch, max_new_tokens=new_tokens, num_beams=self.cfg.num_beams)
             for text, i in zip(self.tok.batch_decode(gen, skip_special_tokens=True), idx):
                 out[i] = {"prediction": self.parse(text), "scores": None, "generated": text.strip()}
         return out
