@@ -5,7 +5,7 @@ from pathlib import Path
 from typing import Any, Literal, Optional, Union
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_serializer, model_validator
 
 from .errors import HarnessError, did_you_mean
 
@@ -139,6 +139,11 @@ class TrainOverrides(Strict):
         return data
 
     values: dict[str, Any] = Field(default_factory=dict)
+
+    @model_serializer
+    def _flat(self) -> dict[str, Any]:
+        """Dump as the flat mapping it was written as, so a dumped TaskSpec loads back."""
+        return dict(self.values)
 
 
 class TaskSpec(Strict):

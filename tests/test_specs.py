@@ -106,3 +106,10 @@ def test_t5_label_words_must_name_labels():
         TaskSpec(name="t", language="en", benchmark="x", kind="single_cls", label_names=["a"], metrics=["accuracy"],
                  main_score="accuracy", sources=[{"type": "local", "dir": "d", "splits": {"test": "t"}}],
                  text_to_text={"label_words": {"nope": "x"}})
+
+
+def test_task_spec_round_trips_through_json(tmp_path):
+    spec = load_task_file(write(tmp_path, TASK + "train: {learning_rate: 1.0e-4, epochs: 2}\n"))
+    dumped = spec.model_dump(mode="json")
+    assert dumped["train"] == {"learning_rate": 1e-4, "epochs": 2}
+    assert TaskSpec(**dumped) == spec
