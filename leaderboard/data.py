@@ -1,0 +1,160 @@
+"""Where the app's data comes from: a local output folder, or a Hub repo (env HARNESS_RESULTS_REPO).
+
+From a Hub repo only ``results/`` and ``leaderboard.csv`` are fetched at start; a checkpoint folder is fetched the
+first time it is used. Everything here is a pure function of the folder's result files (no Gradio).
+"""
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Optional
+
+import pandas as pd
+
+from .table import Loaded, aggregate, leaderboard, load_results
+
+REPO_ENV = "HARNESS_RESULTS_REPO"
+REPO_TYPE_ENV = "HARNESS_RESULTS_REPO_TYPE"  # dataset (default) | model | space
+DIR_ENV = "HARNESS_RESULTS_DIR"
+DEFAULT_DIR = "outputs/demo"
+
+
+def resolve_results_dir(arg: Optional[str] = None) -> Path:
+    """The local results folder: ``arg``, else a snapshot of $HARNESS_RESULTS_REPO, else $HARNESS_RESULTS_DIR,
+    else ./outputs/demo. A Hub snapshot holds results/ and leaderboard.csv only."""
+    if arg:
+        return Path(arg)
+    repo = os.environ.get(REPO_ENV)
+    if repo:
+        from huggingface_hub import snapshot_download
+
+        return Path(snapshot_download(repo_id=repo, repo_type=os.environ.get(REPO_TYPE_ENV, "dataset"),
+                                      allow_patterns=["results/**", "leaderboard.csv"]))
+    return Path(os.environ.get(DIR_ENV, DEFAULT_DIR))
+
+
+def ensure_checkpoint(root: Path, rel: str) -> Path:
+    """The local folder of a checkpoint listed in the results; fetched from the Hub repo on first use when the
+    results came from one (only that folder). A missing local folder is returned as is (the loader reports it)."""
+    path = Path(root) / rel
+    repo = os.environ.get(REPO_ENV)
+    if repo and not path.is_dir():
+        from huggingface_hub import snapshot_download
+
+        snapshot_download(repo_id=repo, repo_type=os.environ.get(REPO_TYPE_ENV, "dataset"),
+                          allow_patterns=[f"{rel.rstrip('/')}/*"], local_dir=str(root))
+    return path
+
+
+@dataclass
+class AppData:
+    """Everything the app shows, read once from a results folder."""
+
+    root: Path
+    loaded: Loaded
+    agg: pd.DataFrame
+    table: pd.DataFrame
+    task_info: dict[str, dict[str, Any]] = field(default_factory=dict)
+    checkpoints: dict[str, dict[str, str]] = field(default_factory=dict)  # task -> label -> relative path
+
+    @property
+    def runs(self) -> pd.DataFrame:
+        return self.loaded.runs
+
+    @property
+    def tasks(self) -> list[str]:
+        return sorted(self.task_info)
+
+    def allowed_paths(self) -> set[str]:
+        """Every checkpoint path the results list (the only ones the app may load)."""
+        return {p for by_label in self.checkpoints.values() for p in by_label.values()}
+
+
+def _task_info(root: Path, runs: pd.DataFrame) -> dict[str, dict[str, Any]]:
+    """Per task: benchmark, language, kind, license, caveats, main score and spec fields, from one result file."""
+    info: dict[str, dict[str, Any]] = {}
+    if runs.empty:
+        return info
+    for task, rows in runs.groupby("task"):
+        rec: dict[str, Any] = {}
+        for rel in rows["path"]:
+            try:
+                rec = json.loads((root / rel).read_text(encoding="utf-8"))
+                break
+            except (OSError, json.JSONDecodeError):
+                continue
+        ti = rec.get("task_info", {})
+        info[str(task)] = {
+            "benchmark": ti.get("benchmark", rows["benchmark"].iloc[0]),
+            "language": ti.get("language", rows["language"].iloc[0]), "kind": ti.get("kind", rows["kind"].iloc[0]),
+            "license": ti.get("license") or "not stated", "caveats": list(ti.get("caveats") or []),
+            "main_score": ti.get("main_score"), "spec": (rec.get("config") or {}).get("task", {}),
+        }
+    return info
+
+
+def checkpoint_label(model: str, revision: str, seed: Any) -> str:
+    return f"{model} [{revision}] seed {seed}"
+
+
+def _checkpoints(root: Path, runs: pd.DataFrame, agg: pd.DataFrame) -> dict[str, dict[str, str]]:
+    """Per task, one checkpoint per (model, revision, method) of the configuration the leaderboard shows:
+    a seed whose folder exists (else the first listed one, which the app reports as missing when chosen)."""
+    out: dict[str, dict[str, str]] = {}
+    if runs.empty or "checkpoint" not in runs:
+        return out
+    chosen = agg[["model", "revision", "method", "task", "config_hash"]]
+    kept = runs.merge(chosen, on=["model", "revision", "method", "task", "config_hash"])
+    kept = kept[kept["checkpoint"].notna()]
+    for (model, rev, _method, task), rows in kept.sort_values("seed").groupby(
+            ["model", "revision", "method", "task"]):
+        rows = rows.assign(exists=[(root / c).is_dir() for c in rows["checkpoint"]])
+        pick = rows[rows["exists"]].iloc[0] if rows["exists"].any() else rows.iloc[0]
+        out.setdefault(str(task), {})[checkpoint_label(model, rev, pick["seed"])] = str(pick["checkpoint"])
+    return out
+
+
+def load_app_data(root: Path | str) -> AppData:
+    """Read the results folder once (problems such as corrupt files are collected, never raised)."""
+    root = Path(root)
+    loaded = load_results(root)
+    if not (root / "results").is_dir():
+        loaded.problems.insert(0, f"{root}/results: folder not found (no results yet)")
+    runs = loaded.runs
+    agg = aggregate(runs)
+    table = leaderboard(runs)
+    return AppData(root, loaded, agg, table, _task_info(root, runs), _checkpoints(root, runs, agg))
+
+
+def prediction_files(data: AppData, task: str, model: str, revision: Optional[str] = None) -> dict[int, Path]:
+    """seed -> predictions file of a model's shown configuration on a task (files that exist only)."""
+    runs = data.runs
+    if runs.empty:
+        return {}
+    sel = data.agg[(data.agg.task == task) & (data.agg.model == model)]
+    if revision is not None:
+        sel = sel[sel.revision == revision]
+    if sel.empty:
+        return {}
+    row = sel.iloc[0]
+    mine = runs[(runs.task == task) & (runs.model == model) & (runs.revision == row["revision"])
+                & (runs.method == row["method"]) & (runs.config_hash == row["config_hash"])]
+    out = {}
+    for seed, rel in zip(mine["seed"], mine["path"]):
+        p = data.root / rel
+        pred = p.with_name(p.stem + ".predictions.jsonl.gz")
+        if pred.is_file():
+            out[int(seed)] = pred
+    return dict(sorted(out.items()))
+
+
+def task_spec(data: AppData, task: str):
+    """The TaskSpec a task's results were scored with (rebuilt from the hashed config in its result file)."""
+    from harness.specs import TaskSpec
+
+    spec = dict(data.task_info.get(task, {}).get("spec") or {})
+    spec.pop("train", None)
+    spec.setdefault("name", task)
+    return TaskSpec(**{**spec, "sources": []})

@@ -1,0 +1,84 @@
+"""Drive each tab's functions through gradio_client against the app served in a thread on a free port."""
+from __future__ import annotations
+
+import socket
+
+import pytest
+
+from app_fixtures import tiny_results  # noqa: F401 - fixture
+
+gr = pytest.importorskip("gradio")
+gradio_client = pytest.importorskip("gradio_client")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def served(tiny_results):
+    from app import build_app
+
+    demo = build_app(tiny_results)
+    demo.queue(default_concurrency_limit=2, max_size=32)
+    port = free_port()
+    demo.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True)
+    client = gradio_client.Client(f"http://127.0.0.1:{port}/", verbose=False)
+    yield demo, client
+    demo.close()
+
+
+def _rows(df) -> list[dict]:
+    return [dict(zip(df["headers"], r)) for r in df["data"]]
+
+
+def test_leaderboard_endpoint(served):
+    _, client = served
+    table, note, csv, sig, caveats = client.predict([], [], ["bert", "t5"], [], None, None, "", ["family"], "model",
+                                                    False, True, api_name="/leaderboard")
+    models = [r["model"] for r in _rows(table)]
+    assert models == ["tiny-bert", "tiny-t5"]
+    assert "2 model(s) shown, 2 hidden" in note and "≈" in note
+    assert csv and open(csv, encoding="utf-8").read().startswith("model,family")
+    assert _rows(sig) and "synthetic" in caveats
+
+
+def test_plots_endpoint(served):
+    _, client = served
+    params, latency, bars = client.predict("demo", "demo_ner", api_name="/plots")
+    assert params and latency and bars
+
+
+def test_playground_endpoint_and_bad_input(served):
+    _, client = served
+    from leaderboard.data import load_app_data
+
+    labels = list(load_app_data(_root(served)).checkpoints["demo_ner"])
+    msg, label, hl, lat = client.predict("demo_ner", labels[0], "张伟住在北京", "", api_name="/predict")
+    assert msg.startswith("entities:") and "ms" in lat
+    msg, *_ = client.predict("demo_ner", labels[0], "", "", api_name="/predict")
+    assert "empty" in msg
+    msg, *_ = client.predict("demo_ner", labels[0], "x" * 2500, "", api_name="/predict")
+    assert "at most 2,000" in msg
+    msg, *_ = client.predict("demo_ner", "/etc/passwd", "hello", "", api_name="/predict")
+    assert "not listed" in msg
+
+
+def test_compare_endpoints(served):
+    _, client = served
+    from leaderboard.data import load_app_data
+
+    labels = list(load_app_data(_root(served)).checkpoints["demo_sentiment"])[:2]
+    out, msg = client.predict("demo_sentiment", labels, "the food was great", "", api_name="/compare")
+    rows = _rows(out)
+    assert [r["checkpoint"] for r in rows] == labels and all(r["latency ms"] > 0 for r in rows)
+    table, summary = client.predict("demo_sentiment", labels, "any", api_name="/disagreements")
+    assert "shared test examples" in summary
+    _, msg = client.predict("demo_sentiment", labels[:1], "x", "", api_name="/compare")
+    assert "2 to 4" in msg
+
+
+def _root(served):
+    return served[0].results_root
