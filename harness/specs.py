@@ -96,7 +96,7 @@ class TrainConfig(Strict):
     max_length: int = 128
     doc_stride: int = 128
     max_answer_length: int = 30
-    warmup_ratio: float = 0.0
+    warmup_ratio: float = Field(0.0, ge=0, lt=1)  # Trainer reads a float in [0, 1) as a ratio
     weight_decay: float = 0.0
     lr_scheduler: str = "linear"
     gradient_accumulation_steps: int = 1
