@@ -37,6 +37,7 @@ def load_checkpoint(path: Path | str) -> tuple[Adapter, Any]:
         job = _read(folder / "harness_job.json")
         cfg = TrainConfig(**{**job.get("train", {}), "bf16": "off"})
         kind = job["adapter"]
+        method = job.get("method", "finetune")
     except (KeyError, TypeError, ValueError) as e:
         raise HarnessError(f"checkpoint: {folder}: invalid harness_task.json / harness_job.json "
                            f"({str(e).splitlines()[0][:200]})") from None
@@ -50,7 +51,7 @@ def load_checkpoint(path: Path | str) -> tuple[Adapter, Any]:
         raise HarnessError(f"checkpoint: {folder}: cannot load tokenizer ({type(e).__name__}: "
                            f"{str(e).splitlines()[0][:200] if str(e) else ''})") from None
     try:
-        adapter = make_adapter(kind, task, tok, cfg)
+        adapter = make_adapter(kind, task, tok, cfg, method)
     except ValueError as e:
         raise HarnessError(f"checkpoint: {folder}: {e}") from None
     try:

@@ -22,6 +22,21 @@ def _ints(text: str) -> tuple[int, ...]:
         raise argparse.ArgumentTypeError(f"expected comma-separated integers, got '{text}'") from None
 
 
+def _names(text: str) -> tuple[str, ...]:
+    return tuple(s.strip() for s in text.split(",") if s.strip())
+
+
+def _methods(text: str) -> tuple[str, ...]:
+    from .adapters import METHODS
+
+    names = _names(text)
+    for n in names:
+        if n not in METHODS:
+            raise argparse.ArgumentTypeError(f"unknown method '{n}' (expected {', '.join(METHODS)})"
+                                             f"{did_you_mean(n, METHODS)}")
+    return names
+
+
 def _set(text: str) -> tuple[str, Any]:
     import yaml
 
@@ -43,6 +58,10 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--output-dir", type=Path, default=Path("outputs"))
     run.add_argument("--task-dir", type=Path, action="append", default=[], help="extra folder of task YAMLs")
     run.add_argument("--seeds", type=_ints, default=(42,))
+    run.add_argument("--methods", type=_methods, default=("finetune",),
+                     help="comma-separated: finetune (a new task head) and/or prompt (PET: template + verbalizer "
+                          "through the masked-LM head)")
+    run.add_argument("--folds", type=_names, help="few-shot folds to run (default: every fold the task lists)")
     run.add_argument("--max-train-samples", type=int)
     run.add_argument("--max-eval-samples", type=int)
     run.add_argument("--max-steps", type=int)
@@ -107,12 +126,16 @@ def cmd_run(args: argparse.Namespace) -> int:
                              max_train_samples=args.max_train_samples, max_eval_samples=args.max_eval_samples,
                              device=args.device, keep_checkpoints=args.keep_checkpoints,
                              cli_train={k: v for k, v in cli_train.items() if v is not None},
-                             progress=not args.quiet)
+                             progress=not args.quiet, methods=args.methods, folds=args.folds)
     jobs, skipped = runner.plan(model_specs, entries, opts)
     for s in skipped:
-        log.info("not applicable: %s", s)
-    log.info("%d configurations × %d seeds under %s", len(jobs), len(args.seeds), args.output_dir)
+        print(f"not applicable: {s}")
+    log.info("%d jobs (model × task × method × fold) × %d seeds under %s", len(jobs), len(args.seeds),
+             args.output_dir)
+    if not jobs:
+        print("no job applies to these models, tasks and methods")
     counts = runner.run_grid(jobs, opts)
+    args.output_dir.mkdir(parents=True, exist_ok=True)
     table, loaded = write_tables(args.output_dir)
     print(to_markdown(table))
     print(f"jobs: {counts['done']} run, {counts['skipped']} already done, {counts['failed']} failed; "

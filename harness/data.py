@@ -173,23 +173,27 @@ def _carve(examples: list[dict], kind: str, fractions: dict[str, float], seed: i
     return out
 
 
-def load_task_data(task: TaskSpec, task_file: Path, data_dir: Optional[Path], need_validation: bool) -> TaskData:
-    """Load every role's split; carve the missing ones; fingerprint the result."""
+def load_task_data(task: TaskSpec, task_file: Path, data_dir: Optional[Path], need_validation: bool,
+                   fold: Optional[str] = None) -> TaskData:
+    """Load every role's split (split names with {fold} filled in); carve the missing ones; fingerprint."""
     src, folder = pick_source(task, data_dir, task_file)
-    loaded = {role: load_split(task, src, folder, name) for role, name in src.splits.items()}
+    if task.folds and fold is None:
+        raise HarnessError(f"{task_file}: field 'folds': task '{task.name}' needs a fold ({', '.join(task.folds)})")
+    split_names = {role: name.replace("{fold}", fold or "") for role, name in src.splits.items()}
+    loaded = {role: load_split(task, src, folder, name) for role, name in split_names.items()}
     carve: Optional[dict[str, Any]] = None
     c = task.carve
     if "train" not in loaded:
         parts = _carve(loaded["test"], task.kind, {"test": c.test_fraction, "validation": c.validation_fraction},
                        c.seed, {"validation": c.validation_max})
-        carve = {"from": src.splits["test"], "into": ["train", "validation", "test"], "seed": c.seed,
+        carve = {"from": split_names["test"], "into": ["train", "validation", "test"], "seed": c.seed,
                  "method": "grouped by exact input, seeded hash order",
                  "fractions": {"test": c.test_fraction, "validation": c.validation_fraction}}
         loaded = {"train": parts["rest"], "validation": parts["validation"], "test": parts["test"]}
     elif need_validation and "validation" not in loaded:
         parts = _carve(loaded["train"], task.kind, {"validation": c.validation_fraction}, c.seed,
                        {"validation": c.validation_max})
-        carve = {"from": src.splits["train"], "into": ["train", "validation"], "seed": c.seed,
+        carve = {"from": split_names["train"], "into": ["train", "validation"], "seed": c.seed,
                  "method": "grouped by exact input, seeded hash order",
                  "fractions": {"validation": c.validation_fraction}, "validation_max": c.validation_max}
         loaded["train"], loaded["validation"] = parts["rest"], parts["validation"]
@@ -208,6 +212,6 @@ def load_task_data(task: TaskSpec, task_file: Path, data_dir: Optional[Path], ne
             digest.update(json.dumps(ex, sort_keys=True, ensure_ascii=False).encode())
     src_info = {"type": src.type, **({"dir": str(folder)} if folder else {"path": src.path, "name": src.name,
                                                                              "revision": src.revision}),
-                "splits": dict(src.splits)}
+                "splits": split_names, **({"fold": fold} if fold is not None else {})}
     return TaskData(splits=loaded, source=src_info, carve=carve, fingerprint=digest.hexdigest()[:16],
                     overlaps=overlaps)

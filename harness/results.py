@@ -15,7 +15,6 @@ from pathlib import Path
 from typing import Any, Iterable, Optional
 
 SCHEMA_VERSION = 1
-METHOD = "finetune"
 PACKAGES = ("torch", "transformers", "tokenizers", "datasets", "accelerate", "scikit-learn", "scipy", "seqeval",
             "numpy", "pydantic")
 

@@ -15,10 +15,11 @@ from tqdm.auto import tqdm
 from . import metrics, models, results
 from .adapters import adapter_class, make_adapter
 from .data import TaskData, load_task_data, subset_indices
-from .errors import HarnessError
-from .specs import ModelSpec, TrainConfig, resolve_train_config
+from .errors import HarnessError, did_you_mean
+from .specs import ModelSpec, TaskSpec, TrainConfig, resolve_train_config
 from .tasks import TaskEntry
 from .train import fine_tune
+from .verbalizer import resolve_label_words
 
 log = logging.getLogger(__name__)
 HASH_EXCLUDED_TASK_FIELDS = {"description", "license", "caveats", "sources", "groups"}
@@ -35,15 +36,21 @@ class RunOptions:
     keep_checkpoints: str = "best"
     cli_train: dict[str, Any] = field(default_factory=dict)
     progress: bool = True
+    methods: tuple[str, ...] = ("finetune",)
+    folds: Optional[tuple[str, ...]] = None  # None: every fold the task lists
 
 
 @dataclass
 class Job:
     model: ModelSpec
     task: TaskEntry
+    spec: TaskSpec  # the task as run (prompt label words resolved)
+    method: str
+    fold: Optional[str]
     data: TaskData
     cfg: TrainConfig
     key: Path
+    config_hash: str
     config: dict[str, Any]
     seeds: tuple[int, ...]
 
@@ -61,32 +68,76 @@ def resolve_config(model: ModelSpec, entry: TaskEntry, opts: RunOptions) -> Trai
     return cfg
 
 
+def _folds(entry: TaskEntry, opts: RunOptions) -> list[Optional[str]]:
+    """The folds to run: the task's own (or --folds, which must be among them); [None] for tasks without folds."""
+    spec = entry.spec
+    if not spec.folds:
+        return [None]
+    if opts.folds is None:
+        return list(spec.folds)
+    for f in opts.folds:
+        if f not in spec.folds:
+            raise HarnessError(f"--folds: task '{spec.name}' has no fold '{f}' (its folds: {', '.join(spec.folds)})"
+                               f"{did_you_mean(f, spec.folds)}")
+    return list(opts.folds)
+
+
+def _not_applicable(m: ModelSpec, spec: TaskSpec, method: str, fam: dict[str, Any]) -> Optional[str]:
+    if method == "prompt" and spec.prompt is None:
+        return f"task {spec.name} has no prompt: section"
+    if adapter_class(fam["adapter"], spec.kind, method) is None:
+        return f"{m.family} models do not run {spec.kind} tasks with the {method} method"
+    return None
+
+
 def plan(model_specs: list[ModelSpec], entries: list[TaskEntry], opts: RunOptions) -> tuple[list[Job], list[str]]:
-    """Validate everything up front (data, tokenizers, configs) so bad input fails before any training."""
-    cache: dict[tuple[str, bool], TaskData] = {}
+    """Validate everything up front (data, tokenizers, configs, label words) so bad input fails before training.
+
+    One job per (model, task, method, fold); its seeds run inside it. All folds of a task share one config hash
+    (the hash covers every fold's data fingerprint), so the leaderboard can average over folds.
+    """
+    cache: dict[tuple[str, bool, Optional[str]], TaskData] = {}
     jobs, skipped = [], []
     for m in model_specs:
-        models.tokenizer_for(m)  # fails early (exit 2) for an unresolvable id
+        tok = models.tokenizer_for(m)  # fails early (exit 2) for an unresolvable id
         fam = models.family(m)
-        for entry in entries:
-            if adapter_class(fam["adapter"], entry.spec.kind) is None:
-                skipped.append(f"{m.name} × {entry.spec.name}: {m.family} models do not run {entry.spec.kind} tasks")
+        for entry, method in ((e, meth) for e in entries for meth in opts.methods):
+            reason = _not_applicable(m, entry.spec, method, fam)
+            if reason:
+                skipped.append(f"{m.name} × {entry.spec.name} × {method}: {reason}")
                 continue
+            spec = resolve_label_words(entry.spec, entry.path, opts.data_dir) if method == "prompt" else entry.spec
             cfg = resolve_config(m, entry, opts)
+            if cfg.rdrop_alpha and method != "prompt":
+                raise HarnessError(f"train: field 'rdrop_alpha': R-Drop is implemented for the prompt method only "
+                                   f"(model {m.name}, task {spec.name}, method {method})")
+            if method == "prompt":
+                try:  # the label words must be in this model's vocabulary (e.g. not Chinese words for MiniLM)
+                    make_adapter(fam["adapter"], spec, tok, cfg, method)
+                except HarnessError as e:
+                    skipped.append(f"{m.name} × {spec.name} × {method}: {e}")
+                    continue
             need_val = cfg.selection == "best"
-            if (entry.spec.name, need_val) not in cache:
-                cache[(entry.spec.name, need_val)] = load_task_data(entry.spec, entry.path, opts.data_dir, need_val)
-            data = cache[(entry.spec.name, need_val)]
-            task_part = entry.spec.model_dump(mode="json", exclude=HASH_EXCLUDED_TASK_FIELDS)
+            for fold in spec.folds or [None]:
+                if (spec.name, need_val, fold) not in cache:
+                    cache[(spec.name, need_val, fold)] = load_task_data(spec, entry.path, opts.data_dir, need_val,
+                                                                        fold)
+            fingerprints = {f or "": cache[(spec.name, need_val, f)].fingerprint for f in spec.folds or [None]}
+            first = cache[(spec.name, need_val, (spec.folds or [None])[0])]
+            task_part = spec.model_dump(mode="json", exclude=HASH_EXCLUDED_TASK_FIELDS)
             model_part = m.model_dump(mode="json", include={"id", "revision", "family", "tokenizer", "init", "config"})
-            config = {"method": results.METHOD, "task": task_part, "model": model_part,
+            config = {"method": method, "task": task_part, "model": model_part,
                       "train": cfg.model_dump(mode="json"),
                       "subset": {"max_train_samples": opts.max_train_samples,
                                  "max_eval_samples": opts.max_eval_samples, "seed": 0},
-                      "data": {"fingerprint": data.fingerprint, "carve": data.carve}}
+                      "data": {"fingerprint": first.fingerprint, "carve": first.carve} if not spec.folds else
+                      {"fold_fingerprints": fingerprints}}
             chash = results.config_hash(config)
-            key = results.job_key(m.name, models.revision_label(m), entry.spec.name, results.METHOD, chash)
-            jobs.append(Job(m, entry, data, cfg, key, config, opts.seeds))
+            base = results.job_key(m.name, models.revision_label(m), spec.name, method, chash)
+            for fold in _folds(entry, opts):
+                key = base / f"fold-{fold}" if fold is not None else base
+                jobs.append(Job(m, entry, spec, method, fold, cache[(spec.name, need_val, fold)], cfg, key, chash,
+                                config, opts.seeds))
     return jobs, skipped
 
 
@@ -108,10 +159,10 @@ def _latency_ms(adapter, model, example: dict, runs: int = 20) -> float:
 
 def run_job(job: Job, seed: int, opts: RunOptions) -> dict[str, Any]:
     """Train and evaluate one (model, task, seed); write predictions, checkpoint and the result file."""
-    spec, task = job.model, job.task.spec
+    spec, task = job.model, job.spec
     fam = models.family(spec)
     tok = models.tokenizer_for(spec)
-    adapter = make_adapter(fam["adapter"], task, tok, job.cfg)
+    adapter = make_adapter(fam["adapter"], task, tok, job.cfg, job.method)
     model = adapter.prepare_model(models.load_model(spec, adapter.auto_class, tok, seed, **adapter.model_kwargs()))
     splits = job.data.splits
     train = _subset(splits["train"], opts.max_train_samples)
@@ -142,7 +193,7 @@ def run_job(job: Job, seed: int, opts: RunOptions) -> dict[str, Any]:
     record = {
         "schema_version": results.SCHEMA_VERSION,
         "job": {"model": spec.name, "revision": models.revision_label(spec), "task": task.name,
-                "method": results.METHOD, "seed": seed, "config_hash": job.key.name},
+                "method": job.method, "fold": job.fold, "seed": seed, "config_hash": job.config_hash},
         "config": job.config,
         "task_info": {"benchmark": task.benchmark, "language": task.language, "kind": task.kind,
                       "license": task.license, "caveats": task.caveats, "main_score": task.main_metrics},
@@ -174,11 +225,11 @@ def save_checkpoint(path: Path, model, tokenizer, job: Job, seed: int) -> None:
         shutil.rmtree(path)
     model.save_pretrained(path)
     tokenizer.save_pretrained(path)
-    results.write_json(path / "harness_task.json", job.task.spec.model_dump(mode="json"))
+    results.write_json(path / "harness_task.json", job.spec.model_dump(mode="json"))
     results.write_json(path / "harness_job.json", {
         "schema_version": results.SCHEMA_VERSION, "model": job.model.model_dump(mode="json"),
-        "adapter": models.family(job.model)["adapter"], "train": job.cfg.model_dump(mode="json"), "seed": seed,
-        "config_hash": job.key.name})
+        "adapter": models.family(job.model)["adapter"], "method": job.method, "fold": job.fold,
+        "train": job.cfg.model_dump(mode="json"), "seed": seed, "config_hash": job.config_hash})
 
 
 def prune_checkpoints(job: Job, opts: RunOptions, records: dict[int, dict]) -> None:
@@ -203,7 +254,8 @@ def run_grid(jobs: list[Job], opts: RunOptions) -> dict[str, int]:
         records: dict[int, dict] = {}
         for seed in job.seeds:
             rfile = results.result_path(opts.output_dir, job.key, seed)
-            bar.set_postfix_str(f"{job.model.name} × {job.task.spec.name} seed {seed}")
+            fold = f" fold {job.fold}" if job.fold is not None else ""
+            bar.set_postfix_str(f"{job.model.name} × {job.spec.name} × {job.method}{fold} seed {seed}")
             if rfile.exists():
                 counts["skipped"] += 1
                 records[seed] = results.read_json(rfile)

@@ -1,6 +1,7 @@
 """Validated configuration: TaskSpec, ModelSpec and TrainConfig (strict: unknown keys are errors)."""
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any, Literal, Optional, Union
 
@@ -85,6 +86,41 @@ class TextToText(Strict):
     regression_precision: int = 1
 
 
+class LabelWordsFile(Strict):
+    """A verbalizer file: JSON {label: word | [words]} or label.txt lines 'label==word' ('&' joins several)."""
+
+    path: str
+    relative_to: Literal["data_dir", "task_file"] = "task_file"
+
+
+class PromptSpec(Strict):
+    """PET-style prompt: a template with input placeholders and one {mask} slot, and a verbalizer."""
+
+    template: str = Field(description="e.g. '{text} It was {mask}.'; {mask} becomes as many [MASK] as the "
+                                      "longest label word has tokens")
+    label_words: dict[str, Union[str, list[str]]] = Field(default_factory=dict)
+    label_words_file: Optional[LabelWordsFile] = None
+
+    @field_validator("template")
+    @classmethod
+    def _one_mask(cls, v: str) -> str:
+        if "[MASK]" in v:
+            raise ValueError("write the mask slot as {mask} (it expands to as many [MASK] tokens as the longest "
+                             "label word needs), not [MASK]")
+        if v.count("{mask}") != 1:
+            raise ValueError(f"the template needs exactly one {{mask}}, found {v.count('{mask}')}")
+        return v
+
+    @model_validator(mode="after")
+    def _one_source(self) -> "PromptSpec":
+        if self.label_words and self.label_words_file:
+            raise ValueError("give label_words or label_words_file, not both")
+        return self
+
+    def placeholders(self) -> list[str]:
+        return [m.group(1) for m in re.finditer(r"\{(\w+)\}", self.template)]
+
+
 class TrainConfig(Strict):
     """Training hyperparameters. Every field can be overridden at each precedence level."""
 
@@ -110,6 +146,7 @@ class TrainConfig(Strict):
     group_by_length: bool = True
     max_new_tokens: int = 16
     num_beams: int = 1
+    rdrop_alpha: float = Field(0.0, ge=0, description="R-Drop weight (prompt method): symmetric KL of two dropouts")
 
     @model_validator(mode="after")
     def _consistent(self) -> "TrainConfig":
@@ -166,6 +203,8 @@ class TaskSpec(Strict):
     train: TrainOverrides = TrainOverrides()
     text_to_text: TextToText = TextToText()
     qa_f1: Literal["char", "token"] = "token"
+    prompt: Optional[PromptSpec] = None
+    folds: list[str] = Field(default_factory=list, description="few-shot folds: split names use {fold}")
 
     @model_validator(mode="after")
     def _consistent(self) -> "TaskSpec":
@@ -178,6 +217,22 @@ class TaskSpec(Strict):
         for m in mains:
             if m not in self.metrics:
                 raise ValueError(f"main_score '{m}' is not in metrics {self.metrics}{did_you_mean(m, self.metrics)}")
+        if self.prompt is not None:
+            if self.kind not in CLASSIFICATION_KINDS:
+                raise ValueError(f"prompt: applies to classification kinds {CLASSIFICATION_KINDS}, not {self.kind}")
+            fields = [f for f in KIND_FIELDS[self.kind] if f != "label"]
+            for name in self.prompt.placeholders():
+                if name != "mask" and name not in fields:
+                    raise ValueError(f"prompt.template: unknown placeholder {{{name}}}; a {self.kind} task has "
+                                     f"{', '.join('{' + f + '}' for f in fields)} and {{mask}}"
+                                     f"{did_you_mean(name, fields)}")
+            for label in self.prompt.label_words:
+                if label not in self.label_names:
+                    raise ValueError(f"prompt.label_words names '{label}', not in label_names"
+                                     f"{did_you_mean(label, self.label_names)}")
+        uses_fold = any("{fold}" in name for src in self.sources for name in src.splits.values())
+        if bool(self.folds) != uses_fold:
+            raise ValueError("folds: list the folds and name splits with {fold} (e.g. train_{fold}), or neither")
         for label in self.text_to_text.label_words:
             if label not in self.label_names:
                 raise ValueError(f"text_to_text.label_words names '{label}', not in label_names"

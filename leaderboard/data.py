@@ -95,8 +95,10 @@ def _task_info(root: Path, runs: pd.DataFrame) -> dict[str, dict[str, Any]]:
     return info
 
 
-def checkpoint_label(model: str, revision: str, seed: Any) -> str:
-    return f"{model} [{revision}] seed {seed}"
+def checkpoint_label(model: str, revision: str, seed: Any, method: str = "finetune", fold: Any = "") -> str:
+    """How the app names a checkpoint: 'model [revision] seed 42', with the method and fold when they apply."""
+    extra = (f" {method}" if method != "finetune" else "") + (f" fold {fold}" if fold not in ("", None) else "")
+    return f"{model} [{revision}]{extra} seed {seed}"
 
 
 def _checkpoints(root: Path, runs: pd.DataFrame, agg: pd.DataFrame) -> dict[str, dict[str, str]]:
@@ -108,11 +110,12 @@ def _checkpoints(root: Path, runs: pd.DataFrame, agg: pd.DataFrame) -> dict[str,
     chosen = agg[["model", "revision", "method", "task", "config_hash"]]
     kept = runs.merge(chosen, on=["model", "revision", "method", "task", "config_hash"])
     kept = kept[kept["checkpoint"].notna()]
-    for (model, rev, _method, task), rows in kept.sort_values("seed").groupby(
+    for (model, rev, method, task), rows in kept.sort_values(["fold", "seed"]).groupby(
             ["model", "revision", "method", "task"]):
         rows = rows.assign(exists=[(root / c).is_dir() for c in rows["checkpoint"]])
         pick = rows[rows["exists"]].iloc[0] if rows["exists"].any() else rows.iloc[0]
-        out.setdefault(str(task), {})[checkpoint_label(model, rev, pick["seed"])] = str(pick["checkpoint"])
+        label = checkpoint_label(model, rev, pick["seed"], method, pick.get("fold", ""))
+        out.setdefault(str(task), {})[label] = str(pick["checkpoint"])
     return out
 
 
@@ -128,26 +131,31 @@ def load_app_data(root: Path | str) -> AppData:
     return AppData(root, loaded, agg, table, _task_info(root, runs), _checkpoints(root, runs, agg))
 
 
-def prediction_files(data: AppData, task: str, model: str, revision: Optional[str] = None) -> dict[int, Path]:
-    """seed -> predictions file of a model's shown configuration on a task (files that exist only)."""
+def prediction_files(data: AppData, task: str, model: str, revision: Optional[str] = None,
+                     method: Optional[str] = None) -> dict[Any, Path]:
+    """seed (or 'fold-k/seed' for tasks with folds) -> predictions file of a model's shown configuration on a
+    task (files that exist only)."""
     runs = data.runs
     if runs.empty:
         return {}
     sel = data.agg[(data.agg.task == task) & (data.agg.model == model)]
     if revision is not None:
         sel = sel[sel.revision == revision]
+    if method is not None:
+        sel = sel[sel.method == method]
     if sel.empty:
         return {}
     row = sel.iloc[0]
     mine = runs[(runs.task == task) & (runs.model == model) & (runs.revision == row["revision"])
                 & (runs.method == row["method"]) & (runs.config_hash == row["config_hash"])]
     out = {}
-    for seed, rel in zip(mine["seed"], mine["path"]):
+    folds = mine["fold"] if "fold" in mine else [""] * len(mine)
+    for seed, fold, rel in zip(mine["seed"], folds, mine["path"]):
         p = data.root / rel
         pred = p.with_name(p.stem + ".predictions.jsonl.gz")
         if pred.is_file():
-            out[int(seed)] = pred
-    return dict(sorted(out.items()))
+            out[int(seed) if not fold else f"fold-{fold}/seed{seed}"] = pred
+    return dict(sorted(out.items(), key=lambda kv: (isinstance(kv[0], str), kv[0])))
 
 
 def task_spec(data: AppData, task: str):

@@ -7,7 +7,7 @@ from typing import Any, Optional, Sequence
 
 import pandas as pd
 
-from .table import UNK_WARN, benchmarks
+from .table import UNK_WARN, benchmarks, display_name, runs_note
 
 OPTIONAL_COLUMNS = ("family", "parameters", "method", "revision", "max UNK rate")
 DEFAULT_COLUMNS = ("family", "parameters")
@@ -56,7 +56,7 @@ def _cell(row: pd.Series, task: str, marker: str) -> str:
     v = row.get(task)
     if v is None or pd.isna(v):
         return "—"
-    text = f"{v:.1f} ± {row[f'{task}_std']:.1f} (n={row[f'{task}_n']})"
+    text = f"{v:.1f} ± {row[f'{task}_std']:.1f} ({runs_note(row, task)})"
     unk = row.get(f"{task}_unk")
     if unk is not None and not pd.isna(unk) and unk > UNK_WARN:
         text += f" ⚠UNK {unk:.0%}"
@@ -106,7 +106,8 @@ def filter_table(table: pd.DataFrame, task_info: dict[str, dict[str, Any]], f: F
     if key:
         rows = rows.sort_values(key, ascending=not f.descending, na_position="last", kind="stable")
     out = pd.DataFrame(index=rows.index)
-    out["model"] = [m + (" (untrained)" if bool(u) else "") for m, u in zip(rows["model"], rows["untrained"])]
+    out["model"] = [display_name(m, meth) + (" (untrained)" if bool(u) else "")
+                    for m, meth, u in zip(rows["model"], rows["method"], rows["untrained"])]
     cols = set(f.columns)
     if "family" in cols:
         out["family"] = rows["family"]
@@ -126,7 +127,8 @@ def filter_table(table: pd.DataFrame, task_info: dict[str, dict[str, Any]], f: F
         if len(ts) < len(all_tasks):
             out[f"{b} avg"] = out[f"{b} avg"] + " (all tasks)"
         for t in ts:
-            out[t] = [_cell(r, t, f.markers.get((r["model"], t), "")) for _, r in rows.iterrows()]
+            out[t] = [_cell(r, t, f.markers.get((display_name(r["model"], r["method"]), t), ""))
+                      for _, r in rows.iterrows()]
     return out.reset_index(drop=True), int(len(table) - len(rows))
 
 

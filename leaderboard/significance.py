@@ -19,6 +19,7 @@ from harness import metrics
 from harness.results import read_predictions
 
 from .data import AppData, prediction_files, task_spec
+from .table import display_name
 
 N_RESAMPLES = 1000
 SEED = 0
@@ -81,8 +82,9 @@ def paired_bootstrap(score_a: Any, score_b: Any, n: int, n_resamples: int = N_RE
     return float(observed), float(low), float(high), p
 
 
-def _load(data: AppData, task: str, model: str, revision: str) -> dict[int, dict[str, dict]]:
-    files = prediction_files(data, task, model, revision)
+def _load(data: AppData, task: str, model: str, revision: str, method: Optional[str] = None
+          ) -> dict[Any, dict[str, dict]]:
+    files = prediction_files(data, task, model, revision, method)
     return {seed: {r["id"]: r for r in read_predictions(path)} for seed, path in list(files.items())[:MAX_SEEDS]}
 
 
@@ -199,9 +201,9 @@ def _scorer(rows_by_seed: dict[int, dict[str, dict]], ids: list[str], spec: Any)
     return score, "metric"
 
 
-def compare_pair(data: AppData, task: str, a: tuple[str, str], b: tuple[str, str],
+def compare_pair(data: AppData, task: str, a: tuple[str, ...], b: tuple[str, ...],
                  n_resamples: int = N_RESAMPLES) -> Optional[PairResult]:
-    """Paired bootstrap of (model, revision) a against b on a task; None when predictions are missing."""
+    """Paired bootstrap of (model, revision[, method]) a against b on a task; None when predictions are missing."""
     ra, rb = _load(data, task, *a), _load(data, task, *b)
     if not ra or not rb:
         return None
@@ -214,13 +216,14 @@ def compare_pair(data: AppData, task: str, a: tuple[str, str], b: tuple[str, str
     fb, _ = _scorer(rb, ids, spec)
     diff, low, high, p = paired_bootstrap(fa, fb, len(ids), n_resamples)
     tie = bool(low <= 0 <= high)
-    return PairResult(task, a[0], b[0], diff, low, high, p, len(ids), tie, method)
+    name_a, name_b = (display_name(k[0], k[2]) if len(k) > 2 else k[0] for k in (a, b))
+    return PairResult(task, name_a, name_b, diff, low, high, p, len(ids), tie, method)
 
 
 def task_significance(data: AppData, task: str, n_resamples: int = N_RESAMPLES) -> list[PairResult]:
     """Each model (ranked by mean main score on the task) against the next-ranked one."""
     sub = data.agg[data.agg.task == task].sort_values(["mean", "model"], ascending=[False, True])
-    keys = list(zip(sub["model"], sub["revision"]))
+    keys = list(zip(sub["model"], sub["revision"], sub["method"]))
     out = []
     for a, b in zip(keys, keys[1:]):
         res = compare_pair(data, task, a, b, n_resamples)
@@ -237,5 +240,5 @@ def significance_table(data: AppData, n_resamples: int = N_RESAMPLES) -> pd.Data
 
 
 def tie_markers(sig: pd.DataFrame) -> dict[tuple[str, str], str]:
-    """(model, task) -> '≈' when the model is within noise of the next-ranked one, '>' when clearly ahead."""
+    """(row name, task) -> '≈' when the model is within noise of the next-ranked one, '>' when clearly ahead."""
     return {(r.model, r.task): ("≈" if r.tie else ">") for r in sig.itertuples()}

@@ -28,7 +28,7 @@ def _run_row(rec: dict[str, Any], path: Path, root: Path) -> dict[str, Any]:
     job, info, mi = rec["job"], rec["task_info"], rec["model_info"]
     return {
         "model": job["model"], "revision": job["revision"], "task": job["task"], "method": job["method"],
-        "config_hash": job["config_hash"], "seed": job["seed"], "benchmark": info["benchmark"],
+        "config_hash": job["config_hash"], "seed": job["seed"], "fold": job.get("fold") or "", "benchmark": info["benchmark"],
         "language": info["language"], "kind": info["kind"], "family": mi["family"], "untrained": mi["untrained"],
         "parameters": mi["parameters"], "main": rec["metrics"]["main"],
         "metrics": json.dumps(rec["metrics"], sort_keys=True),
@@ -68,26 +68,44 @@ def load_results(output_dir: Path | str) -> Loaded:
     return Loaded(pd.DataFrame(rows), problems, failures)
 
 
-def aggregate(runs: pd.DataFrame) -> pd.DataFrame:
-    """One row per (model, revision, method, task): main score mean, std and n over seeds.
+def display_name(model: str, method: str) -> str:
+    """A leaderboard row's name: the model, with the method when it is not plain fine-tuning."""
+    return model if method == "finetune" else f"{model} [{method}]"
 
-    Where a task was run under several configurations, the one with the most seeds (then the newest) is used.
+
+def aggregate(runs: pd.DataFrame) -> pd.DataFrame:
+    """One row per (model, revision, method, task): main score mean, std and n runs.
+
+    Over seeds for ordinary tasks; for few-shot tasks with folds, the mean over folds of each fold's seed mean,
+    and the std over folds (FewCLUE reports mean ± std over its splits). Where a task was run under several
+    configurations, the one with the most runs (then the newest) is used.
     """
     if runs.empty:
-        return pd.DataFrame(columns=RUN_KEYS + ["task", "mean", "std", "n"])
+        return pd.DataFrame(columns=RUN_KEYS + ["task", "mean", "std", "n", "folds"])
+    if "fold" not in runs:
+        runs = runs.assign(fold="")
+    runs = runs.assign(run=runs["fold"].astype(str) + "/" + runs["seed"].astype(str))
     by_cfg = (runs.groupby(RUN_KEYS + ["task", "config_hash"], as_index=False)
-              .agg(n=("seed", "nunique"), newest=("created_at", "max")))
+              .agg(n=("run", "nunique"), newest=("created_at", "max")))
     chosen = (by_cfg.sort_values(["n", "newest"], ascending=False)
               .drop_duplicates(RUN_KEYS + ["task"])[RUN_KEYS + ["task", "config_hash"]])
     kept = runs.merge(chosen, on=RUN_KEYS + ["task", "config_hash"])
     first = lambda s: s.iloc[0]  # noqa: E731
+    per_fold = kept.groupby(RUN_KEYS + ["task", "fold"], as_index=False)["main"].mean()
+    fold_stats = per_fold.groupby(RUN_KEYS + ["task"], as_index=False).agg(
+        fold_mean=("main", "mean"), fold_std=("main", "std"), folds=("fold", "nunique"))
     agg = kept.groupby(RUN_KEYS + ["task"], as_index=False).agg(
-        mean=("main", "mean"), std=("main", "std"), n=("seed", "nunique"), benchmark=("benchmark", first),
+        mean=("main", "mean"), std=("main", "std"), n=("run", "nunique"), benchmark=("benchmark", first),
         language=("language", first), family=("family", first), untrained=("untrained", first),
         parameters=("parameters", first), unk_rate=("unk_rate", "mean"), cpu_latency_ms=("cpu_latency_ms", "median"),
         config_hash=("config_hash", first))
+    agg = agg.merge(fold_stats, on=RUN_KEYS + ["task"])
+    folded = agg["folds"] > 1
+    agg.loc[folded, "mean"] = agg.loc[folded, "fold_mean"]
+    agg.loc[folded, "std"] = agg.loc[folded, "fold_std"]
     agg["std"] = agg["std"].fillna(0.0)
-    return agg
+    agg["folds"] = agg["folds"].where(folded, 0)
+    return agg.drop(columns=["fold_mean", "fold_std"])
 
 
 def _bench_key(b: str) -> tuple:
@@ -113,6 +131,7 @@ def leaderboard(runs: pd.DataFrame) -> pd.DataFrame:
             table[t] = sub["mean"] * 100
             table[f"{t}_std"] = sub["std"] * 100
             table[f"{t}_n"] = sub["n"].astype("Int64")
+            table[f"{t}_folds"] = sub["folds"].astype("Int64")
             table[f"{t}_unk"] = sub["unk_rate"]
     for b in sorted(tasks_by_bench, key=_bench_key):
         cols = tasks_by_bench[b]
@@ -137,6 +156,12 @@ def _fmt(x: Any, digits: int = 1) -> str:
     return "—" if x is None or (isinstance(x, float) and math.isnan(x)) or x is pd.NA else f"{x:.{digits}f}"
 
 
+def runs_note(row: Any, task: str) -> str:
+    """'n=3', or 'n=10, 5 folds' for a few-shot task averaged over folds."""
+    folds = row.get(f"{task}_folds")
+    return f"n={row[f'{task}_n']}" + (f", {folds} folds" if pd.notna(folds) and folds > 1 else "")
+
+
 def _params(n: float) -> str:
     return f"{n / 1e6:.1f}M" if n >= 1e6 else f"{n / 1e3:.0f}K"
 
@@ -151,8 +176,7 @@ def to_markdown(table: pd.DataFrame) -> str:
         head += [f"{b} avg", *tasks]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for _, r in table.iterrows():
-        name = r["model"] + (" (untrained)" if r["untrained"] else "") + (
-            f" [{r['method']}]" if r["method"] != "finetune" else "")
+        name = display_name(r["model"], r["method"]) + (" (untrained)" if r["untrained"] else "")
         rank = next((str(r[f"{b}_rank"]) for b in benches if pd.notna(r[f"{b}_rank"])), "—")
         cells = [rank, name, r["family"], _params(r["parameters"])]
         for b, tasks in benches.items():
@@ -163,9 +187,10 @@ def to_markdown(table: pd.DataFrame) -> str:
                     cells.append("—")
                     continue
                 warn = " ⚠UNK" if r[f"{t}_unk"] > UNK_WARN else ""
-                cells.append(f"{r[t]:.1f} ± {r[f'{t}_std']:.1f} (n={r[f'{t}_n']}){warn}")
+                cells.append(f"{r[t]:.1f} ± {r[f'{t}_std']:.1f} ({runs_note(r, t)}){warn}")
         lines.append("| " + " | ".join(cells) + " |")
-    notes = ["", "Scores ×100, mean ± sample std over seeds (n seeds). Benchmark averages only over rows with every "
+    notes = ["", "Scores ×100, mean ± sample std over seeds (n runs); for few-shot tasks with folds (FewCLUE), the "
+             "mean of the fold means ± std over folds (n = folds × seeds). Benchmark averages only over rows with every "
              "task of the benchmark; others are partial (tasks present/total). Rank is the first complete benchmark's."]
     if (table["max_unk_rate"] > UNK_WARN).any():
         notes.append(f"⚠UNK: the model's tokenizer turns over {UNK_WARN:.0%} of this task's tokens into [UNK] "

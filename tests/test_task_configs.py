@@ -126,6 +126,25 @@ def test_label_words_cover_labels(task):
 
 # --- against the local data -------------------------------------------------------------
 
+def _stems(spec, src) -> list[tuple[str, str]]:
+    """(role, split file stem) for every fold of a few-shot task, or the plain split names."""
+    return [(role, stem.replace("{fold}", fold)) for role, stem in src.splits.items()
+            for fold in (spec.folds if "{fold}" in stem else [""])]
+
+
+def test_prompt_label_words_resolve(task):
+    """Every task with a prompt has a label word for each label (files read from the data folder)."""
+    from harness.verbalizer import resolve_label_words
+
+    path, spec = task
+    if spec.prompt is None:
+        pytest.skip("no prompt")
+    if spec.prompt.label_words_file and spec.prompt.label_words_file.relative_to == "data_dir":
+        _need_data()
+    words = resolve_label_words(spec, path, _data_dir()).prompt.label_words
+    assert list(words) == spec.label_names and all(words.values())
+
+
 def test_label_names_match_meta(task):
     _need_data()
     path, spec = task
@@ -142,7 +161,7 @@ def test_local_split_files_exist(task):
     _need_data()
     path, spec = task
     for src in _local_sources(spec):
-        for role, stem in src.splits.items():
+        for role, stem in _stems(spec, src):
             f = _split_path(src, path, stem)
             assert f.is_file(), f"{role}: {f} missing"
 
@@ -156,7 +175,7 @@ def test_local_records_have_mapped_columns(task):
         if src.id_column:
             needed.append(src.id_column)
         label_col = src.columns.get("label", "label")
-        for role, stem in src.splits.items():
+        for role, stem in _stems(spec, src):
             f = _split_path(src, path, stem)
             if not f.is_file():
                 pytest.fail(f"{role}: {f} missing")

@@ -1,0 +1,196 @@
+"""Prompt learning (PET): spec validation, verbalizer files, joint multi-token scoring, learnability, checkpoints."""
+from __future__ import annotations
+
+import json
+import random
+from pathlib import Path
+
+import pytest
+import torch
+
+from harness import results
+from harness.adapters import make_adapter
+from harness.checkpoint import load_checkpoint
+from harness.cli import main
+from harness.errors import HarnessError
+from harness.specs import TaskSpec, TrainConfig
+from harness.verbalizer import parse_label_words, resolve_label_words
+
+LABELS = {"w_alice": "alice", "w_bob": "bob", "w_paris": "paris", "w_london": "london"}
+FILLER = "the a movie film food service it this that with of to in on and but".split()
+
+
+def _spec(**over) -> TaskSpec:
+    base = dict(name="t", language="en", benchmark="demo", kind="single_cls", label_names=["neg", "pos"],
+                metrics=["accuracy"], main_score="accuracy", sources=[{"type": "local", "dir": "x",
+                                                                      "splits": {"test": "test"}}],
+                prompt={"template": "{text} it was {mask} .", "label_words": {"neg": "bad", "pos": "good"}})
+    base.update(over)
+    return TaskSpec(**base)
+
+
+@pytest.mark.parametrize("prompt, needle", [
+    ({"template": "{text} it was [MASK] ."}, "write the mask slot as {mask}"),
+    ({"template": "{text} it was ."}, "exactly one {mask}"),
+    ({"template": "{txt} it was {mask} ."}, "unknown placeholder {txt}"),
+    ({"template": "{text} {mask}", "label_words": {"nge": "bad"}}, "did you mean 'neg'"),
+    ({"template": "{text} {mask}", "label_words": {"neg": "x"}, "label_words_file": {"path": "l.txt"}}, "not both"),
+])
+def test_prompt_spec_errors(prompt, needle):
+    with pytest.raises(ValueError, match=None) as e:
+        _spec(prompt=prompt)
+    assert needle in str(e.value)
+
+
+def test_prompt_needs_classification_and_folds_need_placeholder():
+    with pytest.raises(ValueError, match="classification kinds"):
+        _spec(kind="regression", label_names=[], metrics=["pearson"], main_score="pearson")
+    with pytest.raises(ValueError, match="folds"):
+        _spec(folds=["0", "1"])
+
+
+def test_label_words_files(tmp_path):
+    (tmp_path / "label.txt").write_text("neg==bad&awful\npos==good\n", encoding="utf-8")
+    assert parse_label_words(tmp_path / "label.txt") == {"neg": ["bad", "awful"], "pos": ["good"]}
+    (tmp_path / "words.json").write_text(json.dumps({"neg": "bad", "pos": ["good", "fine"]}), encoding="utf-8")
+    assert parse_label_words(tmp_path / "words.json") == {"neg": ["bad"], "pos": ["good", "fine"]}
+    spec = _spec(prompt={"template": "{text} {mask}", "label_words_file": {"path": "label.txt"}})
+    resolved = resolve_label_words(spec, tmp_path / "task.yaml", None)
+    assert resolved.prompt.label_words == {"neg": ["bad", "awful"], "pos": ["good"]}
+    (tmp_path / "bad.txt").write_text("neg==bad\n", encoding="utf-8")
+    spec = _spec(prompt={"template": "{text} {mask}", "label_words_file": {"path": "bad.txt"}})
+    with pytest.raises(HarnessError, match="no label word for pos"):
+        resolve_label_words(spec, tmp_path / "task.yaml", None)
+    (tmp_path / "typo.txt").write_text("neg==bad\npso==good\n", encoding="utf-8")
+    spec = _spec(prompt={"template": "{text} {mask}", "label_words_file": {"path": "typo.txt"}})
+    with pytest.raises(HarnessError, match="did you mean 'pos'"):
+        resolve_label_words(spec, tmp_path / "task.yaml", None)
+
+
+def test_multi_token_words_are_scored_jointly(tmp_path):
+    """Two-character Chinese label words: two [MASK] slots; a word's score is the mean log-prob of its tokens."""
+    from tiny import build_model
+
+    from harness.adapters.prompt import PromptModel
+
+    path = build_model("bert", tmp_path / "m")
+    from transformers import AutoModelForMaskedLM, AutoTokenizer
+
+    tok = AutoTokenizer.from_pretrained(path)
+    spec = _spec(language="zh", label_names=["a", "b"],
+                 prompt={"template": "主题是{mask}：{text}", "label_words": {"a": ["北京", "上海"], "b": "公司"}})
+    adapter = make_adapter("encoder", spec, tok, TrainConfig(max_length=12), "prompt")
+    assert adapter.n_masks == 2
+    ids, pos = adapter.prompt_ids({"text": "这家餐厅很好吃" * 3})
+    assert len(ids) == 12  # the input is cut to fit; the template and both masks stay
+    assert [ids[p] for p in pos] == [tok.mask_token_id] * 2
+    assert tok.decode(ids[1:pos[0]]).replace(" ", "") == "主题是"
+    model = adapter.prepare_model(AutoModelForMaskedLM.from_pretrained(path)).eval()
+    assert isinstance(model, PromptModel)
+    feats = adapter._encode([{"text": "很好吃"}])
+    batch = {k: torch.tensor([v]) for k, v in feats[0].items()}
+    with torch.no_grad():
+        scores = model(**batch).logits[0]
+        logp = torch.log_softmax(model.mlm(input_ids=batch["input_ids"]).logits[0, pos], -1)
+
+    def word(w):
+        t = tok(w, add_special_tokens=False)["input_ids"]
+        return (logp[0, t[0]] + logp[1, t[1]]) / 2
+
+    expect_a = torch.logsumexp(torch.stack([word("北京"), word("上海")]), 0) - torch.log(torch.tensor(2.0))
+    assert torch.allclose(scores, torch.stack([expect_a, word("公司")]), atol=1e-5)
+
+
+def _synthetic_task(root: Path, n_train: int = 240, n_eval: int = 60) -> Path:
+    """A 4-class task whose label is the one name in the text: learnable by copying it into the mask slot."""
+    rng = random.Random(0)
+    data = root / "data" / "who"
+    data.mkdir(parents=True)
+    for split, n in (("train", n_train), ("dev", n_eval), ("test", n_eval)):
+        rows = []
+        for _ in range(n):
+            label = rng.choice(sorted(LABELS))
+            words = rng.sample(FILLER, 6)
+            words.insert(rng.randrange(7), LABELS[label])
+            rows.append({"text": " ".join(words), "label": label})
+        (data / f"{split}.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    tasks = root / "tasks"
+    tasks.mkdir()
+    (tasks / "who.yaml").write_text(f"""
+name: who
+language: en
+benchmark: demo
+kind: single_cls
+label_names: {sorted(LABELS)}
+metrics: [accuracy]
+main_score: accuracy
+sources:
+  - {{type: local, dir: who, format: jsonl, splits: {{train: train, validation: dev, test: test}}}}
+prompt:
+  template: "{{text}} . who : {{mask}} ."
+  label_words: {json.dumps(LABELS)}
+""", encoding="utf-8")
+    return tasks
+
+
+@pytest.fixture(scope="module")
+def who_run(tiny_models, tmp_path_factory):
+    root = tmp_path_factory.mktemp("who")
+    tasks = _synthetic_task(root)
+    out = root / "out"
+    rc = main(["run", "--models", str(tiny_models), "--only-models", "tiny-bert", "--tasks", "who",
+               "--task-dir", str(tasks), "--data-dir", str(root / "data"), "--output-dir", str(out),
+               "--methods", "prompt", "--epochs", "20", "--learning-rate", "3e-3", "--batch-size", "16",
+               "--set", "rdrop_alpha=1.0", "--keep-checkpoints", "all", "--quiet"])
+    assert rc == 0
+    return out
+
+
+def test_prompt_learns_a_task_built_for_its_verbalizer(who_run):
+    """>= 0.9 accuracy where chance is 0.25 (4 balanced-ish classes), trained through the MLM head with R-Drop."""
+    (path,) = [p for p in (who_run / "results").rglob("seed*.json") if ".failed" not in p.name]
+    rec = json.loads(path.read_text())
+    assert rec["job"]["method"] == "prompt" and "/prompt/" in str(path)
+    assert rec["config"]["train"]["rdrop_alpha"] == 1.0
+    assert rec["metrics"]["accuracy"] >= 0.9, rec["metrics"]
+    assert rec["tokenizer_stats"]["masks"] == 1
+
+
+def test_prompt_checkpoint_round_trip(who_run):
+    (path,) = [p for p in (who_run / "results").rglob("seed*.json") if ".failed" not in p.name]
+    rec = json.loads(path.read_text())
+    adapter, model = load_checkpoint(who_run / rec["checkpoint"])
+    saved = results.read_predictions(results.predictions_path(path))
+    examples = [{"id": r["id"], **r["input"]} for r in saved]
+    again = adapter.predict(model, examples, 32)
+    assert [p["prediction"] for p in again] == [r["prediction"] for r in saved]
+    assert sorted(again[0]["scores"]) == sorted(LABELS)
+
+
+def test_finetune_and_prompt_are_separate_rows(who_run, tiny_models):
+    from leaderboard.table import load_results, leaderboard, to_markdown
+
+    table = leaderboard(load_results(who_run).runs)
+    assert list(table["method"]) == ["prompt"]
+    assert "tiny-bert [prompt]" in to_markdown(table)
+
+
+def test_rdrop_with_finetune_is_a_user_error(tiny_models, tmp_path):
+    tasks = _synthetic_task(tmp_path, 20, 8)
+    rc = main(["run", "--models", str(tiny_models), "--only-models", "tiny-bert", "--tasks", "who", "--task-dir",
+               str(tasks), "--data-dir", str(tmp_path / "data"), "--output-dir", str(tmp_path / "o"),
+               "--set", "rdrop_alpha=0.5", "--max-steps", "1", "--quiet"])
+    assert rc == 2
+
+
+def test_t5_and_unknown_words_are_not_applicable(tiny_models, tmp_path, capsys):
+    tasks = _synthetic_task(tmp_path, 20, 8)
+    text = (tasks / "who.yaml").read_text().replace('"alice"', '"zebra"')
+    (tasks / "who.yaml").write_text(text)
+    rc = main(["run", "--models", str(tiny_models), "--only-models", "tiny-bert,tiny-t5", "--tasks", "who",
+               "--task-dir", str(tasks), "--data-dir", str(tmp_path / "data"), "--output-dir", str(tmp_path / "o"),
+               "--methods", "prompt", "--max-steps", "1", "--quiet"])
+    out = capsys.readouterr().out
+    assert rc == 0
+    assert "tiny-t5 × who × prompt: t5 models do not run single_cls tasks with the prompt method" in out
+    assert "zebra is not in this tokenizer's vocabulary" in out
