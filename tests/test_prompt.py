@@ -194,3 +194,16 @@ def test_t5_and_unknown_words_are_not_applicable(tiny_models, tmp_path, capsys):
     assert rc == 0
     assert "tiny-t5 × who × prompt: t5 models do not run single_cls tasks with the prompt method" in out
     assert "zebra is not in this tokenizer's vocabulary" in out
+
+
+def test_prompt_runs_on_ernie_and_albert(tiny_models, tmp_path):
+    """The MLM head is found the same way on every encoder family (ERNIE 'cls', ALBERT 'predictions')."""
+    tasks = _synthetic_task(tmp_path, 24, 8)
+    out = tmp_path / "o"
+    rc = main(["run", "--models", str(tiny_models), "--only-models", "tiny-ernie,tiny-albert", "--tasks", "who",
+               "--task-dir", str(tasks), "--data-dir", str(tmp_path / "data"), "--output-dir", str(out),
+               "--methods", "prompt", "--max-steps", "2", "--quiet"])
+    assert rc == 0
+    recs = [json.loads(p.read_text()) for p in (out / "results").rglob("seed*.json")]
+    assert sorted(r["job"]["model"] for r in recs) == ["tiny-albert", "tiny-ernie"]
+    assert all(r["job"]["method"] == "prompt" and r["data"]["sizes"]["test"] == 8 for r in recs)

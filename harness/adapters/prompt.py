@@ -39,10 +39,20 @@ class PromptModel(nn.Module):
         weight = torch.where(member > 0, -torch.log(member.sum(1, keepdim=True)), torch.tensor(float("-inf")))
         self.register_buffer("label_weight", weight, persistent=False)   # labels x words
 
-    def label_scores(self, input_ids, attention_mask=None, token_type_ids=None, mask_positions=None) -> torch.Tensor:
+    def _mask_logits(self, input_ids, attention_mask, token_type_ids, mask_positions) -> torch.Tensor:
+        """Vocabulary logits at the mask positions only: the encoder, then the MLM head on those positions
+        (the head's vocabulary projection over every position would cost as much as the encoder itself)."""
         extra = {"token_type_ids": token_type_ids} if token_type_ids is not None else {}
-        logits = self.mlm(input_ids=input_ids, attention_mask=attention_mask, **extra).logits
-        at_mask = logits.gather(1, mask_positions.unsqueeze(-1).expand(-1, -1, logits.size(-1)))
+        heads = [m for m in self.mlm.children() if m is not self.mlm.base_model]
+        if len(heads) != 1:  # an unfamiliar layout: score every position, then pick the masks
+            logits = self.mlm(input_ids=input_ids, attention_mask=attention_mask, **extra).logits
+            return logits.gather(1, mask_positions.unsqueeze(-1).expand(-1, -1, logits.size(-1)))
+        hidden = self.mlm.base_model(input_ids=input_ids, attention_mask=attention_mask, **extra)[0]
+        at_mask = hidden.gather(1, mask_positions.unsqueeze(-1).expand(-1, -1, hidden.size(-1)))
+        return heads[0](at_mask)
+
+    def label_scores(self, input_ids, attention_mask=None, token_type_ids=None, mask_positions=None) -> torch.Tensor:
+        at_mask = self._mask_logits(input_ids, attention_mask, token_type_ids, mask_positions)
         logp = torch.log_softmax(at_mask.float(), -1)                      # batch x masks x vocab
         slots = torch.arange(self.word_ids.size(1), device=logp.device).expand_as(self.word_ids)
         token_lp = logp[:, slots, self.word_ids] * self.word_mask          # batch x words x masks
