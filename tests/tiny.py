@@ -65,3 +65,25 @@ def models_yaml(root: Path, families=("bert", "ernie", "albert", "t5")) -> Path:
     out = root / "models.yaml"
     out.write_text("\n".join(lines) + "\n", encoding="utf-8")
     return out
+
+
+def build_char_model(family: str, path: Path, texts: list[str], seed: int = 0) -> Path:
+    """A tiny model whose vocab is trained on `texts` with `tokenizers` (CJK text becomes one token per
+    character): how Chinese test models are built here, with no Chinese pretrained weights offline."""
+    import torch
+    import transformers
+    from tokenizers import BertWordPieceTokenizer
+    from transformers import BertTokenizerFast
+
+    path.mkdir(parents=True, exist_ok=True)
+    trainer = BertWordPieceTokenizer(lowercase=True, handle_chinese_chars=True)
+    trainer.train_from_iterator(texts, vocab_size=8000, min_frequency=1, limit_alphabet=8000,
+                                special_tokens=["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"], show_progress=False)
+    trainer.save_model(str(path))
+    tok = BertTokenizerFast(vocab=str(path / "vocab.txt"), do_lower_case=True, tokenize_chinese_chars=True)
+    tok.save_pretrained(path)
+    model_cls, config_cls, kwargs = TINY[family]
+    config = getattr(transformers, config_cls)(vocab_size=len(tok), pad_token_id=tok.pad_token_id, **kwargs)
+    torch.manual_seed(seed)
+    getattr(transformers, model_cls)(config).save_pretrained(path)
+    return path

@@ -1,0 +1,69 @@
+"""FewCLUE protocol end to end on the real fewclue_tnews folds, with a tiny model whose char vocab is built from
+the data: train on train_k, select on dev_k, score on test_public, for k = 0..4; both methods; mean ± std over
+folds in the leaderboard."""
+from __future__ import annotations
+
+import gzip
+import json
+
+import pytest
+
+from harness.cli import main
+
+
+@pytest.fixture(scope="module")
+def fewclue_run(tmp_path_factory):
+    from conftest import DATA_DIR
+    from tiny import build_char_model
+
+    if not (DATA_DIR / "fewclue_tnews").is_dir():
+        pytest.skip(f"real data folder {DATA_DIR}/fewclue_tnews not found (set HARNESS_DATA_DIR)")
+    root = tmp_path_factory.mktemp("fewclue")
+    with gzip.open(DATA_DIR / "fewclue_tnews" / "train_few_all.jsonl.gz", "rt", encoding="utf-8") as f:
+        texts = [json.loads(line)["text"] for line in f]
+    words = json.loads((DATA_DIR / "fewclue_tnews" / "label_words.json").read_text(encoding="utf-8"))
+    model = build_char_model("bert", root / "tiny-zh-bert", texts + list(words.values()))
+    (root / "models.yaml").write_text(f"models:\n  - {{name: tiny-zh-bert, id: {model}, family: bert}}\n")
+    out = root / "out"
+    rc = main(["run", "--models", str(root / "models.yaml"), "--tasks", "fewclue_tnews", "--data-dir", str(DATA_DIR),
+               "--output-dir", str(out), "--methods", "finetune,prompt", "--max-steps", "2",
+               "--max-eval-samples", "30", "--keep-checkpoints", "none", "--quiet"])
+    assert rc == 0
+    return out
+
+
+def _records(out):
+    return [json.loads(p.read_text()) | {"_path": str(p)} for p in (out / "results").rglob("seed*.json")]
+
+
+def test_every_fold_and_method_has_a_result(fewclue_run):
+    recs = _records(fewclue_run)
+    got = sorted((r["job"]["method"], r["job"]["fold"]) for r in recs)
+    assert got == sorted((m, str(k)) for m in ("finetune", "prompt") for k in range(5))
+    for r in recs:
+        k = r["job"]["fold"]
+        assert f"/{r['job']['method']}/" in r["_path"] and f"/fold-{k}/" in r["_path"]
+        assert r["data"]["source"]["splits"] == {"train": f"train_{k}", "validation": f"dev_{k}",
+                                                 "test": "test_public"}
+        assert r["data"]["sizes"]["train"] == 240
+    for method in ("finetune", "prompt"):  # one configuration across the folds, so they average together
+        assert len({r["job"]["config_hash"] for r in recs if r["job"]["method"] == method}) == 1
+    prompt = [r for r in recs if r["job"]["method"] == "prompt"]
+    assert all(r["tokenizer_stats"]["masks"] == 2 for r in prompt)  # two-character label words, scored jointly
+    assert prompt[0]["config"]["task"]["prompt"]["label_words"]["news_game"] == ["电竞"]  # from label_words.json
+
+
+def test_leaderboard_reports_mean_and_std_over_folds(fewclue_run):
+    import statistics
+
+    from leaderboard.table import aggregate, load_results, to_markdown, leaderboard
+
+    runs = load_results(fewclue_run).runs
+    agg = aggregate(runs)
+    for method in ("finetune", "prompt"):
+        row = agg[agg.method == method].iloc[0]
+        per_fold = runs[runs.method == method].sort_values("fold")["main"].tolist()
+        assert row["folds"] == 5 and row["n"] == 5
+        assert row["mean"] == pytest.approx(statistics.mean(per_fold))
+        assert row["std"] == pytest.approx(statistics.stdev(per_fold))
+    assert "(n=5, 5 folds)" in to_markdown(leaderboard(runs))
