@@ -207,3 +207,28 @@ def test_prompt_runs_on_ernie_and_albert(tiny_models, tmp_path):
     recs = [json.loads(p.read_text()) for p in (out / "results").rglob("seed*.json")]
     assert sorted(r["job"]["model"] for r in recs) == ["tiny-albert", "tiny-ernie"]
     assert all(r["job"]["method"] == "prompt" and r["data"]["sizes"]["test"] == 8 for r in recs)
+
+
+def test_rdrop_loss_is_two_dropout_passes_plus_symmetric_kl(tmp_path):
+    from tiny import build_model
+    from transformers import AutoModelForMaskedLM, AutoTokenizer
+
+    from harness.adapters.prompt import _sym_kl
+
+    path = build_model("bert", tmp_path / "m")
+    tok = AutoTokenizer.from_pretrained(path)
+    spec = _spec(label_names=sorted(LABELS), prompt={"template": "{text} who {mask}", "label_words": LABELS})
+    adapter = make_adapter("encoder", spec, tok, TrainConfig(rdrop_alpha=0.7), "prompt")
+    model = adapter.prepare_model(AutoModelForMaskedLM.from_pretrained(path, hidden_dropout_prob=0.3)).train()
+    feats = adapter.train_features([{"text": "alice lives in paris", "label": "w_alice"},
+                                    {"text": "bob works in london", "label": "w_bob"}])
+    batch = adapter.collator(model)(feats)
+    torch.manual_seed(0)
+    loss = model(**batch).loss
+    torch.manual_seed(0)
+    inputs = {k: v for k, v in batch.items() if k != "labels"}
+    s1, s2 = model.label_scores(**inputs), model.label_scores(**inputs)
+    ce = torch.nn.functional.cross_entropy
+    assert not torch.allclose(s1, s2)  # dropout differs between the passes
+    expect = (ce(s1, batch["labels"]) + ce(s2, batch["labels"])) / 2 + 0.7 * _sym_kl(s1, s2)
+    assert torch.allclose(loss, expect, atol=1e-6)
