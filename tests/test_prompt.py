@@ -138,17 +138,22 @@ def who_run(tiny_models, tmp_path_factory):
     root = tmp_path_factory.mktemp("who")
     tasks = _synthetic_task(root)
     out = root / "out"
-    rc = main(["run", "--models", str(tiny_models), "--only-models", "tiny-bert", "--tasks", "who",
-               "--task-dir", str(tasks), "--data-dir", str(root / "data"), "--output-dir", str(out),
-               "--methods", "prompt", "--epochs", "20", "--learning-rate", "3e-3", "--batch-size", "16",
-               "--set", "rdrop_alpha=1.0", "--keep-checkpoints", "all", "--quiet"])
-    assert rc == 0
+    common = ["run", "--models", str(tiny_models), "--only-models", "tiny-bert", "--tasks", "who", "--task-dir",
+              str(tasks), "--data-dir", str(root / "data"), "--output-dir", str(out), "--epochs", "20",
+              "--learning-rate", "3e-3", "--batch-size", "16", "--keep-checkpoints", "all", "--quiet"]
+    assert main([*common, "--methods", "prompt", "--set", "rdrop_alpha=1.0"]) == 0
+    assert main([*common, "--methods", "finetune"]) == 0  # the same examples with a new head, for the app test
     return out
+
+
+def _prompt_result(out: Path) -> Path:
+    (path,) = [p for p in (out / "results").rglob("prompt/*/seed*.json") if ".failed" not in p.name]
+    return path
 
 
 def test_prompt_learns_a_task_built_for_its_verbalizer(who_run):
     """>= 0.9 accuracy where chance is 0.25 (4 balanced-ish classes), trained through the MLM head with R-Drop."""
-    (path,) = [p for p in (who_run / "results").rglob("seed*.json") if ".failed" not in p.name]
+    path = _prompt_result(who_run)
     rec = json.loads(path.read_text())
     assert rec["job"]["method"] == "prompt" and "/prompt/" in str(path)
     assert rec["config"]["train"]["rdrop_alpha"] == 1.0
@@ -157,7 +162,7 @@ def test_prompt_learns_a_task_built_for_its_verbalizer(who_run):
 
 
 def test_prompt_checkpoint_round_trip(who_run):
-    (path,) = [p for p in (who_run / "results").rglob("seed*.json") if ".failed" not in p.name]
+    path = _prompt_result(who_run)
     rec = json.loads(path.read_text())
     adapter, model = load_checkpoint(who_run / rec["checkpoint"])
     saved = results.read_predictions(results.predictions_path(path))
@@ -167,12 +172,25 @@ def test_prompt_checkpoint_round_trip(who_run):
     assert sorted(again[0]["scores"]) == sorted(LABELS)
 
 
-def test_finetune_and_prompt_are_separate_rows(who_run, tiny_models):
-    from leaderboard.table import load_results, leaderboard, to_markdown
+def test_finetune_and_prompt_are_separate_rows_in_the_app(who_run):
+    """Leaderboard rows, checkpoint labels, playground and significance all tell the two methods apart."""
+    from leaderboard.data import load_app_data
+    from leaderboard.filters import Filters, filter_table
+    from leaderboard.playground import Playground
+    from leaderboard.significance import compare_pair
+    from leaderboard.table import to_markdown
 
-    table = leaderboard(load_results(who_run).runs)
-    assert list(table["method"]) == ["prompt"]
-    assert "tiny-bert [prompt]" in to_markdown(table)
+    data = load_app_data(who_run)
+    assert sorted(data.table["method"]) == ["finetune", "prompt"]
+    assert "tiny-bert [prompt]" in to_markdown(data.table)
+    shown, _ = filter_table(data.table, data.task_info, Filters())
+    assert sorted(shown["model"]) == ["tiny-bert", "tiny-bert [prompt]"]
+    labels = sorted(data.checkpoints["who"])
+    assert labels == ["tiny-bert [local] prompt seed 42", "tiny-bert [local] seed 42"]
+    out, _ = Playground(data).predict("who", labels[0], "the film with bob in it")
+    assert out["text"]
+    res = compare_pair(data, "who", ("tiny-bert", "local", "prompt"), ("tiny-bert", "local", "finetune"))
+    assert res is not None and res.model == "tiny-bert [prompt]" and res.next_model == "tiny-bert"
 
 
 def test_rdrop_with_finetune_is_a_user_error(tiny_models, tmp_path):
