@@ -9,7 +9,8 @@ from pathlib import Path
 from typing import Any, Optional, Sequence
 
 from .errors import HarnessError, did_you_mean
-from .specs import TRAIN_FIELDS, load_models_file
+from .config_files import load_models_file
+from .specs import TRAIN_FIELDS
 
 log = logging.getLogger("harness")
 DEFAULT_MODELS = Path(__file__).resolve().parent.parent / "models.yaml"

@@ -2,13 +2,11 @@
 from __future__ import annotations
 
 import re
-from pathlib import Path
 from typing import Any, Literal, Optional, Union
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_serializer, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_serializer, model_validator
 
-from .errors import HarnessError, did_you_mean
+from .errors import did_you_mean
 
 Kind = Literal["single_cls", "pair_cls", "regression", "ner", "extractive_qa"]
 ROLES = ("train", "validation", "test")
@@ -281,43 +279,6 @@ class ModelSpec(Strict):
         return self.init == "random"
 
 
-def format_validation_error(path: Path | str, err: ValidationError, prefix: str = "") -> str:
-    """One line: file, field, what was expected."""
-    errors = err.errors()
-    # a misspelt key usually also shows up as a missing field: report the misspelling
-    first = next((e for e in errors if e["type"] == "extra_forbidden"), errors[0])
-    loc = ".".join(str(p) for p in ((prefix,) if prefix else ()) + tuple(first["loc"]))
-    msg = first["msg"].removeprefix("Value error, ")
-    if first["type"] == "extra_forbidden":
-        field = str(first["loc"][-1])
-        parent = _model_at(err.title, first["loc"][:-1])
-        hint = did_you_mean(field, parent.model_fields) if parent else ""
-        msg = f"unknown key '{field}'{hint}"
-    elif first["type"] == "missing":
-        msg = "required field is missing"
-    more = f" (+{err.error_count() - 1} more)" if err.error_count() > 1 else ""
-    return f"{path}: field '{loc or '<root>'}': {msg}{more}"
-
-
-def _model_at(title: str, loc: tuple) -> type[BaseModel] | None:
-    model: Any = {"TaskSpec": TaskSpec, "ModelSpec": ModelSpec, "ModelsFile": ModelsFile}.get(title)
-    for part in loc:
-        if model is None or isinstance(part, int):
-            continue
-        field = model.model_fields.get(str(part))
-        if field is None:
-            return None
-        ann = field.annotation
-        args = [a for a in getattr(ann, "__args__", ()) if isinstance(a, type) and issubclass(a, BaseModel)]
-        if isinstance(ann, type) and issubclass(ann, BaseModel):
-            model = ann
-        elif args:
-            model = args[0]
-        else:
-            model = None
-    return model
-
-
 class ModelsFile(Strict):
     models: list[ModelSpec]
 
@@ -329,45 +290,6 @@ class ModelsFile(Strict):
         if dup:
             raise ValueError(f"duplicate model names: {sorted(dup)}")
         return v
-
-
-def read_yaml(path: Path) -> Any:
-    """Parse a YAML file, turning syntax errors into one-line HarnessErrors."""
-    try:
-        text = Path(path).read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise HarnessError(f"{path}: file not found") from None
-    try:
-        return yaml.safe_load(text)
-    except yaml.YAMLError as e:
-        mark = getattr(e, "problem_mark", None)
-        where = f" line {mark.line + 1}" if mark else ""
-        raise HarnessError(f"{path}:{where}: invalid YAML: {getattr(e, 'problem', e)}") from None
-
-
-def load_task_file(path: Path) -> TaskSpec:
-    data = read_yaml(path)
-    if not isinstance(data, dict):
-        raise HarnessError(f"{path}: expected a mapping of task fields, got {type(data).__name__}")
-    try:
-        return TaskSpec(**data)
-    except ValidationError as e:
-        raise HarnessError(format_validation_error(path, e)) from None
-
-
-def load_models_file(path: Path) -> list[ModelSpec]:
-    data = read_yaml(path)
-    if not isinstance(data, dict) or "models" not in data:
-        raise HarnessError(f"{path}: field 'models': expected a list of models under 'models:'")
-    base = Path(path).resolve().parent
-    for entry in data["models"] if isinstance(data["models"], list) else []:
-        for key in ("id", "tokenizer"):  # ./ and ../ paths are relative to the models file
-            if isinstance(entry, dict) and isinstance(entry.get(key), str) and entry[key].startswith(("./", "../")):
-                entry[key] = str((base / entry[key]).resolve())
-    try:
-        return ModelsFile(**data).models
-    except ValidationError as e:
-        raise HarnessError(format_validation_error(path, e)) from None
 
 
 def resolve_train_config(*levels: Optional[TrainOverrides | dict]) -> TrainConfig:

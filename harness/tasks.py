@@ -6,7 +6,8 @@ from pathlib import Path
 from typing import Iterable, Optional
 
 from .errors import HarnessError, did_you_mean
-from .specs import TaskSpec, load_task_file
+from .config_files import load_task_file
+from .specs import TaskSpec
 
 TASKS_DIR = Path(__file__).parent / "tasks"
 

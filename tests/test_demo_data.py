@@ -15,7 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from harness.specs import KIND_FIELDS, TaskSpec, load_task_file
+from harness.config_files import load_task_file
+from harness.specs import KIND_FIELDS, TaskSpec
 
 REPO = Path(__file__).resolve().parents[1]
 DEMO_DIR = REPO / "harness" / "tasks" / "demo"

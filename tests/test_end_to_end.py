@@ -134,7 +134,7 @@ def test_failed_job_is_recorded_and_grid_goes_on(tiny_models, tmp_path, monkeypa
 
 
 def test_freezing_and_random_init(tiny_models, tmp_path):
-    from harness.specs import load_models_file
+    from harness.config_files import load_models_file
 
     demo_models = Path(__file__).resolve().parents[1] / "demo.yaml"
     names = [m.name for m in load_models_file(demo_models) if m.untrained]

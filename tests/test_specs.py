@@ -6,7 +6,8 @@ from pathlib import Path
 import pytest
 
 from harness.errors import HarnessError
-from harness.specs import TaskSpec, TrainOverrides, load_models_file, load_task_file, resolve_train_config
+from harness.config_files import load_models_file, load_task_file
+from harness.specs import TaskSpec, TrainOverrides, resolve_train_config
 
 TASK = """
 name: t

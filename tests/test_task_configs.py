@@ -14,7 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from harness.specs import CLASSIFICATION_KINDS, KIND_FIELDS, Source, TaskSpec, load_task_file
+from harness.config_files import load_task_file
+from harness.specs import CLASSIFICATION_KINDS, KIND_FIELDS, Source, TaskSpec
 
 REPO = Path(__file__).resolve().parents[1]
 TASKS_DIR = REPO / "harness" / "tasks"
