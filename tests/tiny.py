@@ -18,7 +18,9 @@ def build_tokenizer(path: Path):
     vocab += [c for c in ".,!?;:'\"()-0123456789，。？！：；" if c not in vocab]
     vocab = list(dict.fromkeys(vocab))
     (path / "vocab.txt").write_text("\n".join(vocab) + "\n", encoding="utf-8")
-    tok = BertTokenizerFast(vocab_file=str(path / "vocab.txt"), do_lower_case=True, tokenize_chinese_chars=True)
+    # transformers 5 takes the vocab file as `vocab` (a `vocab_file` keyword is silently ignored: 5-token vocab)
+    tok = BertTokenizerFast(vocab=str(path / "vocab.txt"), do_lower_case=True, tokenize_chinese_chars=True)
+    assert len(tok) == len(vocab), f"tiny tokenizer has {len(tok)} tokens, expected {len(vocab)}"
     tok.save_pretrained(path)
     return tok
 
