@@ -1,4 +1,4 @@
-"""Adapters by family kind: encoder (sequence, token, QA heads) and seq2seq (T5 text-to-text)."""
+"""Adapters by family kind: encoder (sequence, token, QA heads) and seq2seq (T5 text-to-text, generative QA)."""
 from __future__ import annotations
 
 from typing import Any, Optional
@@ -6,12 +6,13 @@ from typing import Any, Optional
 from ..specs import TaskSpec, TrainConfig
 from .base import Adapter
 from .encoder import SequenceAdapter, TokenAdapter
+from .genqa import GenQAAdapter
 from .qa import QAAdapter
 from .seq2seq import Seq2SeqAdapter
 
 ADAPTERS: dict[str, tuple[type[Adapter], ...]] = {
     "encoder": (SequenceAdapter, TokenAdapter, QAAdapter),
-    "seq2seq": (Seq2SeqAdapter,),
+    "seq2seq": (Seq2SeqAdapter, GenQAAdapter),
 }
 
 
