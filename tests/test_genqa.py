@@ -19,6 +19,7 @@ from leaderboard.playground import format_prediction
 NAMES = ["alice", "bob", "张伟"]
 CITIES = ["paris", "london", "北京", "上海"]
 FILLER = ["the food was very good .", "the service was bad .", "this film is great .", "that movie was terrible ."]
+DEMO_TOKENIZER = Path(__file__).resolve().parents[1] / "harness" / "assets" / "demo-tokenizer"
 # Windows of 32 tokens (the prompt takes ~10) with stride 8: contexts with fillers span 1-3 windows.
 TASK_YAML = """name: synth_qa
 language: multi
@@ -95,6 +96,7 @@ def test_learns_synthetic_qa(trained):
     rows = trained["preds"]
     assert len(rows) == 100 and {"generated", "prediction", "gold", "scores"} <= set(rows[0])
     assert len({row["prediction"] for row in rows}) >= 5  # not one constant answer
+    assert all(row["generated"] for row in rows)  # every window must answer something: never empty
 
 
 def _long_examples(n: int) -> list[dict]:
@@ -138,10 +140,11 @@ def test_chinese_answers_scored_by_character():
     task = TaskSpec(name="zh", language="zh", benchmark="other", kind="extractive_qa", qa_f1="char",
                     metrics=["exact_match", "qa_f1"], main_score=["exact_match", "qa_f1"],
                     sources=[{"type": "local", "dir": "x", "splits": {"test": "dev"}}])
-    tok = AutoTokenizer.from_pretrained(Path(__file__).resolve().parents[1] / "harness" / "assets" / "demo-tokenizer")
+    tok = AutoTokenizer.from_pretrained(DEMO_TOKENIZER)
     adapter = make_adapter("seq2seq", task, tok, TrainConfig(max_length=32, doc_stride=8))
-    ex = {"id": "a", "context": "张伟住在上海市。", "question": "张伟住在哪里？", "answers": {"text": ["上海"], "answer_start": [4]}}
-    adapter.generate = lambda model, feats, bs, n, with_scores=False: [("上 海 市", -0.5)] * len(feats)
+    ex = {"id": "a", "context": "张伟住在上海市。", "question": "张伟住在哪里？",
+          "answers": {"text": ["上海"], "answer_start": [4]}}
+    adapter.generate = lambda model, feats, bs, n, **kw: [("上 海 市", -0.5)] * len(feats)
     (p,) = adapter.predict(None, [ex], 1)
     assert p["generated"] == "上 海 市" and p["prediction"] == "上海市"
     assert (p["scores"]["start"], p["scores"]["end"]) == (4, 7)
@@ -159,7 +162,7 @@ def test_training_windows_and_window_choice():
     task = TaskSpec(name="en", language="en", benchmark="other", kind="extractive_qa",
                     metrics=["exact_match"], main_score="exact_match",
                     sources=[{"type": "local", "dir": "x", "splits": {"test": "dev"}}])
-    tok = AutoTokenizer.from_pretrained(Path(__file__).resolve().parents[1] / "harness" / "assets" / "demo-tokenizer")
+    tok = AutoTokenizer.from_pretrained(DEMO_TOKENIZER)
     adapter = make_adapter("seq2seq", task, tok, TrainConfig(max_length=24, doc_stride=4, max_answer_length=5))
     ctx = " ".join(["the food was good ."] * 6 + ["alice lives in paris ."] + ["the film was bad ."] * 6)
     ex = {"id": "a", "context": ctx, "question": "where is alice",
@@ -175,9 +178,9 @@ def test_training_windows_and_window_choice():
     # window 0 says 'bob' with a low score, the answer window 'paris' with a higher one, the rest nothing
     outs = [("bob", -3.0)] + [("", -0.1)] * (n - 1)
     outs[holding[0]] = ("paris", -1.0)
-    adapter.generate = lambda model, feats, bs, k, with_scores=False: outs
+    adapter.generate = lambda model, feats, bs, k, **kw: outs
     (p,) = adapter.predict(None, [ex], 4)
     assert p["prediction"] == "paris" and p["scores"]["window"] == holding[0] and p["scores"]["windows"] == n
-    adapter.generate = lambda model, feats, bs, k, with_scores=False: [("", -0.1)] * n
+    adapter.generate = lambda model, feats, bs, k, **kw: [("", -0.1)] * n
     (p,) = adapter.predict(None, [ex], 4)
     assert p["prediction"] == "" and p["scores"]["score"] is None

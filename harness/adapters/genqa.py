@@ -2,9 +2,10 @@
 
 A context longer than max_length is read in overlapping windows (tokenizer overflow, stride doc_stride, as the
 encoder QAAdapter does). Training uses every window that holds the answer, plus at most one window per question
-that does not, with an empty target (so the model learns to say nothing where the answer is not). Prediction
-generates an answer per window and keeps the non-empty one with the best score (mean log-probability per token);
-when the generated text is a span of the context up to case and whitespace, that span is the prediction.
+that does not, with an empty target (so the model learns that nothing is to be read there). Prediction generates a
+non-empty answer per window and keeps the one with the best score (mean log-probability per token: low where the
+model would rather have answered nothing); when the generated text is a span of the context up to case and
+whitespace, that span is the prediction.
 """
 from __future__ import annotations
 
@@ -118,10 +119,14 @@ class GenQAAdapter(Seq2SeqBase):
     def predict(self, model: Any, examples: list[dict], batch_size: int) -> list[dict]:
         enc = self._windows(examples)
         owner = list(enc["overflow_to_sample_mapping"])
-        gen = self.generate(model, self._features(enc), batch_size, self.answer_length(), with_scores=True)
+        # every window must answer something (no end token before one answer token): the empty answer trained on
+        # no-answer windows shows up as a low score, which ranks the windows, instead of as silence
+        non_empty = len(self.target_ids([NO_ANSWER], self.answer_length())[0])  # the empty target's length
+        gen = self.generate(model, self._features(enc), batch_size, self.answer_length(), with_scores=True,
+                            min_tokens=non_empty)
         best: list[Optional[tuple[float, int, str]]] = [None] * len(examples)
         for j, (i, (text, score)) in enumerate(zip(owner, gen)):
-            if text and (best[i] is None or score > best[i][0]):  # empty: 'not in this window'
+            if text and (best[i] is None or score > best[i][0]):  # empty: only special tokens were generated
                 best[i] = (score, j, text)
         preds = []
         for i, ex in enumerate(examples):

@@ -43,16 +43,17 @@ class Seq2SeqBase(Adapter):
 
     @torch.no_grad()
     def generate(self, model: Any, feats: list[dict], batch_size: int, new_tokens: int,
-                 with_scores: bool = False) -> list[tuple[str, Optional[float]]]:
+                 with_scores: bool = False, min_tokens: int = 0) -> list[tuple[str, Optional[float]]]:
         """(generated text, score) per feature in input order; the score (with_scores) is the mean
-        log-probability per generated token, end token included, or None."""
+        log-probability per generated token, end token included, or None. min_tokens: no end token before."""
         model.eval()
         out: list[tuple[str, Optional[float]]] = [("", None)] * len(feats)
         device = next(model.parameters()).device
         pad = DataCollatorForSeq2Seq(self.tok, model=None, pad_to_multiple_of=8)
         for idx, batch in batches(feats, batch_size, pad, device):
             with autocast(model, self.cfg.bf16 == "on"):
-                gen = model.generate(**batch, max_new_tokens=new_tokens, num_beams=self.cfg.num_beams)
+                gen = model.generate(**batch, max_new_tokens=new_tokens, num_beams=self.cfg.num_beams,
+                                     **({"min_new_tokens": min_tokens} if min_tokens else {}))
                 scores = self._sequence_scores(model, batch, gen) if with_scores else [None] * len(idx)
             for text, score, i in zip(self.tok.batch_decode(gen, skip_special_tokens=True), scores, idx):
                 out[i] = (text.strip(), score)
