@@ -18,7 +18,7 @@ import numpy as np
 from .seq2seq import Seq2SeqBase
 
 log = logging.getLogger(__name__)
-NO_ANSWER = ""  # the target of a window that does not hold the answer: just the end token
+NO_ANSWER = ""  # the target of a window that does not hold the answer: the end token alone
 NO_ANSWER_PER_QUESTION = 1  # no-answer windows trained on per question (at most)
 
 
@@ -37,6 +37,12 @@ class GenQAAdapter(Seq2SeqBase):
 
     def encode_texts(self, ex: dict) -> tuple:
         return (self.prompt(ex), ex["context"])
+
+    def answer_ids(self, answers: list[str]) -> list[list[int]]:
+        """Labels: the answer's tokens then the end token, without a tokenizer's leading [CLS] (BertTokenizer for
+        Chinese T5), so the first generated token is already the answer; the empty answer is the end token alone."""
+        ids = self.tok(answers, add_special_tokens=False)["input_ids"]
+        return [a[: self.answer_length() - 1] + [self.eos_id] for a in ids]
 
     @staticmethod
     def target(ex: dict) -> Optional[str]:
@@ -113,17 +119,17 @@ class GenQAAdapter(Seq2SeqBase):
         if no_target or unseen:
             log.info("generative QA training: %d of %d questions have no answer text, %d no window holding it; "
                      "not trained on", no_target, len(examples), unseen)
-        labels = self.target_ids(targets, self.answer_length())
+        labels = self.answer_ids(targets)
         return [{**feats[j], "labels": lab} for j, lab in zip(sources, labels)]
 
     def predict(self, model: Any, examples: list[dict], batch_size: int) -> list[dict]:
         enc = self._windows(examples)
         owner = list(enc["overflow_to_sample_mapping"])
-        # every window must answer something (no end token before one answer token): the empty answer trained on
-        # no-answer windows shows up as a low score, which ranks the windows, instead of as silence
-        non_empty = len(self.target_ids([NO_ANSWER], self.answer_length())[0])  # the empty target's length
+        # every window must answer something: the first token is an answer token (no end token, no other special
+        # token), so the empty answer trained on no-answer windows shows up as a low score instead of as silence
+        suppress = sorted(set(self.tok.all_special_ids) - {self.eos_id, self.tok.unk_token_id})
         gen = self.generate(model, self._features(enc), batch_size, self.answer_length(), with_scores=True,
-                            min_tokens=non_empty)
+                            min_new_tokens=1, suppress_tokens=suppress or None)
         best: list[Optional[tuple[float, int, str]]] = [None] * len(examples)
         for j, (i, (text, score)) in enumerate(zip(owner, gen)):
             if text and (best[i] is None or score > best[i][0]):  # empty: only special tokens were generated

@@ -26,7 +26,7 @@ class Seq2SeqBase(Adapter):
     def prepare_model(self, model: Any) -> Any:
         """Tokenizers without T5's own specials (e.g. BertTokenizer for Chinese T5): start decoding at [PAD]."""
         pad = self.tok.pad_token_id
-        eos = self.tok.eos_token_id if self.tok.eos_token_id is not None else self.tok.sep_token_id
+        eos = self.eos_id
         for cfg in (model.config, model.generation_config):
             cfg.pad_token_id = pad
             cfg.eos_token_id = eos
@@ -37,23 +37,26 @@ class Seq2SeqBase(Adapter):
     def collator(self, model: Any) -> Callable:
         return DataCollatorForSeq2Seq(self.tok, model=model, pad_to_multiple_of=8)
 
+    @property
+    def eos_id(self) -> int:
+        return self.tok.eos_token_id if self.tok.eos_token_id is not None else self.tok.sep_token_id
+
     def target_ids(self, targets: list[str], max_tokens: int) -> list[list[int]]:
         """Tokenized targets (labels), at most max_tokens long."""
         return self.tok(text_target=targets, truncation=True, max_length=max_tokens)["input_ids"]
 
     @torch.no_grad()
     def generate(self, model: Any, feats: list[dict], batch_size: int, new_tokens: int,
-                 with_scores: bool = False, min_tokens: int = 0) -> list[tuple[str, Optional[float]]]:
+                 with_scores: bool = False, **options: Any) -> list[tuple[str, Optional[float]]]:
         """(generated text, score) per feature in input order; the score (with_scores) is the mean
-        log-probability per generated token, end token included, or None. min_tokens: no end token before."""
+        log-probability per generated token, end token included, or None. options go to model.generate."""
         model.eval()
         out: list[tuple[str, Optional[float]]] = [("", None)] * len(feats)
         device = next(model.parameters()).device
         pad = DataCollatorForSeq2Seq(self.tok, model=None, pad_to_multiple_of=8)
         for idx, batch in batches(feats, batch_size, pad, device):
             with autocast(model, self.cfg.bf16 == "on"):
-                gen = model.generate(**batch, max_new_tokens=new_tokens, num_beams=self.cfg.num_beams,
-                                     **({"min_new_tokens": min_tokens} if min_tokens else {}))
+                gen = model.generate(**batch, max_new_tokens=new_tokens, num_beams=self.cfg.num_beams, **options)
                 scores = self._sequence_scores(model, batch, gen) if with_scores else [None] * len(idx)
             for text, score, i in zip(self.tok.batch_decode(gen, skip_special_tokens=True), scores, idx):
                 out[i] = (text.strip(), score)
