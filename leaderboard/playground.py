@@ -112,6 +112,11 @@ def format_prediction(kind: str, example: dict, pred: dict) -> dict[str, Any]:
         ctx = example["context"]
         out["highlight"] = [(ctx[:s], None), (ctx[s:e], "answer"), (ctx[e:], None)] if e > s else [(ctx, None)]
         out["text"] = f"answer: '{p}'" if p else "answer: (no span found)"
+        gen = pred.get("generated")
+        if gen is not None:  # T5 generates the answer: say so, and whether the context holds it verbatim
+            out["text"] = (f"answer: '{p}' (generated: '{gen}')" if e > s else
+                           f"answer: '{p}' (generated; not a span of the context)" if p else
+                           "answer: (no span found: nothing generated in any window)")
     return out
 
 

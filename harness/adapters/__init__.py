@@ -1,4 +1,5 @@
-"""Adapters by (family adapter kind, method): encoder fine-tuning heads, T5 text-to-text, encoder prompts (MLM)."""
+"""Adapters by (family adapter kind, method): encoder fine-tuning heads, T5 text-to-text (classification,
+regression, generative QA), encoder prompts (MLM)."""
 from __future__ import annotations
 
 from typing import Any, Optional
@@ -6,6 +7,7 @@ from typing import Any, Optional
 from ..specs import TaskSpec, TrainConfig
 from .base import Adapter
 from .encoder import SequenceAdapter, TokenAdapter
+from .genqa import GenQAAdapter
 from .prompt import PromptAdapter
 from .qa import QAAdapter
 from .seq2seq import Seq2SeqAdapter
@@ -13,7 +15,7 @@ from .seq2seq import Seq2SeqAdapter
 METHODS = ("finetune", "prompt")
 ADAPTERS: dict[tuple[str, str], tuple[type[Adapter], ...]] = {
     ("encoder", "finetune"): (SequenceAdapter, TokenAdapter, QAAdapter),
-    ("seq2seq", "finetune"): (Seq2SeqAdapter,),
+    ("seq2seq", "finetune"): (Seq2SeqAdapter, GenQAAdapter),
     ("encoder", "prompt"): (PromptAdapter,),
 }
 

@@ -1,4 +1,4 @@
-"""Seq2seq adapter (T5): classification and regression as text-to-text; label words / numbers generated."""
+"""Seq2seq adapters (T5): a shared base, and classification / regression as text-to-text (label words / numbers)."""
 from __future__ import annotations
 
 import re
@@ -16,10 +16,8 @@ def _norm(text: str) -> str:
     return re.sub(r"\s+", "", text).lower()
 
 
-class Seq2SeqAdapter(Adapter):
-    """Inputs become '<prefix> text' or '<prefix> text_a: .. text_b: ..'; targets are label words or numbers."""
-
-    kinds = ("single_cls", "pair_cls", "regression")
+class Seq2SeqBase(Adapter):
+    """What every T5 adapter shares: the model class, special-token setup, padding, batched generation."""
 
     @property
     def auto_class(self) -> Any:
@@ -28,13 +26,61 @@ class Seq2SeqAdapter(Adapter):
     def prepare_model(self, model: Any) -> Any:
         """Tokenizers without T5's own specials (e.g. BertTokenizer for Chinese T5): start decoding at [PAD]."""
         pad = self.tok.pad_token_id
-        eos = self.tok.eos_token_id if self.tok.eos_token_id is not None else self.tok.sep_token_id
+        eos = self.eos_id
         for cfg in (model.config, model.generation_config):
             cfg.pad_token_id = pad
             cfg.eos_token_id = eos
             if getattr(cfg, "decoder_start_token_id", None) is None:
                 cfg.decoder_start_token_id = pad
         return model
+
+    def collator(self, model: Any) -> Callable:
+        return DataCollatorForSeq2Seq(self.tok, model=model, pad_to_multiple_of=8)
+
+    @property
+    def eos_id(self) -> int:
+        return self.tok.eos_token_id if self.tok.eos_token_id is not None else self.tok.sep_token_id
+
+    def target_ids(self, targets: list[str], max_tokens: int) -> list[list[int]]:
+        """Tokenized targets (labels), at most max_tokens long."""
+        return self.tok(text_target=targets, truncation=True, max_length=max_tokens)["input_ids"]
+
+    @torch.no_grad()
+    def generate(self, model: Any, feats: list[dict], batch_size: int, new_tokens: int,
+                 with_scores: bool = False, **options: Any) -> list[tuple[str, Optional[float]]]:
+        """(generated text, score) per feature in input order; the score (with_scores) is the mean
+        log-probability per generated token, end token included, or None. options go to model.generate."""
+        model.eval()
+        out: list[tuple[str, Optional[float]]] = [("", None)] * len(feats)
+        device = next(model.parameters()).device
+        pad = DataCollatorForSeq2Seq(self.tok, model=None, pad_to_multiple_of=8)
+        for idx, batch in batches(feats, batch_size, pad, device):
+            with autocast(model, self.cfg.bf16 == "on"):
+                gen = model.generate(**batch, max_new_tokens=new_tokens, num_beams=self.cfg.num_beams, **options)
+                scores = self._sequence_scores(model, batch, gen) if with_scores else [None] * len(idx)
+            for text, score, i in zip(self.tok.batch_decode(gen, skip_special_tokens=True), scores, idx):
+                out[i] = (text.strip(), score)
+        return out
+
+    def _sequence_scores(self, model: Any, batch: dict, gen: torch.Tensor) -> list[float]:
+        """Mean log-probability of each generated sequence (teacher-forced, one forward pass), counted up to and
+        including its first end token. Recomputed rather than taken from generate(output_scores=True), which
+        keeps every step's logits for the whole batch (and every beam) in memory."""
+        eos = model.generation_config.eos_token_id
+        eos = eos[0] if isinstance(eos, list) else eos
+        dec_in, target = gen[:, :-1], gen[:, 1:]  # gen[:, 0] is the decoder start token
+        logits = model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"],
+                       decoder_input_ids=dec_in).logits.float()
+        logp = torch.log_softmax(logits, dim=-1).gather(-1, target.unsqueeze(-1)).squeeze(-1)
+        ended_before = torch.cumsum((target == eos).long(), dim=1) - (target == eos).long()
+        keep = (ended_before == 0).float()
+        return ((logp * keep).sum(1) / keep.sum(1).clamp(min=1)).tolist()
+
+
+class Seq2SeqAdapter(Seq2SeqBase):
+    """Inputs become '<prefix> text' or '<prefix> text_a: .. text_b: ..'; targets are label words or numbers."""
+
+    kinds = ("single_cls", "pair_cls", "regression")
 
     def source_text(self, ex: dict) -> str:
         prefix = (self.task.text_to_text.prefix + " ") if self.task.text_to_text.prefix else ""
@@ -56,14 +102,10 @@ class Seq2SeqAdapter(Adapter):
 
     def train_features(self, examples: list[dict]) -> list[dict]:
         feats = self._encode(examples)
-        labels = self.tok(text_target=[self.target_text(ex) for ex in examples], truncation=True,
-                          max_length=self.cfg.max_new_tokens)["input_ids"]
+        labels = self.target_ids([self.target_text(ex) for ex in examples], self.cfg.max_new_tokens)
         for f, lab in zip(feats, labels):
             f["labels"] = lab
         return feats
-
-    def collator(self, model: Any) -> Callable:
-        return DataCollatorForSeq2Seq(self.tok, model=model, pad_to_multiple_of=8)
 
     def parse(self, generated: str) -> Optional[Any]:
         """Map generated text to a label name or a number; None when it is neither (counted wrong)."""
@@ -82,17 +124,6 @@ class Seq2SeqAdapter(Adapter):
         longest = max(len(ids) for ids in self.tok(text_target=targets)["input_ids"])
         return min(self.cfg.max_new_tokens, longest + 1)
 
-    @torch.no_grad()
     def predict(self, model: Any, examples: list[dict], batch_size: int) -> list[dict]:
-        model.eval()
-        feats = self._encode(examples)
-        out: list[dict] = [{} for _ in examples]
-        device = next(model.parameters()).device
-        pad = DataCollatorForSeq2Seq(self.tok, model=None, pad_to_multiple_of=8)
-        new_tokens = self.generation_length()
-        for idx, batch in batches(feats, batch_size, pad, device):
-            with autocast(model, self.cfg.bf16 == "on"):
-                gen = model.generate(**batch, max_new_tokens=new_tokens, num_beams=self.cfg.num_beams)
-            for text, i in zip(self.tok.batch_decode(gen, skip_special_tokens=True), idx):
-                out[i] = {"prediction": self.parse(text), "scores": None, "generated": text.strip()}
-        return out
+        texts = self.generate(model, self._encode(examples), batch_size, self.generation_length())
+        return [{"prediction": self.parse(text), "scores": None, "generated": text} for text, _ in texts]
