@@ -83,7 +83,10 @@ def build_char_model(family: str, path: Path, texts: list[str], seed: int = 0) -
     tok = BertTokenizerFast(vocab=str(path / "vocab.txt"), do_lower_case=True, tokenize_chinese_chars=True)
     tok.save_pretrained(path)
     model_cls, config_cls, kwargs = TINY[family]
-    config = getattr(transformers, config_cls)(vocab_size=len(tok), pad_token_id=tok.pad_token_id, **kwargs)
+    extra = {"pad_token_id": tok.pad_token_id}
+    if family == "t5":
+        extra.update(eos_token_id=tok.sep_token_id, decoder_start_token_id=tok.pad_token_id)
+    config = getattr(transformers, config_cls)(vocab_size=len(tok), **kwargs, **extra)
     torch.manual_seed(seed)
     getattr(transformers, model_cls)(config).save_pretrained(path)
     return path
