@@ -1,4 +1,8 @@
-"""Load a saved checkpoint folder (weights, tokenizer, harness_task.json, harness_job.json) for prediction on CPU."""
+"""Load a saved checkpoint folder (weights, tokenizer, harness_task.json, harness_job.json) for prediction on CPU.
+
+Backends: "torch" (the saved weights), "onnx" (an export under DIR/onnx, see harness.export), or "auto": ONNX when
+an export exists and onnxruntime imports, else torch.
+"""
 from __future__ import annotations
 
 import json
@@ -6,10 +10,12 @@ from pathlib import Path
 from typing import Any
 
 from .adapters import Adapter, make_adapter
-from .errors import HarnessError
+from .errors import HarnessError, did_you_mean
+from .onnx_model import OnnxModel, find_onnx, onnxruntime_available
 from .specs import TaskSpec, TrainConfig
 
 REQUIRED = ("harness_task.json", "harness_job.json", "config.json")
+BACKENDS = ("auto", "torch", "onnx")
 
 
 def _read(path: Path) -> dict[str, Any]:
@@ -19,10 +25,37 @@ def _read(path: Path) -> dict[str, Any]:
         raise HarnessError(f"checkpoint: cannot read {path} ({type(e).__name__})") from None
 
 
-def load_checkpoint(path: Path | str) -> tuple[Adapter, Any]:
+def backend_name(model: Any) -> str:
+    """'torch', 'onnx fp32' or 'onnx int8': which backend a loaded model runs on."""
+    return getattr(model, "backend", "torch")
+
+
+def _onnx_file(folder: Path, kind: str, backend: str) -> Path | None:
+    """The ONNX file to load for this backend choice, or None for torch."""
+    if backend not in BACKENDS:
+        raise HarnessError(f"checkpoint: unknown backend '{backend}'{did_you_mean(backend, BACKENDS)}")
+    if backend == "torch":
+        return None
+    found = find_onnx(folder) if kind == "encoder" else None
+    if backend == "auto":
+        return found if found is not None and onnxruntime_available() else None
+    if kind != "encoder":
+        raise HarnessError(f"checkpoint: {folder}: backend onnx is not supported for {kind} (T5) checkpoints; "
+                           f"use --backend torch")
+    if found is None:
+        raise HarnessError(f"checkpoint: {folder} has no ONNX export (onnx/model.onnx); run "
+                           f"python -m harness export --checkpoint {folder} --format onnx")
+    if not onnxruntime_available():
+        raise HarnessError("checkpoint: backend onnx needs onnxruntime (pip install -r requirements.txt)")
+    return found
+
+
+def load_checkpoint(path: Path | str, backend: str = "auto") -> tuple[Adapter, Any]:
     """(adapter, model) for a checkpoint folder written by harness.runner.save_checkpoint; the model is on CPU.
 
-    Raises HarnessError with one line when the folder, one of its files or the weights are missing or unreadable.
+    backend: "auto" (ONNX when DIR/onnx/model.int8.onnx or model.onnx exists and onnxruntime imports, else torch),
+    "torch" or "onnx". Raises HarnessError with one line when the folder, one of its files or the weights are
+    missing or unreadable.
     """
     folder = Path(path)
     if not folder.is_dir():
@@ -53,6 +86,9 @@ def load_checkpoint(path: Path | str) -> tuple[Adapter, Any]:
         adapter = make_adapter(kind, task, tok, cfg)
     except ValueError as e:
         raise HarnessError(f"checkpoint: {folder}: {e}") from None
+    onnx_file = _onnx_file(folder, kind, backend)
+    if onnx_file is not None:
+        return adapter, _load_onnx(onnx_file, folder)
     try:
         model = adapter.auto_class.from_pretrained(str(folder))
     except Exception as e:  # noqa: BLE001
@@ -62,3 +98,13 @@ def load_checkpoint(path: Path | str) -> tuple[Adapter, Any]:
     model.to("cpu")
     model.eval()
     return adapter, model
+
+
+def _load_onnx(onnx_file: Path, folder: Path) -> OnnxModel:
+    from transformers import AutoConfig
+
+    try:
+        return OnnxModel(onnx_file, AutoConfig.from_pretrained(str(folder)))
+    except Exception as e:  # noqa: BLE001 - onnxruntime raises its own exception types
+        raise HarnessError(f"checkpoint: {folder}: cannot load {onnx_file.name} ({type(e).__name__}: "
+                           f"{str(e).splitlines()[0][:200] if str(e) else ''})") from None
