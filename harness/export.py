@@ -100,7 +100,7 @@ def export_model(adapter: Any, model: torch.nn.Module, path: Path, opset: int = 
     batch, seq = torch.export.Dim("batch"), torch.export.Dim("sequence")
     t0 = time.perf_counter()
     chatter = io.StringIO()  # the exporter prints progress lines; keep them out of CLI output, log at debug
-    with torch.no_grad(), contextlib.redirect_stdout(chatter), _quiet_loggers("torch.onnx"), \
+    with torch.no_grad(), contextlib.redirect_stdout(chatter), _quiet_loggers("torch.onnx", "onnx_ir", "onnxscript"), \
             warnings.catch_warnings():
         # one Dim object per axis kind is shared by all inputs on purpose; torch internals deprecation noise
         warnings.filterwarnings("ignore", message=r"# The axis name")

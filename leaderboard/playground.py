@@ -10,7 +10,7 @@ from collections import OrderedDict
 from pathlib import Path
 from typing import Any, Callable, Optional
 
-from harness.checkpoint import load_checkpoint
+from harness.checkpoint import backend_name, load_checkpoint
 from harness.errors import HarnessError
 from harness.results import read_predictions
 from harness.text import join_tokens, split_tokens
@@ -164,14 +164,17 @@ class Playground:
 
     def predict(self, task: str, choice: str, first: Optional[str], second: Optional[str] = None
                 ) -> tuple[dict[str, Any], float]:
-        """(formatted prediction, latency in ms of the prediction itself) for one input."""
+        """(formatted prediction, latency in ms of the prediction itself) for one input.
+
+        The formatted prediction's 'backend' says what answered: 'torch', 'onnx fp32' or 'onnx int8' (checkpoints
+        load with backend auto: ONNX on CPU when an export exists, see `python -m harness export`)."""
         kind = self.kind(task)
         ex = build_example(kind, first, second)
         adapter, model = self.load(task, choice)
         t0 = time.perf_counter()
         pred = adapter.predict(model, [ex], 1)[0]
         ms = (time.perf_counter() - t0) * 1000
-        return format_prediction(kind, ex, pred), ms
+        return {**format_prediction(kind, ex, pred), "backend": backend_name(model)}, ms
 
 
 def example_inputs(data: AppData, task: str, n: int = 5) -> list[list[str]]:

@@ -162,3 +162,28 @@ def test_export_cli_prints_summary(tiny_checkpoints, tmp_path, capsys):
     assert "model.int8.onnx" in out and "int8 - fp32" in out and "8 of" in out
     report = json.loads((folder / "onnx" / "export.json").read_text())
     assert report["kind"] == "ner" and report["verification"]["max_abs_logit_diff"]["onnx_fp32"] < 1e-4
+
+
+def test_playground_answers_with_onnx_when_exported(tiny_checkpoints, tmp_path):
+    """The app loads checkpoints with backend auto: an exported checkpoint answers on ONNX, others on torch."""
+    import shutil
+
+    from harness.export import export_checkpoint
+    from leaderboard.compare import run_compare
+    from leaderboard.data import load_app_data
+    from leaderboard.playground import Playground
+
+    src_out = tiny_checkpoints[("tiny-bert", "demo_sentiment")].parents[6]
+    root = tmp_path / "out"
+    shutil.copytree(src_out, root)
+    data = load_app_data(root)
+    labels = data.checkpoints["demo_sentiment"]
+    bert = next(lab for lab in labels if "tiny-bert" in lab)
+    export_checkpoint(root / labels[bert], verify=False)
+    pg = Playground(data)
+    out, ms = pg.predict("demo_sentiment", bert, "the food was good")
+    assert out["backend"] == "onnx fp32" and ms > 0 and out["text"].startswith("prediction:")
+    other = next(lab for lab in labels if "tiny-ernie" in lab)
+    assert pg.predict("demo_sentiment", other, "the food was good")[0]["backend"] == "torch"
+    table = run_compare(pg, "demo_sentiment", [bert, other], "the food was good")
+    assert list(table["backend"]) == ["onnx fp32", "torch"]
