@@ -59,7 +59,9 @@ def test_onnx_logits_match_torch(exported, case):
         for batch in batches:  # batch sizes 3, 1, 2; sequence lengths differ from the export's dummy input
             for t, o in zip(raw_outputs(tmodel, batch), raw_outputs(omodel, batch)):
                 assert t.shape == o.shape
-                assert float((t - o).abs().max()) < 1e-4
+                diff = float((t - o).abs().max())
+                # tiny random models have logits near 0.01: also bound the error relative to their scale
+                assert diff < 1e-4 and diff <= 1e-3 * float(t.abs().max())
     v = report["verification"]
     assert v["max_abs_logit_diff"]["onnx_fp32"] < 1e-4
     assert v["main_score"]["onnx_fp32"] == pytest.approx(v["main_score"]["torch"])
