@@ -189,3 +189,17 @@ def test_playground_answers_with_onnx_when_exported(tiny_checkpoints, tmp_path):
     assert pg.predict("demo_sentiment", other, "the food was good")[0]["backend"] == "torch"
     table = run_compare(pg, "demo_sentiment", [bert, other], "the food was good")
     assert list(table["backend"]) == ["onnx fp32", "torch"]
+
+
+def test_export_without_task_data_skips_accuracy_with_a_note(tiny_checkpoints, tmp_path):
+    from harness.export import export_checkpoint
+
+    folder = fresh_copy(tiny_checkpoints[("tiny-bert", "demo_sentiment")], tmp_path)
+    spec = json.loads((folder / "harness_task.json").read_text())
+    spec.update(name="my_private_task", sources=[{"type": "local", "dir": "my_private_task", "splits": {"test": "dev"}}])
+    (folder / "harness_task.json").write_text(json.dumps(spec))
+    report = export_checkpoint(folder, latency_runs=1, latency_threads=(1,))
+    v = report["verification"]
+    assert "main_score" not in v and "accuracy skipped" in v["notes"][0] and "--data-dir" in v["notes"][0]
+    assert set(v["latency_ms_p50"]["threads_1"]) == {"16_tokens", "32_tokens"}
+    assert load_checkpoint(folder, backend="onnx")[1].backend == "onnx fp32"
