@@ -11,11 +11,11 @@ from typing import Any
 
 from .adapters import Adapter, make_adapter
 from .errors import HarnessError, did_you_mean
-from .onnx_model import OnnxModel, find_onnx, onnxruntime_available
+from .onnx_model import FP32_FILE, INT8_FILE, OnnxModel, find_onnx, onnxruntime_available
 from .specs import TaskSpec, TrainConfig
 
 REQUIRED = ("harness_task.json", "harness_job.json", "config.json")
-BACKENDS = ("auto", "torch", "onnx")
+BACKENDS = ("auto", "torch", "onnx", "onnx-fp32", "onnx-int8")
 
 
 def _read(path: Path) -> dict[str, Any]:
@@ -36,17 +36,19 @@ def _onnx_file(folder: Path, kind: str, backend: str) -> Path | None:
         raise HarnessError(f"checkpoint: unknown backend '{backend}'{did_you_mean(backend, BACKENDS)}")
     if backend == "torch":
         return None
-    found = find_onnx(folder) if kind == "encoder" else None
+    precision = backend.partition("-")[2] or None  # onnx-fp32 / onnx-int8 pick one file; onnx prefers int8
+    found = find_onnx(folder, precision) if kind == "encoder" else None
     if backend == "auto":
         return found if found is not None and onnxruntime_available() else None
     if kind != "encoder":
-        raise HarnessError(f"checkpoint: {folder}: backend onnx is not supported for {kind} (T5) checkpoints; "
+        raise HarnessError(f"checkpoint: {folder}: backend {backend} is not supported for {kind} (T5) checkpoints; "
                            f"use --backend torch")
     if found is None:
-        raise HarnessError(f"checkpoint: {folder} has no ONNX export (onnx/model.onnx); run "
-                           f"python -m harness export --checkpoint {folder} --format onnx")
+        wanted = f"onnx/{INT8_FILE}" if precision == "int8" else f"onnx/{FP32_FILE}"
+        raise HarnessError(f"checkpoint: {folder} has no ONNX export ({wanted}); run python -m harness export "
+                           f"--checkpoint {folder} --format onnx" + (" --quantize int8" if precision == "int8" else ""))
     if not onnxruntime_available():
-        raise HarnessError("checkpoint: backend onnx needs onnxruntime (pip install -r requirements.txt)")
+        raise HarnessError(f"checkpoint: backend {backend} needs onnxruntime (pip install -r requirements.txt)")
     return found
 
 
@@ -54,7 +56,7 @@ def load_checkpoint(path: Path | str, backend: str = "auto") -> tuple[Adapter, A
     """(adapter, model) for a checkpoint folder written by harness.runner.save_checkpoint; the model is on CPU.
 
     backend: "auto" (ONNX when DIR/onnx/model.int8.onnx or model.onnx exists and onnxruntime imports, else torch),
-    "torch" or "onnx". Raises HarnessError with one line when the folder, one of its files or the weights are
+    "torch", "onnx" (int8 when exported, else fp32), "onnx-fp32" or "onnx-int8". Raises HarnessError with one line when the folder, one of its files or the weights are
     missing or unreadable.
     """
     folder = Path(path)

@@ -66,8 +66,8 @@ def build_parser() -> argparse.ArgumentParser:
     pr.add_argument("--input", type=Path, required=True, help=".txt (single-text tasks) or .jsonl/.jsonl.gz")
     pr.add_argument("--output", type=Path, help="jsonl(.gz) to write (default: stdout)")
     pr.add_argument("--batch-size", type=_positive, help="default: the checkpoint's eval_batch_size")
-    pr.add_argument("--backend", choices=["auto", "torch", "onnx"], default="auto",
-                    help="auto: ONNX when the checkpoint has an export (onnx/), else torch")
+    pr.add_argument("--backend", choices=["auto", "torch", "onnx", "onnx-fp32", "onnx-int8"], default="auto",
+                    help="auto: ONNX when the checkpoint has an export (onnx/; int8 first), else torch")
     pr.add_argument("--quiet", action="store_true", help="no progress bar")
     ex = sub.add_parser("export", help="export an encoder checkpoint to ONNX (+ int8) and verify it against PyTorch")
     ex.add_argument("--checkpoint", type=Path, required=True)

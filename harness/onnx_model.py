@@ -31,9 +31,12 @@ def onnxruntime_available() -> bool:
     return True
 
 
-def find_onnx(checkpoint: Path) -> Optional[Path]:
-    """The exported model of a checkpoint folder: int8 when it was quantized, else fp32, else None."""
-    for name in (INT8_FILE, FP32_FILE):
+def find_onnx(checkpoint: Path, precision: Optional[str] = None) -> Optional[Path]:
+    """The exported model of a checkpoint folder: int8 when it was quantized, else fp32, else None.
+
+    precision "fp32" or "int8" asks for that file only."""
+    names = {"fp32": (FP32_FILE,), "int8": (INT8_FILE,), None: (INT8_FILE, FP32_FILE)}[precision]
+    for name in names:
         path = Path(checkpoint) / ONNX_DIR / name
         if path.is_file():
             return path

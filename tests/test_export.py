@@ -109,11 +109,16 @@ def test_int8_loads_and_backend_auto_prefers_it(exported):
     examples, _ = eval_examples(folder, adapter, None, None)
     preds = adapter.predict(model, examples, 8)
     assert len(preds) == len(examples) and all(p["prediction"] in adapter.task.label_names for p in preds)
+    assert backend_name(load_checkpoint(folder, backend="onnx-fp32")[1]) == "onnx fp32"
+    assert backend_name(load_checkpoint(folder, backend="onnx-int8")[1]) == "onnx int8"
     (folder / "onnx" / "model.int8.onnx").rename(folder / "onnx" / "set-aside.onnx")
     try:
         assert backend_name(load_checkpoint(folder)[1]) == "onnx fp32"
     finally:
         (folder / "onnx" / "set-aside.onnx").rename(folder / "onnx" / "model.int8.onnx")
+    fp32_only = exported[("tiny-ernie", "demo_sentiment")][0]
+    with pytest.raises(HarnessError, match=r"no ONNX export \(onnx/model.int8.onnx\).*--quantize int8"):
+        load_checkpoint(fp32_only, backend="onnx-int8")
 
 
 def test_backend_auto_is_torch_without_export(tiny_checkpoints):
