@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import gzip
 import json
-import logging
 
 import pytest
 
@@ -90,10 +89,10 @@ def test_jsonl_pair_task(tiny_checkpoints, tmp_path, capsys):
     assert all(r["prediction"] in adapter.task.label_names for r in rows)
 
 
-def test_onnx_backend_gives_the_same_rows(tiny_checkpoints, tmp_path, capsys, caplog):
+def test_onnx_backend_gives_the_same_rows(tiny_checkpoints, tmp_path, capsys):
     pytest.importorskip("onnxruntime")
-    caplog.set_level(logging.INFO, logger="harness")
     from harness.export import export_checkpoint
+    from harness.predict import predict_file
 
     ckpt = fresh_copy(tiny_checkpoints[("tiny-bert", "demo_sentiment")], tmp_path)
     src = tmp_path / "in.txt"
@@ -101,15 +100,15 @@ def test_onnx_backend_gives_the_same_rows(tiny_checkpoints, tmp_path, capsys, ca
     rc, torch_rows, _ = run_predict(capsys, "--checkpoint", str(ckpt), "--input", str(src))
     assert rc == 0
     export_checkpoint(ckpt, verify=False)
-    caplog.clear()
     rc, onnx_rows, _ = run_predict(capsys, "--checkpoint", str(ckpt), "--input", str(src), "--backend", "auto")
-    assert rc == 0 and "backend onnx fp32" in caplog.text
+    assert rc == 0
     assert [r["prediction"] for r in onnx_rows] == [r["prediction"] for r in torch_rows]
     for a, b in zip(onnx_rows, torch_rows):
         assert a["scores"] == pytest.approx(b["scores"], abs=1e-5)
-    caplog.clear()
-    rc, _, _ = run_predict(capsys, "--checkpoint", str(ckpt), "--input", str(src), "--backend", "torch")
-    assert rc == 0 and "backend torch" in caplog.text
+    out = tmp_path / "o.jsonl"
+    assert predict_file(ckpt, src, out, progress=False)["backend"] == "onnx fp32"
+    assert predict_file(ckpt, src, out, backend="torch", progress=False)["backend"] == "torch"
+    assert len(out.read_text().splitlines()) == len(onnx_rows)
 
 
 def test_missing_checkpoint_and_input(tiny_checkpoints, tmp_path, capsys):
