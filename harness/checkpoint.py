@@ -11,7 +11,8 @@ from typing import Any
 
 from .adapters import Adapter, make_adapter
 from .errors import HarnessError, did_you_mean
-from .onnx_model import FP32_FILE, INT8_FILE, OnnxModel, find_onnx, onnxruntime_available
+from .onnx_model import (FP32_FILE, INT8_FILE, SUPPORTED, OnnxModel, find_onnx, onnx_outputs,
+                         onnxruntime_available)
 from .specs import TaskSpec, TrainConfig
 
 REQUIRED = ("harness_task.json", "harness_job.json", "config.json")
@@ -30,18 +31,20 @@ def backend_name(model: Any) -> str:
     return getattr(model, "backend", "torch")
 
 
-def _onnx_file(folder: Path, kind: str, backend: str) -> Path | None:
+def _onnx_file(folder: Path, adapter: Adapter, backend: str) -> Path | None:
     """The ONNX file to load for this backend choice, or None for torch."""
     if backend not in BACKENDS:
         raise HarnessError(f"checkpoint: unknown backend '{backend}'{did_you_mean(backend, BACKENDS)}")
     if backend == "torch":
         return None
     precision = backend.partition("-")[2] or None  # onnx-fp32 / onnx-int8 pick one file; onnx prefers int8
-    found = find_onnx(folder, precision) if kind == "encoder" else None
+    exportable = onnx_outputs(adapter) is not None
+    found = find_onnx(folder, precision) if exportable else None
     if backend == "auto":
         return found if found is not None and onnxruntime_available() else None
-    if kind != "encoder":
-        raise HarnessError(f"checkpoint: {folder}: backend {backend} is not supported for {kind} (T5) checkpoints; "
+    if not exportable:
+        raise HarnessError(f"checkpoint: {folder}: backend {backend} is not supported for a "
+                           f"{type(adapter).__name__} checkpoint ({adapter.task.kind}); ONNX runs {SUPPORTED}; "
                            f"use --backend torch")
     if found is None:
         wanted = f"onnx/{INT8_FILE}" if precision == "int8" else f"onnx/{FP32_FILE}"
@@ -88,7 +91,7 @@ def load_checkpoint(path: Path | str, backend: str = "auto") -> tuple[Adapter, A
         adapter = make_adapter(kind, task, tok, cfg)
     except ValueError as e:
         raise HarnessError(f"checkpoint: {folder}: {e}") from None
-    onnx_file = _onnx_file(folder, kind, backend)
+    onnx_file = _onnx_file(folder, adapter, backend)
     if onnx_file is not None:
         return adapter, _load_onnx(onnx_file, folder)
     try:

@@ -18,17 +18,13 @@ from typing import Any, Iterator, Optional
 import torch
 
 from . import results
-from .adapters.encoder import SequenceAdapter, TokenAdapter
-from .adapters.qa import QAAdapter
 from .checkpoint import load_checkpoint
 from .errors import HarnessError
-from .onnx_model import FP32_FILE, INT8_FILE, ONNX_DIR
+from .onnx_model import FP32_FILE, INT8_FILE, ONNX_DIR, SUPPORTED, onnx_outputs
 
 log = logging.getLogger(__name__)
 OPSET = 18
 INPUTS = ("input_ids", "attention_mask", "token_type_ids")  # what the encoder adapters pass to model(**batch)
-OUTPUTS: dict[type, tuple[str, ...]] = {SequenceAdapter: ("logits",), TokenAdapter: ("logits",),
-                                        QAAdapter: ("start_logits", "end_logits")}
 # Dynamic int8: weights of MatMul/Gemm only, per output channel. On MiniLM/SST-2 (README) the ORT default (every
 # supported op, per tensor) lost 0.57 points; per channel lost 0.23 with embeddings (Gather) quantized too and
 # gained 0.12 without: embedding tables stay fp32 (a larger file, same speed, the smallest logit error).
@@ -91,7 +87,7 @@ def export_model(adapter: Any, model: torch.nn.Module, path: Path, opset: int = 
     """Export the torch model to path with dynamic batch and sequence axes; returns the graph's description."""
     import onnx
 
-    outputs = OUTPUTS[type(adapter)]
+    outputs = onnx_outputs(adapter)
     # two rows of different lengths: padding is present and no axis is 1 (torch.export specialises size-1 dims)
     enc = adapter.tok(["the quick brown fox jumps over the lazy dog", "hello world"], padding=True,
                       return_tensors="pt")
@@ -147,10 +143,9 @@ def export_checkpoint(checkpoint: Path | str, fmt: str = "onnx", quantize: Optio
         raise HarnessError(f"export: unknown --quantize '{quantize}' (expected int8)")
     folder = Path(checkpoint)
     adapter, model = load_checkpoint(folder, backend="torch")
-    if type(adapter) not in OUTPUTS:
-        raise HarnessError(f"export: {folder}: ONNX export is not supported for {type(adapter).__name__} "
-                           f"({adapter.task.kind} with a seq2seq/T5 model); it supports encoder checkpoints "
-                           f"(sequence classification/regression, token classification, extractive QA)")
+    if onnx_outputs(adapter) is None:
+        raise HarnessError(f"export: {folder}: ONNX export is not supported for a {type(adapter).__name__} "
+                           f"checkpoint ({adapter.task.kind}); it supports {SUPPORTED}")
     _require_onnx()
     out_dir = folder / ONNX_DIR
     out_dir.mkdir(exist_ok=True)
@@ -168,7 +163,7 @@ def export_checkpoint(checkpoint: Path | str, fmt: str = "onnx", quantize: Optio
     if verify:
         files = {k: out_dir / v for k, v in report["files"].items()}
         report["verification"] = verify_mod.verify(
-            folder, adapter, model, files, OUTPUTS[type(adapter)], data_dir=data_dir,
+            folder, adapter, model, files, onnx_outputs(adapter), data_dir=data_dir,
             max_eval_samples=max_eval_samples, latency_runs=latency_runs, latency_threads=latency_threads,
             latency_tokens=latency_tokens)
     results.write_json(out_dir / "export.json", report)

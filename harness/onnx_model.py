@@ -15,11 +15,25 @@ from typing import Any, Iterator, Optional
 import numpy as np
 import torch
 
+from .adapters import Adapter
+from .adapters.encoder import SequenceAdapter, TokenAdapter
+from .adapters.qa import QAAdapter
+
 log = logging.getLogger(__name__)
 
+# Adapters whose model can run as ONNX, with the output tensors their predict reads. Others (T5 generation,
+# prompt/MLM heads) stay on PyTorch.
+ONNX_OUTPUTS: dict[type, tuple[str, ...]] = {SequenceAdapter: ("logits",), TokenAdapter: ("logits",),
+                                             QAAdapter: ("start_logits", "end_logits")}
+SUPPORTED = "encoder fine-tuning heads (sequence classification/regression, token classification, extractive QA)"
 ONNX_DIR = "onnx"
 FP32_FILE = "model.onnx"
 INT8_FILE = "model.int8.onnx"
+
+
+def onnx_outputs(adapter: Adapter) -> tuple[str, ...] | None:
+    """The model outputs the adapter reads when its model can run as ONNX, else None."""
+    return ONNX_OUTPUTS.get(type(adapter))
 
 
 def onnxruntime_available() -> bool:
