@@ -132,7 +132,7 @@ def build_app(results_dir: Path | str) -> gr.Blocks:
 
     def predict(task, choice, first, second):
         out, ms = pg.predict(task, choice, first, second)
-        return out["text"], out["label"], out["highlight"], f"{ms:.1f} ms (single input, CPU)"
+        return out["text"], out["label"], out["highlight"], f"{ms:.1f} ms (single input, CPU, {out['backend']})"
 
     def compare_run(task, labels, first, second):
         return run_compare(pg, task, labels or [], first, second), ""

@@ -1,4 +1,8 @@
-"""Load a saved checkpoint folder (weights, tokenizer, harness_task.json, harness_job.json) for prediction on CPU."""
+"""Load a saved checkpoint folder (weights, tokenizer, harness_task.json, harness_job.json) for prediction on CPU.
+
+Backends: "torch" (the saved weights), "onnx" (an export under DIR/onnx, see harness.export), or "auto": ONNX when
+an export exists and onnxruntime imports, else torch.
+"""
 from __future__ import annotations
 
 import json
@@ -6,10 +10,13 @@ from pathlib import Path
 from typing import Any
 
 from .adapters import Adapter, make_adapter
-from .errors import HarnessError
+from .errors import HarnessError, did_you_mean
+from .onnx_model import (FP32_FILE, INT8_FILE, SUPPORTED, OnnxModel, find_onnx, onnx_outputs,
+                         onnxruntime_available)
 from .specs import TaskSpec, TrainConfig
 
 REQUIRED = ("harness_task.json", "harness_job.json", "config.json")
+BACKENDS = ("auto", "torch", "onnx", "onnx-fp32", "onnx-int8")
 
 
 def _read(path: Path) -> dict[str, Any]:
@@ -19,10 +26,41 @@ def _read(path: Path) -> dict[str, Any]:
         raise HarnessError(f"checkpoint: cannot read {path} ({type(e).__name__})") from None
 
 
-def load_checkpoint(path: Path | str) -> tuple[Adapter, Any]:
+def backend_name(model: Any) -> str:
+    """'torch', 'onnx fp32' or 'onnx int8': which backend a loaded model runs on."""
+    return getattr(model, "backend", "torch")
+
+
+def _onnx_file(folder: Path, adapter: Adapter, backend: str) -> Path | None:
+    """The ONNX file to load for this backend choice, or None for torch."""
+    if backend not in BACKENDS:
+        raise HarnessError(f"checkpoint: unknown backend '{backend}'{did_you_mean(backend, BACKENDS)}")
+    if backend == "torch":
+        return None
+    precision = backend.partition("-")[2] or None  # onnx-fp32 / onnx-int8 pick one file; onnx prefers int8
+    exportable = onnx_outputs(adapter) is not None
+    found = find_onnx(folder, precision) if exportable else None
+    if backend == "auto":
+        return found if found is not None and onnxruntime_available() else None
+    if not exportable:
+        raise HarnessError(f"checkpoint: {folder}: backend {backend} is not supported for a "
+                           f"{type(adapter).__name__} checkpoint ({adapter.task.kind}); ONNX runs {SUPPORTED}; "
+                           f"use --backend torch")
+    if found is None:
+        wanted = f"onnx/{INT8_FILE}" if precision == "int8" else f"onnx/{FP32_FILE}"
+        raise HarnessError(f"checkpoint: {folder} has no ONNX export ({wanted}); run python -m harness export "
+                           f"--checkpoint {folder} --format onnx" + (" --quantize int8" if precision == "int8" else ""))
+    if not onnxruntime_available():
+        raise HarnessError(f"checkpoint: backend {backend} needs onnxruntime (pip install -r requirements.txt)")
+    return found
+
+
+def load_checkpoint(path: Path | str, backend: str = "auto") -> tuple[Adapter, Any]:
     """(adapter, model) for a checkpoint folder written by harness.runner.save_checkpoint; the model is on CPU.
 
-    Raises HarnessError with one line when the folder, one of its files or the weights are missing or unreadable.
+    backend: "auto" (ONNX when DIR/onnx/model.int8.onnx or model.onnx exists and onnxruntime imports, else torch),
+    "torch", "onnx" (int8 when exported, else fp32), "onnx-fp32" or "onnx-int8". Raises HarnessError with one line when the folder, one of its files or the weights are
+    missing or unreadable.
     """
     folder = Path(path)
     if not folder.is_dir():
@@ -54,6 +92,9 @@ def load_checkpoint(path: Path | str) -> tuple[Adapter, Any]:
         adapter = make_adapter(kind, task, tok, cfg, method)
     except ValueError as e:
         raise HarnessError(f"checkpoint: {folder}: {e}") from None
+    onnx_file = _onnx_file(folder, adapter, backend)
+    if onnx_file is not None:
+        return adapter, _load_onnx(onnx_file, folder)
     try:
         model = adapter.auto_class.from_pretrained(str(folder))
     except Exception as e:  # noqa: BLE001
@@ -63,3 +104,13 @@ def load_checkpoint(path: Path | str) -> tuple[Adapter, Any]:
     model.to("cpu")
     model.eval()
     return adapter, model
+
+
+def _load_onnx(onnx_file: Path, folder: Path) -> OnnxModel:
+    from transformers import AutoConfig
+
+    try:
+        return OnnxModel(onnx_file, AutoConfig.from_pretrained(str(folder)))
+    except Exception as e:  # noqa: BLE001 - onnxruntime raises its own exception types
+        raise HarnessError(f"checkpoint: {folder}: cannot load {onnx_file.name} ({type(e).__name__}: "
+                           f"{str(e).splitlines()[0][:200] if str(e) else ''})") from None

@@ -1,4 +1,4 @@
-"""Command line: run | list | leaderboard. User errors print one line and exit with code 2."""
+"""Command line: run | list | leaderboard | predict | export. User errors print one line and exit with code 2."""
 from __future__ import annotations
 
 import argparse
@@ -81,7 +81,34 @@ def build_parser() -> argparse.ArgumentParser:
     lst.add_argument("--task-dir", type=Path, action="append", default=[])
     lb = sub.add_parser("leaderboard", help="rebuild leaderboard.csv/.md from the result files alone")
     lb.add_argument("--output-dir", type=Path, default=Path("outputs"))
+    pr = sub.add_parser("predict", help="label an unlabelled .txt (one input per line) or .jsonl file with a checkpoint")
+    pr.add_argument("--checkpoint", type=Path, required=True, help="checkpoint folder (outputs/.../checkpoints/...)")
+    pr.add_argument("--input", type=Path, required=True, help=".txt (single-text tasks) or .jsonl/.jsonl.gz")
+    pr.add_argument("--output", type=Path, help="jsonl(.gz) to write (default: stdout)")
+    pr.add_argument("--batch-size", type=_positive, help="default: the checkpoint's eval_batch_size")
+    pr.add_argument("--backend", choices=["auto", "torch", "onnx", "onnx-fp32", "onnx-int8"], default="auto",
+                    help="auto: ONNX when the checkpoint has an export (onnx/; int8 first), else torch")
+    pr.add_argument("--quiet", action="store_true", help="no progress bar")
+    ex = sub.add_parser("export", help="export an encoder checkpoint to ONNX (+ int8) and verify it against PyTorch")
+    ex.add_argument("--checkpoint", type=Path, required=True)
+    ex.add_argument("--format", default="onnx", choices=["onnx"])
+    ex.add_argument("--quantize", choices=["int8"], help="also write a dynamic int8 model (onnx/model.int8.onnx)")
+    ex.add_argument("--data-dir", type=Path, help="folder of local task data, for the accuracy check")
+    ex.add_argument("--max-eval-samples", type=_positive, help="cap the evaluated split (default: all)")
+    ex.add_argument("--latency-runs", type=int, default=50, help="timed runs per latency figure (0: skip latency)")
+    ex.add_argument("--threads", type=_ints, default=(1, 2), help="CPU thread counts to time (default 1,2)")
+    ex.add_argument("--no-verify", action="store_true", help="export only: no accuracy, logit or latency check")
     return p
+
+
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got '{text}'")
+    return value
 
 
 def _select_models(path: Path, only: Optional[str]):
@@ -176,6 +203,43 @@ def cmd_leaderboard(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_predict(args: argparse.Namespace) -> int:
+    from .predict import predict_file
+
+    if not args.checkpoint.is_dir():
+        raise HarnessError(f"--checkpoint: folder '{args.checkpoint}' does not exist")
+    if not args.input.is_file():
+        raise HarnessError(f"--input: file '{args.input}' does not exist")
+    _quiet_hf()
+    summary = predict_file(args.checkpoint, args.input, args.output, args.batch_size, args.backend,
+                           progress=not args.quiet)
+    log.info("%d rows (%s, backend %s) -> %s", summary["rows"], summary["task"], summary["backend"], summary["output"])
+    return 0
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    from .export import export_checkpoint, export_summary
+
+    if not args.checkpoint.is_dir():
+        raise HarnessError(f"--checkpoint: folder '{args.checkpoint}' does not exist")
+    if args.data_dir is not None and not args.data_dir.is_dir():
+        raise HarnessError(f"--data-dir: folder '{args.data_dir}' does not exist")
+    if any(t < 1 for t in args.threads):
+        raise HarnessError(f"--threads: expected positive thread counts, got {args.threads}")
+    _quiet_hf()
+    report = export_checkpoint(args.checkpoint, args.format, args.quantize, args.data_dir, args.max_eval_samples,
+                               verify=not args.no_verify, latency_runs=args.latency_runs,
+                               latency_threads=tuple(args.threads))
+    print(export_summary(report))
+    return 0
+
+
+def _quiet_hf() -> None:
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.disable_progress_bar()
+
+
 def main(argv: Optional[Sequence[str]] = None) -> int:
     logging.basicConfig(level=os.environ.get("HARNESS_LOG", "INFO"), format="%(levelname)s %(name)s: %(message)s")
     for noisy in ("httpx", "urllib3", "filelock", "datasets"):
@@ -186,7 +250,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     hf_logging.set_verbosity_error()
     args = build_parser().parse_args(argv)
     try:
-        return {"run": cmd_run, "list": cmd_list, "leaderboard": cmd_leaderboard}[args.command](args)
+        return {"run": cmd_run, "list": cmd_list, "leaderboard": cmd_leaderboard, "predict": cmd_predict,
+                "export": cmd_export}[args.command](args)
     except HarnessError as e:
         print(f"error: {e}", file=sys.stderr)
         return e.exit_code

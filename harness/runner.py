@@ -145,9 +145,9 @@ def _subset(examples: list[dict], n: Optional[int]) -> list[dict]:
     return [examples[i] for i in subset_indices(len(examples), n)]
 
 
-def _latency_ms(adapter, model, example: dict, runs: int = 20) -> float:
+def latency_ms(adapter, model, example: dict, runs: int = 20, warmup: int = 3) -> float:
     """p50 wall time of one single-input prediction on CPU (tokenize + forward + decode)."""
-    for _ in range(3):
+    for _ in range(warmup):
         adapter.predict(model, [example], 1)
     times = []
     for _ in range(runs):
@@ -182,7 +182,7 @@ def run_job(job: Job, seed: int, opts: RunOptions) -> dict[str, Any]:
         vp = adapter.predict(model, val, job.cfg.eval_batch_size)
         val_scores = metrics.compute(task, [p["prediction"] for p in vp], [adapter.gold(ex) for ex in val])
     model.to("cpu")
-    latency = _latency_ms(adapter, model, test[0])
+    latency = latency_ms(adapter, model, test[0])
     ckpt = results.checkpoint_dir(opts.output_dir, job.key, seed)
     if opts.keep_checkpoints != "none":
         save_checkpoint(ckpt, model, tok, job, seed)

@@ -24,13 +24,14 @@ def _check_choices(labels: Sequence[str]) -> list[str]:
 
 def run_compare(pg: Playground, task: str, labels: Sequence[str], first: Optional[str],
                 second: Optional[str] = None) -> pd.DataFrame:
-    """One input through each chosen checkpoint: model, prediction, latency (ms)."""
+    """One input through each chosen checkpoint: model, prediction, latency (ms), backend (torch / onnx)."""
     labels = _check_choices(labels)
     build_example(pg.kind(task), first, second)  # validate once before loading anything
     rows = []
     for label in labels:
         out, ms = pg.predict(task, label, first, second)
-        rows.append({"checkpoint": label, "prediction": out["text"], "latency ms": round(ms, 1)})
+        rows.append({"checkpoint": label, "prediction": out["text"], "latency ms": round(ms, 1),
+                     "backend": out["backend"]})
     return pd.DataFrame(rows)
 
 

@@ -4,16 +4,16 @@ Only checkpoints listed in the results can be loaded; loaded ones live in a smal
 """
 from __future__ import annotations
 
-import re
 import threading
 import time
 from collections import OrderedDict
 from pathlib import Path
 from typing import Any, Callable, Optional
 
-from harness.checkpoint import load_checkpoint
+from harness.checkpoint import backend_name, load_checkpoint
 from harness.errors import HarnessError
 from harness.results import read_predictions
+from harness.text import join_tokens, split_tokens
 
 from .data import AppData, ensure_checkpoint
 
@@ -24,27 +24,10 @@ FIELDS: dict[str, tuple[str, Optional[str]]] = {
     "single_cls": ("text", None), "pair_cls": ("text_a", "text_b"), "regression": ("text_a", "text_b"),
     "ner": ("text", None), "extractive_qa": ("context", "question"),
 }
-_CJK_CLASS = r"\u3000-\u303f\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uff00-\uffef"
-_TOKEN = re.compile(rf"[{_CJK_CLASS}]|[^\s{_CJK_CLASS}]+")
-_CJK = re.compile(rf"[{_CJK_CLASS}]")
 
 
 class InputError(ValueError):
     """A problem with what the user typed or chose; shown as one line, the app keeps serving."""
-
-
-def split_tokens(text: str) -> list[str]:
-    """NER words: each CJK character is a word (as in CLUENER), other text splits on whitespace."""
-    return _TOKEN.findall(text)
-
-
-def join_tokens(tokens: list[str]) -> str:
-    out = ""
-    for t in tokens:
-        if out and not (_CJK.match(t) and _CJK.match(out[-1])):
-            out += " "
-        out += t
-    return out
 
 
 def _check(name: str, value: Optional[str]) -> str:
@@ -186,14 +169,17 @@ class Playground:
 
     def predict(self, task: str, choice: str, first: Optional[str], second: Optional[str] = None
                 ) -> tuple[dict[str, Any], float]:
-        """(formatted prediction, latency in ms of the prediction itself) for one input."""
+        """(formatted prediction, latency in ms of the prediction itself) for one input.
+
+        The formatted prediction's 'backend' says what answered: 'torch', 'onnx fp32' or 'onnx int8' (checkpoints
+        load with backend auto: ONNX on CPU when an export exists, see `python -m harness export`)."""
         kind = self.kind(task)
         ex = build_example(kind, first, second)
         adapter, model = self.load(task, choice)
         t0 = time.perf_counter()
         pred = adapter.predict(model, [ex], 1)[0]
         ms = (time.perf_counter() - t0) * 1000
-        return format_prediction(kind, ex, pred), ms
+        return {**format_prediction(kind, ex, pred), "backend": backend_name(model)}, ms
 
 
 def example_inputs(data: AppData, task: str, n: int = 5) -> list[list[str]]:

@@ -1,0 +1,145 @@
+"""Label an unlabelled file with a saved checkpoint: plain text (one input per line) or jsonl with the task's fields.
+
+Output is jsonl, one row per input in input order: {"line", ["id",] "input", "prediction", "scores", ...}.
+"""
+from __future__ import annotations
+
+import gzip
+import json
+import logging
+import sys
+from contextlib import contextmanager
+from pathlib import Path
+from typing import IO, Any, Iterator, Optional
+
+from tqdm.auto import tqdm
+
+from .checkpoint import backend_name, load_checkpoint
+from .errors import HarnessError, did_you_mean
+from .specs import KIND_FIELDS, TaskSpec
+from .text import split_tokens
+
+log = logging.getLogger(__name__)
+CHUNK = 512  # inputs per adapter.predict call: bounds memory and drives the progress bar
+TEXT_KINDS = ("single_cls", "ner")  # kinds with one text per input: a plain-text file works
+JSONL_SUFFIXES = (".jsonl", ".jsonl.gz")
+
+
+def input_fields(kind: str) -> tuple[str, ...]:
+    """The fields an unlabelled input of this task kind has (KIND_FIELDS without the gold fields)."""
+    return tuple(f for f in KIND_FIELDS[kind] if f not in ("label", "tags", "answers"))
+
+
+def _is_jsonl(path: Path) -> bool:
+    return path.name.endswith(JSONL_SUFFIXES)
+
+
+def _open_text(path: Path, mode: str = "rt") -> IO[str]:
+    return gzip.open(path, mode, encoding="utf-8") if path.name.endswith(".gz") else open(path, mode, encoding="utf-8")
+
+
+def _from_text(path: Path, task: TaskSpec) -> Iterator[tuple[int, dict]]:
+    if task.kind not in TEXT_KINDS:
+        fields = ", ".join(input_fields(task.kind))
+        raise HarnessError(f"--input {path}: task '{task.name}' ({task.kind}) takes {len(input_fields(task.kind))} "
+                           f"texts per input ({fields}); one line of plain text cannot hold them: give a .jsonl file "
+                           f"with one object per line with fields {fields}")
+    with _open_text(path) as f:
+        for lineno, line in enumerate(f, 1):
+            text = line.rstrip("\r\n")
+            if not text.strip():
+                continue  # blank lines are not inputs; 'line' in the output keeps rows traceable
+            yield lineno, ({"tokens": split_tokens(text)} if task.kind == "ner" else {"text": text})
+
+
+def _from_jsonl(path: Path, task: TaskSpec) -> Iterator[tuple[int, dict]]:
+    fields = input_fields(task.kind)
+    expected = ", ".join(fields)
+    with _open_text(path) as f:
+        for lineno, line in enumerate(f, 1):
+            if not line.strip():
+                continue
+            try:
+                row = json.loads(line)
+            except json.JSONDecodeError as e:
+                raise HarnessError(f"{path}: line {lineno}: invalid JSON ({e.msg})") from None
+            if not isinstance(row, dict):
+                raise HarnessError(f"{path}: line {lineno}: expected an object with fields {expected}, "
+                                   f"got {type(row).__name__}")
+            ex: dict[str, Any] = {}
+            for fld in fields:
+                if fld not in row:
+                    raise HarnessError(f"{path}: line {lineno}: field '{fld}' is missing (task '{task.name}' "
+                                       f"expects fields {expected}){did_you_mean(fld, row.keys()) if row else ''}")
+                ex[fld] = _check_value(path, lineno, fld, row[fld])
+            if "id" in row:
+                ex["id"] = row["id"]
+            yield lineno, ex
+
+
+def _check_value(path: Path, lineno: int, fld: str, value: Any) -> Any:
+    if fld == "tokens":
+        if isinstance(value, str):
+            return split_tokens(value)
+        if isinstance(value, list) and all(isinstance(t, str) for t in value):
+            return value
+        raise HarnessError(f"{path}: line {lineno}: field 'tokens' must be a list of words or a string, "
+                           f"got {type(value).__name__}")
+    if not isinstance(value, str):
+        raise HarnessError(f"{path}: line {lineno}: field '{fld}' must be a string, got {type(value).__name__}")
+    return value
+
+
+def read_inputs(path: Path, task: TaskSpec) -> list[tuple[int, dict]]:
+    """(line number, input example) for every input of a .txt or .jsonl(.gz) file; HarnessError on bad input."""
+    path = Path(path)
+    if not path.is_file():
+        raise HarnessError(f"--input: file '{path}' does not exist")
+    rows = list(_from_jsonl(path, task) if _is_jsonl(path) else _from_text(path, task))
+    if not rows:
+        raise HarnessError(f"--input {path}: no inputs (the file is empty)")
+    return rows
+
+
+@contextmanager
+def _writer(output: Optional[Path]) -> Iterator[IO[str]]:
+    if output is None:
+        yield sys.stdout
+        sys.stdout.flush()
+        return
+    output = Path(output)
+    if output.parent and not output.parent.is_dir():
+        raise HarnessError(f"--output: folder '{output.parent}' does not exist")
+    with _open_text(output, "wt") as f:
+        yield f
+
+
+def predict_file(checkpoint: Path, input_path: Path, output: Optional[Path] = None,
+                 batch_size: Optional[int] = None, backend: str = "auto", progress: bool = True) -> dict[str, Any]:
+    """Predict every input of input_path with the checkpoint; write jsonl rows to output (stdout when None).
+
+    Returns a summary: {"rows", "backend", "task", "output"}.
+    """
+    adapter, model = load_checkpoint(checkpoint, backend=backend)
+    task = adapter.task
+    rows = read_inputs(Path(input_path), task)
+    bs = batch_size or adapter.cfg.eval_batch_size
+    if bs < 1:
+        raise HarnessError(f"--batch-size: expected a positive integer, got {bs}")
+    log.info("%s: %d inputs, task %s (%s), backend %s", input_path, len(rows), task.name, task.kind,
+             backend_name(model))
+    fields = input_fields(task.kind)
+    with _writer(output) as out, tqdm(total=len(rows), desc="predict", unit="input",
+                                      disable=not progress or len(rows) <= CHUNK) as bar:
+        for start in range(0, len(rows), CHUNK):
+            chunk = rows[start:start + CHUNK]
+            preds = adapter.predict(model, [ex for _, ex in chunk], bs)
+            for (lineno, ex), pred in zip(chunk, preds):
+                row: dict[str, Any] = {"line": lineno}
+                if "id" in ex:
+                    row["id"] = ex["id"]
+                row.update({"input": {f: ex[f] for f in fields}, **pred})
+                out.write(json.dumps(row, ensure_ascii=False) + "\n")
+            bar.update(len(chunk))
+    return {"rows": len(rows), "backend": backend_name(model), "task": task.name,
+            "output": str(output) if output else "-"}

@@ -1,0 +1,23 @@
+"""Word splitting shared by `predict` (plain-text NER input) and the app playground."""
+from __future__ import annotations
+
+import re
+
+_CJK_CLASS = r"\u3000-\u303f\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uff00-\uffef"
+_TOKEN = re.compile(rf"[{_CJK_CLASS}]|[^\s{_CJK_CLASS}]+")
+_CJK = re.compile(rf"[{_CJK_CLASS}]")
+
+
+def split_tokens(text: str) -> list[str]:
+    """NER words: each CJK character is a word (as in CLUENER), other text splits on whitespace."""
+    return _TOKEN.findall(text)
+
+
+def join_tokens(tokens: list[str]) -> str:
+    """Inverse of split_tokens for display: no space between two CJK characters, one space elsewhere."""
+    out = ""
+    for t in tokens:
+        if out and not (_CJK.match(t) and _CJK.match(out[-1])):
+            out += " "
+        out += t
+    return out
