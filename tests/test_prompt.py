@@ -250,3 +250,15 @@ def test_rdrop_loss_is_two_dropout_passes_plus_symmetric_kl(tmp_path):
     assert not torch.allclose(s1, s2)  # dropout differs between the passes
     expect = (ce(s1, batch["labels"]) + ce(s2, batch["labels"])) / 2 + 0.7 * _sym_kl(s1, s2)
     assert torch.allclose(loss, expect, atol=1e-6)
+
+
+def test_predict_cli_reads_a_prompt_checkpoint_and_export_refuses_it(who_run, tmp_path, capsys):
+    rec = json.loads(_prompt_result(who_run).read_text())
+    ckpt = who_run / rec["checkpoint"]
+    (tmp_path / "in.txt").write_text("the film with alice in it\nlondon was in the movie\n", encoding="utf-8")
+    out = tmp_path / "out.jsonl"
+    assert main(["predict", "--checkpoint", str(ckpt), "--input", str(tmp_path / "in.txt"), "--output", str(out)]) == 0
+    rows = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
+    assert [r["prediction"] for r in rows] == ["w_alice", "w_london"]  # the learnt task, through the verbalizer
+    assert main(["export", "--checkpoint", str(ckpt), "--format", "onnx"]) == 2
+    assert "ONNX export is not supported for a PromptAdapter checkpoint" in capsys.readouterr().err
