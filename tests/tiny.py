@@ -40,10 +40,14 @@ TINY = {
 
 def build_model(family: str, path: Path, seed: int = 0) -> Path:
     """Save a tiny randomly initialised model of a family (with its tokenizer) to path."""
+    return save_tiny(family, build_tokenizer(path), path, seed)
+
+
+def save_tiny(family: str, tok, path: Path, seed: int = 0) -> Path:
+    """A tiny randomly initialised model of a family for this tokenizer, saved with save_pretrained."""
     import torch
     import transformers
 
-    tok = build_tokenizer(path)
     model_cls, config_cls, kwargs = TINY[family]
     extra = {"pad_token_id": tok.pad_token_id}
     if family == "t5":
@@ -70,8 +74,6 @@ def models_yaml(root: Path, families=("bert", "ernie", "albert", "t5")) -> Path:
 def build_char_model(family: str, path: Path, texts: list[str], seed: int = 0) -> Path:
     """A tiny model whose vocab is trained on `texts` with `tokenizers` (CJK text becomes one token per
     character): how Chinese test models are built here, with no Chinese pretrained weights offline."""
-    import torch
-    import transformers
     from tokenizers import BertWordPieceTokenizer
     from transformers import BertTokenizerFast
 
@@ -82,11 +84,4 @@ def build_char_model(family: str, path: Path, texts: list[str], seed: int = 0) -
     trainer.save_model(str(path))
     tok = BertTokenizerFast(vocab=str(path / "vocab.txt"), do_lower_case=True, tokenize_chinese_chars=True)
     tok.save_pretrained(path)
-    model_cls, config_cls, kwargs = TINY[family]
-    extra = {"pad_token_id": tok.pad_token_id}
-    if family == "t5":
-        extra.update(eos_token_id=tok.sep_token_id, decoder_start_token_id=tok.pad_token_id)
-    config = getattr(transformers, config_cls)(vocab_size=len(tok), **kwargs, **extra)
-    torch.manual_seed(seed)
-    getattr(transformers, model_cls)(config).save_pretrained(path)
-    return path
+    return save_tiny(family, tok, path, seed)

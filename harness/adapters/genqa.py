@@ -13,8 +13,7 @@ import logging
 import re
 from typing import Any, Optional
 
-import numpy as np
-
+from .qa import WindowStats
 from .seq2seq import Seq2SeqBase
 
 log = logging.getLogger(__name__)
@@ -22,7 +21,7 @@ NO_ANSWER = ""  # the target of a window that does not hold the answer: the end 
 NO_ANSWER_PER_QUESTION = 1  # no-answer windows trained on per question (at most)
 
 
-class GenQAAdapter(Seq2SeqBase):
+class GenQAAdapter(WindowStats, Seq2SeqBase):
     """T5 answers extractive QA by generating the answer string; scored by EM/F1 against every reference."""
 
     kinds = ("extractive_qa",)
@@ -71,14 +70,6 @@ class GenQAAdapter(Seq2SeqBase):
 
     def _features(self, enc: Any) -> list[dict]:
         return [{k: enc[k][j] for k in ("input_ids", "attention_mask")} for j in range(len(enc["input_ids"]))]
-
-    def token_stats(self, examples: list[dict]) -> dict[str, float]:
-        """Adds windows per example: contexts longer than max_length are read in several windows."""
-        stats = super().token_stats(examples)
-        if examples:
-            counts = np.bincount(self._windows(examples)["overflow_to_sample_mapping"], minlength=len(examples))
-            stats["windows_per_example"] = float(counts.mean())
-        return stats
 
     @staticmethod
     def _holds(ex: dict, answer: str, span: tuple[int, int]) -> bool:

@@ -14,7 +14,20 @@ log = logging.getLogger(__name__)
 N_BEST = 20
 
 
-class QAAdapter(Adapter):
+class WindowStats:
+    """token_stats plus windows per example, for adapters that read long contexts in `_windows(examples)`."""
+
+    def token_stats(self, examples: list[dict]) -> dict[str, float]:
+        """Adds windows per example: contexts longer than max_length are read in several windows."""
+        stats = super().token_stats(examples)  # type: ignore[misc]
+        if examples:
+            counts = np.bincount(self._windows(examples)["overflow_to_sample_mapping"],  # type: ignore[attr-defined]
+                                 minlength=len(examples))
+            stats["windows_per_example"] = float(counts.mean())
+        return stats
+
+
+class QAAdapter(WindowStats, Adapter):
     """Question + context windows (stride doc_stride); the answer is the best start/end pair in one window."""
 
     kinds = ("extractive_qa",)
@@ -35,14 +48,6 @@ class QAAdapter(Adapter):
                         truncation="only_second" if pad_right else "only_first", max_length=self.cfg.max_length,
                         stride=min(self.cfg.doc_stride, self.cfg.max_length // 2), return_overflowing_tokens=True,
                         return_offsets_mapping=True)
-
-    def token_stats(self, examples: list[dict]) -> dict[str, float]:
-        """Adds windows per example: contexts longer than max_length are read in several windows."""
-        stats = super().token_stats(examples)
-        if examples:
-            counts = np.bincount(self._windows(examples)["overflow_to_sample_mapping"], minlength=len(examples))
-            stats["windows_per_example"] = float(counts.mean())
-        return stats
 
     def train_features(self, examples: list[dict]) -> list[dict]:
         enc = self._windows(examples)
