@@ -177,10 +177,10 @@ def cmd_list(args: argparse.Namespace) -> int:
     from . import tasks
 
     reg = tasks.discover(args.task_dir)
-    print(f"{'task':<16} {'benchmark':<9} {'lang':<5} {'kind':<14} {'main score':<26} groups")
+    print(f"{'task':<18} {'benchmark':<9} {'lang':<5} {'kind':<14} {'main score':<26} groups")
     for name, e in sorted(reg.items(), key=lambda kv: (kv[1].spec.benchmark, kv[0])):
         s = e.spec
-        print(f"{name:<16} {s.benchmark:<9} {s.language:<5} {s.kind:<14} {'+'.join(s.main_metrics):<26} "
+        print(f"{name:<18} {s.benchmark:<9} {s.language:<5} {s.kind:<14} {'+'.join(s.main_metrics):<26} "
               f"{','.join(s.groups)}")
     print("\ngroups: " + ", ".join(f"{g} ({len(ts)})" for g, ts in sorted(tasks.groups(reg).items())))
     if args.models.exists():
