@@ -1,7 +1,6 @@
 """The leaderboard as a pure function of a results folder: per-run rows, seed aggregates, benchmark averages."""
 from __future__ import annotations
 
-import json
 import logging
 import math
 from dataclasses import dataclass, field
@@ -10,8 +9,9 @@ from typing import Any
 
 import pandas as pd
 
+from .result_files import SCHEMA_VERSION, read_all  # noqa: F401 - SCHEMA_VERSION re-exported
+
 log = logging.getLogger(__name__)
-SCHEMA_VERSION = 1
 RUN_KEYS = ["model", "revision", "method"]
 BENCH_ORDER = ["GLUE", "CLUE", "FewCLUE", "other", "demo"]
 UNK_WARN = 0.05
@@ -24,45 +24,12 @@ class Loaded:
     failures: list[dict] = field(default_factory=list)
 
 
-def _run_row(rec: dict[str, Any], path: Path, root: Path) -> dict[str, Any]:
-    job, info, mi = rec["job"], rec["task_info"], rec["model_info"]
-    return {
-        "model": job["model"], "revision": job["revision"], "task": job["task"], "method": job["method"],
-        "config_hash": job["config_hash"], "seed": job["seed"], "fold": job.get("fold") or "", "benchmark": info["benchmark"],
-        "language": info["language"], "kind": info["kind"], "family": mi["family"], "untrained": mi["untrained"],
-        "parameters": mi["parameters"], "main": rec["metrics"]["main"],
-        "metrics": json.dumps(rec["metrics"], sort_keys=True),
-        "unk_rate": rec["tokenizer_stats"]["unk_rate"], "truncation_rate": rec["tokenizer_stats"]["truncation_rate"],
-        "cpu_latency_ms": rec["timing"].get("cpu_latency_ms_p50"),
-        "train_samples_per_s": rec["timing"].get("train_samples_per_s"),
-        "eval_samples_per_s": rec["timing"].get("eval_samples_per_s"),
-        "test_size": rec["data"]["sizes"]["test"], "checkpoint": rec.get("checkpoint"),
-        "license": info.get("license"), "created_at": rec.get("created_at"),
-        "path": str(path.relative_to(root)),
-    }
-
-
 def load_results(output_dir: Path | str) -> Loaded:
     """Read every result file under <output_dir>/results; unreadable ones are reported, never fatal."""
     root = Path(output_dir)
     rows, problems, failures = [], [], []
-    for path in sorted((root / "results").rglob("seed*.json")):
-        try:
-            rec = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, json.JSONDecodeError) as e:
-            problems.append(f"{path}: unreadable ({type(e).__name__})")
-            continue
-        if path.name.endswith(".failed.json"):
-            failures.append({"path": str(path.relative_to(root)), "error": rec.get("error", "")})
-            continue
-        if not isinstance(rec, dict) or rec.get("schema_version") != SCHEMA_VERSION:
-            problems.append(f"{path}: schema_version {rec.get('schema_version') if isinstance(rec, dict) else None}"
-                            f", expected {SCHEMA_VERSION}")
-            continue
-        try:
-            rows.append(_run_row(rec, path, root))
-        except (KeyError, TypeError) as e:
-            problems.append(f"{path}: missing field {e}")
+    for kind, payload in read_all(root):
+        {"row": rows, "problem": problems, "failure": failures}[kind].append(payload)
     for p in problems:
         log.warning("skipping %s", p)
     return Loaded(pd.DataFrame(rows), problems, failures)
@@ -90,7 +57,7 @@ def aggregate(runs: pd.DataFrame) -> pd.DataFrame:
     chosen = (by_cfg.sort_values(["n", "newest"], ascending=False)
               .drop_duplicates(RUN_KEYS + ["task"])[RUN_KEYS + ["task", "config_hash"]])
     kept = runs.merge(chosen, on=RUN_KEYS + ["task", "config_hash"])
-    first = lambda s: s.iloc[0]  # noqa: E731
+    first = "first"  # constant within a (model, task, config) group; the built-in is vectorised
     per_fold = kept.groupby(RUN_KEYS + ["task", "fold"], as_index=False)["main"].mean()
     fold_stats = per_fold.groupby(RUN_KEYS + ["task"], as_index=False).agg(
         fold_mean=("main", "mean"), fold_std=("main", "std"), folds=("fold", "nunique"))

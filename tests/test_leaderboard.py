@@ -92,3 +92,37 @@ def test_tables_rebuilt_from_results_alone(grid):
 def test_empty_results_folder(tmp_path):
     table, loaded = write_tables(tmp_path)
     assert table.empty and "no results yet" in (tmp_path / "leaderboard.md").read_text()
+
+
+def test_row_index_rereads_only_changed_files_and_never_goes_stale(grid, monkeypatch):
+    """The index saves parsing; the table is the same as a build from the files alone, after any change."""
+    from leaderboard import result_files
+
+    first = load_results(grid).runs
+    assert (grid / result_files.INDEX_NAME).is_file()
+    parsed = []
+    real = result_files.read_entry
+    monkeypatch.setattr(result_files, "read_entry", lambda p, r: parsed.append(p.name) or real(p, r))
+    again = load_results(grid).runs
+    assert parsed == [] and again.equals(first)  # nothing re-parsed
+    put(grid, record("m2", "rte", "GLUE", 1, 0.70))                      # a new file
+    put(grid, record("m1", "sst2", "GLUE", 1, 0.10, created="2026-02-01T00:00:00+00:00"))  # a changed file
+    victim = next(grid.rglob("seed3.json"))
+    victim.unlink()                                                      # a removed file
+    now = load_results(grid).runs
+    assert sorted(parsed) == ["seed1.json", "seed1.json"]
+    assert str(victim.relative_to(grid)) not in set(now["path"])
+    (grid / result_files.INDEX_NAME).unlink()
+    fresh = load_results(grid).runs
+    assert now.sort_values("path").reset_index(drop=True).equals(fresh.sort_values("path").reset_index(drop=True))
+
+
+def test_read_only_results_folder_builds_without_an_index(grid, monkeypatch):
+    from leaderboard import result_files
+
+    def refuse(*a, **k):
+        raise PermissionError("read-only")
+
+    monkeypatch.setattr(result_files.tempfile, "mkstemp", refuse)
+    runs = load_results(grid).runs
+    assert len(runs) == 9 and not (grid / result_files.INDEX_NAME).exists()

@@ -1,0 +1,113 @@
+"""Reading result files into leaderboard rows, with an index so a rebuild parses only new or changed files.
+
+The index (<output>/.leaderboard-index.json) maps each result file's relative path, size and mtime to the row
+(or problem) it gave; entries whose file changed or vanished are re-read or dropped, and the index is keyed by
+the row-building code itself, so a change there rebuilds it. The table stays a function of results/ alone:
+the index only saves re-parsing. It is written atomically and skipped where the folder is read-only.
+"""
+from __future__ import annotations
+
+import hashlib
+import inspect
+import json
+import logging
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+log = logging.getLogger(__name__)
+SCHEMA_VERSION = 1
+INDEX_NAME = ".leaderboard-index.json"
+
+
+def run_row(rec: dict[str, Any], rel: str) -> dict[str, Any]:
+    """The leaderboard's row for one result record (KeyError/TypeError when a field is missing)."""
+    job, info, mi = rec["job"], rec["task_info"], rec["model_info"]
+    return {
+        "model": job["model"], "revision": job["revision"], "task": job["task"], "method": job["method"],
+        "config_hash": job["config_hash"], "seed": job["seed"], "fold": job.get("fold") or "",
+        "benchmark": info["benchmark"], "language": info["language"], "kind": info["kind"], "family": mi["family"],
+        "untrained": mi["untrained"], "parameters": mi["parameters"], "main": rec["metrics"]["main"],
+        "metrics": json.dumps(rec["metrics"], sort_keys=True),
+        "unk_rate": rec["tokenizer_stats"]["unk_rate"], "truncation_rate": rec["tokenizer_stats"]["truncation_rate"],
+        "cpu_latency_ms": rec["timing"].get("cpu_latency_ms_p50"),
+        "train_samples_per_s": rec["timing"].get("train_samples_per_s"),
+        "eval_samples_per_s": rec["timing"].get("eval_samples_per_s"),
+        "test_size": rec["data"]["sizes"]["test"], "checkpoint": rec.get("checkpoint"),
+        "license": info.get("license"), "created_at": rec.get("created_at"), "path": rel,
+    }
+
+
+def read_entry(path: Path, root: Path) -> tuple[str, Any]:
+    """('row', row) | ('failure', {path, error}) | ('problem', message) for one result file."""
+    rel = str(path.relative_to(root))
+    try:
+        rec = json.loads(path.read_bytes())
+    except (OSError, ValueError) as e:
+        return "problem", f"{path}: unreadable ({type(e).__name__})"
+    if path.name.endswith(".failed.json"):
+        return "failure", {"path": rel, "error": rec.get("error", "") if isinstance(rec, dict) else ""}
+    if not isinstance(rec, dict) or rec.get("schema_version") != SCHEMA_VERSION:
+        version = rec.get("schema_version") if isinstance(rec, dict) else None
+        return "problem", f"{path}: schema_version {version}, expected {SCHEMA_VERSION}"
+    try:
+        return "row", run_row(rec, rel)
+    except (KeyError, TypeError) as e:
+        return "problem", f"{path}: missing field {e}"
+
+
+def _result_files(results: Path) -> list[tuple[Path, os.stat_result]]:
+    found = []
+    for folder, _dirs, files in os.walk(results):
+        for name in files:
+            if name.startswith("seed") and name.endswith(".json"):
+                p = Path(folder) / name
+                found.append((p, p.stat()))
+    return sorted(found)
+
+
+def _code_key() -> str:
+    """Changes whenever the code that builds entries changes, so an index from older code is not reused."""
+    src = inspect.getsource(run_row) + inspect.getsource(read_entry) + str(SCHEMA_VERSION)
+    return hashlib.sha1(src.encode()).hexdigest()[:12]
+
+
+CODE_KEY = _code_key()
+
+
+def read_all(root: Path) -> list[tuple[str, Any]]:
+    """Every result file's entry, in path order; parses only files the index does not already hold."""
+    index_path = root / INDEX_NAME
+    key = CODE_KEY
+    old: dict[str, list] = {}
+    try:
+        saved = json.loads(index_path.read_bytes())
+        if saved.get("key") == key:
+            old = saved["entries"]
+    except (OSError, ValueError, KeyError, AttributeError):
+        pass
+    entries: dict[str, list] = {}
+    for path, st in _result_files(root / "results"):
+        rel = str(path.relative_to(root))
+        hit = old.get(rel)
+        if hit and hit[0] == st.st_size and hit[1] == st.st_mtime_ns:
+            entries[rel] = hit
+        else:
+            entries[rel] = [st.st_size, st.st_mtime_ns, *read_entry(path, root)]
+    if entries != old and (root / "results").is_dir():
+        _write_index(index_path, {"key": key, "entries": entries})
+    return [(e[2], e[3]) for e in entries.values()]
+
+
+def _write_index(path: Path, data: dict) -> None:
+    tmp = None
+    try:
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            json.dump(data, f, ensure_ascii=False, separators=(",", ":"))
+        os.replace(tmp, path)
+    except OSError as e:  # a read-only results folder (e.g. a Space): build without the index
+        log.debug("leaderboard index not written: %s", e)
+        if tmp:
+            Path(tmp).unlink(missing_ok=True)
