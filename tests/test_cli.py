@@ -100,3 +100,5 @@ def test_list_shows_tasks_groups_and_models():
     assert p.returncode == 0, p.stderr
     for needle in ("sst2", "cmrc2018", "groups: clue (9)", "glue (6)", "minilm-l6-h384", "[untrained]"):
         assert needle in p.stdout
+    line = next(ln for ln in p.stdout.splitlines() if ln.startswith("fewclue_tnews "))
+    assert line.endswith("prompt, 5 folds")
