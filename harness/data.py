@@ -13,7 +13,7 @@ from typing import Any, Iterator, Optional
 import numpy as np
 
 from .errors import HarnessError, did_you_mean
-from .specs import KIND_FIELDS, Source, TaskSpec
+from .specs import KIND_FIELDS, Source, TaskSpec, input_fields
 
 log = logging.getLogger(__name__)
 
@@ -31,7 +31,7 @@ class TaskData:
 
 def input_key(ex: dict, kind: str) -> str:
     """The model input of an example as one string: used for duplicate handling and overlap counts."""
-    fields = [f for f in KIND_FIELDS[kind] if f not in ("label", "tags", "answers")]
+    fields = input_fields(kind)
     return "\x1f".join(" ".join(ex[f]) if isinstance(ex[f], list) else str(ex[f]) for f in fields)
 
 

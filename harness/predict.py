@@ -16,18 +16,13 @@ from tqdm.auto import tqdm
 
 from .checkpoint import backend_name, load_checkpoint
 from .errors import HarnessError, did_you_mean
-from .specs import KIND_FIELDS, TaskSpec
+from .specs import TaskSpec, input_fields
 from .text import split_tokens
 
 log = logging.getLogger(__name__)
 CHUNK = 512  # inputs per adapter.predict call: bounds memory and drives the progress bar
 TEXT_KINDS = ("single_cls", "ner")  # kinds with one text per input: a plain-text file works
 JSONL_SUFFIXES = (".jsonl", ".jsonl.gz")
-
-
-def input_fields(kind: str) -> tuple[str, ...]:
-    """The fields an unlabelled input of this task kind has (KIND_FIELDS without the gold fields)."""
-    return tuple(f for f in KIND_FIELDS[kind] if f not in ("label", "tags", "answers"))
 
 
 def _is_jsonl(path: Path) -> bool:

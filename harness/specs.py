@@ -19,6 +19,12 @@ KIND_FIELDS: dict[str, tuple[str, ...]] = {
     "extractive_qa": ("context", "question", "answers"),
 }
 CLASSIFICATION_KINDS = ("single_cls", "pair_cls")
+GOLD_FIELDS = ("label", "tags", "answers")
+
+
+def input_fields(kind: str) -> tuple[str, ...]:
+    """The fields a model reads for a task kind: KIND_FIELDS without the gold fields."""
+    return tuple(f for f in KIND_FIELDS[kind] if f not in GOLD_FIELDS)
 
 
 class Strict(BaseModel):
@@ -218,7 +224,7 @@ class TaskSpec(Strict):
         if self.prompt is not None:
             if self.kind not in CLASSIFICATION_KINDS:
                 raise ValueError(f"prompt: applies to classification kinds {CLASSIFICATION_KINDS}, not {self.kind}")
-            fields = [f for f in KIND_FIELDS[self.kind] if f != "label"]
+            fields = input_fields(self.kind)
             for name in self.prompt.placeholders():
                 if name != "mask" and name not in fields:
                     raise ValueError(f"prompt.template: unknown placeholder {{{name}}}; a {self.kind} task has "

@@ -7,7 +7,7 @@ from typing import Any, Callable, Iterator
 
 import torch
 
-from ..specs import KIND_FIELDS, TaskSpec, TrainConfig
+from ..specs import TaskSpec, TrainConfig, input_fields
 
 
 class Adapter(ABC):
@@ -51,12 +51,11 @@ class Adapter(ABC):
 
     def inputs(self, ex: dict) -> dict:
         """The example's input fields, as shown in per-example views."""
-        return {f: ex[f] for f in KIND_FIELDS[self.task.kind] if f not in ("label", "tags", "answers")}
+        return {f: ex[f] for f in input_fields(self.task.kind)}
 
     def encode_texts(self, ex: dict) -> tuple:
         """Positional text arguments for the tokenizer."""
-        fields = [f for f in KIND_FIELDS[self.task.kind] if f not in ("label", "tags", "answers")]
-        return tuple(ex[f] for f in fields)
+        return tuple(ex[f] for f in input_fields(self.task.kind))
 
     def token_stats(self, examples: list[dict]) -> dict[str, float]:
         """[UNK] rate (of non-special tokens) and truncation rate at max_length, on these examples."""

@@ -30,6 +30,10 @@ class PromptModel(nn.Module):
         super().__init__()
         self.mlm = mlm
         self.config = mlm.config
+        heads = [n for n, m in mlm.named_children() if m is not mlm.base_model]
+        # the MLM head's attribute name (BERT/ERNIE 'cls', ALBERT 'predictions'); None: an unfamiliar layout,
+        # score every position. A name, not the module, so it is not registered (and saved) twice.
+        self._head = heads[0] if len(heads) == 1 else None
         self.rdrop_alpha = rdrop_alpha
         self.register_buffer("word_ids", word_ids, persistent=False)      # words x masks
         self.register_buffer("word_mask", word_mask, persistent=False)    # words x masks (1 = a token)
@@ -43,13 +47,12 @@ class PromptModel(nn.Module):
         """Vocabulary logits at the mask positions only: the encoder, then the MLM head on those positions
         (the head's vocabulary projection over every position would cost as much as the encoder itself)."""
         extra = {"token_type_ids": token_type_ids} if token_type_ids is not None else {}
-        heads = [m for m in self.mlm.children() if m is not self.mlm.base_model]
-        if len(heads) != 1:  # an unfamiliar layout: score every position, then pick the masks
+        if self._head is None:
             logits = self.mlm(input_ids=input_ids, attention_mask=attention_mask, **extra).logits
             return logits.gather(1, mask_positions.unsqueeze(-1).expand(-1, -1, logits.size(-1)))
         hidden = self.mlm.base_model(input_ids=input_ids, attention_mask=attention_mask, **extra)[0]
         at_mask = hidden.gather(1, mask_positions.unsqueeze(-1).expand(-1, -1, hidden.size(-1)))
-        return heads[0](at_mask)
+        return getattr(self.mlm, self._head)(at_mask)
 
     def label_scores(self, input_ids, attention_mask=None, token_type_ids=None, mask_positions=None) -> torch.Tensor:
         at_mask = self._mask_logits(input_ids, attention_mask, token_type_ids, mask_positions)
