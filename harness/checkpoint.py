@@ -73,7 +73,8 @@ def load_checkpoint(path: Path | str, backend: str = "auto") -> tuple[Adapter, A
     try:
         task = TaskSpec(**_read(folder / "harness_task.json"))
         job = _read(folder / "harness_job.json")
-        cfg = TrainConfig(**{**job.get("train", {}), "bf16": "off"})
+        # loaded checkpoints run on CPU: its speed settings, not the training device's
+        cfg = TrainConfig(**{**job.get("train", {}), "bf16": "off", "eval_batch_size": "auto"}).for_device("cpu")
         kind = job["adapter"]
         method = job.get("method", "finetune")
     except (KeyError, TypeError, ValueError) as e:

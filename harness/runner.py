@@ -60,12 +60,7 @@ def resolve_config(model: ModelSpec, entry: TaskEntry, opts: RunOptions) -> Trai
     fam = models.family(model)
     cfg = resolve_train_config(fam.get("train"), entry.spec.train, model.train, model.tasks.get(entry.spec.name),
                                opts.cli_train)
-    if cfg.bf16 == "auto":
-        import torch
-
-        on = opts.device == "cuda" and torch.cuda.is_available() and torch.cuda.is_bf16_supported()
-        cfg = cfg.model_copy(update={"bf16": "on" if on else "off"})
-    return cfg
+    return cfg.for_device(opts.device)
 
 
 def _folds(entry: TaskEntry, opts: RunOptions) -> list[Optional[str]]:

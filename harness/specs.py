@@ -4,7 +4,8 @@ from __future__ import annotations
 import re
 from typing import Any, Literal, Optional, Union
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_serializer, model_validator
+from pydantic import (BaseModel, ConfigDict, Field, PositiveInt, field_validator, model_serializer,
+                      model_validator)
 
 from .errors import did_you_mean
 
@@ -130,7 +131,7 @@ class TrainConfig(Strict):
 
     learning_rate: float = 2e-5
     batch_size: int = 32
-    eval_batch_size: int = 128
+    eval_batch_size: Union[PositiveInt, Literal["auto"]] = "auto"  # auto: 16 on CPU, 128 on CUDA (bench/speed)
     epochs: float = 3.0
     max_steps: int = -1
     max_length: int = 128
@@ -152,6 +153,19 @@ class TrainConfig(Strict):
     num_beams: int = 1
     rdrop_alpha: float = Field(0.0, ge=0, description="R-Drop weight (prompt method): symmetric KL of two dropouts")
 
+    def for_device(self, device: str) -> "TrainConfig":
+        """Resolve the speed-only 'auto' settings for a device: bf16 on a bf16-capable GPU; evaluation batches of
+        128 on CUDA, 16 on CPU (smaller batches stay in cache there: bench/speed/eval.py)."""
+        update: dict[str, Any] = {}
+        cuda = device.startswith("cuda")
+        if self.bf16 == "auto":
+            import torch
+
+            update["bf16"] = "on" if cuda and torch.cuda.is_available() and torch.cuda.is_bf16_supported() else "off"
+        if self.eval_batch_size == "auto":
+            update["eval_batch_size"] = EVAL_BATCH_AUTO["cuda" if cuda else "cpu"]
+        return self.model_copy(update=update) if update else self
+
     @model_validator(mode="after")
     def _consistent(self) -> "TrainConfig":
         if self.early_stopping_patience is not None and self.selection != "best":
@@ -160,6 +174,7 @@ class TrainConfig(Strict):
 
 
 TRAIN_FIELDS = tuple(TrainConfig.model_fields)
+EVAL_BATCH_AUTO = {"cpu": 16, "cuda": 128}
 
 
 class TrainOverrides(Strict):

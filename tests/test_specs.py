@@ -7,7 +7,7 @@ import pytest
 
 from harness.errors import HarnessError
 from harness.config_files import load_models_file, load_task_file
-from harness.specs import TaskSpec, TrainOverrides, resolve_train_config
+from harness.specs import TaskSpec, TrainConfig, TrainOverrides, resolve_train_config
 
 TASK = """
 name: t
@@ -95,6 +95,17 @@ def test_precedence_cli_over_model_task_over_model_over_task_over_family():
     assert (cfg.learning_rate, cfg.epochs, cfg.batch_size, cfg.max_length, cfg.weight_decay) == (
         3e-4, 2, 64, 384, 0.04)
     assert cfg.max_steps == -1  # None at the CLI level means "not given"
+
+
+def test_auto_speed_settings_resolve_per_device_and_explicit_values_win():
+    cpu, cuda = TrainConfig().for_device("cpu"), TrainConfig().for_device("cuda")
+    assert (cpu.eval_batch_size, cpu.bf16) == (16, "off")
+    assert cuda.eval_batch_size == 128  # bf16 depends on the GPU present
+    assert TrainConfig(eval_batch_size=64).for_device("cuda").eval_batch_size == 64
+    with pytest.raises(ValueError):
+        TrainConfig(eval_batch_size=0)
+    with pytest.raises(ValueError):
+        TrainConfig(eval_batch_size="big")
 
 
 def test_early_stopping_needs_selection_best():

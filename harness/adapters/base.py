@@ -16,7 +16,8 @@ class Adapter(ABC):
     kinds: tuple[str, ...] = ()
 
     def __init__(self, task: TaskSpec, tokenizer: Any, cfg: TrainConfig):
-        self.task, self.tok, self.cfg = task, tokenizer, cfg
+        # the runner resolves 'auto' settings for its device first; anything still 'auto' is standalone CPU use
+        self.task, self.tok, self.cfg = task, tokenizer, cfg.for_device("cpu")
 
     @property
     @abstractmethod
