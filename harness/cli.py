@@ -75,6 +75,8 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--only-models", help="comma-separated model names from the models file")
     run.add_argument("--keep-checkpoints", choices=["best", "all", "none"], default="best",
                      help="best: one checkpoint per configuration (best validation seed); all: every seed; none")
+    run.add_argument("--workers", type=_positive, default=1,
+                     help="jobs at once, each its own process (CPU threads are split; on a GPU they share it)")
     run.add_argument("--quiet", action="store_true", help="no progress bars")
     lst = sub.add_parser("list", help="show tasks (and groups) and the models of a models file")
     lst.add_argument("--models", type=Path, default=DEFAULT_MODELS)
@@ -127,7 +129,7 @@ def _select_models(path: Path, only: Optional[str]):
 def cmd_run(args: argparse.Namespace) -> int:
     from leaderboard.table import to_markdown, write_tables
 
-    from . import runner, tasks
+    from . import grid, runner, tasks
 
     if args.device == "cuda":
         import torch
@@ -154,7 +156,8 @@ def cmd_run(args: argparse.Namespace) -> int:
                              max_train_samples=args.max_train_samples, max_eval_samples=args.max_eval_samples,
                              device=args.device, keep_checkpoints=args.keep_checkpoints,
                              cli_train={k: v for k, v in cli_train.items() if v is not None},
-                             progress=not args.quiet, methods=args.methods, folds=args.folds)
+                             progress=not args.quiet, methods=args.methods, folds=args.folds,
+                             workers=args.workers)
     jobs, skipped = runner.plan(model_specs, entries, opts)
     for s in skipped:
         print(f"not applicable: {s}")
@@ -162,7 +165,7 @@ def cmd_run(args: argparse.Namespace) -> int:
              args.output_dir)
     if not jobs:
         print("no job applies to these models, tasks and methods")
-    counts = runner.run_grid(jobs, opts)
+    counts = grid.run_grid(jobs, opts)
     args.output_dir.mkdir(parents=True, exist_ok=True)
     table, loaded = write_tables(args.output_dir)
     print(to_markdown(table))

@@ -5,12 +5,9 @@ import logging
 import shutil
 import statistics
 import time
-import traceback
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Optional
-
-from tqdm.auto import tqdm
 
 from . import metrics, models, results
 from .adapters import adapter_class, make_adapter
@@ -38,6 +35,7 @@ class RunOptions:
     progress: bool = True
     methods: tuple[str, ...] = ("finetune",)
     folds: Optional[tuple[str, ...]] = None  # None: every fold the task lists
+    workers: int = 1  # jobs at once, each its own process (harness.grid)
 
 
 @dataclass
@@ -225,52 +223,3 @@ def save_checkpoint(path: Path, model, tokenizer, job: Job, seed: int) -> None:
         "schema_version": results.SCHEMA_VERSION, "model": job.model.model_dump(mode="json"),
         "adapter": models.family(job.model)["adapter"], "method": job.method, "fold": job.fold,
         "train": job.cfg.model_dump(mode="json"), "seed": seed, "config_hash": job.config_hash})
-
-
-def prune_checkpoints(job: Job, opts: RunOptions, records: dict[int, dict]) -> None:
-    """keep-checkpoints best: keep the seed with the best validation score (never the test score)."""
-    if opts.keep_checkpoints != "best" or len(records) < 2:
-        return
-    def val_main(seed: int) -> float:
-        v = (records[seed].get("validation") or {}).get("metrics") or {}
-        return v.get("main", float("-inf"))
-    keep = max(sorted(records), key=val_main)
-    for seed in records:
-        if seed != keep:
-            shutil.rmtree(results.checkpoint_dir(opts.output_dir, job.key, seed), ignore_errors=True)
-
-
-def run_grid(jobs: list[Job], opts: RunOptions) -> dict[str, int]:
-    """Run every job not already finished; a failed job records its error and the grid goes on."""
-    counts = {"done": 0, "skipped": 0, "failed": 0}
-    total = sum(len(j.seeds) for j in jobs)
-    bar = tqdm(total=total, desc="grid", unit="job", disable=not opts.progress)
-    for job in jobs:
-        records: dict[int, dict] = {}
-        for seed in job.seeds:
-            rfile = results.result_path(opts.output_dir, job.key, seed)
-            fold = f" fold {job.fold}" if job.fold is not None else ""
-            bar.set_postfix_str(f"{job.model.name} × {job.spec.name} × {job.method}{fold} seed {seed}")
-            if rfile.exists():
-                counts["skipped"] += 1
-                records[seed] = results.read_json(rfile)
-                bar.update()
-                continue
-            try:
-                records[seed] = run_job(job, seed, opts)
-                results.failure_path(rfile).unlink(missing_ok=True)
-                counts["done"] += 1
-            except Exception as e:  # noqa: BLE001 - one job's failure must not stop the grid
-                if isinstance(e, HarnessError):
-                    msg = str(e)
-                else:
-                    msg = f"{type(e).__name__}: {e}"
-                log.error("job %s seed %d failed: %s", job.key, seed, msg)
-                results.write_json(results.failure_path(rfile), {
-                    "schema_version": results.SCHEMA_VERSION, "job": str(job.key), "seed": seed, "error": msg,
-                    "traceback": traceback.format_exc(), "config": job.config, "created_at": results.now()})
-                counts["failed"] += 1
-            bar.update()
-        prune_checkpoints(job, opts, records)
-    bar.close()
-    return counts

@@ -136,6 +136,29 @@ def test_failed_job_is_recorded_and_grid_goes_on(tiny_models, tmp_path, monkeypa
     assert not list((out / "results").rglob("*.failed.json")) and len(result_files(out)) == 2
 
 
+def test_workers_run_jobs_in_processes_with_the_same_results(demo_run, tiny_models, tmp_path):
+    """--workers 2: the same result files (same config hashes, same scores) as the sequential run."""
+    out = tmp_path / "par"
+    rc = main(["run", "--models", str(tiny_models), "--tasks", "demo_sentiment,demo_paraphrase", "--only-models",
+               "tiny-bert,tiny-t5", "--output-dir", str(out), "--seeds", "1,2", "--workers", "2", *SMOKE])
+    assert rc == 0
+    par = {p.relative_to(out): json.loads(p.read_text()) for p in result_files(out)}
+    assert len(par) == 2 * 2 * 2
+    for rel, rec in par.items():
+        seq = json.loads((demo_run / rel).read_text())  # same path: same model, task, config hash, seed
+        assert rec["metrics"] == pytest.approx(seq["metrics"], abs=1e-6)
+    assert len(list((out / "checkpoints").rglob("harness_job.json"))) == 4  # best seed kept per job
+
+
+def test_a_failing_job_in_a_worker_is_recorded(tiny_models, tmp_path, capsys):
+    out = tmp_path / "o"
+    rc = main(["run", "--models", str(tiny_models), "--tasks", "demo_sentiment", "--only-models",
+               "tiny-albert,tiny-bert", "--output-dir", str(out), "--workers", "2", "--set", "freeze_layers=1", *SMOKE])
+    assert rc == 1 and "1 run, 0 already done, 1 failed" in capsys.readouterr().out
+    (failed,) = (out / "results").rglob("*.failed.json")
+    assert "shares one layer across depth" in json.loads(failed.read_text())["error"]
+
+
 def test_freezing_and_random_init(tiny_models, tmp_path):
     from harness.config_files import load_models_file
 

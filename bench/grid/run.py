@@ -9,7 +9,7 @@
 2. harness — `python -m harness run` over the whole grid in one process, with its shipped speed defaults
    (dynamic padding, length-grouped training batches, length-sorted evaluation, eval batch auto, bf16 auto).
 
-Both ways train the same examples (the harness's subset rule) with the same hyperparameters: lr 2e-5, batch 32,
+Both ways train the same examples (the harness's subset rule) with the same hyperparameters: --learning-rate, batch 32,
 max length 128, --epochs, seeds; the harness runs with selection=last (the final weights are scored, as run_glue
 does; the shipped default `best` would carve a validation split from train). Untrained (`-random`) models are
 built once with a fixed seed and saved to <out>/models, and both ways load them through from_pretrained.
@@ -35,7 +35,7 @@ from typing import Any, Optional
 
 REPO = Path(__file__).resolve().parents[1].parent
 PARITY = REPO / "bench" / "parity"
-RECIPE = {"learning_rate": 2e-5, "batch_size": 32, "max_length": 128}
+RECIPE = {"batch_size": 32, "max_length": 128}
 TASKS = ("sst2", "mrpc", "rte")
 # name -> family and where the weights come from (a python package's folder, or a seeded random init)
 MODELS: dict[str, dict[str, Any]] = {
@@ -66,6 +66,8 @@ def parse_args(argv: Optional[list[str]] = None) -> argparse.Namespace:
     p.add_argument("--seeds", type=parity._ints, default=[1, 2])
     p.add_argument("--max-train-samples", type=int, default=1000)
     p.add_argument("--epochs", type=float, default=1.0)
+    p.add_argument("--learning-rate", type=float, default=1e-4,
+                   help="both ways (1e-4: a 1-epoch run on 1000 examples learns SST-2; at 2e-5 it stays at chance)")
     p.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto")
     p.add_argument("--ways", default="reference,harness", help="run only these ways; the others' results are kept")
     p.add_argument("--data-dir", type=Path,
@@ -122,7 +124,7 @@ def run_reference(args: argparse.Namespace, folders: dict[str, Path]) -> dict[st
         cmd = [sys.executable, str(PARITY / "run_glue_reference.py"), "--task", t, "--seed", str(s),
                "--data-dir", str(args.data_dir), "--model-path", str(folders[m]), "--output", str(out),
                "--max-train-samples", str(args.max_train_samples), "--epochs", parity._fmt_num(args.epochs),
-               "--lr", parity._fmt_num(RECIPE["learning_rate"]), "--batch-size", str(RECIPE["batch_size"]),
+               "--lr", parity._fmt_num(args.learning_rate), "--batch-size", str(RECIPE["batch_size"]),
                "--max-length", str(RECIPE["max_length"]), "--device", args.device]
         log = args.out / "logs" / f"reference-{m}-{t}-seed{s}.log"
         log.parent.mkdir(parents=True, exist_ok=True)
@@ -147,7 +149,7 @@ def run_harness(args: argparse.Namespace, folders: dict[str, Path]) -> dict[str,
     cmd = [sys.executable, "-m", "harness", "run", "--models", str(models_yaml), "--tasks", ",".join(args.tasks),
            "--data-dir", str(args.data_dir), "--output-dir", str(root), "--seeds", ",".join(map(str, args.seeds)),
            "--max-train-samples", str(args.max_train_samples), "--epochs", parity._fmt_num(args.epochs),
-           "--learning-rate", parity._fmt_num(RECIPE["learning_rate"]), "--batch-size", str(RECIPE["batch_size"]),
+           "--learning-rate", parity._fmt_num(args.learning_rate), "--batch-size", str(RECIPE["batch_size"]),
            "--set", f"max_length={RECIPE['max_length']}", "--set", "selection=last", "--device", args.device]
     print("[grid] harness:", " ".join(cmd), flush=True)
     t0 = time.perf_counter()
@@ -181,7 +183,8 @@ def collect(args: argparse.Namespace) -> list[dict[str, Any]]:
     return rows
 
 
-def summarize(rows: list[dict[str, Any]], walls: dict[str, Any], device: str) -> dict[str, Any]:
+def summarize(args: argparse.Namespace, rows: list[dict[str, Any]], walls: dict[str, Any], device: str
+              ) -> dict[str, Any]:
     """Pooled samples/s per task and for the grid, per way; ratios harness/reference; score agreement."""
     def rate(way: str, kind: str, task: Optional[str] = None) -> Optional[float]:
         sel = [r for r in rows if r["way"] == way and (task is None or r["task"] == task)]
@@ -208,7 +211,8 @@ def summarize(rows: list[dict[str, Any]], walls: dict[str, Any], device: str) ->
         diff = abs(hm - rm) if rm is not None and hm is not None else None
         tol = max(1.0, 2 * max(rs, hs)) if diff is not None else None
         scores.append({"model": m, "task": t, "reference": (rm, rs), "harness": (hm, hs), "abs_diff": diff,
-                       "tolerance": tol, "passed": diff is not None and diff <= tol})
+                       "tolerance": tol, "passed": diff is not None and diff <= tol,
+                       "majority": parity.majority_baseline(args, t)})
     return {"speed": speed, "scores": scores, "targets": TARGETS[device]}
 
 
@@ -220,7 +224,7 @@ def to_markdown(args: argparse.Namespace, rows: list[dict], summary: dict, env: 
     t = summary["targets"]
     lines = [f"# Grid benchmark: harness vs run_glue.py defaults ({args.device})", "",
              f"{', '.join(args.models)} × {', '.join(args.tasks)} × seeds {','.join(map(str, args.seeds))}; "
-             f"{args.max_train_samples} train examples, {args.epochs:g} epoch(s), lr {RECIPE['learning_rate']:g}, "
+             f"{args.max_train_samples} train examples, {args.epochs:g} epoch(s), lr {args.learning_rate:g}, "
              f"batch {RECIPE['batch_size']}, max length {RECIPE['max_length']}; full dev sets. "
              f"Environment: {env['device_name']}, torch {env['torch']}, transformers {env['transformers']}, "
              f"{env['cpu_count']} CPUs, git {env['git_sha']}.", "",
@@ -236,10 +240,14 @@ def to_markdown(args: argparse.Namespace, rows: list[dict], summary: dict, env: 
               f" processes), harness {_x(w['harness'])} s (one process): **{_x(w['ratio'], '.2f')}×**.",
               f"Targets ({args.device}): " + ", ".join(f"{k} ≥ {v:g}×" for k, v in t.items()) + ".", "",
               "## Dev scores (×100): mean ± std over seeds", "",
-              "| model | task | reference | harness | abs diff | tolerance | agree |", "|---|---|---|---|---|---|---|"]
+              "| model | task | reference | harness | abs diff | tolerance | agree | majority class |",
+              "|---|---|---|---|---|---|---|---|"]
     for s in summary["scores"]:
         lines.append(f"| {s['model']} | {s['task']} | {parity._ms(*s['reference'])} | {parity._ms(*s['harness'])} | "
-                     f"{_x(s['abs_diff'], '.2f')} | {_x(s['tolerance'], '.2f')} | {'yes' if s['passed'] else 'NO'} |")
+                     f"{_x(s['abs_diff'], '.2f')} | {_x(s['tolerance'], '.2f')} | {'yes' if s['passed'] else 'NO'} | "
+                     f"{_x(s['majority'], '.2f')} |")
+    lines += ["", "A side within a point of the majority-class score has barely learned the task; agreement there "
+              "says little (untrained `-random` models stay there: they measure speed only)."]
     lines += ["", "## Jobs", "", "| way | model | task | seed | dev score | train samples/s | eval samples/s |",
               "|---|---|---|---|---|---|---|"]
     for r in sorted(rows, key=lambda r: (r["model"], r["task"], r["seed"], r["way"])):
@@ -272,7 +280,7 @@ def main(argv: Optional[list[str]] = None) -> int:
             walls[way] = (run_reference if way == "reference" else run_harness)(args, folders)
             walls_file.write_text(json.dumps(walls, indent=2) + "\n")
     rows = collect(args)
-    summary = summarize(rows, walls, args.device)
+    summary = summarize(args, rows, walls, args.device)
     env = environment(args.device)
     md = to_markdown(args, rows, summary, env)
     (args.out / "grid.md").write_text(md, encoding="utf-8")
