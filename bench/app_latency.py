@@ -8,7 +8,10 @@ DIR is a harness output folder whose checkpoint for TASK is listed in its result
 - function level: `Playground.predict` (tokenize, run, decode, format), the code behind the app's button;
 - end to end: `gradio_client.Client.predict(api_name="/predict")` against the app served on localhost, which
   adds HTTP, the Gradio queue and JSON (de)serialisation. The served app uses the default backend choice
-  (auto: ONNX int8 when exported).
+  (auto: ONNX int8 when exported);
+- end to end over one kept-alive HTTP connection: Gradio's REST API (POST /gradio_api/call/predict, then GET its
+  event stream) with one reused httpx.Client — the same server path without gradio_client's per-call costs (it
+  builds a new httpx client, TLS context included, for each request and each event stream).
 """
 from __future__ import annotations
 
@@ -37,6 +40,25 @@ def text_of(tokenizer, n: int) -> str:
 def pct(times: list[float]) -> str:
     q = statistics.quantiles(times, n=10)
     return f"p50 {statistics.median(times):7.2f} ms   p90 {q[8]:7.2f} ms"
+
+
+def rest_times(port: int, data: list, runs: int = 100) -> list[float]:
+    """Milliseconds per call of the app's /predict endpoint through Gradio's REST API on one kept-alive client."""
+    import httpx
+
+    base = f"http://127.0.0.1:{port}/gradio_api/call/predict"
+    times = []
+    with httpx.Client(timeout=30) as http:
+        for i in range(runs + 5):
+            t0 = time.perf_counter()
+            event_id = http.post(base, json={"data": data}).json()["event_id"]
+            with http.stream("GET", f"{base}/{event_id}") as r:
+                body = "".join(r.iter_text())
+            if "event: complete" not in body:
+                raise RuntimeError(f"/predict did not complete: {body[:300]}")
+            if i >= 5:
+                times.append((time.perf_counter() - t0) * 1000)
+    return times
 
 
 def main() -> int:
@@ -92,6 +114,7 @@ def main() -> int:
             out = client.predict(args.task, label, text, "", api_name="/predict")
             times.append((time.perf_counter() - t0) * 1000)
         print(f"end to end (gradio_client), served backend: {out[-1]}\n  {pct(times)}")
+        print(f"end to end (REST, kept-alive httpx client)\n  {pct(rest_times(port, [args.task, label, text, ''], args.runs))}")
     finally:
         demo.close()
     return 0

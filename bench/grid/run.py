@@ -69,6 +69,7 @@ def parse_args(argv: Optional[list[str]] = None) -> argparse.Namespace:
     p.add_argument("--learning-rate", type=float, default=1e-4,
                    help="both ways (1e-4: a 1-epoch run on 1000 examples learns SST-2; at 2e-5 it stays at chance)")
     p.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto")
+    p.add_argument("--workers", type=int, default=1, help="the harness's --workers (jobs at once)")
     p.add_argument("--ways", default="reference,harness", help="run only these ways; the others' results are kept")
     p.add_argument("--data-dir", type=Path,
                    default=Path(os.environ.get("HARNESS_DATA_DIR", REPO.parent / "shared" / "data")))
@@ -150,7 +151,8 @@ def run_harness(args: argparse.Namespace, folders: dict[str, Path]) -> dict[str,
            "--data-dir", str(args.data_dir), "--output-dir", str(root), "--seeds", ",".join(map(str, args.seeds)),
            "--max-train-samples", str(args.max_train_samples), "--epochs", parity._fmt_num(args.epochs),
            "--learning-rate", parity._fmt_num(args.learning_rate), "--batch-size", str(RECIPE["batch_size"]),
-           "--set", f"max_length={RECIPE['max_length']}", "--set", "selection=last", "--device", args.device]
+           "--set", f"max_length={RECIPE['max_length']}", "--set", "selection=last", "--device", args.device,
+           "--workers", str(args.workers)]
     print("[grid] harness:", " ".join(cmd), flush=True)
     t0 = time.perf_counter()
     rc = subprocess.run(cmd, cwd=REPO, env=parity._env()).returncode
@@ -225,7 +227,8 @@ def to_markdown(args: argparse.Namespace, rows: list[dict], summary: dict, env: 
     lines = [f"# Grid benchmark: harness vs run_glue.py defaults ({args.device})", "",
              f"{', '.join(args.models)} × {', '.join(args.tasks)} × seeds {','.join(map(str, args.seeds))}; "
              f"{args.max_train_samples} train examples, {args.epochs:g} epoch(s), lr {args.learning_rate:g}, "
-             f"batch {RECIPE['batch_size']}, max length {RECIPE['max_length']}; full dev sets. "
+             f"batch {RECIPE['batch_size']}, max length {RECIPE['max_length']}; full dev sets; harness --workers "
+             f"{args.workers}. "
              f"Environment: {env['device_name']}, torch {env['torch']}, transformers {env['transformers']}, "
              f"{env['cpu_count']} CPUs, git {env['git_sha']}.", "",
              "## Speed (samples/s pooled over models and seeds; evaluation includes tokenization)", "",
