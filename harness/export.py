@@ -15,21 +15,24 @@ import warnings
 from pathlib import Path
 from typing import Any, Iterator, Optional
 
+import numpy as np
 import torch
 
 from . import results
 from .checkpoint import load_checkpoint
 from .errors import HarnessError
+from .onnx_fusion import fuse_for_ort
 from .onnx_model import FP32_FILE, INT8_FILE, ONNX_DIR, SUPPORTED, onnx_outputs
 
 log = logging.getLogger(__name__)
 OPSET = 18
 INPUTS = ("input_ids", "attention_mask", "token_type_ids")  # what the encoder adapters pass to model(**batch)
-# Dynamic int8: weights of MatMul/Gemm only, per output channel. On MiniLM/SST-2 (README) the ORT default (every
-# supported op, per tensor) lost 0.57 points; per channel lost 0.23 with embeddings (Gather) quantized too and
-# gained 0.12 without: embedding tables stay fp32 (a larger file, same speed, the smallest logit error).
+# Dynamic int8: weights of MatMul/Gemm (and fused Attention, see onnx_fusion) only, per output channel. On
+# MiniLM/SST-2 (README) the ORT default (every supported op, per tensor) lost 0.57 points; per channel lost 0.23
+# with embeddings (Gather) quantized too and gained 0.12 without: embedding tables stay fp32 (a larger file, same
+# speed, the smallest logit error). ORT quantizes QAttention weights with reduce_range whatever is asked.
 QUANT_SETTINGS: dict[str, Any] = {"method": "onnxruntime.quantization.quantize_dynamic", "weight_type": "QInt8",
-                                  "op_types_to_quantize": ["MatMul", "Gemm"], "per_channel": True,
+                                  "op_types_to_quantize": ["MatMul", "Gemm", "Attention"], "per_channel": True,
                                   "reduce_range": False}
 FORMATS = ("onnx",)
 QUANTIZE = ("int8",)
@@ -115,15 +118,31 @@ def export_model(adapter: Any, model: torch.nn.Module, path: Path, opset: int = 
             "inputs": {i.name: dims(i) for i in graph.input}, "outputs": {o.name: dims(o) for o in graph.output}}
 
 
-def quantize_int8(src: Path, dst: Path) -> dict[str, Any]:
-    """Dynamic int8 quantization of src into dst with QUANT_SETTINGS."""
+def check_feed(adapter: Any) -> dict[str, np.ndarray]:
+    """A padded batch of three rows of different lengths, as the ONNX graph's int64 inputs."""
+    enc = adapter.tok(["the quick brown fox jumps over the lazy dog near the river bank", "hello world",
+                       "a b c d e"], padding=True, return_tensors="np")
+    return {k: np.asarray(enc[k], dtype=np.int64) for k in INPUTS if k in enc}
+
+
+def quantize_int8(src: Path, dst: Path, feed: dict[str, np.ndarray]) -> dict[str, Any]:
+    """Dynamic int8 quantization with QUANT_SETTINGS of src's fused graph (onnx_fusion; src itself when fusion
+    fails its check) into dst. Returns the settings and the fusion report."""
+    import onnx
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
-    with _quiet_loggers(""):  # the quantizer logs every tensor (INFO) and a pre-processing hint on the root logger
-        quantize_dynamic(str(src), str(dst), weight_type=QuantType.QInt8,
-                         op_types_to_quantize=QUANT_SETTINGS["op_types_to_quantize"],
-                         per_channel=QUANT_SETTINGS["per_channel"], reduce_range=QUANT_SETTINGS["reduce_range"])
-    return dict(QUANT_SETTINGS)
+    fused = dst.with_name(dst.stem + ".fused.tmp.onnx")
+    with _quiet_loggers("onnxscript", "onnx_ir"):
+        fusion = fuse_for_ort(src, fused, feed)
+    try:
+        with _quiet_loggers(""):  # the quantizer logs every tensor (INFO) and a pre-processing hint on the root logger
+            quantize_dynamic(str(fused if fusion["used"] else src), str(dst), weight_type=QuantType.QInt8,
+                             op_types_to_quantize=QUANT_SETTINGS["op_types_to_quantize"],
+                             per_channel=QUANT_SETTINGS["per_channel"], reduce_range=QUANT_SETTINGS["reduce_range"],
+                             extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT})  # types of fused ops
+    finally:
+        fused.unlink(missing_ok=True)
+    return {**QUANT_SETTINGS, "fusion": fusion}
 
 
 def export_checkpoint(checkpoint: Path | str, fmt: str = "onnx", quantize: Optional[str] = None,
@@ -157,7 +176,7 @@ def export_checkpoint(checkpoint: Path | str, fmt: str = "onnx", quantize: Optio
                               **export_model(adapter, model, fp32), "files": {"fp32": FP32_FILE}}
     if quantize == "int8":
         log.info("quantizing to %s", int8)
-        report["quantization"] = quantize_int8(fp32, int8)
+        report["quantization"] = quantize_int8(fp32, int8, check_feed(adapter))
         report["files"]["int8"] = INT8_FILE
     report["file_mb"] = {k: round((out_dir / v).stat().st_size / 2**20, 2) for k, v in report["files"].items()}
     if verify:

@@ -99,6 +99,36 @@ def test_export_report(exported):
     assert set(qa["outputs"]) == {"start_logits", "end_logits"} and "latency_ms_p50" not in qa["verification"]
 
 
+def test_int8_is_quantized_from_the_fused_graph(exported):
+    """Fused attention with the raw mask becomes QAttention; the intermediate file is gone; fp32 stays plain ONNX."""
+    import onnx
+
+    folder, report = exported[QUANTIZED]
+    fusion = report["quantization"]["fusion"]
+    assert fusion["used"] and fusion["attention_mask_rewired"] > 0 and fusion["max_abs_diff"] <= 1e-3
+    ops = {n.op_type for n in onnx.load(str(folder / "onnx" / "model.int8.onnx")).graph.node}
+    assert "QAttention" in ops and "Attention" not in ops
+    assert not {n.domain for n in onnx.load(str(folder / "onnx" / "model.onnx")).graph.node} - {"", "ai.onnx"}
+    assert sorted(p.name for p in (folder / "onnx").iterdir()) == ["export.json", "model.int8.onnx", "model.onnx"]
+
+
+def test_fusion_that_changes_outputs_falls_back_to_the_plain_graph(tiny_checkpoints, tmp_path, monkeypatch, caplog):
+    import onnx
+
+    from harness import onnx_fusion
+    from harness.export import export_checkpoint
+
+    monkeypatch.setattr(onnx_fusion, "TOLERANCE", -1.0)  # any difference, even 0, now counts as a mismatch
+    folder = fresh_copy(tiny_checkpoints[QUANTIZED], tmp_path)
+    report = export_checkpoint(folder, quantize="int8", latency_runs=0)
+    fusion = report["quantization"]["fusion"]
+    assert not fusion["used"] and "differs from the plain export" in fusion["reason"]
+    assert "quantizing the plain graph" in caplog.text
+    ops = {n.op_type for n in onnx.load(str(folder / "onnx" / "model.int8.onnx")).graph.node}
+    assert "MatMulInteger" in ops and "QAttention" not in ops
+    assert report["verification"]["main_score"]["onnx_int8"] >= 0
+
+
 def test_int8_loads_and_backend_auto_prefers_it(exported):
     from harness.verify import eval_examples
 
