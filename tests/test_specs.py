@@ -40,6 +40,7 @@ def test_valid_task_loads(tmp_path):
     ("labl_names: [a]\n", "unknown key 'labl_names' (did you mean 'label_names'?)"),
     ("train: {learning_rat: 1}\n", "unknown training option 'learning_rat' (did you mean 'learning_rate'?)"),
     ("carve: {sed: 1}\n", "unknown key 'sed' (did you mean 'seed'?)"),
+    ("train: {lr_scheduler: cosin}\n", "unknown lr_scheduler 'cosin' (expected one of linear, cosine"),
 ])
 def test_unknown_keys_are_errors_with_hint(tmp_path, extra, expect):
     with pytest.raises(HarnessError) as e:
@@ -125,3 +126,12 @@ def test_task_spec_round_trips_through_json(tmp_path):
     dumped = spec.model_dump(mode="json")
     assert dumped["train"] == {"learning_rate": 1e-4, "epochs": 2}
     assert TaskSpec(**dumped) == spec
+
+
+def test_lr_schedulers_are_trainers():
+    """Every scheduler the specs accept is one Trainer knows (kept in step with transformers' SchedulerType)."""
+    from transformers.trainer_utils import SchedulerType
+
+    from harness.specs import LR_SCHEDULERS
+
+    assert set(LR_SCHEDULERS) <= {s.value for s in SchedulerType}
