@@ -86,15 +86,21 @@ def _quiet_loggers(*names: str, level: int = logging.ERROR) -> Iterator[None]:
             lg.setLevel(lvl)
 
 
+def check_feed(adapter: Any) -> dict[str, np.ndarray]:
+    """A padded batch of three rows of different lengths as the graph's int64 inputs: the export's example input
+    (padding present, no axis of size 1, which torch.export would specialise) and the fusion check's batch."""
+    enc = adapter.tok(["the quick brown fox jumps over the lazy dog near the river bank", "hello world",
+                       "a b c d e"], padding=True, return_tensors="np")
+    return {k: np.asarray(enc[k], dtype=np.int64) for k in INPUTS if k in enc}
+
+
 def export_model(adapter: Any, model: torch.nn.Module, path: Path, opset: int = OPSET) -> dict[str, Any]:
     """Export the torch model to path with dynamic batch and sequence axes; returns the graph's description."""
     import onnx
 
     outputs = onnx_outputs(adapter)
-    # two rows of different lengths: padding is present and no axis is 1 (torch.export specialises size-1 dims)
-    enc = adapter.tok(["the quick brown fox jumps over the lazy dog", "hello world"], padding=True,
-                      return_tensors="pt")
-    inputs = tuple(k for k in INPUTS if k in enc)
+    enc = {k: torch.from_numpy(v) for k, v in check_feed(adapter).items()}
+    inputs = tuple(enc)
     wrapper = _Outputs(model, inputs, outputs).eval()
     batch, seq = torch.export.Dim("batch"), torch.export.Dim("sequence")
     t0 = time.perf_counter()
@@ -116,13 +122,6 @@ def export_model(adapter: Any, model: torch.nn.Module, path: Path, opset: int = 
     return {"exporter": "torch.onnx.export(dynamo=True)", "opset": opset,
             "export_seconds": round(time.perf_counter() - t0, 1),
             "inputs": {i.name: dims(i) for i in graph.input}, "outputs": {o.name: dims(o) for o in graph.output}}
-
-
-def check_feed(adapter: Any) -> dict[str, np.ndarray]:
-    """A padded batch of three rows of different lengths, as the ONNX graph's int64 inputs."""
-    enc = adapter.tok(["the quick brown fox jumps over the lazy dog near the river bank", "hello world",
-                       "a b c d e"], padding=True, return_tensors="np")
-    return {k: np.asarray(enc[k], dtype=np.int64) for k in INPUTS if k in enc}
 
 
 def quantize_int8(src: Path, dst: Path, feed: dict[str, np.ndarray]) -> dict[str, Any]:
