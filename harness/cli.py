@@ -40,6 +40,14 @@ def _methods(text: str) -> tuple[str, ...]:
     return names
 
 
+def _executor(text: str) -> str:
+    from .execute.base import EXECUTORS
+
+    if text not in EXECUTORS:
+        raise argparse.ArgumentTypeError(f"unknown executor '{text}'{did_you_mean(text, EXECUTORS)}")
+    return text
+
+
 def _set(text: str) -> tuple[str, Any]:
     import yaml
 
@@ -85,8 +93,20 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--only-models", help="comma-separated model names from the models file")
     run.add_argument("--keep-checkpoints", choices=["best", "all", "none"], default="best",
                      help="best: one checkpoint per configuration (best validation seed); all: every seed; none")
-    run.add_argument("--workers", type=_positive, default=1,
-                     help="jobs at once, each its own process (CPU threads are split; on a GPU they share it)")
+    run.add_argument("--executor", type=_executor, default=None,
+                     help="serial (default): jobs one after another in this process; local: worker processes on "
+                          "this machine, one per GPU slot; ray: Ray tasks on a local instance or a cluster")
+    run.add_argument("--workers", type=_positive, default=None,
+                     help="local executor: jobs at once (implies --executor local; default GPUs ÷ --gpus-per-job, "
+                          "1 on CPU)")
+    run.add_argument("--gpus-per-job", type=float, default=None,
+                     help="share of a GPU per job: 1 (default with --device cuda) or a fraction such as 0.5")
+    run.add_argument("--threads-per-job", type=_positive, default=None,
+                     help="CPU threads per job (default: OMP_NUM_THREADS if set, else the cores split)")
+    run.add_argument("--ray-address", default=None,
+                     help="ray executor: 'auto' or ray://HOST:10001 or HOST:PORT joins a cluster (default: start a "
+                          "local instance)")
+    run.add_argument("--verbose", action="store_true", help="print each finished job's own log")
     run.add_argument("--quiet", action="store_true", help="no progress bars")
     lst = sub.add_parser("list", help="show tasks (and groups) and the models of a models file")
     lst.add_argument("--models", type=Path, default=DEFAULT_MODELS)
@@ -139,7 +159,7 @@ def _select_models(path: Path, only: Optional[str]):
 def cmd_run(args: argparse.Namespace) -> int:
     from leaderboard.table import to_markdown, write_tables
 
-    from . import grid, runner, tasks
+    from . import execute, runner, tasks
 
     if args.device == "cuda":
         import torch
@@ -148,10 +168,7 @@ def cmd_run(args: argparse.Namespace) -> int:
             raise HarnessError("--device cuda: no CUDA device is available here; use --device cpu")
     if args.data_dir is not None and not args.data_dir.is_dir():
         raise HarnessError(f"--data-dir: folder '{args.data_dir}' does not exist")
-    if args.quiet:
-        from transformers.utils import logging as hf_logging
-
-        hf_logging.disable_progress_bar()
+    _quiet_hf()  # the grid draws the one progress bar; library bars (e.g. saving shards) stay off
     model_specs = _select_models(args.models, args.only_models)
     registry = tasks.discover(args.task_dir)
     entries = tasks.select(registry, args.tasks)
@@ -164,12 +181,17 @@ def cmd_run(args: argparse.Namespace) -> int:
                  "batch_size": args.batch_size, **dict(args.set)}
     cli_train = {k: v for k, v in cli_train.items() if v is not None}
     _check_train_options(cli_train)
-    opts = runner.RunOptions(output_dir=args.output_dir, data_dir=args.data_dir, seeds=args.seeds,
+    executor = args.executor or ("local" if args.workers is not None else "serial")
+    eopts = execute.ExecOptions(executor=executor, workers=args.workers, gpus_per_job=args.gpus_per_job,
+                                threads_per_job=args.threads_per_job, ray_address=args.ray_address,
+                                verbose=args.verbose)
+    execute.check_options(eopts, args.device)
+    opts = runner.RunOptions(output_dir=args.output_dir.resolve(),
+                             data_dir=args.data_dir.resolve() if args.data_dir else None, seeds=args.seeds,
                              max_train_samples=args.max_train_samples, max_eval_samples=args.max_eval_samples,
                              device=args.device, keep_checkpoints=args.keep_checkpoints,
                              cli_train=cli_train,
-                             progress=not args.quiet, methods=args.methods, folds=args.folds,
-                             workers=args.workers)
+                             progress=not args.quiet, methods=args.methods, folds=args.folds)
     jobs, skipped = runner.plan(model_specs, entries, opts)
     for s in skipped:
         print(f"not applicable: {s}")
@@ -177,7 +199,7 @@ def cmd_run(args: argparse.Namespace) -> int:
              args.output_dir)
     if not jobs:
         print("no job applies to these models, tasks and methods")
-    counts = grid.run_grid(jobs, opts)
+    counts = execute.run_grid(jobs, opts, eopts)
     args.output_dir.mkdir(parents=True, exist_ok=True)
     table, loaded = write_tables(args.output_dir)
     print(to_markdown(table))

@@ -43,6 +43,11 @@ def failure_path(result_file: Path) -> Path:
     return result_file.with_name(result_file.stem + ".failed.json")
 
 
+def log_path(result_file: Path) -> Path:
+    """The job's own log (Trainer steps, warnings), beside its result."""
+    return result_file.with_name(result_file.stem + ".log")
+
+
 def checkpoint_dir(output_dir: Path, key: Path, seed: int) -> Path:
     return Path(output_dir) / "checkpoints" / key / f"seed{seed}"
 
@@ -57,6 +62,11 @@ def _atomic(path: Path, data: bytes) -> None:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def write_text(path: Path, text: str) -> None:
+    """Write text atomically."""
+    _atomic(Path(path), text.encode("utf-8"))
 
 
 def write_json(path: Path, obj: Any) -> None:
@@ -101,7 +111,8 @@ def environment(device: str) -> dict[str, Any]:
     from . import __version__
 
     env = {"harness": __version__, "git_sha": git_sha(), "python": platform.python_version(),
-           "platform": platform.platform(), "versions": versions, "device": device}
+           "platform": platform.platform(), "versions": versions, "device": device,
+           "host": platform.node(), "cuda_visible_devices": os.environ.get("CUDA_VISIBLE_DEVICES")}
     if device == "cuda":
         import torch
 

@@ -1,7 +1,13 @@
-"""Plan the (model × task × seed) grid, run each job into one immutable result file, skip finished jobs."""
+"""Plan the (model × task × seed) grid into small jobs (identity + config + data fingerprint), and run one job.
+
+Planning loads and fingerprints the data; a job carries only the fingerprint. The process that runs a job reloads
+its data through `job_data` (cached per process) and fails the job if the fingerprint differs. Where jobs run and
+who writes their files is `harness.execute`'s concern.
+"""
 from __future__ import annotations
 
 import logging
+import os
 import shutil
 import statistics
 import time
@@ -11,7 +17,7 @@ from typing import Any, Optional
 
 from pydantic import ValidationError
 
-from . import metrics, models, results
+from . import metrics, models, oom, results
 from .adapters import adapter_class, make_adapter
 from .data import TaskData, load_task_data, subset_indices
 from .config_files import format_validation_error
@@ -38,7 +44,6 @@ class RunOptions:
     progress: bool = True
     methods: tuple[str, ...] = ("finetune",)
     folds: Optional[tuple[str, ...]] = None  # None: every fold the task lists
-    workers: int = 1  # jobs at once, each its own process (harness.grid)
 
 
 @dataclass
@@ -48,12 +53,32 @@ class Job:
     spec: TaskSpec  # the task as run (prompt label words resolved)
     method: str
     fold: Optional[str]
-    data: TaskData
+    data_fingerprint: str  # of the data as planned; the running process reloads the data and checks it
+    need_validation: bool
     cfg: TrainConfig
     key: Path
     config_hash: str
     config: dict[str, Any]
     seeds: tuple[int, ...]
+
+
+_DATA: dict[tuple, TaskData] = {}  # per process: planning and the jobs that run here share one load
+
+
+def _load_data(spec: TaskSpec, path: Path, data_dir: Optional[Path], need_val: bool, fold: Optional[str]) -> TaskData:
+    key = (spec.model_dump_json(), str(path), str(data_dir), need_val, fold)
+    if key not in _DATA:
+        _DATA[key] = load_task_data(spec, path, data_dir, need_val, fold)
+    return _DATA[key]
+
+
+def job_data(job: "Job", opts: RunOptions) -> TaskData:
+    """The job's data, reloaded in this process (cached); a different fingerprint than at planning fails the job."""
+    data = _load_data(job.spec, job.task.path, opts.data_dir, job.need_validation, job.fold)
+    if data.fingerprint != job.data_fingerprint:
+        raise HarnessError(f"task '{job.spec.name}': its data changed since planning (fingerprint {data.fingerprint}, "
+                           f"planned {job.data_fingerprint}; source {data.source}); rerun the command")
+    return data
 
 
 def resolve_config(model: ModelSpec, entry: TaskEntry, opts: RunOptions) -> TrainConfig:
@@ -96,7 +121,6 @@ def plan(model_specs: list[ModelSpec], entries: list[TaskEntry], opts: RunOption
     One job per (model, task, method, fold); its seeds run inside it. All folds of a task share one config hash
     (the hash covers every fold's data fingerprint), so the leaderboard can average over folds.
     """
-    cache: dict[tuple[str, bool, Optional[str]], TaskData] = {}
     jobs, skipped = [], []
     for m in model_specs:
         tok = models.tokenizer_for(m)  # fails early (exit 2) for an unresolvable id
@@ -118,12 +142,9 @@ def plan(model_specs: list[ModelSpec], entries: list[TaskEntry], opts: RunOption
                     skipped.append(f"{m.name} × {spec.name} × {method}: {e}")
                     continue
             need_val = cfg.selection == "best"
-            for fold in spec.folds or [None]:
-                if (spec.name, need_val, fold) not in cache:
-                    cache[(spec.name, need_val, fold)] = load_task_data(spec, entry.path, opts.data_dir, need_val,
-                                                                        fold)
-            fingerprints = {f or "": cache[(spec.name, need_val, f)].fingerprint for f in spec.folds or [None]}
-            first = cache[(spec.name, need_val, (spec.folds or [None])[0])]
+            loaded = {f: _load_data(spec, entry.path, opts.data_dir, need_val, f) for f in spec.folds or [None]}
+            fingerprints = {f or "": d.fingerprint for f, d in loaded.items()}
+            first = loaded[(spec.folds or [None])[0]]
             task_part = spec.model_dump(mode="json", exclude=HASH_EXCLUDED_TASK_FIELDS)
             model_part = m.model_dump(mode="json", include={"id", "revision", "family", "tokenizer", "init", "config"})
             config = {"method": method, "task": task_part, "model": model_part,
@@ -136,7 +157,7 @@ def plan(model_specs: list[ModelSpec], entries: list[TaskEntry], opts: RunOption
             base = results.job_key(m.name, models.revision_label(m), spec.name, method, chash)
             for fold in _folds(entry, opts):
                 key = base / f"fold-{fold}" if fold is not None else base
-                jobs.append(Job(m, entry, spec, method, fold, cache[(spec.name, need_val, fold)], cfg, key, chash,
+                jobs.append(Job(m, entry, spec, method, fold, loaded[fold].fingerprint, need_val, cfg, key, chash,
                                 config, opts.seeds))
     return jobs, skipped
 
@@ -157,29 +178,34 @@ def latency_ms(adapter, model, example: dict, runs: int = 20, warmup: int = 3) -
     return round(statistics.median(times), 3)
 
 
-def run_job(job: Job, seed: int, opts: RunOptions) -> dict[str, Any]:
-    """Train and evaluate one (model, task, seed); write predictions, checkpoint and the result file."""
+def run_job(job: Job, seed: int, opts: RunOptions, cfg: Optional[TrainConfig] = None) -> tuple[dict, list[dict]]:
+    """Train and evaluate one (model, task, seed); save the checkpoint; return the result record and the
+    per-example prediction rows (the caller writes them). `cfg` overrides the per-device batch sizes only
+    (out-of-memory back-off): the record keeps the requested config and its hash."""
     spec, task = job.model, job.spec
+    cfg = cfg or job.cfg
+    data = job_data(job, opts)
     fam = models.family(spec)
     tok = models.tokenizer_for(spec)
-    adapter = make_adapter(fam["adapter"], task, tok, job.cfg, job.method)
+    adapter = make_adapter(fam["adapter"], task, tok, cfg, job.method)
     model = adapter.prepare_model(models.load_model(spec, adapter.auto_class, tok, seed, **adapter.model_kwargs()))
-    splits = job.data.splits
+    splits = data.splits
     train = _subset(splits["train"], opts.max_train_samples)
     val = _subset(splits["validation"], opts.max_eval_samples) if "validation" in splits else None
     test = _subset(splits["test"], opts.max_eval_samples)
     device = opts.device
     model.to(device)
-    outcome = fine_tune(adapter, model, train, val if job.cfg.selection == "best" else None, seed, device,
-                        opts.progress)
+    outcome = fine_tune(adapter, model, train, val if cfg.selection == "best" else None, seed, device)
     t0 = time.perf_counter()
-    preds = adapter.predict(model, test, job.cfg.eval_batch_size)
+    with oom.evaluating():
+        preds = adapter.predict(model, test, cfg.eval_batch_size)
     eval_s = time.perf_counter() - t0
     golds = [adapter.gold(ex) for ex in test]
     scores = metrics.compute(task, [p["prediction"] for p in preds], golds)
     val_scores = outcome.validation_metrics
     if val and val_scores is None:
-        vp = adapter.predict(model, val, job.cfg.eval_batch_size)
+        with oom.evaluating():
+            vp = adapter.predict(model, val, cfg.eval_batch_size)
         val_scores = metrics.compute(task, [p["prediction"] for p in vp], [adapter.gold(ex) for ex in val])
     model.to("cpu")
     latency = latency_ms(adapter, model, test[0])
@@ -188,7 +214,6 @@ def run_job(job: Job, seed: int, opts: RunOptions) -> dict[str, Any]:
         save_checkpoint(ckpt, model, tok, job, seed)
     rfile = results.result_path(opts.output_dir, job.key, seed)
     rows = [{"id": ex["id"], "input": adapter.inputs(ex), "gold": g, **p} for ex, g, p in zip(test, golds, preds)]
-    results.write_predictions(results.predictions_path(rfile), rows)
     n_params = sum(p.numel() for p in model.parameters())
     record = {
         "schema_version": results.SCHEMA_VERSION,
@@ -199,9 +224,9 @@ def run_job(job: Job, seed: int, opts: RunOptions) -> dict[str, Any]:
                       "license": task.license, "caveats": task.caveats, "main_score": task.main_metrics},
         "model_info": {"family": spec.family, "id": spec.id, "untrained": spec.untrained, "parameters": n_params,
                        "description": spec.description},
-        "data": {"source": job.data.source, "carve": job.data.carve, "fingerprint": job.data.fingerprint,
+        "data": {"source": data.source, "carve": data.carve, "fingerprint": data.fingerprint,
                  "sizes": {"train": len(train), "validation": len(val) if val else 0, "test": len(test)},
-                 "overlaps": job.data.overlaps, "evaluated_split": "test"},
+                 "overlaps": data.overlaps, "evaluated_split": "test"},
         "metrics": scores,
         "validation": {"metrics": val_scores, "history": outcome.selection_history,
                        "selected_step": outcome.selected_step},
@@ -215,18 +240,22 @@ def run_job(job: Job, seed: int, opts: RunOptions) -> dict[str, Any]:
         "environment": results.environment(device),
         "created_at": results.now(),
     }
-    results.write_json(rfile, record)
-    return record
+    return record, rows
 
 
 def save_checkpoint(path: Path, model, tokenizer, job: Job, seed: int) -> None:
-    """Weights, tokenizer, and the task spec + job config, so predict and the app need nothing else."""
-    if path.exists():
-        shutil.rmtree(path)
-    model.save_pretrained(path)
-    tokenizer.save_pretrained(path)
-    results.write_json(path / "harness_task.json", job.spec.model_dump(mode="json"))
-    results.write_json(path / "harness_job.json", {
+    """Weights, tokenizer, and the task spec + job config, so predict and the app need nothing else.
+
+    Written into a temporary sibling folder and renamed into place: an interrupted save leaves no half checkpoint."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    shutil.rmtree(tmp, ignore_errors=True)
+    model.save_pretrained(tmp)
+    tokenizer.save_pretrained(tmp)
+    results.write_json(tmp / "harness_task.json", job.spec.model_dump(mode="json"))
+    results.write_json(tmp / "harness_job.json", {
         "schema_version": results.SCHEMA_VERSION, "model": job.model.model_dump(mode="json"),
         "adapter": models.family(job.model)["adapter"], "method": job.method, "fold": job.fold,
         "train": job.cfg.model_dump(mode="json"), "seed": seed, "config_hash": job.config_hash})
+    if path.exists():
+        shutil.rmtree(path)
+    os.replace(tmp, path)

@@ -10,7 +10,7 @@ from typing import Any, Optional
 import torch
 from transformers import PrinterCallback, Trainer, TrainerCallback, TrainingArguments
 
-from . import metrics
+from . import metrics, oom
 from .adapters import Adapter
 from .errors import HarnessError
 from .specs import TrainConfig
@@ -50,7 +50,8 @@ class SelectionCallback(TrainerCallback):
             return
         self.last_step = state.global_step
         t0 = time.perf_counter()
-        preds = self.adapter.predict(model, self.examples, self.adapter.cfg.eval_batch_size)
+        with oom.evaluating():
+            preds = self.adapter.predict(model, self.examples, self.adapter.cfg.eval_batch_size)
         scores = metrics.compute(self.adapter.task, [p["prediction"] for p in preds],
                                  [self.adapter.gold(ex) for ex in self.examples])
         model.train()
@@ -84,6 +85,16 @@ class SelectionCallback(TrainerCallback):
         return control
 
 
+class LogCallback(TrainerCallback):
+    """Trainer's per-step dicts (loss, learning rate, ...) go to the log (the job's log file), not the console."""
+
+    def on_log(self, args, state, control, logs=None, **kw):
+        if logs:
+            log.info("step %d: %s", state.global_step, {k: round(v, 6) if isinstance(v, float) else v
+                                                        for k, v in logs.items()})
+        return control
+
+
 def apply_freeze(model: Any, cfg: TrainConfig) -> None:
     """Freeze embeddings, the first N layers, or everything but the task head."""
     base = getattr(model, "base_model", model)
@@ -109,8 +120,9 @@ def apply_freeze(model: Any, cfg: TrainConfig) -> None:
 
 
 def fine_tune(adapter: Adapter, model: Any, train_examples: list[dict], val_examples: Optional[list[dict]],
-              seed: int, device: str, progress: bool = True) -> TrainOutcome:
-    """Train with Trainer; with selection 'best' the best validation weights are loaded at the end."""
+              seed: int, device: str) -> TrainOutcome:
+    """Train with Trainer; with selection 'best' the best validation weights are loaded at the end.
+    Trainer draws no bar and prints nothing: the grid has the one progress bar, the job's log gets the steps."""
     cfg = adapter.cfg
     apply_freeze(model, cfg)
     features = adapter.train_features(train_examples)
@@ -126,13 +138,12 @@ def fine_tune(adapter: Adapter, model: Any, train_examples: list[dict], val_exam
             gradient_accumulation_steps=cfg.gradient_accumulation_steps, seed=seed, data_seed=seed,
             eval_strategy="no", save_strategy="no", report_to="none", logging_strategy="steps",
             logging_steps=max(1, min(50, len(features) // cfg.batch_size or 1)), use_cpu=device == "cpu",
-            bf16=cfg.bf16 == "on", disable_tqdm=not progress,
+            bf16=cfg.bf16 == "on", disable_tqdm=True,
             train_sampling_strategy="group_by_length" if cfg.group_by_length else "random",
         )
         trainer = Trainer(model=model, args=args, train_dataset=features, data_collator=adapter.collator(model),
-                          callbacks=[callback] if callback else None)
-        if not progress:
-            trainer.remove_callback(PrinterCallback)  # --quiet: no per-step log dicts either
+                          callbacks=[LogCallback()] + ([callback] if callback else []))
+        trainer.remove_callback(PrinterCallback)
         start = time.perf_counter()
         result = trainer.train()
         runtime = time.perf_counter() - start - (callback.seconds if callback else 0.0)

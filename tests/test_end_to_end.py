@@ -116,10 +116,10 @@ def test_failed_job_is_recorded_and_grid_goes_on(tiny_models, tmp_path, monkeypa
 
     real = runner.run_job
 
-    def flaky(job, seed, opts):
+    def flaky(job, seed, opts, cfg=None):
         if job.model.name == "tiny-ernie":
             raise RuntimeError("simulated out of memory")
-        return real(job, seed, opts)
+        return real(job, seed, opts, cfg)
 
     monkeypatch.setattr(runner, "run_job", flaky)
     out = tmp_path / "o"

@@ -1,0 +1,85 @@
+"""What every executor shares: a unit of work, its outcome, the events it reports, and the executor options."""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from typing import Any, Iterator, Optional, Protocol, Union
+
+from ..runner import Job, RunOptions
+
+EXECUTORS = ("serial", "local", "ray")
+
+
+@dataclass
+class ExecOptions:
+    """How jobs are run. None of this is part of a result's identity (config hash, path)."""
+
+    executor: str = "serial"
+    workers: Optional[int] = None  # local: processes at once (default: GPUs ÷ gpus_per_job, or 1 on CPU)
+    gpus_per_job: Optional[float] = None  # default 1 with --device cuda, 0 on CPU
+    threads_per_job: Optional[int] = None  # default: OMP_NUM_THREADS if set, else the CPU cores split
+    ray_address: Optional[str] = None  # None: start a local Ray instance; 'auto' or ray://HOST:10001 joins one
+    max_retries: int = 2  # Ray: re-runs of a task whose worker or node was lost
+    verbose: bool = False  # print each finished job's own log
+
+
+@dataclass
+class Unit:
+    """One (job, seed): what a worker runs. Carries identity and config, never loaded data."""
+
+    uid: int
+    job: Job
+    seed: int
+    opts: RunOptions
+
+    @property
+    def label(self) -> str:
+        fold = f" fold {self.job.fold}" if self.job.fold is not None else ""
+        return f"{self.job.model.name} × {self.job.spec.name} × {self.job.method}{fold} seed {self.seed}"
+
+
+@dataclass
+class Outcome:
+    """What a unit sends back to the driver, which writes it: record + predictions + log, or the failure."""
+
+    uid: int
+    status: str  # done | failed
+    record: Optional[dict[str, Any]] = None
+    rows: list[dict] = field(default_factory=list)
+    log_text: str = ""
+    error: Optional[str] = None
+    traceback: Optional[str] = None
+    execution: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class Started:
+    uid: int
+    where: dict[str, Any]  # node, pid, cuda_visible_devices
+
+
+Event = Union[Started, Outcome]
+
+
+class Executor(Protocol):
+    name: str
+
+    def run(self, units: list[Unit]) -> Iterator[Event]:
+        """Run the units; yield a Started when one starts and its Outcome when it ends (any order)."""
+
+    def cancel(self) -> None:
+        """Start nothing more; stop what runs (on Ctrl-C). Must return within seconds."""
+
+    def close(self) -> None:
+        """Release workers and connections."""
+
+
+def env_threads() -> Optional[int]:
+    """OMP_NUM_THREADS as the user set it, if it is a positive integer."""
+    value = os.environ.get("OMP_NUM_THREADS", "")
+    return int(value) if value.isdigit() and int(value) > 0 else None
+
+
+def threads_per_job(eopts: ExecOptions, concurrent: int) -> int:
+    """--threads-per-job, else OMP_NUM_THREADS, else this machine's cores split between the concurrent jobs."""
+    return eopts.threads_per_job or env_threads() or max(1, (os.cpu_count() or 1) // max(1, concurrent))

@@ -1,0 +1,140 @@
+"""The grid driver: skip finished units, hand the rest to an executor, write every outcome atomically, one bar.
+
+Whatever runs a unit, the driver writes its files (predictions, log, then the record, each atomically; or the
+failure record), so a result path and its content do not depend on the executor. Ctrl-C cancels the executor
+(no new job starts, running ones are stopped) and nothing half-written is left.
+"""
+from __future__ import annotations
+
+import logging
+import shutil
+from typing import Any, Optional
+
+from tqdm.auto import tqdm
+
+from .. import results
+from ..runner import Job, RunOptions
+from .base import ExecOptions, Outcome, Started, Unit
+
+log = logging.getLogger(__name__)
+
+
+class GridBar:
+    """One bar for the grid: done / running / failed, and where each running unit runs."""
+
+    def __init__(self, total: int, initial: int, enabled: bool):
+        self.bar = tqdm(total=total, initial=initial, desc="grid", unit="job", disable=not enabled)
+        self.running: dict[int, str] = {}
+        self.done = self.failed = 0
+
+    def started(self, unit: Unit, where: dict[str, Any]) -> None:
+        node = where.get("node") or where.get("host") or "?"
+        gpu = where.get("cuda_visible_devices")
+        self.running[unit.uid] = f"{unit.label} @{node}" + (f"/gpu{gpu}" if gpu not in (None, "") else "")
+        self._refresh()
+
+    def finished(self, unit: Unit, status: str) -> None:
+        self.running.pop(unit.uid, None)
+        self.done += status == "done"
+        self.failed += status == "failed"
+        self.bar.update()
+        self._refresh()
+
+    def _refresh(self) -> None:
+        head = f"done {self.done}, running {len(self.running)}, failed {self.failed}"
+        self.bar.set_postfix_str("; ".join([head, *self.running.values()]), refresh=True)
+
+    def write(self, text: str) -> None:
+        self.bar.write(text)
+
+    def close(self) -> None:
+        self.bar.close()
+
+
+def write_outcome(unit: Unit, out: Outcome, attempts: int = 1) -> Optional[dict]:
+    """Write a unit's files; returns the record when it succeeded. `attempts`: starts seen (Ray retries)."""
+    rfile = results.result_path(unit.opts.output_dir, unit.job.key, unit.seed)
+    lfile = results.log_path(rfile)
+    results.write_text(lfile, out.log_text)
+    execution = {**out.execution, "attempts": max(1, attempts), "log_file": lfile.name}
+    if out.status == "done" and out.record is not None:
+        record = {**out.record, "execution": execution}
+        results.write_predictions(results.predictions_path(rfile), out.rows)
+        results.write_json(rfile, record)  # last: a result file exists only with everything beside it
+        results.failure_path(rfile).unlink(missing_ok=True)
+        return record
+    log.error("job %s seed %d failed: %s", unit.job.key, unit.seed, out.error)
+    results.write_json(results.failure_path(rfile), {
+        "schema_version": results.SCHEMA_VERSION, "job": str(unit.job.key), "seed": unit.seed, "error": out.error,
+        "traceback": out.traceback, "config": unit.job.config, "execution": execution, "created_at": results.now()})
+    return None
+
+
+def prune_checkpoints(job: Job, opts: RunOptions, records: dict[int, dict]) -> None:
+    """keep-checkpoints best: keep the seed with the best validation score (never the test score)."""
+    if opts.keep_checkpoints != "best" or len(records) < 2:
+        return
+
+    def val_main(seed: int) -> float:
+        v = (records[seed].get("validation") or {}).get("metrics") or {}
+        return v.get("main", float("-inf"))
+
+    keep = max(sorted(records), key=val_main)
+    for seed in records:
+        if seed != keep:
+            shutil.rmtree(results.checkpoint_dir(opts.output_dir, job.key, seed), ignore_errors=True)
+
+
+def _remove_partial_checkpoints(unit: Unit) -> None:
+    """A worker stopped while saving leaves a hidden temporary folder (runner.save_checkpoint): remove it."""
+    final = results.checkpoint_dir(unit.opts.output_dir, unit.job.key, unit.seed)
+    for tmp in final.parent.glob(f".{final.name}.*.tmp") if final.parent.is_dir() else ():
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def run_grid(jobs: list[Job], opts: RunOptions, eopts: Optional[ExecOptions] = None) -> dict[str, int]:
+    """Run every (job, seed) whose result file is missing; returns counts of done, skipped and failed."""
+    from . import make_executor
+
+    eopts = eopts or ExecOptions()
+    counts = {"done": 0, "skipped": 0, "failed": 0}
+    records: dict[int, dict[int, dict]] = {i: {} for i in range(len(jobs))}
+    units, owner = [], {}
+    for i, job in enumerate(jobs):
+        for seed in job.seeds:
+            rfile = results.result_path(opts.output_dir, job.key, seed)
+            if rfile.exists():
+                counts["skipped"] += 1
+                records[i][seed] = results.read_json(rfile)
+            else:
+                owner[len(units)] = i
+                units.append(Unit(len(units), job, seed, opts))
+    executor = make_executor(eopts, opts, units)
+    if units:
+        bar = GridBar(sum(len(j.seeds) for j in jobs), counts["skipped"], opts.progress)
+        starts: dict[int, int] = {}
+        try:
+            for event in executor.run(units):
+                unit = units[event.uid]
+                if isinstance(event, Started):
+                    starts[event.uid] = starts.get(event.uid, 0) + 1
+                    bar.started(unit, event.where)
+                    continue
+                rec = write_outcome(unit, event, starts.get(event.uid, 1))
+                counts[event.status] += 1
+                if rec is not None:
+                    records[owner[event.uid]][unit.seed] = rec
+                bar.finished(unit, event.status)
+                if eopts.verbose:
+                    bar.write(f"--- {unit.label} ({event.status}) ---\n{event.log_text.rstrip()}")
+        except BaseException:  # Ctrl-C or a driver error: start nothing more, stop what runs
+            executor.cancel()
+            for unit in units:
+                _remove_partial_checkpoints(unit)
+            raise
+        finally:
+            executor.close()
+            bar.close()
+    for i, job in enumerate(jobs):
+        prune_checkpoints(job, opts, records[i])
+    return counts
