@@ -6,6 +6,7 @@ import logging
 import os
 import platform
 import tempfile
+import time
 import traceback
 from contextlib import contextmanager
 from pathlib import Path
@@ -94,7 +95,7 @@ def run_unit(unit: Unit, where: dict[str, Any], live_log: bool) -> Outcome:
         fd, name = tempfile.mkstemp(prefix="harness-job-", suffix=".log")
         os.close(fd)
         path = tmp = Path(name)
-    outcome = Outcome(unit.uid, "failed", execution=dict(where))
+    outcome = Outcome(unit.uid, "failed", execution={**where, "started_at": round(time.time(), 3)})
     with capture_log(path):
         log.info("%s: pid %d on %s, CUDA_VISIBLE_DEVICES=%s", unit.label, os.getpid(), where.get("node") or
                  where.get("host"), where.get("cuda_visible_devices"))
@@ -106,6 +107,7 @@ def run_unit(unit: Unit, where: dict[str, Any], live_log: bool) -> Outcome:
             outcome.error = str(e) if isinstance(e, HarnessError) else f"{type(e).__name__}: {e}"
             outcome.traceback = "".join(traceback.format_exception(e))
             log.error("failed: %s", outcome.error)
+    outcome.execution["finished_at"] = round(time.time(), 3)
     outcome.log_text = path.read_text(encoding="utf-8", errors="replace")
     if tmp is not None:
         tmp.unlink(missing_ok=True)

@@ -1,0 +1,196 @@
+"""Execution layer without Ray: out-of-memory back-off, interrupts and worker lifetime, bad flags."""
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from harness import results
+from harness.cli import main
+
+REPO = Path(__file__).resolve().parents[1]
+SMOKE = ["--max-train-samples", "24", "--max-eval-samples", "16", "--max-steps", "2", "--quiet"]
+
+
+def records(out: Path) -> list[dict]:
+    return [json.loads(p.read_text()) for p in sorted((out / "results").rglob("seed*.json"))
+            if not p.name.endswith(".failed.json")]
+
+
+@pytest.fixture(scope="module")
+def bert_models(tmp_path_factory) -> Path:
+    from tiny import models_yaml
+
+    return models_yaml(tmp_path_factory.mktemp("bert"), families=("bert",))
+
+
+def _inject_oom(monkeypatch, train_above: int = 0, eval_above: int = 0) -> list[int]:
+    """CUDA out-of-memory errors on CPU: training with a per-device batch above `train_above`, evaluation above
+    `eval_above` (0: never)."""
+    import torch
+
+    from harness import train
+    from harness.adapters.encoder import SequenceAdapter
+
+    seen: list[int] = []
+    real_train, real_predict = train.Trainer.train, SequenceAdapter.predict
+
+    def fake_train(self, *a, **kw):
+        seen.append(self.args.per_device_train_batch_size)
+        if train_above and self.args.per_device_train_batch_size > train_above:
+            raise torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB (injected)")
+        return real_train(self, *a, **kw)
+
+    def fake_predict(self, model, examples, batch_size):
+        if eval_above and batch_size > eval_above:
+            raise torch.OutOfMemoryError("CUDA out of memory (injected, evaluation)")
+        return real_predict(self, model, examples, batch_size)
+
+    monkeypatch.setattr(train.Trainer, "train", fake_train)
+    monkeypatch.setattr(SequenceAdapter, "predict", fake_predict)
+    return seen
+
+
+def test_out_of_memory_halves_the_batch_and_keeps_the_requested_hash(bert_models, tmp_path, monkeypatch):
+    seen = _inject_oom(monkeypatch, train_above=4, eval_above=4)
+    out = tmp_path / "o"
+    assert main(["run", "--models", str(bert_models), "--tasks", "demo_sentiment", "--output-dir", str(out),
+                 "--batch-size", "16", "--set", "eval_batch_size=16", *SMOKE]) == 0
+    (rec,) = records(out)
+    assert seen == [16, 8, 4, 4, 4]  # two training halvings, then two evaluation halvings (training reruns)
+    ex = rec["execution"]
+    assert (ex["batch_size"], ex["gradient_accumulation_steps"], ex["eval_batch_size"]) == (4, 4, 4)
+    assert [(r["phase"], r["batch_size"]) for r in ex["oom_retries"]] == [
+        ("training", 16), ("training", 8), ("evaluation", 16), ("evaluation", 8)]
+    assert rec["config"]["train"]["batch_size"] == 16 and rec["config"]["train"]["gradient_accumulation_steps"] == 1
+    assert rec["job"]["config_hash"] == results.config_hash(rec["config"])
+    assert rec["training"]["steps"] == 2  # same optimizer steps
+
+
+def test_out_of_memory_after_three_halvings_is_a_failed_record(bert_models, tmp_path, monkeypatch, capsys):
+    _inject_oom(monkeypatch, train_above=1)
+    out = tmp_path / "o"
+    assert main(["run", "--models", str(bert_models), "--tasks", "demo_sentiment", "--output-dir", str(out),
+                 "--batch-size", "16", *SMOKE]) == 1
+    (failed,) = (out / "results").rglob("*.failed.json")
+    err = json.loads(failed.read_text())["error"]
+    assert err.startswith("out of memory in training at batch 2 after 3 halvings") and "\n" not in err
+    assert results.log_path(failed.with_name("seed42.json")).read_text().count("retrying with half the batch") == 3
+
+
+@pytest.mark.parametrize("argv, expected", [
+    (["--executor", "rya"], "unknown executor 'rya' (did you mean 'ray'?)"),
+    (["--executor", "ray", "--workers", "2"], "--workers: only for --executor local"),
+    (["--executor", "serial", "--workers", "2"], "--workers: only for --executor local"),
+    (["--workers", "2", "--gpus-per-job", "1"], "--gpus-per-job: needs --device cuda with the local executor"),
+    (["--executor", "ray", "--gpus-per-job", "0"], "--gpus-per-job: expected a share of one GPU in (0, 1]"),
+    (["--executor", "ray", "--gpus-per-job", "2"], "a job that needs several GPUs is not supported"),
+    (["--ray-address", "auto"], "--ray-address: only for --executor ray"),
+])
+def test_bad_execution_flags_are_one_line_errors(bert_models, tmp_path, capsys, argv, expected):
+    with pytest.raises(SystemExit) if argv[1] == "rya" else _no_exit():
+        rc = main(["run", "--models", str(bert_models), "--tasks", "demo_sentiment", "--output-dir",
+                   str(tmp_path / "o"), *SMOKE, *argv])
+        assert rc == 2
+    err = capsys.readouterr().err.strip()
+    last = err.splitlines()[-1]  # argparse puts its usage above the one error line
+    assert expected in last and "Traceback" not in err
+    assert argv[1] == "rya" or len(err.splitlines()) == 1
+    assert not (tmp_path / "o").exists()
+
+
+class _no_exit:
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return False
+
+
+def test_unreachable_ray_address_fails_fast(bert_models, tmp_path, capsys):
+    pytest.importorskip("ray")
+    t0 = time.monotonic()
+    rc = main(["run", "--models", str(bert_models), "--tasks", "demo_sentiment", "--output-dir", str(tmp_path / "o"),
+               "--executor", "ray", "--ray-address", "127.0.0.1:1", *SMOKE])
+    err = capsys.readouterr().err.strip()
+    assert rc == 2 and err.startswith("error: --ray-address: cannot reach a Ray cluster at 127.0.0.1:1")
+    assert len(err.splitlines()) == 1 and time.monotonic() - t0 < 30
+
+
+def test_ray_not_installed_names_the_install_command(bert_models, tmp_path, capsys, monkeypatch):
+    monkeypatch.setitem(sys.modules, "ray", None)  # import ray -> ImportError
+    rc = main(["run", "--models", str(bert_models), "--tasks", "demo_sentiment", "--output-dir", str(tmp_path / "o"),
+               "--executor", "ray", *SMOKE])
+    assert rc == 2 and "pip install -r requirements-ray.txt" in capsys.readouterr().err
+
+
+def _cli(models: Path, out: Path, *extra: str) -> subprocess.Popen:
+    cmd = [sys.executable, "-m", "harness", "run", "--models", str(models), "--tasks", "demo_sentiment,demo_paraphrase",
+           "--output-dir", str(out), "--seeds", "1,2,3", "--max-train-samples", "24", "--max-eval-samples", "16",
+           "--max-steps", "150", "--set", "eval_steps=1000", "--quiet", *extra]
+    return subprocess.Popen(cmd, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            env={**os.environ, "OMP_NUM_THREADS": "1"})
+
+
+def _worker_pids(out: Path, n: int, timeout: float = 120) -> set[int]:
+    """PIDs the running jobs wrote into their live logs (first line: '... pid N on ...')."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        pids = set()
+        for log in (out / "results").rglob("seed*.log") if (out / "results").exists() else ():
+            words = log.read_text().split()
+            if "pid" in words:
+                pids.add(int(words[words.index("pid") + 1]))
+        if len(pids) >= n:
+            return pids
+        time.sleep(0.2)
+    raise AssertionError(f"fewer than {n} jobs started within {timeout} s")
+
+
+def _gone(pid: int, timeout: float = 15) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return True
+        time.sleep(0.2)
+    return False
+
+
+def _no_partial_files(out: Path) -> None:
+    assert not [p for p in out.rglob("*") if p.name.endswith(".tmp")]
+    for p in (out / "results").rglob("seed*.json"):
+        json.loads(p.read_text())  # complete JSON
+
+
+def test_ctrl_c_stops_local_workers_and_a_rerun_finishes(bert_models, tmp_path):
+    out = tmp_path / "o"
+    proc = _cli(bert_models, out, "--workers", "2")
+    pids = _worker_pids(out, 2)
+    proc.send_signal(signal.SIGINT)
+    t0 = time.monotonic()
+    _, err = proc.communicate(timeout=30)
+    assert proc.returncode == 130 and "interrupted" in err and time.monotonic() - t0 < 15
+    assert all(_gone(pid) for pid in pids)
+    _no_partial_files(out)
+    done = len(records(out))
+    assert main(["run", "--models", str(bert_models), "--tasks", "demo_sentiment,demo_paraphrase", "--output-dir",
+                 str(out), "--seeds", "1,2,3", "--max-train-samples", "24", "--max-eval-samples", "16",
+                 "--max-steps", "150", "--set", "eval_steps=1000", "--quiet"]) == 0
+    assert len(records(out)) == 6 and done < 6
+
+
+def test_killed_driver_takes_its_local_workers_with_it(bert_models, tmp_path):
+    out = tmp_path / "o"
+    proc = _cli(bert_models, out, "--workers", "2")
+    pids = _worker_pids(out, 2)
+    proc.kill()
+    proc.communicate(timeout=30)
+    assert all(_gone(pid) for pid in pids)
