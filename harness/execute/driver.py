@@ -56,7 +56,7 @@ def write_outcome(unit: Unit, out: Outcome, attempts: int = 1) -> Optional[dict]
     rfile = results.result_path(unit.opts.output_dir, unit.job.key, unit.seed)
     lfile = results.log_path(rfile)
     results.write_text(lfile, out.log_text)
-    execution = {**out.execution, "attempts": max(1, attempts), "log_file": lfile.name}
+    execution = {"attempts": max(1, attempts), **out.execution, "log_file": lfile.name}
     if out.status == "done" and out.record is not None:
         record = {**out.record, "execution": execution}
         results.write_predictions(results.predictions_path(rfile), out.rows)

@@ -58,11 +58,12 @@ def _run_remote(unit: Unit, events: Any, marker: str, threads: int) -> Outcome:
     hf_logging.disable_default_handler()
     hf_logging.disable_progress_bar()
     ctx = ray.get_runtime_context()
-    where = describe_worker("ray", node=ray.util.get_node_ip_address(), node_id=ctx.get_node_id()[:12])
-    try:
-        events.put_nowait(Started(unit.uid, where))
-    except Exception:  # noqa: BLE001 - progress only
-        pass
+    attempt = ray._private.worker.global_worker.core_worker.get_current_task_attempt_number()
+    where = describe_worker("ray", node=ray.util.get_node_ip_address(), node_id=ctx.get_node_id()[:12],
+                            attempts=attempt + 1)
+    # fire and forget: a blocking ray.get here would hand this task's CPUs back to Ray while it waits, and Ray
+    # would start one more task than the CPUs allow
+    events.actor.put_nowait.remote(Started(unit.uid, where))
     live = (unit.opts.output_dir / marker).exists()
     return run_unit(unit, where, live_log=live)
 
@@ -121,7 +122,7 @@ class RayExecutor:
             self.opts.output_dir.mkdir(parents=True, exist_ok=True)
             (self.opts.output_dir / self.marker).write_text("harness run marker\n")
         expect = expectations([u.job for u in self.units], self.opts, self.marker if need_output else None)
-        probe = self.ray.remote(probe_node).options(num_cpus=0, max_retries=0)
+        probe = self.ray.remote(num_cpus=0, max_retries=0)(probe_node)
         refs = {probe.options(scheduling_strategy=NodeAffinitySchedulingStrategy(n["NodeID"], soft=False))
                 .remote(expect): n for n in nodes}
         problems = []
@@ -140,8 +141,8 @@ class RayExecutor:
         from ray.util.queue import Empty, Queue
 
         events = Queue(actor_options={"num_cpus": 0})
-        task = ray.remote(_run_remote).options(num_cpus=self.cpus, num_gpus=self.gpus,
-                                               max_retries=self.eopts.max_retries, retry_exceptions=False)
+        task = ray.remote(num_cpus=self.cpus, num_gpus=self.gpus, max_retries=self.eopts.max_retries,
+                          retry_exceptions=False)(_run_remote)
         threads = max(1, int(self.cpus))
         self.refs = {task.remote(u, events, self.marker, threads): u.uid for u in units}
         log.info("%d Ray tasks (%g GPU, %g CPU each) on %d node(s)", len(units), self.gpus, self.cpus,

@@ -1,0 +1,140 @@
+"""The Ray executor on a real local Ray instance (logical GPUs on this GPU-less machine), loopback only."""
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+# before Ray is imported: keep every Ray address on 127.0.0.1 and need no auth token (test traffic stays local)
+os.environ.setdefault("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", "0")
+os.environ.setdefault("RAY_AUTH_MODE", "disabled")
+ray = pytest.importorskip("ray", reason="Ray is not installed (pip install -r requirements-ray.txt)")
+
+from harness.cli import main  # noqa: E402
+from test_execute import _gone, _no_partial_files, _worker_pids, records  # noqa: E402
+
+REPO = Path(__file__).resolve().parents[1]
+SMOKE = ["--max-train-samples", "24", "--max-eval-samples", "16", "--max-steps", "2", "--quiet"]
+GRID = ["--tasks", "demo_sentiment,demo_paraphrase", "--seeds", "1,2"]
+
+
+@pytest.fixture(scope="module")
+def ray_address():
+    ray.init(address="local", num_cpus=2, num_gpus=2, include_dashboard=False, object_store_memory=200 * 1024 ** 2,
+             _node_ip_address="127.0.0.1", log_to_driver=False)
+    yield ray.get_runtime_context().gcs_address
+    ray.shutdown()
+
+
+@pytest.fixture(scope="module")
+def bert_models(tmp_path_factory) -> Path:
+    from tiny import models_yaml
+
+    return models_yaml(tmp_path_factory.mktemp("bert"), families=("bert",))
+
+
+def by_path(out: Path) -> dict[Path, dict]:
+    return {p.relative_to(out): json.loads(p.read_text()) for p in sorted((out / "results").rglob("seed*.json"))
+            if not p.name.endswith(".failed.json")}
+
+
+def overlapping(recs) -> int:
+    """The most units whose [started_at, finished_at] intervals overlap at one moment."""
+    edges = sorted([(r["execution"]["started_at"], 1) for r in recs] + [(r["execution"]["finished_at"], -1)
+                                                                         for r in recs])
+    most = now = 0
+    for _, d in edges:
+        now += d
+        most = max(most, now)
+    return most
+
+
+def test_same_results_on_serial_local_and_ray(ray_address, bert_models, tmp_path):
+    """A grid of 4 units: identical result paths and metrics per (job, seed) with 1 thread per job everywhere; on
+    Ray two run at a time (2 CPUs, 1 CPU per job)."""
+    import torch
+
+    threads = torch.get_num_threads()
+    outs = {}
+    try:
+        for name, flags in (("serial", []), ("local", ["--workers", "2"]), ("ray", ["--executor", "ray"])):
+            outs[name] = tmp_path / name
+            assert main(["run", "--models", str(bert_models), *GRID, "--output-dir", str(outs[name]),
+                         "--threads-per-job", "1", *SMOKE, *flags]) == 0
+    finally:
+        torch.set_num_threads(threads)
+    got = {name: by_path(out) for name, out in outs.items()}
+    assert len(got["serial"]) == 4 and got["serial"].keys() == got["local"].keys() == got["ray"].keys()
+    for rel, rec in got["serial"].items():
+        assert got["local"][rel]["metrics"] == rec["metrics"] == got["ray"][rel]["metrics"]
+        assert got["ray"][rel]["validation"] == rec["validation"]
+    ray_recs = list(got["ray"].values())
+    assert {r["execution"]["executor"] for r in ray_recs} == {"ray"}
+    assert len({r["execution"]["pid"] for r in ray_recs}) == 2 and overlapping(ray_recs) <= 2  # two at a time
+    assert all((outs["ray"] / rel).with_name(rel.stem + ".log").read_text() for rel in got["ray"])
+
+
+def test_logical_gpus_give_each_job_its_own_device(ray_address, bert_models, tmp_path):
+    out = tmp_path / "o"
+    assert main(["run", "--models", str(bert_models), "--tasks", "demo_sentiment", "--seeds", "1,2",
+                 "--output-dir", str(out), "--executor", "ray", "--device", "cpu", "--gpus-per-job", "1",
+                 "--threads-per-job", "1", "--max-train-samples", "24", "--max-eval-samples", "16",
+                 "--max-steps", "150", "--set", "eval_steps=1000", "--quiet"]) == 0
+    recs = records(out)
+    assert sorted(r["environment"]["cuda_visible_devices"] for r in recs) == ["0", "1"]
+    assert overlapping(recs) == 2  # the two ran at once, each on its own logical GPU
+
+
+def test_more_gpus_or_threads_than_a_node_has_is_an_error(ray_address, bert_models, tmp_path, capsys):
+    rc = main(["run", "--models", str(bert_models), "--tasks", "demo_sentiment", "--output-dir", str(tmp_path / "o"),
+               "--executor", "ray", "--threads-per-job", "3", *SMOKE])
+    assert rc == 2 and "--threads-per-job: 3 CPUs per job, but no node" in capsys.readouterr().err
+
+
+def test_a_killed_worker_is_retried_and_the_grid_completes(ray_address, bert_models, tmp_path):
+    out = tmp_path / "o"
+    argv = ["run", "--models", str(bert_models), "--tasks", "demo_sentiment", "--seeds", "1", "--output-dir", str(out),
+            "--executor", "ray", "--threads-per-job", "1", "--max-train-samples", "24", "--max-eval-samples", "16",
+            "--max-steps", "300", "--set", "eval_steps=1000", "--quiet"]
+    rc: list[int] = []
+    runner = threading.Thread(target=lambda: rc.append(main(argv)))
+    runner.start()
+    (pid,) = _worker_pids(out, 1)
+    os.kill(pid, signal.SIGKILL)
+    runner.join(timeout=240)
+    assert rc == [0]
+    (rec,) = records(out)
+    assert rec["execution"]["attempts"] == 2 and rec["execution"]["pid"] != pid
+    assert not list((out / "results").rglob("*.failed.json"))
+    assert len(list((out / "results").rglob("seed1.predictions.jsonl.gz"))) == 1
+    _no_partial_files(out)
+
+
+def test_cli_joins_the_instance_and_a_rerun_skips_finished_jobs(ray_address, bert_models, tmp_path):
+    out = tmp_path / "o"
+    cmd = [sys.executable, "-m", "harness", "run", "--models", str(bert_models), *GRID, "--output-dir", str(out),
+           "--executor", "ray", "--ray-address", ray_address, "--threads-per-job", "1", "--max-train-samples", "24",
+           "--max-eval-samples", "16", "--max-steps", "150", "--set", "eval_steps=1000", "--quiet"]
+    proc = subprocess.Popen(cmd, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    pids = _worker_pids(out, 1, timeout=180)
+    deadline = time.monotonic() + 180
+    while not records(out) and time.monotonic() < deadline:  # interrupt after the first result
+        time.sleep(0.2)
+    proc.send_signal(signal.SIGINT)
+    t0 = time.monotonic()
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130 and time.monotonic() - t0 < 20, err[-2000:]
+    assert all(_gone(p) for p in pids)
+    _no_partial_files(out)
+    done = len(records(out))
+    assert 1 <= done < 4
+    rerun = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, timeout=300)
+    assert rerun.returncode == 0, rerun.stderr[-2000:]
+    assert f"{4 - done} run, {done} already done, 0 failed" in rerun.stdout
