@@ -55,6 +55,7 @@ class Job:
     fold: Optional[str]
     data_fingerprint: str  # of the data as planned; the running process reloads the data and checks it
     need_validation: bool
+    train_size: int  # training examples after --max-train-samples: executors start big jobs first
     cfg: TrainConfig
     key: Path
     config_hash: str
@@ -157,8 +158,9 @@ def plan(model_specs: list[ModelSpec], entries: list[TaskEntry], opts: RunOption
             base = results.job_key(m.name, models.revision_label(m), spec.name, method, chash)
             for fold in _folds(entry, opts):
                 key = base / f"fold-{fold}" if fold is not None else base
-                jobs.append(Job(m, entry, spec, method, fold, loaded[fold].fingerprint, need_val, cfg, key, chash,
-                                config, opts.seeds))
+                n_train = len(subset_indices(len(loaded[fold].splits["train"]), opts.max_train_samples))
+                jobs.append(Job(m, entry, spec, method, fold, loaded[fold].fingerprint, need_val, n_train, cfg, key,
+                                chash, config, opts.seeds))
     return jobs, skipped
 
 

@@ -70,6 +70,14 @@ def write_outcome(unit: Unit, out: Outcome, attempts: int = 1) -> Optional[dict]
     return None
 
 
+def training_work(job: Job) -> float:
+    """Training examples a job will process: its estimated size, to start the biggest jobs first."""
+    cfg = job.cfg
+    if cfg.max_steps > 0:
+        return min(cfg.max_steps * cfg.batch_size * cfg.gradient_accumulation_steps, job.train_size * cfg.epochs)
+    return job.train_size * cfg.epochs
+
+
 def prune_checkpoints(job: Job, opts: RunOptions, records: dict[int, dict]) -> None:
     """keep-checkpoints best: keep the seed with the best validation score (never the test score)."""
     if opts.keep_checkpoints != "best" or len(records) < 2:
@@ -110,12 +118,15 @@ def run_grid(jobs: list[Job], opts: RunOptions, eopts: Optional[ExecOptions] = N
                 owner[len(units)] = i
                 units.append(Unit(len(units), job, seed, opts))
     executor = make_executor(eopts, opts, units)
+    if executor.name != "serial":  # longest first: the grid's wall time is not left waiting on a big job started last
+        units = sorted(units, key=lambda u: -training_work(u.job))
     if units:
         bar = GridBar(sum(len(j.seeds) for j in jobs), counts["skipped"], opts.progress)
         starts: dict[int, int] = {}
+        by_uid = {u.uid: u for u in units}
         try:
             for event in executor.run(units):
-                unit = units[event.uid]
+                unit = by_uid[event.uid]
                 if isinstance(event, Started):
                     starts[event.uid] = starts.get(event.uid, 0) + 1
                     bar.started(unit, event.where)

@@ -109,8 +109,9 @@ class LocalExecutor:
 
         def feed(wid: int) -> None:
             if pending:
-                busy[wid] = pending.popleft().uid
-                self.inboxes[wid].put(units[busy[wid]])
+                unit = pending.popleft()
+                busy[wid] = unit.uid
+                self.inboxes[wid].put(unit)
 
         for wid in range(n):
             feed(wid)
