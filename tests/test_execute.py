@@ -194,3 +194,29 @@ def test_killed_driver_takes_its_local_workers_with_it(bert_models, tmp_path):
     proc.kill()
     proc.communicate(timeout=30)
     assert all(_gone(pid) for pid in pids)
+
+
+def test_grid_bar_shows_done_running_failed_and_where(capsys):
+    from types import SimpleNamespace
+
+    from harness.execute.driver import GridBar
+
+    bar = GridBar(total=3, initial=0, enabled=True)
+    a, b = SimpleNamespace(uid=0, label="m × t seed 1"), SimpleNamespace(uid=1, label="m × t seed 2")
+    bar.started(a, {"node": "10.1.2.3", "cuda_visible_devices": "3"})
+    bar.started(b, {"host": "box", "cuda_visible_devices": None})
+    assert bar.bar.postfix == "done 0, running 2, failed 0; m × t seed 1 @10.1.2.3/gpu3; m × t seed 2 @box"
+    bar.finished(a, "failed")
+    assert bar.bar.postfix == "done 0, running 1, failed 1; m × t seed 2 @box" and bar.bar.n == 1
+    bar.close()
+
+
+def test_verbose_prints_each_jobs_log(bert_models, tmp_path, capsys):
+    out = tmp_path / "o"
+    assert main(["run", "--models", str(bert_models), "--tasks", "demo_sentiment", "--output-dir", str(out),
+                 "--verbose", *SMOKE]) == 0
+    printed = capsys.readouterr().out
+    assert "--- tiny-bert × demo_sentiment × finetune seed 42 (done) ---" in printed and "step 2: {'loss'" in printed
+    (rec,) = records(out)
+    log = (next((out / "results").rglob("seed42.json")).with_name(rec["execution"]["log_file"])).read_text()
+    assert "validation at step 2" in log and "pid" in log.splitlines()[0]
