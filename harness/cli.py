@@ -161,7 +161,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     from . import execute, runner, tasks
 
-    if args.device == "cuda":
+    if args.device == "cuda" and args.executor != "ray":  # on Ray the GPUs are the cluster's (checked there)
         import torch
 
         if not torch.cuda.is_available():

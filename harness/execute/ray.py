@@ -14,7 +14,7 @@ from typing import Any, Iterator, Optional
 
 from ..errors import HarnessError
 from ..runner import RunOptions
-from .base import Event, ExecOptions, Outcome, Started, Unit
+from .base import Event, ExecOptions, Outcome, Started, Unit, env_threads
 from .probe import expectations, probe_node
 
 log = logging.getLogger(__name__)
@@ -74,7 +74,7 @@ class RayExecutor:
     def __init__(self, eopts: ExecOptions, opts: RunOptions, units: list[Unit]):
         self.eopts, self.opts, self.units = eopts, opts, units
         self.gpus = eopts.gpus_per_job if eopts.gpus_per_job is not None else (1.0 if opts.device == "cuda" else 0.0)
-        self.cpus = eopts.threads_per_job or 1
+        self.cpus = eopts.threads_per_job or env_threads() or 1
         self.ray = _import_ray(eopts.ray_address)
         self.owned = False
         self.refs: dict[Any, int] = {}
@@ -104,12 +104,15 @@ class RayExecutor:
     def _check_resources(self) -> list[dict]:
         nodes = [n for n in self.ray.nodes() if n.get("Alive")]
         most_gpus = max((n["Resources"].get("GPU", 0) for n in nodes), default=0)
+        if self.opts.device == "cuda" and not most_gpus:
+            raise HarnessError("--device cuda: no node of the Ray cluster has a GPU; use --device cpu")
         if self.gpus > most_gpus:
             raise HarnessError(f"--gpus-per-job: {self.gpus:g} GPU per job, but no node of the Ray cluster has that "
                                f"many (most: {most_gpus:g})")
         most_cpus = max((n["Resources"].get("CPU", 0) for n in nodes), default=0)
         if self.cpus > most_cpus:
-            raise HarnessError(f"--threads-per-job: {self.cpus} CPUs per job, but no node of the Ray cluster has "
+            flag = "--threads-per-job" if self.eopts.threads_per_job else "OMP_NUM_THREADS"
+            raise HarnessError(f"{flag}: {self.cpus} CPUs per job, but no node of the Ray cluster has "
                                f"that many (most: {most_cpus:g})")
         return nodes
 
