@@ -67,7 +67,7 @@ _DATA: dict[tuple, TaskData] = {}  # per process: planning and the jobs that run
 
 
 def _load_data(spec: TaskSpec, path: Path, data_dir: Optional[Path], need_val: bool, fold: Optional[str]) -> TaskData:
-    key = (spec.model_dump_json(), str(path), str(data_dir), need_val, fold)
+    key = (spec.name, str(path), str(data_dir), need_val, fold)  # label words (prompt) do not change the data
     if key not in _DATA:
         _DATA[key] = load_task_data(spec, path, data_dir, need_val, fold)
     return _DATA[key]

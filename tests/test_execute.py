@@ -123,6 +123,17 @@ def test_unreachable_ray_address_fails_fast(bert_models, tmp_path, capsys):
     assert len(err.splitlines()) == 1 and time.monotonic() - t0 < 30
 
 
+def test_auto_ray_address_without_a_cluster_fails_fast(bert_models, tmp_path, capsys, monkeypatch):
+    pytest.importorskip("ray")
+    monkeypatch.delenv("RAY_ADDRESS", raising=False)
+    t0 = time.monotonic()
+    rc = main(["run", "--models", str(bert_models), "--tasks", "demo_sentiment", "--output-dir", str(tmp_path / "o"),
+               "--executor", "ray", "--ray-address", "auto", *SMOKE])
+    err = capsys.readouterr().err.strip()
+    assert rc == 2 and err.startswith("error: --ray-address") and len(err.splitlines()) == 1
+    assert time.monotonic() - t0 < 30 and not (tmp_path / "o").exists()
+
+
 def test_ray_not_installed_names_the_install_command(bert_models, tmp_path, capsys, monkeypatch):
     monkeypatch.setitem(sys.modules, "ray", None)  # import ray -> ImportError
     rc = main(["run", "--models", str(bert_models), "--tasks", "demo_sentiment", "--output-dir", str(tmp_path / "o"),
@@ -170,10 +181,11 @@ def _no_partial_files(out: Path) -> None:
         json.loads(p.read_text())  # complete JSON
 
 
-def test_ctrl_c_stops_local_workers_and_a_rerun_finishes(bert_models, tmp_path):
+@pytest.mark.parametrize("flags, running", [([], 1), (["--workers", "2"], 2)], ids=["serial", "local"])
+def test_ctrl_c_stops_the_grid_and_a_rerun_finishes(bert_models, tmp_path, flags, running):
     out = tmp_path / "o"
-    proc = _cli(bert_models, out, "--workers", "2")
-    pids = _worker_pids(out, 2)
+    proc = _cli(bert_models, out, *flags)
+    pids = _worker_pids(out, running)
     proc.send_signal(signal.SIGINT)
     t0 = time.monotonic()
     _, err = proc.communicate(timeout=30)
@@ -181,6 +193,7 @@ def test_ctrl_c_stops_local_workers_and_a_rerun_finishes(bert_models, tmp_path):
     assert all(_gone(pid) for pid in pids)
     _no_partial_files(out)
     done = len(records(out))
+    assert len(list((out / "results").rglob("seed*.log"))) == done  # no log of an interrupted job is left
     assert main(["run", "--models", str(bert_models), "--tasks", "demo_sentiment,demo_paraphrase", "--output-dir",
                  str(out), "--seeds", "1,2,3", "--max-train-samples", "24", "--max-eval-samples", "16",
                  "--max-steps", "150", "--set", "eval_steps=1000", "--quiet"]) == 0
@@ -220,3 +233,39 @@ def test_verbose_prints_each_jobs_log(bert_models, tmp_path, capsys):
     (rec,) = records(out)
     log = (next((out / "results").rglob("seed42.json")).with_name(rec["execution"]["log_file"])).read_text()
     assert "validation at step 2" in log and "pid" in log.splitlines()[0]
+
+
+def test_gpu_slots_pin_workers_and_refuse_oversubscription():
+    from harness.errors import HarnessError
+    from harness.execute import ExecOptions
+    from harness.execute.local import plan_slots
+
+    assert plan_slots("cuda", ExecOptions(executor="local"), ["0", "1"]) == ["0", "1"]
+    assert plan_slots("cuda", ExecOptions(executor="local", gpus_per_job=0.5), ["0", "1"]) == ["0", "1", "0", "1"]
+    assert plan_slots("cuda", ExecOptions(executor="local", workers=3, gpus_per_job=0.5), ["4", "7"]) == ["4", "7", "4"]
+    assert plan_slots("cpu", ExecOptions(executor="local", workers=2)) == [None, None]
+    with pytest.raises(HarnessError, match="3 jobs at once do not fit 2 visible GPU"):
+        plan_slots("cuda", ExecOptions(executor="local", workers=3), ["0", "1"])
+    with pytest.raises(HarnessError, match="no GPU is visible"):
+        plan_slots("cuda", ExecOptions(executor="local"), [])
+
+
+def test_local_workers_see_only_their_gpu(bert_models, tmp_path):
+    """Each worker process is pinned through CUDA_VISIBLE_DEVICES (the jobs themselves run on CPU here)."""
+    from harness import runner, tasks
+    from harness.config_files import load_models_file
+    from harness.execute.base import Outcome, Unit
+    from harness.execute.local import LocalExecutor
+
+    opts = runner.RunOptions(output_dir=tmp_path / "o", seeds=(1, 2), max_train_samples=24, max_eval_samples=16,
+                             cli_train={"max_steps": 2}, progress=False)
+    jobs, _ = runner.plan(load_models_file(bert_models), [tasks.discover()["demo_sentiment"]], opts)
+    units = [Unit(i, jobs[0], seed, opts) for i, seed in enumerate(jobs[0].seeds)]
+    executor = LocalExecutor(["3", "5"], threads=1)
+    try:
+        outcomes = [e for e in executor.run(units) if isinstance(e, Outcome)]
+    finally:
+        executor.close()
+    assert [o.status for o in outcomes] == ["done", "done"]
+    assert sorted(o.record["environment"]["cuda_visible_devices"] for o in outcomes) == ["3", "5"]
+    assert sorted(o.execution["worker"] for o in outcomes) == [0, 1]

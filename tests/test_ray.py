@@ -138,3 +138,26 @@ def test_cli_joins_the_instance_and_a_rerun_skips_finished_jobs(ray_address, ber
     rerun = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, timeout=300)
     assert rerun.returncode == 0, rerun.stderr[-2000:]
     assert f"{4 - done} run, {done} already done, 0 failed" in rerun.stdout
+
+
+def test_a_job_whose_worker_keeps_dying_gets_a_failed_record(ray_address, bert_models, tmp_path):
+    from harness import runner, tasks
+    from harness.config_files import load_models_file
+    from harness.execute import ExecOptions, run_grid
+
+    out = tmp_path / "o"
+    opts = runner.RunOptions(output_dir=out, seeds=(1,), max_train_samples=24, max_eval_samples=16,
+                             cli_train={"max_steps": 300, "eval_steps": 1000}, progress=False)
+    jobs, _ = runner.plan(load_models_file(bert_models), [tasks.discover()["demo_sentiment"]], opts)
+    counts: list[dict] = []
+    driver = threading.Thread(target=lambda: counts.append(
+        run_grid(jobs, opts, ExecOptions(executor="ray", threads_per_job=1, max_retries=0))))
+    driver.start()
+    (pid,) = _worker_pids(out, 1)
+    os.kill(pid, signal.SIGKILL)
+    driver.join(timeout=120)
+    assert counts == [{"done": 0, "skipped": 0, "failed": 1}]
+    (failed,) = (out / "results").rglob("seed1.failed.json")
+    err = json.loads(failed.read_text())["error"]
+    assert err.startswith("Ray task lost after 0 retries") and "\n" not in err
+    assert not list((out / "results").rglob("seed1.json"))

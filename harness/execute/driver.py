@@ -55,7 +55,8 @@ def write_outcome(unit: Unit, out: Outcome, attempts: int = 1) -> Optional[dict]
     """Write a unit's files; returns the record when it succeeded. `attempts`: starts seen (Ray retries)."""
     rfile = results.result_path(unit.opts.output_dir, unit.job.key, unit.seed)
     lfile = results.log_path(rfile)
-    results.write_text(lfile, out.log_text)
+    if out.log_text or not lfile.exists():  # a worker that died sent no log: keep what it wrote as it ran
+        results.write_text(lfile, out.log_text)
     execution = {"attempts": max(1, attempts), **out.execution, "log_file": lfile.name}
     if out.status == "done" and out.record is not None:
         record = {**out.record, "execution": execution}
@@ -93,8 +94,10 @@ def prune_checkpoints(job: Job, opts: RunOptions, records: dict[int, dict]) -> N
             shutil.rmtree(results.checkpoint_dir(opts.output_dir, job.key, seed), ignore_errors=True)
 
 
-def _remove_partial_checkpoints(unit: Unit) -> None:
-    """A worker stopped while saving leaves a hidden temporary folder (runner.save_checkpoint): remove it."""
+def _remove_partial_files(unit: Unit) -> None:
+    """An interrupted unit leaves its live log and, if stopped while saving, a hidden temporary checkpoint folder
+    (runner.save_checkpoint): remove both, so only finished units have files."""
+    results.log_path(results.result_path(unit.opts.output_dir, unit.job.key, unit.seed)).unlink(missing_ok=True)
     final = results.checkpoint_dir(unit.opts.output_dir, unit.job.key, unit.seed)
     for tmp in final.parent.glob(f".{final.name}.*.tmp") if final.parent.is_dir() else ():
         shutil.rmtree(tmp, ignore_errors=True)
@@ -124,6 +127,7 @@ def run_grid(jobs: list[Job], opts: RunOptions, eopts: Optional[ExecOptions] = N
         bar = GridBar(sum(len(j.seeds) for j in jobs), counts["skipped"], opts.progress)
         starts: dict[int, int] = {}
         by_uid = {u.uid: u for u in units}
+        finished: set[int] = set()
         try:
             for event in executor.run(units):
                 unit = by_uid[event.uid]
@@ -132,6 +136,7 @@ def run_grid(jobs: list[Job], opts: RunOptions, eopts: Optional[ExecOptions] = N
                     bar.started(unit, event.where)
                     continue
                 rec = write_outcome(unit, event, starts.get(event.uid, 1))
+                finished.add(event.uid)
                 counts[event.status] += 1
                 if rec is not None:
                     records[owner[event.uid]][unit.seed] = rec
@@ -140,8 +145,8 @@ def run_grid(jobs: list[Job], opts: RunOptions, eopts: Optional[ExecOptions] = N
                     bar.write(f"--- {unit.label} ({event.status}) ---\n{event.log_text.rstrip()}")
         except BaseException:  # Ctrl-C or a driver error: start nothing more, stop what runs
             executor.cancel()
-            for unit in units:
-                _remove_partial_checkpoints(unit)
+            for uid in set(starts) - finished:
+                _remove_partial_files(by_uid[uid])
             raise
         finally:
             executor.close()

@@ -34,7 +34,23 @@ def _import_ray(address: Optional[str]):
 
 
 def _check_reachable(address: str) -> None:
-    """An address with a port must accept a TCP connection within seconds (ray.init itself retries for minutes)."""
+    """The cluster's address must accept a TCP connection within seconds (ray.init itself retries for minutes).
+    'auto' is looked up as Ray does (RAY_ADDRESS, then the cluster this machine last started or joined)."""
+    if address == "auto":
+        try:
+            from ray._private.services import get_ray_address_from_environment
+        except ImportError:  # a Ray without this helper: let ray.init look
+            return
+        try:
+            found = get_ray_address_from_environment("auto", None)
+        except Exception as e:  # noqa: BLE001 - Ray says no cluster runs here
+            raise HarnessError(f"--ray-address auto: no running Ray cluster found on this machine "
+                               f"({str(e).splitlines()[0][:160] if str(e) else type(e).__name__}); start one with "
+                               f"'ray start --head'") from None
+        if not found or found in ("auto", "local"):
+            raise HarnessError("--ray-address auto: no running Ray cluster found on this machine; start one with "
+                               "'ray start --head'")
+        address = found
     hostport = address.removeprefix("ray://")
     host, _, port = hostport.rpartition(":")
     if not host or not port.isdigit():
