@@ -15,6 +15,7 @@ import pytest
 # before Ray is imported: keep every Ray address on 127.0.0.1 and need no auth token (test traffic stays local)
 os.environ.setdefault("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", "0")
 os.environ.setdefault("RAY_AUTH_MODE", "disabled")
+os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")  # no usage statistics sent anywhere
 ray = pytest.importorskip("ray", reason="Ray is not installed (pip install -r requirements-ray.txt)")
 
 from harness.cli import main  # noqa: E402

@@ -24,8 +24,10 @@ CONNECT_TIMEOUT_S = 10
 
 def _import_ray(address: Optional[str]):
     if address is None or address.removeprefix("ray://").startswith(("127.", "localhost")):
-        # a local instance (or one on loopback): Ray must not swap 127.0.0.1 for the machine's interface address
+        # a local instance (or one on loopback): Ray must not swap 127.0.0.1 for the machine's interface address,
+        # and an instance the harness starts sends no usage statistics anywhere
         os.environ.setdefault("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", "0")
+        os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
     try:
         import ray
     except ImportError:
