@@ -151,8 +151,9 @@ def run_harness(args: argparse.Namespace, folders: dict[str, Path]) -> dict[str,
            "--data-dir", str(args.data_dir), "--output-dir", str(root), "--seeds", ",".join(map(str, args.seeds)),
            "--max-train-samples", str(args.max_train_samples), "--epochs", parity._fmt_num(args.epochs),
            "--learning-rate", parity._fmt_num(args.learning_rate), "--batch-size", str(RECIPE["batch_size"]),
-           "--set", f"max_length={RECIPE['max_length']}", "--set", "selection=last", "--device", args.device,
-           "--workers", str(args.workers)]
+           "--set", f"max_length={RECIPE['max_length']}", "--set", "selection=last", "--device", args.device]
+    if args.workers > 1:  # --workers means the local executor; 1 keeps the whole grid in this one process
+        cmd += ["--workers", str(args.workers)]
     print("[grid] harness:", " ".join(cmd), flush=True)
     t0 = time.perf_counter()
     rc = subprocess.run(cmd, cwd=REPO, env=parity._env()).returncode
