@@ -87,15 +87,16 @@ def read_predictions(path: Path) -> list[dict]:
 
 @lru_cache(maxsize=1)
 def git_sha() -> Optional[str]:
-    """The harness checkout's commit (with '-dirty' when it has uncommitted changes), or None."""
+    """The harness checkout's commit, with '-dirty-<hash of the diff>' when tracked files have uncommitted changes
+    (two checkouts with different edits differ here, which the Ray probe compares), or None."""
     root = Path(__file__).resolve().parent.parent
     try:
         sha = subprocess.run(["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True, timeout=5)
         if sha.returncode != 0:
             return None
-        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=root,
-                               capture_output=True, text=True, timeout=5).stdout.strip()
-        return sha.stdout.strip() + ("-dirty" if dirty else "")
+        diff = subprocess.run(["git", "diff", "HEAD", "--no-color", "--no-ext-diff"], cwd=root,
+                              capture_output=True, timeout=10).stdout
+        return sha.stdout.strip() + (f"-dirty-{hashlib.sha256(diff).hexdigest()[:8]}" if diff.strip() else "")
     except (OSError, subprocess.SubprocessError):
         return None
 

@@ -269,3 +269,28 @@ def test_local_workers_see_only_their_gpu(bert_models, tmp_path):
     assert [o.status for o in outcomes] == ["done", "done"]
     assert sorted(o.record["environment"]["cuda_visible_devices"] for o in outcomes) == ["3", "5"]
     assert sorted(o.execution["worker"] for o in outcomes) == [0, 1]
+
+
+def test_probe_lists_what_a_node_lacks(bert_models, tmp_path):
+    """The per-node check itself (run on every Ray node before a grid), against a driver's expectations."""
+    from harness import runner, tasks
+    from harness.config_files import load_models_file
+    from harness.execute.probe import expectations, probe_node
+
+    opts = runner.RunOptions(output_dir=tmp_path / "o", data_dir=tmp_path, max_train_samples=8)
+    jobs, _ = runner.plan(load_models_file(bert_models), [tasks.discover()["demo_sentiment"]], opts)
+    (tmp_path / "o").mkdir()
+    (tmp_path / "o" / ".marker").write_text("")
+    expect = expectations(jobs, opts, ".marker")
+    assert probe_node(expect) == []  # this machine is the driver
+    bad = {**expect, "git_sha": "0" * 40, "versions": {**expect["versions"], "torch": "1.0"},
+           "folders": [*expect["folders"], str(tmp_path / "gone")], "python_models": ["no_such_model_pkg"],
+           "local_models": [str(tmp_path / "no-model")], "marker": str(tmp_path / "o" / ".other")}
+    missing = probe_node(bad)
+    assert len(missing) == 6
+    assert missing[0].startswith("harness ") and f"(driver: {expect['harness']} at git {'0' * 40})" in missing[0]
+    assert "torch" in missing[1] and "(driver 1.0)" in missing[1]
+    assert f"folder {tmp_path / 'gone'} is missing" in missing
+    assert f"model folder {tmp_path / 'no-model'} is missing" in missing
+    assert "model package 'no_such_model_pkg' is not installed" in missing
+    assert "is not shared with the driver" in missing[-1]
