@@ -87,7 +87,7 @@ def test_logical_gpus_give_each_job_its_own_device(ray_address, bert_models, tmp
     assert main(["run", "--models", str(bert_models), "--tasks", "demo_sentiment", "--seeds", "1,2",
                  "--output-dir", str(out), "--executor", "ray", "--device", "cpu", "--gpus-per-job", "1",
                  "--threads-per-job", "1", "--max-train-samples", "24", "--max-eval-samples", "16",
-                 "--max-steps", "150", "--set", "eval_steps=1000", "--quiet"]) == 0
+                 "--max-steps", "400", "--set", "eval_steps=1000", "--quiet"]) == 0  # long enough to overlap
     recs = records(out)
     assert sorted(r["environment"]["cuda_visible_devices"] for r in recs) == ["0", "1"]
     assert overlapping(recs) == 2  # the two ran at once, each on its own logical GPU
