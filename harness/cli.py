@@ -185,7 +185,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     eopts = execute.ExecOptions(executor=executor, workers=args.workers, gpus_per_job=args.gpus_per_job,
                                 threads_per_job=args.threads_per_job, ray_address=args.ray_address,
                                 verbose=args.verbose)
-    execute.check_options(eopts, args.device)
+    execute.check_options(eopts)
     opts = runner.RunOptions(output_dir=args.output_dir.resolve(),
                              data_dir=args.data_dir.resolve() if args.data_dir else None, seeds=args.seeds,
                              max_train_samples=args.max_train_samples, max_eval_samples=args.max_eval_samples,

@@ -2,7 +2,6 @@
 reaches the driver's folder, and the per-node probe names a node that lacks what the jobs need."""
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import sys

@@ -10,7 +10,7 @@ from .base import EXECUTORS, ExecOptions, Executor, Unit, threads_per_job
 from .driver import run_grid
 
 
-def check_options(eopts: ExecOptions, device: str) -> None:
+def check_options(eopts: ExecOptions) -> None:
     """Flag combinations that make no sense, as one-line errors (exit 2) before anything runs."""
     if eopts.executor not in EXECUTORS:
         raise HarnessError(f"--executor: unknown executor '{eopts.executor}'{did_you_mean(eopts.executor, EXECUTORS)}")
@@ -30,7 +30,7 @@ def check_options(eopts: ExecOptions, device: str) -> None:
 
 def make_executor(eopts: ExecOptions, opts: RunOptions, units: list[Unit]) -> Executor:
     """Validate the options and build the executor (a Ray connection is made only when units run)."""
-    check_options(eopts, opts.device)
+    check_options(eopts)
     if eopts.executor == "local":
         from . import local
 

@@ -121,8 +121,8 @@ def run_grid(jobs: list[Job], opts: RunOptions, eopts: Optional[ExecOptions] = N
                 owner[len(units)] = i
                 units.append(Unit(len(units), job, seed, opts))
     executor = make_executor(eopts, opts, units)
-    if executor.name != "serial":  # longest first: the grid's wall time is not left waiting on a big job started last
-        units = sorted(units, key=lambda u: -training_work(u.job))
+    # biggest first (stable): with jobs at once, the grid's wall time is not left waiting on a big job started last
+    units = sorted(units, key=lambda u: -training_work(u.job))
     if units:
         bar = GridBar(sum(len(j.seeds) for j in jobs), counts["skipped"], opts.progress)
         starts: dict[int, int] = {}

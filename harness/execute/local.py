@@ -63,15 +63,9 @@ def _worker(wid: int, gpu: Optional[str], threads: int, inbox: Any, events: Any)
     if gpu is not None:
         os.environ["CUDA_VISIBLE_DEVICES"] = gpu
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
-    import torch
+    from .unit import describe_worker, prepare_worker, run_unit
 
-    from transformers.utils import logging as hf_logging
-
-    from .unit import describe_worker, run_unit
-
-    torch.set_num_threads(threads)
-    hf_logging.disable_default_handler()
-    hf_logging.disable_progress_bar()
+    prepare_worker(threads)
     while True:
         unit = inbox.get()
         if unit is None:

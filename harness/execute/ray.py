@@ -8,7 +8,6 @@ from __future__ import annotations
 import logging
 import os
 import socket
-import time
 import uuid
 from typing import Any, Iterator, Optional
 
@@ -20,6 +19,7 @@ from .probe import expectations, probe_node
 log = logging.getLogger(__name__)
 INSTALL = "pip install -r requirements-ray.txt"
 CONNECT_TIMEOUT_S = 10
+PROBE_TIMEOUT_S = 300
 
 
 def _import_ray(address: Optional[str]):
@@ -67,14 +67,10 @@ def _check_reachable(address: str) -> None:
 def _run_remote(unit: Unit, events: Any, marker: str, threads: int) -> Outcome:
     """Body of the Ray task: report the start, then run the unit here."""
     import ray
-    import torch
-    from transformers.utils import logging as hf_logging
 
-    from .unit import describe_worker, run_unit
+    from .unit import describe_worker, prepare_worker, run_unit
 
-    torch.set_num_threads(threads)
-    hf_logging.disable_default_handler()
-    hf_logging.disable_progress_bar()
+    prepare_worker(threads)
     ctx = ray.get_runtime_context()
     attempt = ray._private.worker.global_worker.core_worker.get_current_task_attempt_number()
     where = describe_worker("ray", node=ray.util.get_node_ip_address(), node_id=ctx.get_node_id()[:12],
@@ -148,7 +144,10 @@ class RayExecutor:
                 .remote(expect): n for n in nodes}
         problems = []
         for ref, node in refs.items():
-            missing = self.ray.get(ref, timeout=120)
+            try:
+                missing = self.ray.get(ref, timeout=PROBE_TIMEOUT_S)
+            except self.ray.exceptions.RayError as e:  # no answer (a busy or dying node), or the probe crashed
+                missing = [f"the probe task gave no answer within {PROBE_TIMEOUT_S} s ({type(e).__name__})"]
             if missing:
                 problems.append(f"node {node['NodeManagerAddress']} ({node['NodeID'][:12]}): {'; '.join(missing)}")
         if problems:

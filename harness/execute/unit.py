@@ -20,6 +20,16 @@ log = logging.getLogger(__name__)
 LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 
 
+def prepare_worker(threads: int) -> None:
+    """Set up a process that runs units for an executor: its torch threads; no library console output."""
+    import torch
+    from transformers.utils import logging as hf_logging
+
+    torch.set_num_threads(threads)
+    hf_logging.disable_default_handler()
+    hf_logging.disable_progress_bar()
+
+
 def describe_worker(executor: str, **extra: Any) -> dict[str, Any]:
     """Where a unit runs: host, process and the GPUs it was given."""
     return {"executor": executor, "host": platform.node(), "pid": os.getpid(),
