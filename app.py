@@ -18,10 +18,11 @@ import gradio as gr
 import pandas as pd
 
 from harness.errors import HarnessError
+from leaderboard.columns import UNK_WARN
 from leaderboard.compare import disagreements, right_choices, run_compare
 from leaderboard.data import AppData, load_app_data, resolve_results_dir
 from leaderboard.filters import Filters, caveats_markdown, choices, filter_table, visible_tasks
-from leaderboard.playground import FIELDS, InputError, Playground, example_inputs
+from leaderboard.playground import InputError, Playground, example_inputs, form
 from leaderboard.plots import model_points, score_vs_latency, score_vs_params, task_bars
 from leaderboard.significance import significance_table, tie_markers
 
@@ -87,11 +88,14 @@ def build_app(results_dir: Path | str) -> gr.Blocks:
         vis = [t for ts in visible_tasks(data.table, data.task_info, f).values() for t in ts]
         path = csv_dir / "leaderboard.csv"
         shown.to_csv(path, index=False)
-        note = (f"**{len(shown)} model(s) shown, {hidden} hidden by the filters.** Cells: main score ×100, "
-                "mean ± std (n seeds); ⚠UNK: the tokenizer maps over 5% of the task's tokens to [UNK]. ")
+        note = (f"**{len(shown)} model(s) shown, {hidden} hidden by the filters.** Rows: model, with the method "
+                "in brackets when it is not plain fine-tuning. Cells: main score ×100, mean ± std (n seeds); "
+                f"⚠UNK: the tokenizer maps over {UNK_WARN:.0%} of the task's tokens to [UNK]. Ranks follow each "
+                "score's direction (higher is better unless the task says lower). ")
         if mark:
-            note += ("Significance (paired bootstrap, 1,000 resamples, vs the next-ranked model on that task): "
-                     "**≈** tie within noise (95% CI of the difference includes 0), **>** clearly ahead.")
+            note += ("Significance (paired bootstrap, 1,000 resamples, vs the next-ranked row on that task, in the "
+                     "task's direction): **≈** tie within noise (95% CI of the difference includes 0), **>** clearly "
+                     "better, **<** clearly worse on the shared test examples.")
         sig_view = sig[sig["task"].isin(vis)].round(4) if len(sig) else pd.DataFrame()
         return shown, note, str(path), sig_view, caveats_markdown(data.task_info, vis)
 
@@ -101,7 +105,7 @@ def build_app(results_dir: Path | str) -> gr.Blocks:
 
     def _task_parts(task):
         kind = data.task_info.get(task, {}).get("kind", "single_cls")
-        first, second = FIELDS.get(kind, ("text", None))
+        first, second = form(kind)
         labels = list(data.checkpoints.get(task, {}))
         info = data.task_info.get(task, {})
         caveat = (f"**{task}** ({kind}, {info.get('language', '?')}) · license: {info.get('license', '?')}"

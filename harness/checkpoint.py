@@ -13,6 +13,9 @@ from .adapters import Adapter, make_adapter
 from .errors import HarnessError, did_you_mean
 from .onnx_model import (FP32_FILE, INT8_FILE, SUPPORTED, OnnxModel, find_onnx, onnx_outputs,
                          onnxruntime_available)
+from .methods import get_method
+from .models import FAMILIES
+from .record import CheckpointInfo
 from .specs import TaskSpec, TrainConfig
 
 REQUIRED = ("harness_task.json", "harness_job.json", "config.json")
@@ -70,18 +73,18 @@ def load_checkpoint(path: Path | str, backend: str = "auto") -> tuple[Adapter, A
             raise HarnessError(f"checkpoint: {folder} has no {name}")
     if not any(folder.glob("*.safetensors")) and not any(folder.glob("*.bin")):
         raise HarnessError(f"checkpoint: {folder} has no weights (model.safetensors)")
+    job = CheckpointInfo.read(folder / "harness_job.json")  # migrates older formats
     try:
         task = TaskSpec(**_read(folder / "harness_task.json"))
-        job = _read(folder / "harness_job.json")
         # loaded checkpoints run on CPU: its speed settings, not the training device's
-        cfg = TrainConfig(**{**job.get("train", {}), "bf16": "off", "eval_batch_size": "auto"}).for_device("cpu")
-        kind = job["adapter"]
-        method = job.get("method", "finetune")
+        cfg = TrainConfig(**{**job.train, "bf16": "off", "eval_batch_size": "auto"}).for_device("cpu")
     except (KeyError, TypeError, ValueError) as e:
         raise HarnessError(f"checkpoint: {folder}: invalid harness_task.json / harness_job.json "
                            f"({str(e).splitlines()[0][:200]})") from None
-    if kind not in ("encoder", "seq2seq"):
-        raise HarnessError(f"checkpoint: {folder}: unknown adapter kind '{kind}' (expected encoder or seq2seq)")
+    kind, method = job.adapter, get_method(job.method, f"checkpoint: {folder}: harness_job.json: field 'method'")
+    known = sorted({fam["adapter"] for fam in FAMILIES.values()})
+    if kind not in known:
+        raise HarnessError(f"checkpoint: {folder}: unknown adapter kind '{kind}' (expected {' or '.join(known)})")
     from transformers import AutoTokenizer
 
     try:
@@ -90,18 +93,13 @@ def load_checkpoint(path: Path | str, backend: str = "auto") -> tuple[Adapter, A
         raise HarnessError(f"checkpoint: {folder}: cannot load tokenizer ({type(e).__name__}: "
                            f"{str(e).splitlines()[0][:200] if str(e) else ''})") from None
     try:
-        adapter = make_adapter(kind, task, tok, cfg, method)
+        adapter = make_adapter(kind, task, tok, cfg, method.name)
     except ValueError as e:
         raise HarnessError(f"checkpoint: {folder}: {e}") from None
     onnx_file = _onnx_file(folder, adapter, backend)
     if onnx_file is not None:
         return adapter, _load_onnx(onnx_file, folder)
-    try:
-        model = adapter.auto_class.from_pretrained(str(folder))
-    except Exception as e:  # noqa: BLE001
-        raise HarnessError(f"checkpoint: {folder}: cannot load weights ({type(e).__name__}: "
-                           f"{str(e).splitlines()[0][:200] if str(e) else ''})") from None
-    model = adapter.prepare_model(model)
+    model = method.load(folder, adapter)
     model.to("cpu")
     model.eval()
     return adapter, model

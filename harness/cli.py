@@ -30,13 +30,13 @@ def _names(text: str) -> tuple[str, ...]:
 
 
 def _methods(text: str) -> tuple[str, ...]:
-    from .adapters import METHODS
+    from .methods import method_names
 
-    names = _names(text)
+    names, known = _names(text), method_names()
     for n in names:
-        if n not in METHODS:
-            raise argparse.ArgumentTypeError(f"unknown method '{n}' (expected {', '.join(METHODS)})"
-                                             f"{did_you_mean(n, METHODS)}")
+        if n not in known:
+            raise argparse.ArgumentTypeError(f"unknown method '{n}' (expected {', '.join(known)})"
+                                             f"{did_you_mean(n, known)}")
     return names
 
 

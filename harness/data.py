@@ -13,7 +13,8 @@ from typing import Any, Iterator, Optional
 import numpy as np
 
 from .errors import HarnessError, did_you_mean
-from .specs import KIND_FIELDS, Source, TaskSpec, input_fields
+from .kinds import get_kind
+from .specs import Source, TaskSpec
 
 log = logging.getLogger(__name__)
 
@@ -31,7 +32,7 @@ class TaskData:
 
 def input_key(ex: dict, kind: str) -> str:
     """The model input of an example as one string: used for duplicate handling and overlap counts."""
-    fields = input_fields(kind)
+    fields = get_kind(kind).input_fields
     return "\x1f".join(" ".join(ex[f]) if isinstance(ex[f], list) else str(ex[f]) for f in fields)
 
 
@@ -94,39 +95,14 @@ def _read_hub(src: Source, split: str) -> tuple[str, Iterator[dict]]:
 
 def _canonical(row: dict, task: TaskSpec, src: Source, where: str, n: int) -> dict:
     ex: dict[str, Any] = {}
-    for fld in KIND_FIELDS[task.kind]:
+    kind = task.task_kind
+    for fld in kind.fields:
         col = src.columns.get(fld, fld)
         if col not in row:
             raise HarnessError(f"{where}: row {n}: column '{col}' (for field '{fld}') is missing"
                                f"{did_you_mean(col, row.keys())}; set sources[].columns.{fld} in the task YAML")
         ex[fld] = row[col]
-    if task.kind in ("single_cls", "pair_cls"):
-        raw = str(ex["label"])
-        label = src.label_map.get(raw, raw)
-        if label not in task.label_names:
-            raise HarnessError(f"{where}: row {n}: label '{raw}' is not in label_names {task.label_names}"
-                               f"{did_you_mean(label, task.label_names)}")
-        ex["label"] = label
-    elif task.kind == "regression":
-        try:
-            ex["label"] = float(ex["label"])
-        except (TypeError, ValueError):
-            raise HarnessError(f"{where}: row {n}: score '{ex['label']}' is not a number") from None
-    elif task.kind == "ner":
-        tags = [src.label_map.get(str(t), str(t)) for t in ex["tags"]]
-        allowed = set(task.tag_names)
-        bad = next((t for t in tags if t not in allowed), None)
-        if bad is not None:
-            raise HarnessError(f"{where}: row {n}: tag '{bad}' is not a BIO tag of label_names {task.label_names}"
-                               f"{did_you_mean(bad, allowed)}")
-        if len(tags) != len(ex["tokens"]):
-            raise HarnessError(f"{where}: row {n}: {len(ex['tokens'])} tokens but {len(tags)} tags")
-        ex["tokens"], ex["tags"] = [str(t) for t in ex["tokens"]], tags
-    elif task.kind == "extractive_qa":
-        ans = ex["answers"]
-        if not isinstance(ans, dict) or "text" not in ans:
-            raise HarnessError(f"{where}: row {n}: answers must be {{text: [...], answer_start: [...]}}")
-        ex["answers"] = {"text": list(ans["text"]), "answer_start": [int(s) for s in ans.get("answer_start", [])]}
+    kind.canonical(ex, task, src, f"{where}: row {n}")
     if src.id_column and src.id_column in row:
         ex["id"] = str(row[src.id_column])
     return ex

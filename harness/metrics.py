@@ -7,13 +7,11 @@ from __future__ import annotations
 
 import difflib
 import logging
-import math
 import re
 import string
 import unicodedata
 from collections import Counter
 from dataclasses import dataclass
-from statistics import median
 from typing import Any, Callable, Optional
 
 import numpy as np
@@ -22,6 +20,7 @@ from seqeval import metrics as seqeval_metrics
 from sklearn import metrics as sk
 
 from .errors import HarnessError
+from .kinds.regression import fill_unparseable
 from .specs import TaskSpec
 
 logger = logging.getLogger(__name__)
@@ -54,19 +53,18 @@ def higher_is_better(name: str) -> bool:
     return REGISTRY[name].higher_is_better if name in REGISTRY else True
 
 
+def direction_of(name: str) -> str:
+    """'higher' or 'lower': which way metric ``name`` is better."""
+    return "higher" if higher_is_better(name) else "lower"
+
+
 def compute(task: TaskSpec, predictions: list, references: list) -> dict[str, float]:
     """Score every metric in ``task.metrics``, plus ``main`` = mean of ``task.main_metrics``."""
     if len(predictions) != len(references):
         raise ValueError(f"{task.name}: {len(predictions)} predictions but {len(references)} references")
     if not references:
         raise ValueError(f"{task.name}: no examples to score")
-    if task.kind == "regression":
-        predictions = _fill_regression(predictions)  # once here, so the warning is logged once
-    elif task.kind in ("single_cls", "pair_cls"):
-        bad = sum(p not in task.label_names for p in predictions)
-        if bad:
-            logger.warning("%s: %d of %d predictions are not valid labels; scored as wrong",
-                           task.name, bad, len(predictions))
+    predictions = task.task_kind.prepare_predictions(task, predictions)
     scores = {name: float(_score(name, predictions, references, task)) for name in task.metrics}
     scores["main"] = float(np.mean([scores[m] for m in task.main_metrics]))
     return scores
@@ -131,25 +129,10 @@ def mcc(predictions: list, references: list, task: TaskSpec) -> float:
 
 # ---------------------------------------------------------------- regression
 
-def _valid_float(x: Any) -> bool:
-    return isinstance(x, (int, float)) and not isinstance(x, bool) and math.isfinite(x)
-
-
-def _fill_regression(predictions: list) -> list[float]:
-    """Replace unparseable (None/NaN) predictions by the median of the valid ones (0.0 if none)."""
-    valid = [float(p) for p in predictions if _valid_float(p)]
-    if len(valid) == len(predictions):
-        return valid
-    fill = float(median(valid)) if valid else 0.0
-    logger.warning("%d of %d regression predictions are unparseable; replaced with %g (median of valid "
-                   "predictions)", len(predictions) - len(valid), len(predictions), fill)
-    return [float(p) if _valid_float(p) else fill for p in predictions]
-
-
 def _correlation(kind: str, corr: Callable[..., Any]) -> MetricFn:
     """A metric from a scipy correlation; constant inputs (undefined correlation) score 0.0."""
     def fn(predictions: list, references: list, task: TaskSpec) -> float:
-        x = np.asarray(_fill_regression(predictions), dtype=float)
+        x = np.asarray(fill_unparseable(predictions, warn=False), dtype=float)
         y = np.asarray(references, dtype=float)
         if len(x) < 2 or np.ptp(x) == 0 or np.ptp(y) == 0:
             logger.warning("%s is undefined for constant predictions or references (or < 2 examples); "
@@ -161,6 +144,18 @@ def _correlation(kind: str, corr: Callable[..., Any]) -> MetricFn:
 
 pearson = register("pearson")(_correlation("pearson", stats.pearsonr))
 spearman = register("spearman")(_correlation("spearman", stats.spearmanr))
+
+
+@register("mse", higher_is_better=False)
+def mse(predictions: list, references: list, task: TaskSpec) -> float:
+    """Mean squared error (lower is better)."""
+    return float(sk.mean_squared_error(references, fill_unparseable(predictions, warn=False)))
+
+
+@register("mae", higher_is_better=False)
+def mae(predictions: list, references: list, task: TaskSpec) -> float:
+    """Mean absolute error (lower is better)."""
+    return float(sk.mean_absolute_error(references, fill_unparseable(predictions, warn=False)))
 
 
 # ---------------------------------------------------------------- NER (seqeval, conlleval-style)

@@ -16,12 +16,10 @@ from tqdm.auto import tqdm
 
 from .checkpoint import backend_name, load_checkpoint
 from .errors import HarnessError, did_you_mean
-from .specs import TaskSpec, input_fields
-from .text import split_tokens
+from .specs import TaskSpec
 
 log = logging.getLogger(__name__)
 CHUNK = 512  # inputs per adapter.predict call: bounds memory and drives the progress bar
-TEXT_KINDS = ("single_cls", "ner")  # kinds with one text per input: a plain-text file works
 JSONL_SUFFIXES = (".jsonl", ".jsonl.gz")
 
 
@@ -34,9 +32,10 @@ def _open_text(path: Path, mode: str = "rt") -> IO[str]:
 
 
 def _from_text(path: Path, task: TaskSpec) -> Iterator[tuple[int, dict]]:
-    if task.kind not in TEXT_KINDS:
-        fields = ", ".join(input_fields(task.kind))
-        raise HarnessError(f"--input {path}: task '{task.name}' ({task.kind}) takes {len(input_fields(task.kind))} "
+    kind = task.task_kind
+    if not kind.text_input:
+        fields = ", ".join(kind.input_fields)
+        raise HarnessError(f"--input {path}: task '{task.name}' ({task.kind}) takes {len(kind.input_fields)} "
                            f"texts per input ({fields}); one line of plain text cannot hold them: give a .jsonl file "
                            f"with one object per line with fields {fields}")
     with _open_text(path) as f:
@@ -44,11 +43,12 @@ def _from_text(path: Path, task: TaskSpec) -> Iterator[tuple[int, dict]]:
             text = line.rstrip("\r\n")
             if not text.strip():
                 continue  # blank lines are not inputs; 'line' in the output keeps rows traceable
-            yield lineno, ({"tokens": split_tokens(text)} if task.kind == "ner" else {"text": text})
+            yield lineno, kind.from_text(text)
 
 
 def _from_jsonl(path: Path, task: TaskSpec) -> Iterator[tuple[int, dict]]:
-    fields = input_fields(task.kind)
+    kind = task.task_kind
+    fields = kind.input_fields
     expected = ", ".join(fields)
     with _open_text(path) as f:
         for lineno, line in enumerate(f, 1):
@@ -66,23 +66,13 @@ def _from_jsonl(path: Path, task: TaskSpec) -> Iterator[tuple[int, dict]]:
                 if fld not in row:
                     raise HarnessError(f"{path}: line {lineno}: field '{fld}' is missing (task '{task.name}' "
                                        f"expects fields {expected}){did_you_mean(fld, row.keys()) if row else ''}")
-                ex[fld] = _check_value(path, lineno, fld, row[fld])
+                try:
+                    ex[fld] = kind.check_input(fld, row[fld])
+                except ValueError as e:
+                    raise HarnessError(f"{path}: line {lineno}: {e}") from None
             if "id" in row:
                 ex["id"] = row["id"]
             yield lineno, ex
-
-
-def _check_value(path: Path, lineno: int, fld: str, value: Any) -> Any:
-    if fld == "tokens":
-        if isinstance(value, str):
-            return split_tokens(value)
-        if isinstance(value, list) and all(isinstance(t, str) for t in value):
-            return value
-        raise HarnessError(f"{path}: line {lineno}: field 'tokens' must be a list of words or a string, "
-                           f"got {type(value).__name__}")
-    if not isinstance(value, str):
-        raise HarnessError(f"{path}: line {lineno}: field '{fld}' must be a string, got {type(value).__name__}")
-    return value
 
 
 def read_inputs(path: Path, task: TaskSpec) -> list[tuple[int, dict]]:
@@ -123,7 +113,7 @@ def predict_file(checkpoint: Path, input_path: Path, output: Optional[Path] = No
         raise HarnessError(f"--batch-size: expected a positive integer, got {bs}")
     log.info("%s: %d inputs, task %s (%s), backend %s", input_path, len(rows), task.name, task.kind,
              backend_name(model))
-    fields = input_fields(task.kind)
+    fields = task.task_kind.input_fields
     with _writer(output) as out, tqdm(total=len(rows), desc="predict", unit="input",
                                       disable=not progress or len(rows) <= CHUNK) as bar:
         for start in range(0, len(rows), CHUNK):

@@ -1,4 +1,4 @@
-"""Result records on disk: paths, config hash, atomic writes, environment (versions, git sha)."""
+"""Result files on disk: paths, atomic writes, environment (versions, git sha). The record itself: harness.record."""
 from __future__ import annotations
 
 import gzip
@@ -14,15 +14,8 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, Iterable, Optional
 
-SCHEMA_VERSION = 1
 PACKAGES = ("torch", "transformers", "tokenizers", "datasets", "accelerate", "scikit-learn", "scipy", "seqeval",
             "numpy", "pydantic")
-
-
-def config_hash(resolved: dict[str, Any]) -> str:
-    """12 hex digits of SHA-256 over the canonical JSON of everything that can change a score."""
-    blob = json.dumps(resolved, sort_keys=True, ensure_ascii=False, separators=(",", ":"), default=str)
-    return hashlib.sha256(blob.encode()).hexdigest()[:12]
 
 
 def job_key(model: str, revision: str, task: str, method: str, chash: str) -> Path:

@@ -13,22 +13,23 @@ import statistics
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any, Callable, Optional
 
 from pydantic import ValidationError
 
 from . import metrics, models, oom, results
-from .adapters import adapter_class, make_adapter
+from .adapters import make_adapter
+from .confighash import config_hash, job_config, legacy_config
 from .data import TaskData, load_task_data, subset_indices
 from .config_files import format_validation_error
 from .errors import HarnessError, did_you_mean
-from .specs import ModelSpec, TaskSpec, TrainConfig, resolve_train_config
+from .methods import get_method, load_all as load_methods
+from .record import CheckpointInfo, DataInfo, JobId, ModelInfo, ResultRecord, TaskInfo, Timing, Training, Validation
+from .specs import ModelSpec, TaskSpec, TrainConfig, TrainOverrides, resolve_train_config
 from .tasks import TaskEntry
 from .train import fine_tune
-from .verbalizer import resolve_label_words
 
 log = logging.getLogger(__name__)
-HASH_EXCLUDED_TASK_FIELDS = {"description", "license", "caveats", "sources", "groups"}
 
 
 @dataclass
@@ -82,16 +83,19 @@ def job_data(job: "Job", opts: RunOptions) -> TaskData:
     return data
 
 
-def resolve_config(model: ModelSpec, entry: TaskEntry, opts: RunOptions) -> TrainConfig:
-    """Precedence: CLI > model-per-task > model > task default > family default > TrainConfig defaults."""
+def resolve_config(model: ModelSpec, entry: TaskEntry, opts: RunOptions) -> tuple[TrainConfig, set[str]]:
+    """Precedence: CLI > model-per-task > model > task default > family default > TrainConfig defaults.
+    Returns the config resolved for the device and the keys set at any level (what the config hash covers)."""
     fam = models.family(model)
+    levels = (fam.get("train"), entry.spec.train, model.train, model.tasks.get(entry.spec.name), opts.cli_train)
     try:
-        cfg = resolve_train_config(fam.get("train"), entry.spec.train, model.train,
-                                   model.tasks.get(entry.spec.name), opts.cli_train)
+        cfg = resolve_train_config(*levels)
     except ValidationError as e:  # each level is valid alone (checked on load); their merge is not, or --set is bad
         raise HarnessError(format_validation_error(f"training options of {model.name} on {entry.spec.name} "
                                                    "(task, model and --set merged)", e)) from None
-    return cfg.for_device(opts.device)
+    set_keys = {k for level in levels if level
+                for k, v in (level.values if isinstance(level, TrainOverrides) else level).items() if v is not None}
+    return cfg.for_device(opts.device), set_keys
 
 
 def _folds(entry: TaskEntry, opts: RunOptions) -> list[Optional[str]]:
@@ -108,12 +112,29 @@ def _folds(entry: TaskEntry, opts: RunOptions) -> list[Optional[str]]:
     return list(opts.folds)
 
 
-def _not_applicable(m: ModelSpec, spec: TaskSpec, method: str, fam: dict[str, Any]) -> Optional[str]:
-    if method == "prompt" and spec.prompt is None:
-        return f"task {spec.name} has no prompt: section"
-    if adapter_class(fam["adapter"], spec.kind, method) is None:
-        return f"{m.family} models do not run {spec.kind} tasks with the {method} method"
-    return None
+def _check_method_options(cfg: TrainConfig, set_keys: set[str], method: str, where: str) -> None:
+    """A training option that belongs to another method (e.g. rdrop_alpha to prompt) is an error here."""
+    for other in load_methods().values():
+        for opt in other.options if other.name != method else ():
+            if opt in set_keys and getattr(cfg, opt) != TrainConfig.model_fields[opt].default:
+                raise HarnessError(f"train: field '{opt}': applies to the {other.name} method only ({where}, "
+                                   f"method {method})")
+
+
+def _adopt_legacy(config: dict[str, Any], legacy: Optional[dict[str, Any]], opts: RunOptions,
+                  key_of: Callable[[str], Path]) -> tuple[Path, str, dict[str, Any]]:
+    """(key, hash, config) of a job: its schema-1 folder when one holds results and the new one does not (an
+    upgrade re-runs nothing and new seeds join the old ones), else the new one."""
+    chash = config_hash(config)
+    key = key_of(chash)
+    if legacy is not None:
+        lhash = config_hash(legacy)
+        old = key_of(lhash)
+        results_root = Path(opts.output_dir) / "results"
+        if lhash != chash and (results_root / old).is_dir() and not (results_root / key).is_dir():
+            log.info("%s: results of the schema-1 hash %s are kept and extended", key, lhash)
+            return old, lhash, legacy
+    return key, chash, config
 
 
 def plan(model_specs: list[ModelSpec], entries: list[TaskEntry], opts: RunOptions) -> tuple[list[Job], list[str]]:
@@ -126,40 +147,34 @@ def plan(model_specs: list[ModelSpec], entries: list[TaskEntry], opts: RunOption
     for m in model_specs:
         tok = models.tokenizer_for(m)  # fails early (exit 2) for an unresolvable id
         fam = models.family(m)
-        for entry, method in ((e, meth) for e in entries for meth in opts.methods):
-            reason = _not_applicable(m, entry.spec, method, fam)
+        for entry, name in ((e, meth) for e in entries for meth in opts.methods):
+            method = get_method(name, "--methods")
+            reason = method.not_applicable(m, entry.spec, fam["adapter"])
             if reason:
-                skipped.append(f"{m.name} × {entry.spec.name} × {method}: {reason}")
+                skipped.append(f"{m.name} × {entry.spec.name} × {name}: {reason}")
                 continue
-            spec = resolve_label_words(entry.spec, entry.path, opts.data_dir) if method == "prompt" else entry.spec
-            cfg = resolve_config(m, entry, opts)
-            if cfg.rdrop_alpha and method != "prompt":
-                raise HarnessError(f"train: field 'rdrop_alpha': R-Drop is implemented for the prompt method only "
-                                   f"(model {m.name}, task {spec.name}, method {method})")
-            if method == "prompt":
-                try:  # the label words must be in this model's vocabulary (e.g. not Chinese words for MiniLM)
-                    make_adapter(fam["adapter"], spec, tok, cfg, method)
-                except HarnessError as e:
-                    skipped.append(f"{m.name} × {spec.name} × {method}: {e}")
-                    continue
+            spec = method.prepare_task(entry.spec, entry.path, opts.data_dir)
+            cfg, set_keys = resolve_config(m, entry, opts)
+            _check_method_options(cfg, set_keys, name, f"model {m.name}, task {spec.name}")
+            reason = method.check(m, spec, tok, cfg, fam["adapter"])
+            if reason:
+                skipped.append(f"{m.name} × {spec.name} × {name}: {reason}")
+                continue
             need_val = cfg.selection == "best"
             loaded = {f: _load_data(spec, entry.path, opts.data_dir, need_val, f) for f in spec.folds or [None]}
             fingerprints = {f or "": d.fingerprint for f, d in loaded.items()}
             first = loaded[(spec.folds or [None])[0]]
-            task_part = spec.model_dump(mode="json", exclude=HASH_EXCLUDED_TASK_FIELDS)
-            model_part = m.model_dump(mode="json", include={"id", "revision", "family", "tokenizer", "init", "config"})
-            config = {"method": method, "task": task_part, "model": model_part,
-                      "train": cfg.model_dump(mode="json"),
-                      "subset": {"max_train_samples": opts.max_train_samples,
-                                 "max_eval_samples": opts.max_eval_samples, "seed": 0},
-                      "data": {"fingerprint": first.fingerprint, "carve": first.carve} if not spec.folds else
-                      {"fold_fingerprints": fingerprints}}
-            chash = results.config_hash(config)
-            base = results.job_key(m.name, models.revision_label(m), spec.name, method, chash)
+            data_part = ({"fingerprint": first.fingerprint, "carve": first.carve} if not spec.folds else
+                         {"fold_fingerprints": fingerprints})
+            subset = (opts.max_train_samples, opts.max_eval_samples)
+            config = job_config(name, spec, m, cfg, set_keys, *subset, data_part)
+            legacy = legacy_config(name, spec, m, cfg, *subset, data_part)
+            base, chash, config = _adopt_legacy(config, legacy, opts, lambda h: results.job_key(
+                m.name, models.revision_label(m), spec.name, name, h))
             for fold in _folds(entry, opts):
                 key = base / f"fold-{fold}" if fold is not None else base
                 n_train = len(subset_indices(len(loaded[fold].splits["train"]), opts.max_train_samples))
-                jobs.append(Job(m, entry, spec, method, fold, loaded[fold].fingerprint, need_val, n_train, cfg, key,
+                jobs.append(Job(m, entry, spec, name, fold, loaded[fold].fingerprint, need_val, n_train, cfg, key,
                                 chash, config, opts.seeds))
     return jobs, skipped
 
@@ -180,17 +195,19 @@ def latency_ms(adapter, model, example: dict, runs: int = 20, warmup: int = 3) -
     return round(statistics.median(times), 3)
 
 
-def run_job(job: Job, seed: int, opts: RunOptions, cfg: Optional[TrainConfig] = None) -> tuple[dict, list[dict]]:
+def run_job(job: Job, seed: int, opts: RunOptions, cfg: Optional[TrainConfig] = None
+            ) -> tuple[ResultRecord, list[dict]]:
     """Train and evaluate one (model, task, seed); save the checkpoint; return the result record and the
     per-example prediction rows (the caller writes them). `cfg` overrides the per-device batch sizes only
     (out-of-memory back-off): the record keeps the requested config and its hash."""
     spec, task = job.model, job.spec
+    method = get_method(job.method)
     cfg = cfg or job.cfg
     data = job_data(job, opts)
     fam = models.family(spec)
     tok = models.tokenizer_for(spec)
     adapter = make_adapter(fam["adapter"], task, tok, cfg, job.method)
-    model = adapter.prepare_model(models.load_model(spec, adapter.auto_class, tok, seed, **adapter.model_kwargs()))
+    model = method.build(adapter, spec, tok, seed)
     splits = data.splits
     train = _subset(splits["train"], opts.max_train_samples)
     val = _subset(splits["validation"], opts.max_eval_samples) if "validation" in splits else None
@@ -216,48 +233,47 @@ def run_job(job: Job, seed: int, opts: RunOptions, cfg: Optional[TrainConfig] = 
         save_checkpoint(ckpt, model, tok, job, seed)
     rfile = results.result_path(opts.output_dir, job.key, seed)
     rows = [{"id": ex["id"], "input": adapter.inputs(ex), "gold": g, **p} for ex, g, p in zip(test, golds, preds)]
-    n_params = sum(p.numel() for p in model.parameters())
-    record = {
-        "schema_version": results.SCHEMA_VERSION,
-        "job": {"model": spec.name, "revision": models.revision_label(spec), "task": task.name,
-                "method": job.method, "fold": job.fold, "seed": seed, "config_hash": job.config_hash},
-        "config": job.config,
-        "task_info": {"benchmark": task.benchmark, "language": task.language, "kind": task.kind,
-                      "license": task.license, "caveats": task.caveats, "main_score": task.main_metrics},
-        "model_info": {"family": spec.family, "id": spec.id, "untrained": spec.untrained, "parameters": n_params,
-                       "description": spec.description},
-        "data": {"source": data.source, "carve": data.carve, "fingerprint": data.fingerprint,
-                 "sizes": {"train": len(train), "validation": len(val) if val else 0, "test": len(test)},
-                 "overlaps": data.overlaps, "evaluated_split": "test"},
-        "metrics": scores,
-        "validation": {"metrics": val_scores, "history": outcome.selection_history,
-                       "selected_step": outcome.selected_step},
-        "training": {"steps": outcome.steps, "epochs": outcome.epochs, "final_loss": outcome.final_loss},
-        "timing": {"train_runtime_s": outcome.train_runtime_s, "train_samples_per_s": outcome.train_samples_per_s,
-                   "eval_samples_per_s": round(len(test) / eval_s, 3) if eval_s else None,
-                   "cpu_latency_ms_p50": latency},
-        "tokenizer_stats": adapter.token_stats(test),
-        "predictions_file": results.predictions_path(rfile).name,
-        "checkpoint": str(ckpt.relative_to(opts.output_dir)) if opts.keep_checkpoints != "none" else None,
-        "environment": results.environment(device),
-        "created_at": results.now(),
-    }
+    record = ResultRecord(
+        job=JobId(model=spec.name, revision=models.revision_label(spec), task=task.name, method=job.method,
+                  fold=job.fold, seed=seed, config_hash=job.config_hash),
+        config=job.config,
+        task_info=TaskInfo(benchmark=task.benchmark, language=task.language, kind=task.kind, license=task.license,
+                           caveats=task.caveats, main_score=task.main_metrics, direction=task.direction),
+        model_info=ModelInfo(family=spec.family, id=spec.id, untrained=spec.untrained,
+                             parameters=sum(p.numel() for p in model.parameters()),
+                             trainable_parameters=outcome.trainable_parameters, description=spec.description),
+        data=DataInfo(source=data.source, carve=data.carve, fingerprint=data.fingerprint,
+                      sizes={"train": len(train), "validation": len(val) if val else 0, "test": len(test)},
+                      overlaps=data.overlaps, evaluated_split="test"),
+        metrics=scores,
+        validation=Validation(metrics=val_scores, history=outcome.selection_history,
+                              selected_step=outcome.selected_step),
+        training=Training(steps=outcome.steps, epochs=outcome.epochs, final_loss=outcome.final_loss,
+                          log_history=outcome.log_history),
+        timing=Timing(train_runtime_s=outcome.train_runtime_s, train_samples_per_s=outcome.train_samples_per_s,
+                      eval_samples_per_s=round(len(test) / eval_s, 3) if eval_s else None,
+                      cpu_latency_ms_p50=latency),
+        tokenizer_stats=adapter.token_stats(test),
+        predictions_file=results.predictions_path(rfile).name,
+        checkpoint=str(ckpt.relative_to(opts.output_dir)) if opts.keep_checkpoints != "none" else None,
+        environment=results.environment(device),
+        created_at=results.now(),
+    )
     return record, rows
 
 
 def save_checkpoint(path: Path, model, tokenizer, job: Job, seed: int) -> None:
-    """Weights, tokenizer, and the task spec + job config, so predict and the app need nothing else.
+    """Weights (safetensors) and tokenizer as the method saves them, the task spec and the job's CheckpointInfo,
+    so predict, export and the app need nothing else.
 
     Written into a temporary sibling folder and renamed into place: an interrupted save leaves no half checkpoint."""
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     shutil.rmtree(tmp, ignore_errors=True)
-    model.save_pretrained(tmp)
-    tokenizer.save_pretrained(tmp)
+    get_method(job.method).save(tmp, model, tokenizer)
     results.write_json(tmp / "harness_task.json", job.spec.model_dump(mode="json"))
-    results.write_json(tmp / "harness_job.json", {
-        "schema_version": results.SCHEMA_VERSION, "model": job.model.model_dump(mode="json"),
-        "adapter": models.family(job.model)["adapter"], "method": job.method, "fold": job.fold,
-        "train": job.cfg.model_dump(mode="json"), "seed": seed, "config_hash": job.config_hash})
+    CheckpointInfo(model=job.model.model_dump(mode="json"), adapter=models.family(job.model)["adapter"],
+                   method=job.method, fold=job.fold, train=job.cfg.model_dump(mode="json"), seed=seed,
+                   config_hash=job.config_hash).write(tmp / "harness_job.json")
     if path.exists():
         shutil.rmtree(path)
     os.replace(tmp, path)

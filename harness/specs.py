@@ -8,24 +8,9 @@ from pydantic import (BaseModel, ConfigDict, Field, PositiveInt, field_validator
                       model_validator)
 
 from .errors import did_you_mean
+from .kinds import TaskKind, load_all as load_kinds
 
-Kind = Literal["single_cls", "pair_cls", "regression", "ner", "extractive_qa"]
 ROLES = ("train", "validation", "test")
-# Canonical fields each task kind reads from a source (after the column map).
-KIND_FIELDS: dict[str, tuple[str, ...]] = {
-    "single_cls": ("text", "label"),
-    "pair_cls": ("text_a", "text_b", "label"),
-    "regression": ("text_a", "text_b", "label"),
-    "ner": ("tokens", "tags"),
-    "extractive_qa": ("context", "question", "answers"),
-}
-CLASSIFICATION_KINDS = ("single_cls", "pair_cls")
-GOLD_FIELDS = ("label", "tags", "answers")
-
-
-def input_fields(kind: str) -> tuple[str, ...]:
-    """The fields a model reads for a task kind: KIND_FIELDS without the gold fields."""
-    return tuple(f for f in KIND_FIELDS[kind] if f not in GOLD_FIELDS)
 
 
 class Strict(BaseModel):
@@ -224,7 +209,7 @@ class TaskSpec(Strict):
     language: Literal["en", "zh", "multi"]
     benchmark: str = Field(description="leaderboard group: GLUE, CLUE, FewCLUE, other, demo")
     groups: list[str] = Field(default_factory=list)
-    kind: Kind
+    kind: str = Field(description="a registered task kind (harness/kinds)")
     label_names: list[str] = Field(default_factory=list)
     positive_label: Optional[str] = None
     metrics: list[str]
@@ -239,10 +224,18 @@ class TaskSpec(Strict):
     prompt: Optional[PromptSpec] = None
     folds: list[str] = Field(default_factory=list, description="few-shot folds: split names use {fold}")
 
+    @field_validator("kind")
+    @classmethod
+    def _known_kind(cls, v: str) -> str:
+        kinds = load_kinds()
+        if v not in kinds:
+            raise ValueError(f"unknown task kind '{v}' (expected one of {', '.join(kinds)}){did_you_mean(v, kinds)}")
+        return v
+
     @model_validator(mode="after")
     def _consistent(self) -> "TaskSpec":
-        if self.kind in CLASSIFICATION_KINDS + ("ner",) and not self.label_names:
-            raise ValueError(f"kind {self.kind} needs label_names")
+        kind = self.task_kind
+        kind.check_task(self)
         if self.positive_label is not None and self.positive_label not in self.label_names:
             raise ValueError(f"positive_label '{self.positive_label}' is not in label_names "
                              f"{self.label_names}{did_you_mean(self.positive_label, self.label_names)}")
@@ -250,10 +243,17 @@ class TaskSpec(Strict):
         for m in mains:
             if m not in self.metrics:
                 raise ValueError(f"main_score '{m}' is not in metrics {self.metrics}{did_you_mean(m, self.metrics)}")
+        from .metrics import direction_of  # heavy (sklearn, scipy): loaded when a task is validated
+
+        directions = {m: direction_of(m) for m in mains}
+        if len(set(directions.values())) > 1:
+            raise ValueError(f"main_score mixes directions {directions}: a mean of a higher-is-better and a "
+                             "lower-is-better metric ranks nothing; pick metrics of one direction")
         if self.prompt is not None:
-            if self.kind not in CLASSIFICATION_KINDS:
-                raise ValueError(f"prompt: applies to classification kinds {CLASSIFICATION_KINDS}, not {self.kind}")
-            fields = input_fields(self.kind)
+            if not kind.label_set:
+                labelled = [k.name for k in load_kinds().values() if k.label_set]
+                raise ValueError(f"prompt: applies to kinds with a label set ({', '.join(labelled)}), not {self.kind}")
+            fields = kind.input_fields
             for name in self.prompt.placeholders():
                 if name != "mask" and name not in fields:
                     raise ValueError(f"prompt.template: unknown placeholder {{{name}}}; a {self.kind} task has "
@@ -277,9 +277,20 @@ class TaskSpec(Strict):
         return [self.main_score] if isinstance(self.main_score, str) else list(self.main_score)
 
     @property
-    def tag_names(self) -> list[str]:
-        """BIO tags for NER tasks, derived from the entity types in label_names."""
-        return ["O"] + [f"{p}-{t}" for t in self.label_names for p in ("B", "I")]
+    def task_kind(self) -> "TaskKind":
+        """The kind object (harness/kinds) that says how this task's data, scores and inputs work."""
+        return load_kinds()[self.kind]
+
+    @property
+    def direction(self) -> str:
+        """'higher' or 'lower': which way the main score is better (all main metrics agree; checked on load)."""
+        from .metrics import direction_of
+
+        return direction_of(self.main_metrics[0])
+
+    def better(self, a: float, b: Optional[float]) -> bool:
+        """Whether main score a beats b (None: nothing yet) in this task's direction."""
+        return b is None or (a < b if self.direction == "lower" else a > b)
 
     def label_word(self, label: str) -> str:
         return self.text_to_text.label_words.get(label, label.replace("_", " "))

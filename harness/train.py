@@ -28,11 +28,14 @@ class TrainOutcome:
     selection_history: list[dict] = field(default_factory=list)
     validation_metrics: Optional[dict] = None  # scores of the selected weights on the validation split
     final_loss: Optional[float] = None
+    trainable_parameters: Optional[int] = None
+    log_history: list[dict] = field(default_factory=list)  # Trainer's per-logging-step dicts (loss, lr, epoch)
 
 
 class SelectionCallback(TrainerCallback):
     """Scores the validation split at each epoch (or every eval_steps), keeps the best weights in memory,
-    and stops early after `patience` evaluations without improvement. The test split is never seen here."""
+    and stops early after `patience` evaluations without improvement. "Best" follows the main score's direction
+    (a lower-is-better metric keeps the lowest). The test split is never seen here."""
 
     def __init__(self, adapter: Adapter, examples: list[dict], patience: Optional[int]):
         self.adapter, self.examples, self.patience = adapter, examples, patience
@@ -59,7 +62,7 @@ class SelectionCallback(TrainerCallback):
         self.history.append({"step": state.global_step, "epoch": round(state.epoch or 0, 3),
                              **{k: round(v, 6) for k, v in scores.items()}})
         log.info("validation at step %d: main %.4f", state.global_step, scores["main"])
-        if self.best is None or scores["main"] > self.best:
+        if self.adapter.task.better(scores["main"], self.best):
             self.best, self.best_step, self.bad = scores["main"], state.global_step, 0
             self.best_scores = scores
             self.best_state = {k: v.detach().to("cpu", copy=True) for k, v in model.state_dict().items()}
@@ -125,6 +128,7 @@ def fine_tune(adapter: Adapter, model: Any, train_examples: list[dict], val_exam
     Trainer draws no bar and prints nothing: the grid has the one progress bar, the job's log gets the steps."""
     cfg = adapter.cfg
     apply_freeze(model, cfg)
+    trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
     features = adapter.train_features(train_examples)
     if not features:
         raise HarnessError(f"task '{adapter.task.name}': no trainable examples in the train split")
@@ -160,4 +164,12 @@ def fine_tune(adapter: Adapter, model: Any, train_examples: list[dict], val_exam
         selection_history=callback.history if callback else [],
         validation_metrics=callback.best_scores if callback else None,
         final_loss=round(result.training_loss, 6) if result.training_loss is not None else None,
+        trainable_parameters=trainable,
+        log_history=[_plain(e) for e in trainer.state.log_history],
     )
+
+
+def _plain(entry: dict) -> dict:
+    """A log-history entry with JSON-safe rounded numbers."""
+    return {k: round(v, 6) if isinstance(v, float) else v for k, v in entry.items()
+            if isinstance(v, (int, float, str)) or v is None}

@@ -54,8 +54,9 @@ def eval_examples(folder: Path, adapter: Any, data_dir: Optional[Path], max_eval
 
 
 def _n_tokens(adapter: Any, ex: dict) -> int:
-    if adapter.task.kind == "ner":
-        return len(adapter.tok(ex["tokens"], is_split_into_words=True)["input_ids"])
+    words = adapter.kind.word_fields
+    if words:  # pre-split words (NER)
+        return len(adapter.tok(ex[words[0]], is_split_into_words=True)["input_ids"])
     return len(adapter.tok(*adapter.encode_texts(ex))["input_ids"])
 
 
@@ -79,12 +80,13 @@ def _filler(adapter: Any, pool: list[dict]) -> str:
 def example_of_length(adapter: Any, n: int, pool: list[dict]) -> Optional[dict]:
     """An input of exactly n tokens (special tokens included) for the adapter's task kind, or None."""
     w = _filler(adapter, pool)
-    fields = {"single_cls": ("text",), "pair_cls": ("text_a", "text_b"), "regression": ("text_a", "text_b"),
-              "ner": ("tokens",), "extractive_qa": ("question", "context")}[adapter.task.kind]
+    kind = adapter.kind
+    grow = kind.length_field
+    fields = [f for f in kind.input_fields if f != grow]
 
-    def build(k: int) -> dict:  # one word in every field but the last, k words in the last
-        ex: dict[str, Any] = {f: w for f in fields[:-1]}
-        ex[fields[-1]] = [w] * k if fields[-1] == "tokens" else " ".join([w] * k)
+    def build(k: int) -> dict:  # one word in every other input field, k words in the growing one
+        ex: dict[str, Any] = {f: w for f in fields}
+        ex[grow] = [w] * k if grow in kind.word_fields else " ".join([w] * k)
         return ex
     k = n - (_n_tokens(adapter, build(1)) - 1)
     if k < 1 or _n_tokens(adapter, build(k)) != n:

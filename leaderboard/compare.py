@@ -6,6 +6,7 @@ from typing import Any, Optional, Sequence
 
 import pandas as pd
 
+from harness.kinds import get_kind
 from harness.results import read_predictions
 
 from .data import AppData, task_spec
@@ -48,16 +49,8 @@ def predictions_for(data: AppData, checkpoint_rel: str) -> Optional[list[dict]]:
 
 
 def show(kind: str, value: Any) -> str:
-    """A prediction or gold value as short text."""
-    if value is None:
-        return "∅"
-    if kind == "ner" and isinstance(value, list):
-        return " ".join(value)
-    if kind == "extractive_qa" and isinstance(value, list):
-        return " | ".join(map(str, value))
-    if isinstance(value, float):
-        return f"{value:.2f}"
-    return str(value)
+    """A prediction or gold value as short text, as its task kind shows it."""
+    return get_kind(kind).show(value)
 
 
 def _input_text(inp: dict) -> str:

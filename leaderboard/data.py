@@ -5,7 +5,6 @@ first time it is used. Everything here is a pure function of the folder's result
 """
 from __future__ import annotations
 
-import json
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -13,6 +12,9 @@ from typing import Any, Optional
 
 import pandas as pd
 
+from harness.record import RecordError, ResultRecord
+
+from .columns import is_missing, row_label
 from .table import Loaded, aggregate, leaderboard, load_results
 
 REPO_ENV = "HARNESS_RESULTS_REPO"
@@ -73,32 +75,37 @@ class AppData:
 
 
 def _task_info(root: Path, runs: pd.DataFrame) -> dict[str, dict[str, Any]]:
-    """Per task: benchmark, language, kind, license, caveats, main score and spec fields, from one result file."""
+    """Per task: benchmark, language, kind, direction, license, caveats, main score and spec, from one record."""
     info: dict[str, dict[str, Any]] = {}
     if runs.empty:
         return info
     for task, rows in runs.groupby("task"):
-        rec: dict[str, Any] = {}
+        rec: Optional[ResultRecord] = None
         for rel in rows["path"]:
             try:
-                rec = json.loads((root / rel).read_text(encoding="utf-8"))
+                rec = ResultRecord.read(root / rel)
                 break
-            except (OSError, json.JSONDecodeError):
+            except RecordError:
                 continue
-        ti = rec.get("task_info", {})
+        if rec is None or rec.task_info is None:
+            continue
+        ti = rec.task_info
         info[str(task)] = {
-            "benchmark": ti.get("benchmark", rows["benchmark"].iloc[0]),
-            "language": ti.get("language", rows["language"].iloc[0]), "kind": ti.get("kind", rows["kind"].iloc[0]),
-            "license": ti.get("license") or "not stated", "caveats": list(ti.get("caveats") or []),
-            "main_score": ti.get("main_score"), "spec": (rec.get("config") or {}).get("task", {}),
+            "benchmark": ti.benchmark, "language": ti.language, "kind": ti.kind, "direction": ti.direction,
+            "license": ti.license or "not stated", "caveats": list(ti.caveats), "main_score": ti.main_score,
+            "spec": rec.config.get("task", {}),
         }
     return info
 
 
-def checkpoint_label(model: str, revision: str, seed: Any, method: str = "finetune", fold: Any = "") -> str:
-    """How the app names a checkpoint: 'model [revision] seed 42', with the method and fold when they apply."""
-    extra = (f" {method}" if method != "finetune" else "") + (f" fold {fold}" if fold not in ("", None) else "")
-    return f"{model} [{revision}]{extra} seed {seed}"
+def checkpoint_label(model: str, revision: str, seed: Any, method: str = "finetune", fold: Any = "",
+                     tuning: Optional[str] = None, untrained: bool = False) -> str:
+    """How the app names a checkpoint: its leaderboard row label, then revision, fold (when it applies) and seed,
+    e.g. 'minilm [prompt] · main · fold 0 · seed 42'."""
+    parts = [row_label(model, method, tuning, untrained), str(revision)]
+    if not is_missing(fold):
+        parts.append(f"fold {fold}")
+    return " · ".join(parts + [f"seed {seed}"])
 
 
 def _checkpoints(root: Path, runs: pd.DataFrame, agg: pd.DataFrame) -> dict[str, dict[str, str]]:

@@ -16,45 +16,45 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from harness import record as record_module
+from harness.record import SCHEMA_VERSION, RecordError, ResultRecord
+
 log = logging.getLogger(__name__)
-SCHEMA_VERSION = 1
 INDEX_NAME = ".leaderboard-index.json"
 
 
-def run_row(rec: dict[str, Any], rel: str) -> dict[str, Any]:
-    """The leaderboard's row for one result record (KeyError/TypeError when a field is missing)."""
-    job, info, mi = rec["job"], rec["task_info"], rec["model_info"]
+def run_row(rec: ResultRecord, rel: str) -> dict[str, Any]:
+    """The leaderboard's row for one successful result record."""
+    job, info, mi, timing = rec.job, rec.task_info, rec.model_info, rec.timing
     return {
-        "model": job["model"], "revision": job["revision"], "task": job["task"], "method": job["method"],
-        "config_hash": job["config_hash"], "seed": job["seed"], "fold": job.get("fold") or "",
-        "benchmark": info["benchmark"], "language": info["language"], "kind": info["kind"], "family": mi["family"],
-        "untrained": mi["untrained"], "parameters": mi["parameters"], "main": rec["metrics"]["main"],
-        "metrics": json.dumps(rec["metrics"], sort_keys=True),
-        "unk_rate": rec["tokenizer_stats"]["unk_rate"], "truncation_rate": rec["tokenizer_stats"]["truncation_rate"],
-        "cpu_latency_ms": rec["timing"].get("cpu_latency_ms_p50"),
-        "train_samples_per_s": rec["timing"].get("train_samples_per_s"),
-        "eval_samples_per_s": rec["timing"].get("eval_samples_per_s"),
-        "test_size": rec["data"]["sizes"]["test"], "checkpoint": rec.get("checkpoint"),
-        "license": info.get("license"), "created_at": rec.get("created_at"), "path": rel,
+        "model": job.model, "revision": job.revision, "task": job.task, "method": job.method,
+        "config_hash": job.config_hash, "seed": job.seed, "fold": job.fold or "",
+        "benchmark": info.benchmark, "language": info.language, "kind": info.kind, "direction": info.direction,
+        "family": mi.family, "untrained": mi.untrained, "parameters": mi.parameters,
+        "trainable_parameters": mi.trainable_parameters, "main": rec.main,
+        "metrics": json.dumps(rec.metrics, sort_keys=True),
+        "unk_rate": rec.tokenizer_stats.get("unk_rate"), "truncation_rate": rec.tokenizer_stats.get("truncation_rate"),
+        "cpu_latency_ms": timing.cpu_latency_ms_p50, "train_samples_per_s": timing.train_samples_per_s,
+        "eval_samples_per_s": timing.eval_samples_per_s, "test_size": rec.data.sizes.get("test"),
+        "checkpoint": rec.checkpoint, "license": info.license, "created_at": rec.created_at, "path": rel,
     }
 
 
 def read_entry(path: Path, root: Path) -> tuple[str, Any]:
-    """('row', row) | ('failure', {path, error}) | ('problem', message) for one result file."""
+    """('row', row) | ('failure', {path, error, model, task, method, seed}) | ('problem', message) for one file.
+
+    Every known schema version is read through ResultRecord (older ones migrated); an unknown version or an
+    invalid record is a problem (skipped with a warning naming the file), never a crash."""
     rel = str(path.relative_to(root))
     try:
-        rec = json.loads(path.read_bytes())
-    except (OSError, ValueError) as e:
-        return "problem", f"{path}: unreadable ({type(e).__name__})"
-    if path.name.endswith(".failed.json"):
-        return "failure", {"path": rel, "error": rec.get("error", "") if isinstance(rec, dict) else ""}
-    if not isinstance(rec, dict) or rec.get("schema_version") != SCHEMA_VERSION:
-        version = rec.get("schema_version") if isinstance(rec, dict) else None
-        return "problem", f"{path}: schema_version {version}, expected {SCHEMA_VERSION}"
-    try:
-        return "row", run_row(rec, rel)
-    except (KeyError, TypeError) as e:
-        return "problem", f"{path}: missing field {e}"
+        rec = ResultRecord.read(path)
+    except RecordError as e:
+        return "problem", str(e)
+    if rec.status == "failed":
+        j = rec.job
+        return "failure", {"path": rel, "error": rec.failure.reason if rec.failure else "", "model": j.model,
+                           "task": j.task, "method": j.method, "seed": j.seed, "config_hash": j.config_hash}
+    return "row", run_row(rec, rel)
 
 
 def _result_files(results: Path) -> list[tuple[Path, os.stat_result]]:
@@ -69,7 +69,8 @@ def _result_files(results: Path) -> list[tuple[Path, os.stat_result]]:
 
 def _code_key() -> str:
     """Changes whenever the code that builds entries changes, so an index from older code is not reused."""
-    src = inspect.getsource(run_row) + inspect.getsource(read_entry) + str(SCHEMA_VERSION)
+    src = (inspect.getsource(run_row) + inspect.getsource(read_entry) + inspect.getsource(record_module)
+           + str(SCHEMA_VERSION))
     return hashlib.sha1(src.encode()).hexdigest()[:12]
 
 

@@ -1,7 +1,8 @@
 """Paired bootstrap over saved per-example test predictions: is a model's score different from the next one's?
 
-Per task, models are ranked by mean main score; each is compared with the next-ranked model on the examples both
-were evaluated on (joined by example id). Main scores that are a mean of per-example scores (accuracy, exact
+Per task, rows (model + method) are ranked best first by mean main score in the task's direction (higher or lower
+is better); each is compared with the next-ranked row on the examples both were evaluated on (joined by example
+id). Differences are reported as "better by", in that direction. Main scores that are a mean of per-example scores (accuracy, exact
 match, QA F1) are resampled from per-example scores; entity F1 from per-sentence entity counts (exactly seqeval's
 micro average); any other main score (binary F1, MCC, correlations) is recomputed with the harness metric
 functions on each resample. With several seeds, a model's score on a resample is the mean over
@@ -16,28 +17,32 @@ import numpy as np
 import pandas as pd
 
 from harness import metrics
+from harness.kinds import get_kind
 from harness.results import read_predictions
 
 from .data import AppData, prediction_files, task_spec
-from .table import display_name
+from .columns import LOWER, ranking_ascending, row_label
+from .table import task_direction
 
 N_RESAMPLES = 1000
 SEED = 0
 ALPHA = 0.05
 PER_EXAMPLE = {"accuracy", "exact_match", "qa_f1"}  # means of per-example scores
-CONFUSION = {"accuracy", "f1", "macro_f1", "mcc"}
-ENTITY = {"entity_f1", "entity_precision", "entity_recall"}
 MAX_SEEDS = 3
 
 
 @dataclass
 class PairResult:
-    """One comparison: ``model`` (ranked higher) against ``next_model`` on ``task``."""
+    """One comparison: ``model`` (ranked first) against ``next_model`` on ``task``, both named by their row label.
+
+    ``diff`` is how much ``model`` is better than ``next_model`` in the task's direction, in the main score's
+    natural units: positive means ``model`` is better (a higher score, or a lower one for a lower-is-better
+    task), negative means it is worse; ``ci_low`` / ``ci_high`` bound that same signed difference."""
 
     task: str
     model: str
     next_model: str
-    diff: float  # observed main-score difference (model - next), natural units
+    diff: float  # "better by": model - next when higher is better, next - model when lower is better
     ci_low: float
     ci_high: float
     p_value: float
@@ -47,19 +52,9 @@ class PairResult:
 
 
 def example_correct(kind: str, prediction: Any, gold: Any, task: Any = None) -> float:
-    """1.0 when one prediction is right: label equal (classification), tag sequence equal (NER), exact match
-    (QA, with the task's normalisation when a TaskSpec is given), |error| <= 0.5 (regression)."""
-    if kind == "extractive_qa":
-        golds = gold if isinstance(gold, list) else [gold]
-        if task is not None:
-            return float(metrics.exact_match([prediction], [golds], task))
-        return float(any((prediction or "").strip() == (g or "").strip() for g in golds))
-    if kind == "regression":
-        try:
-            return float(abs(float(prediction) - float(gold)) <= 0.5)
-        except (TypeError, ValueError):
-            return 0.0
-    return float(prediction == gold)
+    """1.0 when one prediction is right, as its task kind judges it (label equal, tag sequence equal, exact match
+    with the task's normalisation, |error| <= 0.5 for regression)."""
+    return get_kind(kind).example_correct(prediction, gold, task)
 
 
 def paired_bootstrap(score_a: Any, score_b: Any, n: int, n_resamples: int = N_RESAMPLES, seed: int = SEED
@@ -97,85 +92,6 @@ def _main_of(spec: Any, preds: list, golds: list) -> float:
     return float(np.mean(vals))
 
 
-def _entity_counts(pred: list, gold: list) -> tuple[int, int, int]:
-    """(true positives, predicted, gold) entities of one sentence, as seqeval's default mode counts them."""
-    from seqeval.metrics.sequence_labeling import get_entities
-
-    p, g = set(get_entities(list(pred or []))), set(get_entities(list(gold or [])))
-    return len(p & g), len(p), len(g)
-
-
-def _ner_scorer(rows_by_seed: dict[int, dict[str, dict]], ids: list[str], main: list[str]):
-    counts = np.array([[_entity_counts(rows_by_seed[s][i]["prediction"], rows_by_seed[s][i]["gold"]) for i in ids]
-                       for s in rows_by_seed], dtype=float)  # seeds x examples x 3
-
-    def score(idx: np.ndarray) -> float:
-        tp, n_pred, n_gold = counts[:, idx, :].sum(axis=1).T
-        prec = np.divide(tp, n_pred, out=np.zeros_like(tp), where=n_pred > 0)
-        rec = np.divide(tp, n_gold, out=np.zeros_like(tp), where=n_gold > 0)
-        f1 = np.divide(2 * prec * rec, prec + rec, out=np.zeros_like(tp), where=(prec + rec) > 0)
-        by = {"entity_precision": prec, "entity_recall": rec, "entity_f1": f1}
-        return float(np.mean([by[m].mean() for m in main]))
-    return score
-
-
-def _confusion_metrics(c: np.ndarray, spec: Any) -> dict[str, float]:
-    """accuracy, f1 (binary, positive_label), macro_f1 and mcc from a confusion matrix (true x predicted, the
-    last predicted column being 'invalid'), as sklearn computes them in harness.metrics."""
-    k = len(spec.label_names)
-    n = c.sum()
-    tp = np.diag(c)[:k].astype(float)
-    pred_sum, true_sum = c.sum(axis=0)[:k], c.sum(axis=1)[:k]
-    denom = pred_sum + true_sum
-    f1 = np.divide(2 * tp, denom, out=np.zeros(k), where=denom > 0)
-    t_sum, p_sum = c.sum(axis=1).astype(float), c.sum(axis=0).astype(float)
-    cov_tp = np.trace(c) * n - t_sum @ p_sum
-    cov_pp, cov_tt = n * n - p_sum @ p_sum, n * n - t_sum @ t_sum
-    out = {"accuracy": float(np.trace(c) / n) if n else 0.0, "macro_f1": float(f1.mean()),
-           "mcc": float(cov_tp / np.sqrt(cov_tt * cov_pp)) if cov_tt * cov_pp else 0.0}
-    if spec.positive_label in spec.label_names:
-        out["f1"] = float(f1[spec.label_names.index(spec.positive_label)])
-    return out
-
-
-def _classification_scorer(rows_by_seed: dict[int, dict[str, dict]], ids: list[str], spec: Any):
-    index = {name: i for i, name in enumerate(spec.label_names)}
-    k = len(index)
-    true = np.array([index[rows_by_seed[next(iter(rows_by_seed))][i]["gold"]] for i in ids])
-    preds = [np.array([index.get(rows_by_seed[s][i]["prediction"], k) for i in ids]) for s in rows_by_seed]
-
-    def score(idx: np.ndarray) -> float:
-        vals = []
-        for p in preds:
-            c = np.bincount(true[idx] * (k + 1) + p[idx], minlength=k * (k + 1)).reshape(k, k + 1)
-            m = _confusion_metrics(np.vstack([c, np.zeros((1, k + 1), int)]), spec)
-            vals.append(np.mean([m[name] for name in spec.main_metrics]))
-        return float(np.mean(vals))
-    return score
-
-
-def _regression_scorer(rows_by_seed: dict[int, dict[str, dict]], ids: list[str], spec: Any):
-    from scipy.stats import rankdata
-
-    gold = np.array([float(rows_by_seed[next(iter(rows_by_seed))][i]["gold"]) for i in ids])
-    preds = [np.array(metrics._fill_regression([rows_by_seed[s][i]["prediction"] for i in ids]))  # noqa: SLF001
-             for s in rows_by_seed]
-
-    def corr(x: np.ndarray, y: np.ndarray) -> float:
-        if len(x) < 2 or np.ptp(x) == 0 or np.ptp(y) == 0:
-            return 0.0
-        return float(np.corrcoef(x, y)[0, 1])
-
-    def score(idx: np.ndarray) -> float:
-        vals = []
-        for p in preds:
-            x, y = p[idx], gold[idx]
-            m = {"pearson": corr(x, y), "spearman": corr(rankdata(x), rankdata(y))}
-            vals.append(np.mean([m[name] for name in spec.main_metrics]))
-        return float(np.mean(vals))
-    return score
-
-
 def _scorer(rows_by_seed: dict[int, dict[str, dict]], ids: list[str], spec: Any) -> tuple[Any, str]:
     """A score function of resampled indices (or per-example scores), and how it is computed."""
     seeds = list(rows_by_seed)
@@ -184,12 +100,9 @@ def _scorer(rows_by_seed: dict[int, dict[str, dict]], ids: list[str], spec: Any)
         per = np.array([[_main_of(spec, [rows_by_seed[s][i]["prediction"]], [rows_by_seed[s][i]["gold"]])
                          for i in ids] for s in seeds])
         return per.mean(axis=0), "per-example"
-    if spec.kind == "ner" and set(main) <= ENTITY:
-        return _ner_scorer(rows_by_seed, ids, main), "entity counts"
-    if spec.kind in ("single_cls", "pair_cls") and set(main) <= CONFUSION:
-        return _classification_scorer(rows_by_seed, ids, spec), "confusion counts"
-    if spec.kind == "regression" and set(main) <= {"pearson", "spearman"}:
-        return _regression_scorer(rows_by_seed, ids, spec), "correlation"
+    fast = spec.task_kind.bootstrap_scorer(rows_by_seed, ids, spec)  # the kind's own resampling scorer
+    if fast is not None:
+        return fast
     preds = [[rows_by_seed[s][i]["prediction"] for i in ids] for s in seeds]
     golds = [rows_by_seed[seeds[0]][i]["gold"] for i in ids]
 
@@ -201,9 +114,19 @@ def _scorer(rows_by_seed: dict[int, dict[str, dict]], ids: list[str], spec: Any)
     return score, "metric"
 
 
+def _row_name(data: AppData, task: str, key: tuple[str, ...]) -> str:
+    """The row label of (model, revision[, method]) on a task (untrained as the aggregate says)."""
+    model, revision = key[0], key[1]
+    method = key[2] if len(key) > 2 else "finetune"
+    agg = data.agg
+    hit = agg[(agg.task == task) & (agg.model == model) & (agg.revision == revision) & (agg.method == method)]
+    return str(hit["row"].iloc[0]) if len(hit) and "row" in hit else row_label(model, method)
+
+
 def compare_pair(data: AppData, task: str, a: tuple[str, ...], b: tuple[str, ...],
                  n_resamples: int = N_RESAMPLES) -> Optional[PairResult]:
-    """Paired bootstrap of (model, revision[, method]) a against b on a task; None when predictions are missing."""
+    """Paired bootstrap of (model, revision[, method]) a against b on a task; None when predictions are missing.
+    The result's diff and interval are "a better than b by", in the task's direction."""
     ra, rb = _load(data, task, *a), _load(data, task, *b)
     if not ra or not rb:
         return None
@@ -214,15 +137,24 @@ def compare_pair(data: AppData, task: str, a: tuple[str, ...], b: tuple[str, ...
     spec = task_spec(data, task)
     fa, method = _scorer(ra, ids, spec)
     fb, _ = _scorer(rb, ids, spec)
+    if task_direction(data.agg, task) == LOWER:  # "a better than b" = b's score - a's score
+        pass
     diff, low, high, p = paired_bootstrap(fa, fb, len(ids), n_resamples)
     tie = bool(low <= 0 <= high)
-    name_a, name_b = (display_name(k[0], k[2]) if len(k) > 2 else k[0] for k in (a, b))
-    return PairResult(task, name_a, name_b, diff, low, high, p, len(ids), tie, method)
+    return PairResult(task, _row_name(data, task, a), _row_name(data, task, b), diff, low, high, p, len(ids), tie,
+                      method)
+
+
+def rank_rows(agg: pd.DataFrame, task: str) -> pd.DataFrame:
+    """A task's rows of aggregate() output, best first in the task's direction (ties: by row label)."""
+    sub = agg[agg.task == task]
+    by = "row" if "row" in sub else "model"
+    return sub.sort_values(["mean", by], ascending=[ranking_ascending(task_direction(agg, task)), True])
 
 
 def task_significance(data: AppData, task: str, n_resamples: int = N_RESAMPLES) -> list[PairResult]:
-    """Each model (ranked by mean main score on the task) against the next-ranked one."""
-    sub = data.agg[data.agg.task == task].sort_values(["mean", "model"], ascending=[False, True])
+    """Each row (ranked best first by mean main score in the task's direction) against the next-ranked one."""
+    sub = rank_rows(data.agg, task)
     keys = list(zip(sub["model"], sub["revision"], sub["method"]))
     out = []
     for a, b in zip(keys, keys[1:]):
@@ -240,5 +172,7 @@ def significance_table(data: AppData, n_resamples: int = N_RESAMPLES) -> pd.Data
 
 
 def tie_markers(sig: pd.DataFrame) -> dict[tuple[str, str], str]:
-    """(row name, task) -> '≈' when the model is within noise of the next-ranked one, '>' when clearly ahead."""
-    return {(r.model, r.task): ("≈" if r.tie else ">") for r in sig.itertuples()}
+    """(row label, task) -> a mark against the next-ranked row, in the task's direction: '≈' within noise (the
+    95% interval of the difference includes 0), '>' clearly better, '<' clearly worse on the shared examples
+    (possible when the ranking's means cover other examples or folds)."""
+    return {(r.model, r.task): "≈" if r.tie else (">" if r.diff > 0 else "<") for r in sig.itertuples()}

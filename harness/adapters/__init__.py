@@ -1,36 +1,41 @@
-"""Adapters by (family adapter kind, method): encoder fine-tuning heads, T5 text-to-text (classification,
-regression, generative QA), encoder prompts (MLM)."""
+"""Adapters per model family (encoder heads, T5 text-to-text and generative QA, encoder prompts through the MLM).
+
+Which adapter serves a task is declared by its kind (harness/kinds) per family adapter kind and per adapter
+role; a method (harness/methods) names the role it uses.
+"""
 from __future__ import annotations
 
 from typing import Any, Optional
 
 from ..specs import TaskSpec, TrainConfig
 from .base import Adapter
-from .encoder import SequenceAdapter, TokenAdapter
-from .genqa import GenQAAdapter
-from .prompt import PromptAdapter
-from .qa import QAAdapter
-from .seq2seq import Seq2SeqAdapter
-
-METHODS = ("finetune", "prompt")
-ADAPTERS: dict[tuple[str, str], tuple[type[Adapter], ...]] = {
-    ("encoder", "finetune"): (SequenceAdapter, TokenAdapter, QAAdapter),
-    ("seq2seq", "finetune"): (Seq2SeqAdapter, GenQAAdapter),
-    ("encoder", "prompt"): (PromptAdapter,),
-}
 
 
-def adapter_class(kind_of_family: str, task_kind: str, method: str = "finetune") -> Optional[type[Adapter]]:
+def adapter_class(family_adapter: str, task_kind: str, method: str = "finetune") -> Optional[type[Adapter]]:
     """The adapter that runs task_kind for a family's adapter kind and a method, or None when unsupported."""
-    return next((a for a in ADAPTERS.get((kind_of_family, method), ()) if task_kind in a.kinds), None)
+    from ..kinds import get_kind
+    from ..methods import get_method
+
+    return get_kind(task_kind).adapter_class(family_adapter, get_method(method).adapter_role)
 
 
-def make_adapter(kind_of_family: str, task: TaskSpec, tokenizer: Any, cfg: TrainConfig,
+def make_adapter(family_adapter: str, task: TaskSpec, tokenizer: Any, cfg: TrainConfig,
                  method: str = "finetune") -> Adapter:
-    cls = adapter_class(kind_of_family, task.kind, method)
+    cls = adapter_class(family_adapter, task.kind, method)
     if cls is None:
-        raise ValueError(f"{kind_of_family} models do not support {task.kind} tasks with the {method} method")
+        raise ValueError(f"{family_adapter} models do not support {task.kind} tasks with the {method} method")
     return cls(task, tokenizer, cfg)
 
 
-__all__ = ["Adapter", "ADAPTERS", "METHODS", "adapter_class", "make_adapter"]
+def __getattr__(name: str) -> Any:
+    """Adapter classes by name (e.g. `from harness.adapters import GenQAAdapter`), imported on first use."""
+    modules = {"SequenceAdapter": "encoder", "TokenAdapter": "encoder", "QAAdapter": "qa", "GenQAAdapter": "genqa",
+               "Seq2SeqAdapter": "seq2seq", "PromptAdapter": "prompt"}
+    if name in modules:
+        import importlib
+
+        return getattr(importlib.import_module(f"{__name__}.{modules[name]}"), name)
+    raise AttributeError(name)
+
+
+__all__ = ["Adapter", "adapter_class", "make_adapter"]

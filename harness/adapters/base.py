@@ -7,17 +7,16 @@ from typing import Any, Callable, Iterator
 
 import torch
 
-from ..specs import TaskSpec, TrainConfig, input_fields
+from ..specs import TaskSpec, TrainConfig
 
 
 class Adapter(ABC):
-    """One family of model heads. Subclasses declare the task kinds they support."""
-
-    kinds: tuple[str, ...] = ()
+    """One family of model heads. Which adapter serves which task kind is declared by the kinds (harness/kinds)."""
 
     def __init__(self, task: TaskSpec, tokenizer: Any, cfg: TrainConfig):
         # the runner resolves 'auto' settings for its device first; anything still 'auto' is standalone CPU use
         self.task, self.tok, self.cfg = task, tokenizer, cfg.for_device("cpu")
+        self.kind = task.task_kind
 
     @property
     @abstractmethod
@@ -48,15 +47,15 @@ class Adapter(ABC):
 
     def gold(self, ex: dict) -> Any:
         """The reference an example is scored against."""
-        return ex["label"]
+        return self.kind.gold(ex)
 
     def inputs(self, ex: dict) -> dict:
         """The example's input fields, as shown in per-example views."""
-        return {f: ex[f] for f in input_fields(self.task.kind)}
+        return {f: ex[f] for f in self.kind.input_fields}
 
     def encode_texts(self, ex: dict) -> tuple:
         """Positional text arguments for the tokenizer."""
-        return tuple(ex[f] for f in input_fields(self.task.kind))
+        return tuple(ex[f] for f in self.kind.input_fields)
 
     def token_stats(self, examples: list[dict]) -> dict[str, float]:
         """[UNK] rate (of non-special tokens) and truncation rate at max_length, on these examples."""

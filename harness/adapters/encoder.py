@@ -13,15 +13,13 @@ from .base import Adapter, autocast, batches
 class SequenceAdapter(Adapter):
     """Single-sentence and sentence-pair classification, and regression (one output)."""
 
-    kinds = ("single_cls", "pair_cls", "regression")
-
     @property
     def auto_class(self) -> Any:
         return AutoModelForSequenceClassification
 
     @property
     def regression(self) -> bool:
-        return self.task.kind == "regression"
+        return not self.kind.label_set  # no label names: one number per input
 
     def model_kwargs(self) -> dict[str, Any]:
         if self.regression:
@@ -65,23 +63,18 @@ class SequenceAdapter(Adapter):
 class TokenAdapter(Adapter):
     """NER as BIO token classification; the first sub-token of each word carries its tag."""
 
-    kinds = ("ner",)
-
     @property
     def auto_class(self) -> Any:
         return AutoModelForTokenClassification
 
     def model_kwargs(self) -> dict[str, Any]:
-        tags = self.task.tag_names
+        tags = self.kind.output_names(self.task)
         return {"num_labels": len(tags), "id2label": dict(enumerate(tags)), "label2id": {t: i for i, t in enumerate(tags)}}
-
-    def gold(self, ex: dict) -> Any:
-        return ex["tags"]
 
     def _encode(self, examples: list[dict], with_labels: bool) -> list[dict]:
         enc = self.tok([ex["tokens"] for ex in examples], is_split_into_words=True, truncation=True,
                        max_length=self.cfg.max_length)
-        index = {t: i for i, t in enumerate(self.task.tag_names)}
+        index = {t: i for i, t in enumerate(self.kind.output_names(self.task))}
         feats = []
         for i, ex in enumerate(examples):
             word_ids = enc.word_ids(i)
@@ -112,7 +105,7 @@ class TokenAdapter(Adapter):
         word_ids = [f.pop("word_ids") for f in feats]
         out: list[dict] = [{} for _ in examples]
         device = next(model.parameters()).device
-        tags = self.task.tag_names
+        tags = self.kind.output_names(self.task)
         for idx, batch in batches(feats, batch_size, self.collator(model), device):
             with autocast(model, self.cfg.bf16 == "on"):
                 pred = model(**batch).logits.argmax(-1).cpu().tolist()

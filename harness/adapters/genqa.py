@@ -24,11 +24,6 @@ NO_ANSWER_PER_QUESTION = 1  # no-answer windows trained on per question (at most
 class GenQAAdapter(WindowStats, Seq2SeqBase):
     """T5 answers extractive QA by generating the answer string; scored by EM/F1 against every reference."""
 
-    kinds = ("extractive_qa",)
-
-    def gold(self, ex: dict) -> Any:
-        return list(ex["answers"]["text"])
-
     def prompt(self, ex: dict) -> str:
         """The part of the source before the context: '<prefix> question: <q> context:'."""
         prefix = (self.task.text_to_text.prefix + " ") if self.task.text_to_text.prefix else ""

@@ -95,8 +95,6 @@ def _sym_kl(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
 class PromptAdapter(SequenceAdapter):
     """single_cls / pair_cls through the MLM head: needs task.prompt with resolved label words."""
 
-    kinds = ("single_cls", "pair_cls")
-
     def __init__(self, task, tokenizer, cfg):
         super().__init__(task, tokenizer, cfg)
         if task.prompt is None:

@@ -30,14 +30,9 @@ class WindowStats:
 class QAAdapter(WindowStats, Adapter):
     """Question + context windows (stride doc_stride); the answer is the best start/end pair in one window."""
 
-    kinds = ("extractive_qa",)
-
     @property
     def auto_class(self) -> Any:
         return AutoModelForQuestionAnswering
-
-    def gold(self, ex: dict) -> Any:
-        return list(ex["answers"]["text"])
 
     def encode_texts(self, ex: dict) -> tuple:
         return (ex["question"], ex["context"])

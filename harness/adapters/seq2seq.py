@@ -80,16 +80,20 @@ class Seq2SeqBase(Adapter):
 class Seq2SeqAdapter(Seq2SeqBase):
     """Inputs become '<prefix> text' or '<prefix> text_a: .. text_b: ..'; targets are label words or numbers."""
 
-    kinds = ("single_cls", "pair_cls", "regression")
+    @property
+    def regression(self) -> bool:
+        return not self.kind.label_set  # no label names: the target is a number
 
     def source_text(self, ex: dict) -> str:
+        """'<prefix> text' for one input field, '<prefix> text_a: .. text_b: ..' for several."""
         prefix = (self.task.text_to_text.prefix + " ") if self.task.text_to_text.prefix else ""
-        if self.task.kind == "single_cls":
-            return prefix + ex["text"]
-        return f"{prefix}text_a: {ex['text_a']} text_b: {ex['text_b']}"
+        fields = self.kind.input_fields
+        if len(fields) == 1:
+            return prefix + ex[fields[0]]
+        return prefix + " ".join(f"{f}: {ex[f]}" for f in fields)
 
     def target_text(self, ex: dict) -> str:
-        if self.task.kind == "regression":
+        if self.regression:
             return f"{float(ex['label']):.{self.task.text_to_text.regression_precision}f}"
         return self.task.label_word(ex["label"])
 
@@ -109,7 +113,7 @@ class Seq2SeqAdapter(Seq2SeqBase):
 
     def parse(self, generated: str) -> Optional[Any]:
         """Map generated text to a label name or a number; None when it is neither (counted wrong)."""
-        if self.task.kind == "regression":
+        if self.regression:
             m = _NUMBER.search(generated.replace(" ", ""))
             return float(m.group()) if m else None
         words = {_norm(self.task.label_word(n)): n for n in self.task.label_names}
@@ -117,7 +121,7 @@ class Seq2SeqAdapter(Seq2SeqBase):
 
     def generation_length(self) -> int:
         """Enough new tokens for the longest target (label word or number), at most max_new_tokens."""
-        if self.task.kind == "regression":
+        if self.regression:
             targets = [f"{-5.0:.{self.task.text_to_text.regression_precision}f}"]
         else:
             targets = [self.task.label_word(n) for n in self.task.label_names]

@@ -3,11 +3,14 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
-from typing import Any, Iterator, Optional, Protocol, Union
+from typing import TYPE_CHECKING, Any, Iterator, Optional, Protocol, Union
 
 from ..runner import Job, RunOptions
 
 EXECUTORS = ("serial", "local", "ray")
+
+if TYPE_CHECKING:
+    from ..record import ResultRecord
 
 
 @dataclass
@@ -44,11 +47,12 @@ class Outcome:
 
     uid: int
     status: str  # done | failed
-    record: Optional[dict[str, Any]] = None
+    record: Optional["ResultRecord"] = None
     rows: list[dict] = field(default_factory=list)
     log_text: str = ""
     error: Optional[str] = None
     traceback: Optional[str] = None
+    failure_kind: str = "error"  # error | out_of_memory (back-off exhausted)
     execution: dict[str, Any] = field(default_factory=dict)
 
 

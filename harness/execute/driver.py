@@ -12,7 +12,9 @@ from typing import Any, Optional
 
 from tqdm.auto import tqdm
 
-from .. import results
+from .. import models, results
+from ..errors import HarnessError
+from ..record import Execution, Failure, JobId, ResultRecord
 from ..runner import Job, RunOptions
 from .base import ExecOptions, Outcome, Started, Unit
 
@@ -51,23 +53,28 @@ class GridBar:
         self.bar.close()
 
 
-def write_outcome(unit: Unit, out: Outcome, attempts: int = 1) -> Optional[dict]:
+def write_outcome(unit: Unit, out: Outcome, attempts: int = 1) -> Optional[ResultRecord]:
     """Write a unit's files; returns the record when it succeeded. `attempts`: starts seen (Ray retries)."""
     rfile = results.result_path(unit.opts.output_dir, unit.job.key, unit.seed)
     lfile = results.log_path(rfile)
     if out.log_text or not lfile.exists():  # a worker that died sent no log: keep what it wrote as it ran
         results.write_text(lfile, out.log_text)
-    execution = {"attempts": max(1, attempts), **out.execution, "log_file": lfile.name}
+    execution = Execution(**{"attempts": max(1, attempts), **out.execution, "log_file": lfile.name})
     if out.status == "done" and out.record is not None:
-        record = {**out.record, "execution": execution}
+        record = out.record.model_copy(update={"execution": execution})
         results.write_predictions(results.predictions_path(rfile), out.rows)
-        results.write_json(rfile, record)  # last: a result file exists only with everything beside it
+        record.write(rfile)  # last: a result file exists only with everything beside it
         results.failure_path(rfile).unlink(missing_ok=True)
         return record
     log.error("job %s seed %d failed: %s", unit.job.key, unit.seed, out.error)
-    results.write_json(results.failure_path(rfile), {
-        "schema_version": results.SCHEMA_VERSION, "job": str(unit.job.key), "seed": unit.seed, "error": out.error,
-        "traceback": out.traceback, "config": unit.job.config, "execution": execution, "created_at": results.now()})
+    job = unit.job
+    ResultRecord(status="failed", job=JobId(model=job.model.name, revision=models.revision_label(job.model), task=job.spec.name,
+                                            method=job.method, fold=job.fold, seed=unit.seed,
+                                            config_hash=job.config_hash),
+                 config=job.config, failure=Failure(reason=out.error or "unknown error", kind=out.failure_kind,
+                                                    traceback=out.traceback),
+                 execution=execution, environment=results.environment(unit.opts.device),
+                 created_at=results.now()).write(results.failure_path(rfile))
     return None
 
 
@@ -79,14 +86,17 @@ def training_work(job: Job) -> float:
     return job.train_size * cfg.epochs
 
 
-def prune_checkpoints(job: Job, opts: RunOptions, records: dict[int, dict]) -> None:
-    """keep-checkpoints best: keep the seed with the best validation score (never the test score)."""
+def prune_checkpoints(job: Job, opts: RunOptions, records: dict[int, ResultRecord]) -> None:
+    """keep-checkpoints best: keep the seed with the best validation score (never the test score), in the main
+    score's direction."""
     if opts.keep_checkpoints != "best" or len(records) < 2:
         return
+    sign = -1.0 if job.spec.direction == "lower" else 1.0
 
     def val_main(seed: int) -> float:
-        v = (records[seed].get("validation") or {}).get("metrics") or {}
-        return v.get("main", float("-inf"))
+        v = records[seed].validation
+        main = (v.metrics or {}).get("main") if v else None
+        return sign * main if main is not None else float("-inf")
 
     keep = max(sorted(records), key=val_main)
     for seed in records:
@@ -109,14 +119,17 @@ def run_grid(jobs: list[Job], opts: RunOptions, eopts: Optional[ExecOptions] = N
 
     eopts = eopts or ExecOptions()
     counts = {"done": 0, "skipped": 0, "failed": 0}
-    records: dict[int, dict[int, dict]] = {i: {} for i in range(len(jobs))}
+    records: dict[int, dict[int, ResultRecord]] = {i: {} for i in range(len(jobs))}
     units, owner = [], {}
     for i, job in enumerate(jobs):
         for seed in job.seeds:
             rfile = results.result_path(opts.output_dir, job.key, seed)
             if rfile.exists():
                 counts["skipped"] += 1
-                records[i][seed] = results.read_json(rfile)
+                try:
+                    records[i][seed] = ResultRecord.read(rfile)
+                except HarnessError as e:  # unreadable: kept as is (issue 15 moves such files aside)
+                    log.warning("%s", e)
             else:
                 owner[len(units)] = i
                 units.append(Unit(len(units), job, seed, opts))

@@ -71,7 +71,7 @@ def capture_log(path: Path) -> Iterator[None]:
         handler.close()
 
 
-def _with_backoff(unit: Unit) -> tuple[dict, list[dict], dict[str, Any]]:
+def _with_backoff(unit: Unit) -> tuple["runner.ResultRecord", list[dict], dict[str, Any]]:
     """run_job, rerun with halved batches after a device out-of-memory error (oom.halve)."""
     cfg, halvings, retries = unit.job.cfg, {}, []
     while True:
@@ -116,6 +116,7 @@ def run_unit(unit: Unit, where: dict[str, Any], live_log: bool) -> Outcome:
         except Exception as e:  # noqa: BLE001 - one job's failure must not stop the grid
             outcome.error = str(e) if isinstance(e, HarnessError) else f"{type(e).__name__}: {e}"
             outcome.traceback = "".join(traceback.format_exception(e))
+            outcome.failure_kind = "out_of_memory" if oom.is_oom(e) or (e.__cause__ is not None and oom.is_oom(e.__cause__)) else "error"
             log.error("failed: %s", outcome.error)
     outcome.execution["finished_at"] = round(time.time(), 3)
     outcome.log_text = path.read_text(encoding="utf-8", errors="replace")

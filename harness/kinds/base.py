@@ -1,0 +1,183 @@
+"""What a task kind is: one object per kind says everything the rest of the harness asks about it.
+
+A kind module (harness/kinds/<kind>.py) builds one `TaskKind` (or subclass) and registers it. Nothing outside the
+kind modules branches on a kind's name: data loading, scoring, adapters, predict, the playground, the comparison
+view and the significance tests ask the kind object.
+"""
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Callable, Optional
+
+from ..errors import HarnessError, did_you_mean
+from ..text import join_tokens, split_tokens
+
+if TYPE_CHECKING:  # the specs import this package; keep the import one way at runtime
+    from ..specs import Source, TaskSpec
+
+MAX_CHARS = 2000  # longest playground input
+
+
+class InputError(ValueError):
+    """A problem with what a user typed (playground, compare); shown as one line, the app keeps serving."""
+
+
+def check_text(name: str, value: Optional[str]) -> str:
+    """A stripped, non-empty, bounded text from a form box, else InputError naming the box."""
+    value = (value or "").strip()
+    if not value:
+        raise InputError(f"'{name}' is empty: type some text (or pick an example)")
+    if len(value) > MAX_CHARS:
+        raise InputError(f"'{name}' is {len(value):,} characters; the playground takes at most {MAX_CHARS:,}")
+    return value
+
+
+@dataclass(frozen=True)
+class TaskKind:
+    """One task kind: its data record, gold, metrics, adapters, display and playground form.
+
+    fields: canonical fields of an example after the column map (inputs first, then the gold field).
+    adapters: (family adapter kind, adapter role) -> "module:Class" of the adapter that serves the kind
+    (roles are what methods ask for: "head" = a task head on the model, "mlm" = the masked-LM head).
+    """
+
+    name: str
+    fields: tuple[str, ...]
+    gold_field: str
+    metrics: tuple[str, ...]  # built-in metrics that apply
+    adapters: dict[tuple[str, str], str]
+    form: tuple[str, Optional[str]]  # playground boxes: first label, second label or None
+    length_field: str  # the input field that grows when a long input is built (export verification)
+    word_fields: tuple[str, ...] = ()  # inputs that are lists of words (a string is split into words)
+    needs_label_names: bool = False
+    label_set: bool = False  # a finite set of label names: verbalizers and confusion counts apply
+    text_input: bool = False  # one line of plain text is one input (predict on a .txt file)
+    description: str = ""
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    # ------------------------------------------------------------------ data record
+    @property
+    def input_fields(self) -> tuple[str, ...]:
+        return tuple(f for f in self.fields if f != self.gold_field)
+
+    def canonical(self, ex: dict, task: "TaskSpec", src: "Source", where: str) -> dict:
+        """Validate and normalise one example's gold value (labels mapped); HarnessError naming `where`."""
+        return ex
+
+    def gold(self, ex: dict) -> Any:
+        """The reference an example is scored against."""
+        return ex[self.gold_field]
+
+    def check_task(self, task: "TaskSpec") -> None:
+        """Kind-specific checks of a task YAML (ValueError with the field)."""
+        if self.needs_label_names and not task.label_names:
+            raise ValueError(f"kind {self.name} needs label_names")
+        for m in task.metrics:
+            from ..metrics import REGISTRY  # the registry is heavy; specs load this lazily
+
+            if m in REGISTRY and m not in self.metrics:
+                raise ValueError(f"metric '{m}' does not apply to kind {self.name} (its metrics: "
+                                 f"{', '.join(self.metrics)}){did_you_mean(m, self.metrics)}")
+
+    def output_names(self, task: "TaskSpec") -> list[str]:
+        """The names of the model's output classes (label names; BIO tags for NER)."""
+        return list(task.label_names)
+
+    # ------------------------------------------------------------------ scoring
+    def prepare_predictions(self, task: "TaskSpec", predictions: list) -> list:
+        """Predictions as the metrics take them (e.g. unparseable regression outputs filled); logs once."""
+        return predictions
+
+    def example_correct(self, prediction: Any, gold: Any, task: "TaskSpec") -> float:
+        """1.0 when one prediction is right (the comparison view's ✓)."""
+        return float(prediction == gold)
+
+    def bootstrap_scorer(self, rows_by_seed: dict, ids: list, task: "TaskSpec") -> Optional[tuple[Callable, str]]:
+        """A fast resampling scorer for the task's main score, (score(idx), how), or None for the generic one."""
+        return None
+
+    # ------------------------------------------------------------------ display and inputs
+    def show(self, value: Any) -> str:
+        """A prediction or gold value as short text."""
+        if value is None:
+            return "∅"
+        if isinstance(value, float):
+            return f"{value:.2f}"
+        return str(value)
+
+    def from_text(self, text: str) -> Optional[dict]:
+        """An input example from one line of plain text, or None when a line cannot hold one."""
+        return None
+
+    def check_input(self, fld: str, value: Any) -> Any:
+        """One input field's value from a user file; ValueError with what was expected."""
+        if fld in self.word_fields:
+            if isinstance(value, str):
+                return split_tokens(value)
+            if isinstance(value, list) and all(isinstance(t, str) for t in value):
+                return value
+            raise ValueError(f"field '{fld}' must be a list of words or a string, got {type(value).__name__}")
+        if not isinstance(value, str):
+            raise ValueError(f"field '{fld}' must be a string, got {type(value).__name__}")
+        return value
+
+    def build_input(self, first: Optional[str], second: Optional[str] = None) -> dict[str, Any]:
+        """The example an adapter predicts on, from the playground's boxes; InputError when empty or too long."""
+        a_name, b_name = self.form
+        ex: dict[str, Any] = {"id": "playground"}
+        a = check_text(a_name, first)
+        ex[self._form_field(a_name)] = split_tokens(a) if self._form_field(a_name) in self.word_fields else a
+        if b_name:
+            ex[self._form_field(b_name)] = check_text(b_name, second)
+        return ex
+
+    def form_values(self, inputs: dict) -> list[str]:
+        """[first, second] box values from a saved example's inputs (the playground's examples)."""
+        out = []
+        for name in self.form:
+            if name is None:
+                out.append("")
+                continue
+            v = inputs.get(self._form_field(name), "")
+            out.append(join_tokens(v) if isinstance(v, list) else str(v))
+        return out
+
+    def _form_field(self, box: str) -> str:
+        return self.extra.get("form_fields", {}).get(box, box)
+
+    def format_prediction(self, example: dict, pred: dict) -> dict[str, Any]:
+        """{'text': one-line summary, 'label': {name: prob} or None, 'highlight': segments or None}."""
+        return {"text": f"prediction: {self.show(pred.get('prediction'))}", "label": None, "highlight": None}
+
+    def adapter_path(self, family_adapter: str, role: str) -> Optional[str]:
+        return self.adapters.get((family_adapter, role))
+
+    def adapter_class(self, family_adapter: str, role: str) -> Optional[type]:
+        """The adapter class serving this kind for a family's adapter kind and a role, or None."""
+        ref = self.adapter_path(family_adapter, role)
+        if ref is None:
+            return None
+        module, _, cls = ref.partition(":")
+        return getattr(importlib.import_module(module), cls)
+
+
+REGISTRY: dict[str, TaskKind] = {}
+
+
+def register(kind: TaskKind) -> TaskKind:
+    if kind.name in REGISTRY:
+        raise RuntimeError(f"task kind '{kind.name}' is registered twice")
+    REGISTRY[kind.name] = kind
+    return kind
+
+
+def get_kind(name: str, where: str = "kind") -> TaskKind:
+    """The registered kind called `name`; HarnessError with a did-you-mean otherwise."""
+    from . import load_all
+
+    load_all()
+    if name not in REGISTRY:
+        raise HarnessError(f"{where}: unknown task kind '{name}' (expected one of {', '.join(REGISTRY)})"
+                           f"{did_you_mean(name, REGISTRY)}")
+    return REGISTRY[name]

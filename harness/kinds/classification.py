@@ -1,0 +1,101 @@
+"""Classification kinds: single_cls (one text) and pair_cls (two texts), over a finite set of label names."""
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING, Any, Callable, Optional
+
+import numpy as np
+
+from ..errors import HarnessError, did_you_mean
+from .base import TaskKind, register
+
+if TYPE_CHECKING:
+    from ..specs import Source, TaskSpec
+
+log = logging.getLogger(__name__)
+CONFUSION = {"accuracy", "f1", "macro_f1", "mcc"}  # main scores computable from a confusion matrix
+
+
+def confusion_metrics(c: np.ndarray, task: "TaskSpec") -> dict[str, float]:
+    """accuracy, f1 (binary, positive_label), macro_f1 and mcc from a confusion matrix (true x predicted, the
+    last predicted column being 'invalid'), as sklearn computes them in harness.metrics."""
+    k = len(task.label_names)
+    n = c.sum()
+    tp = np.diag(c)[:k].astype(float)
+    pred_sum, true_sum = c.sum(axis=0)[:k], c.sum(axis=1)[:k]
+    denom = pred_sum + true_sum
+    f1 = np.divide(2 * tp, denom, out=np.zeros(k), where=denom > 0)
+    t_sum, p_sum = c.sum(axis=1).astype(float), c.sum(axis=0).astype(float)
+    cov_tp = np.trace(c) * n - t_sum @ p_sum
+    cov_pp, cov_tt = n * n - p_sum @ p_sum, n * n - t_sum @ t_sum
+    out = {"accuracy": float(np.trace(c) / n) if n else 0.0, "macro_f1": float(f1.mean()),
+           "mcc": float(cov_tp / np.sqrt(cov_tt * cov_pp)) if cov_tt * cov_pp else 0.0}
+    if task.positive_label in task.label_names:
+        out["f1"] = float(f1[task.label_names.index(task.positive_label)])
+    return out
+
+
+class Classification(TaskKind):
+    """Label names from the task YAML; a source label is mapped through label_map and must be one of them."""
+
+    def canonical(self, ex: dict, task: "TaskSpec", src: "Source", where: str) -> dict:
+        raw = str(ex["label"])
+        label = src.label_map.get(raw, raw)
+        if label not in task.label_names:
+            raise HarnessError(f"{where}: label '{raw}' is not in label_names {task.label_names}"
+                               f"{did_you_mean(label, task.label_names)}")
+        ex["label"] = label
+        return ex
+
+    def prepare_predictions(self, task: "TaskSpec", predictions: list) -> list:
+        bad = sum(p not in task.label_names for p in predictions)
+        if bad:
+            log.warning("%s: %d of %d predictions are not valid labels; scored as wrong",
+                        task.name, bad, len(predictions))
+        return predictions
+
+    def bootstrap_scorer(self, rows_by_seed: dict, ids: list, task: "TaskSpec") -> Optional[tuple[Callable, str]]:
+        if not set(task.main_metrics) <= CONFUSION:
+            return None
+        index = {name: i for i, name in enumerate(task.label_names)}
+        k = len(index)
+        true = np.array([index[rows_by_seed[next(iter(rows_by_seed))][i]["gold"]] for i in ids])
+        preds = [np.array([index.get(rows_by_seed[s][i]["prediction"], k) for i in ids]) for s in rows_by_seed]
+
+        def score(idx: np.ndarray) -> float:
+            vals = []
+            for p in preds:
+                c = np.bincount(true[idx] * (k + 1) + p[idx], minlength=k * (k + 1)).reshape(k, k + 1)
+                m = confusion_metrics(np.vstack([c, np.zeros((1, k + 1), int)]), task)
+                vals.append(np.mean([m[name] for name in task.main_metrics]))
+            return float(np.mean(vals))
+        return score, "confusion counts"
+
+    def format_prediction(self, example: dict, pred: dict) -> dict[str, Any]:
+        p, gen = pred.get("prediction"), pred.get("generated")
+        out: dict[str, Any] = {"label": dict(pred["scores"]) if pred.get("scores") else None, "highlight": None}
+        out["text"] = f"prediction: {p}" + (f" (generated: '{gen}')" if gen is not None else "")
+        if p is None:
+            out["text"] = f"prediction: unparseable generation '{gen}' (counted wrong in scores)"
+        return out
+
+
+_ADAPTERS = {("encoder", "head"): "harness.adapters.encoder:SequenceAdapter",
+             ("seq2seq", "head"): "harness.adapters.seq2seq:Seq2SeqAdapter",
+             ("encoder", "mlm"): "harness.adapters.prompt:PromptAdapter"}
+_METRICS = ("accuracy", "f1", "macro_f1", "mcc")
+
+
+class SingleText(Classification):
+    def from_text(self, text: str) -> Optional[dict]:
+        return {"text": text}
+
+
+SINGLE = register(SingleText(
+    name="single_cls", fields=("text", "label"), gold_field="label", metrics=_METRICS, adapters=_ADAPTERS,
+    form=("text", None), length_field="text", needs_label_names=True, label_set=True, text_input=True,
+    description="one text -> one of label_names"))
+PAIR = register(Classification(
+    name="pair_cls", fields=("text_a", "text_b", "label"), gold_field="label", metrics=_METRICS, adapters=_ADAPTERS,
+    form=("text_a", "text_b"), length_field="text_b", needs_label_names=True, label_set=True,
+    description="two texts -> one of label_names"))

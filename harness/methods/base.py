@@ -1,0 +1,71 @@
+"""What a training method is: what it needs from the task and the model, and how it builds, saves and loads one.
+
+A method module (harness/methods/<method>.py) registers one `Method`. Planning asks it whether a (model, task)
+can run it (a reason when not: the job is skipped and the reason printed), the job runner asks it to build the
+model, the checkpoint writer to save it and the checkpoint loader to load it. Adapters come from the task kind:
+a method names the adapter role it uses ("head": a task head; "mlm": the masked-LM head).
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Optional
+
+from ..errors import HarnessError
+
+if TYPE_CHECKING:
+    from ..specs import ModelSpec, TaskSpec, TrainConfig
+
+
+class Method:
+    """Plain behaviour shared by methods; a subclass overrides what differs."""
+
+    name: str = ""
+    adapter_role: str = "head"
+    options: tuple[str, ...] = ()  # training options only this method reads (an error with any other method)
+    summary: str = ""
+
+    def not_applicable(self, model: "ModelSpec", task: "TaskSpec", family_adapter: str) -> Optional[str]:
+        """Why this (model, task) cannot run the method, or None. Cheap: no model or data is loaded."""
+        if task.task_kind.adapter_path(family_adapter, self.adapter_role) is None:
+            return f"{model.family} models do not run {task.kind} tasks with the {self.name} method"
+        return None
+
+    def prepare_task(self, task: "TaskSpec", task_file: Path, data_dir: Optional[Path]) -> "TaskSpec":
+        """The task as this method runs it (e.g. prompt label words resolved into the spec)."""
+        return task
+
+    def check(self, model: "ModelSpec", task: "TaskSpec", tokenizer: Any, cfg: "TrainConfig",
+              family_adapter: str) -> Optional[str]:
+        """Planning-time check with the tokenizer: a reason to skip the job, or None."""
+        return None
+
+    def build(self, adapter: Any, model: "ModelSpec", tokenizer: Any, seed: int) -> Any:
+        """A fresh model for training: the family's pretrained (or random) weights with the adapter's head."""
+        from .. import models
+
+        loaded = models.load_model(model, adapter.auto_class, tokenizer, seed, **adapter.model_kwargs())
+        return adapter.prepare_model(loaded)
+
+    def save(self, path: Path, model: Any, tokenizer: Any) -> None:
+        """Write the trained model and its tokenizer into a checkpoint folder (safetensors)."""
+        model.save_pretrained(path)
+        tokenizer.save_pretrained(path)
+
+    def load(self, folder: Path, adapter: Any) -> Any:
+        """The trained model of a checkpoint folder, on CPU, for prediction (weights only: no code is run)."""
+        try:
+            model = adapter.auto_class.from_pretrained(str(folder), trust_remote_code=False)
+        except Exception as e:  # noqa: BLE001 - transformers raises many types; report one line
+            raise HarnessError(f"checkpoint: {folder}: cannot load weights ({type(e).__name__}: "
+                               f"{str(e).splitlines()[0][:200] if str(e) else ''})") from None
+        return adapter.prepare_model(model)
+
+
+REGISTRY: dict[str, Method] = {}
+
+
+def register(method: Method) -> Method:
+    if method.name in REGISTRY:
+        raise RuntimeError(f"method '{method.name}' is registered twice")
+    REGISTRY[method.name] = method
+    return method

@@ -1,0 +1,256 @@
+"""The result record: one typed class, one schema version, written and read by the same class.
+
+A job's outcome is one `ResultRecord` on disk: `seed<k>.json` when it succeeded, `seed<k>.failed.json` (status
+"failed", with the reason) when it did not. Records of older schema versions are migrated on read, here and
+nowhere else (`migrate`); a record of an unknown version raises `UnknownSchema` (readers skip it with a warning).
+The checkpoint's `harness_job.json` is `CheckpointInfo`, migrated the same way.
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any, Literal, Optional
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from .errors import HarnessError
+
+SCHEMA_VERSION = 2
+
+
+class RecordError(HarnessError):
+    """A result or checkpoint file that cannot be read as a record (one line naming the file)."""
+
+
+class UnknownSchema(RecordError):
+    """A record written by a newer (or unknown) version of the harness."""
+
+
+class Block(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class JobId(Block):
+    model: str
+    revision: str
+    task: str
+    method: str
+    fold: Optional[str] = None
+    seed: int
+    config_hash: str
+
+
+class TaskInfo(Block):
+    benchmark: str
+    language: str
+    kind: str
+    license: str = "not stated"
+    caveats: list[str] = Field(default_factory=list)
+    main_score: list[str]
+    direction: Literal["higher", "lower"] = "higher"  # of the main score
+
+
+class ModelInfo(Block):
+    family: str
+    id: Optional[str] = None
+    untrained: bool = False
+    parameters: int
+    trainable_parameters: Optional[int] = None
+    description: str = ""
+
+
+class DataInfo(Block):
+    source: dict[str, Any]
+    carve: Optional[dict[str, Any]] = None
+    fingerprint: str
+    sizes: dict[str, int]
+    overlaps: dict[str, int] = Field(default_factory=dict)
+    evaluated_split: str = "test"
+
+
+class Validation(Block):
+    metrics: Optional[dict[str, float]] = None  # of the selected weights
+    history: list[dict[str, Any]] = Field(default_factory=list)  # one entry per evaluation
+    selected_step: Optional[int] = None
+
+
+class Training(Block):
+    steps: int
+    epochs: float
+    final_loss: Optional[float] = None
+    log_history: list[dict[str, Any]] = Field(default_factory=list)  # loss / learning rate per logging step
+
+
+class Timing(Block):
+    train_runtime_s: float
+    train_samples_per_s: float
+    eval_samples_per_s: Optional[float] = None
+    cpu_latency_ms_p50: Optional[float] = None
+
+
+class Execution(Block):
+    executor: str = "serial"
+    attempts: int = 1
+    host: Optional[str] = None
+    node: Optional[str] = None
+    node_id: Optional[str] = None
+    pid: Optional[int] = None
+    cuda_visible_devices: Optional[str] = None
+    started_at: Optional[float] = None
+    finished_at: Optional[float] = None
+    oom_retries: list[dict[str, Any]] = Field(default_factory=list)
+    batch_size: Optional[int] = None  # actually used (after out-of-memory back-off)
+    gradient_accumulation_steps: Optional[int] = None
+    eval_batch_size: Optional[int] = None
+    log_file: Optional[str] = None
+
+
+class Failure(Block):
+    reason: str
+    kind: Literal["error", "out_of_memory", "diverged"] = "error"
+    step: Optional[int] = None  # where training diverged, when known
+    traceback: Optional[str] = None
+
+
+class Search(Block):
+    role: Literal["trial", "chosen"]
+    space: dict[str, Any]
+    chosen: dict[str, Any] = Field(default_factory=dict)
+    n_trials: int = 0
+    trials: list[dict[str, Any]] = Field(default_factory=list)
+
+
+class ResultRecord(Block):
+    """Everything one (model, task, method, fold, seed) job produced, or why it failed."""
+
+    schema_version: Literal[2] = SCHEMA_VERSION
+    status: Literal["ok", "failed"] = "ok"
+    job: JobId
+    config: dict[str, Any]  # what the config hash covers
+    command: Optional[list[str]] = None  # argv that reproduces this job
+    task_info: Optional[TaskInfo] = None
+    model_info: Optional[ModelInfo] = None
+    data: Optional[DataInfo] = None
+    metrics: dict[str, float] = Field(default_factory=dict)  # on the evaluated split; 'main' = the main score
+    breakdown: dict[str, dict[str, float]] = Field(default_factory=dict)  # per class / per entity type
+    validation: Optional[Validation] = None
+    training: Optional[Training] = None
+    timing: Optional[Timing] = None
+    tokenizer_stats: dict[str, float] = Field(default_factory=dict)
+    predictions_file: Optional[str] = None
+    checkpoint: Optional[str] = None
+    environment: dict[str, Any] = Field(default_factory=dict)
+    execution: Optional[Execution] = None
+    failure: Optional[Failure] = None
+    search: Optional[Search] = None
+    created_at: str
+
+    @model_validator(mode="after")
+    def _complete(self) -> "ResultRecord":
+        if self.status == "ok":
+            missing = [k for k in ("task_info", "model_info", "data", "training", "timing") if getattr(self, k) is None]
+            if missing or "main" not in self.metrics:
+                raise ValueError(f"a successful record needs {', '.join(missing or ['metrics.main'])}")
+        elif self.failure is None:
+            raise ValueError("a failed record needs 'failure'")
+        return self
+
+    @property
+    def main(self) -> float:
+        return self.metrics["main"]
+
+    def to_json(self) -> str:
+        return self.model_dump_json(indent=1, exclude_none=False) + "\n"
+
+    def write(self, path: Path) -> None:
+        """Write atomically (a reader never sees half a file)."""
+        from .results import write_text
+
+        write_text(path, self.to_json())
+
+    @classmethod
+    def read(cls, path: Path) -> "ResultRecord":
+        """Read, migrate and validate a record file; RecordError / UnknownSchema with one line naming the file."""
+        path = Path(path)
+        try:
+            raw = json.loads(path.read_bytes())
+        except (OSError, ValueError) as e:
+            raise RecordError(f"{path}: unreadable ({type(e).__name__})") from None
+        return cls.from_raw(raw, path)
+
+    @classmethod
+    def from_raw(cls, raw: Any, path: Path) -> "ResultRecord":
+        try:
+            return cls.model_validate(migrate(raw, path))
+        except ValidationError as e:
+            err = e.errors()[0]
+            where = ".".join(str(x) for x in err["loc"])
+            raise RecordError(f"{path}: field '{where}': {err['msg']}") from None
+
+
+# ---------------------------------------------------------------- migration of older records (the one place)
+
+def migrate(raw: Any, path: Path) -> dict[str, Any]:
+    """A record dict of any known schema version as the current one; UnknownSchema otherwise."""
+    version = raw.get("schema_version") if isinstance(raw, dict) else None
+    if version == SCHEMA_VERSION:
+        return raw
+    if version == 1:
+        return _failure_v1(raw, path) if path.name.endswith(".failed.json") else _ok_v1(raw)
+    raise UnknownSchema(f"{path}: schema_version {version}, expected {SCHEMA_VERSION} (or 1, migrated); "
+                        "written by another version of the harness")
+
+
+def _ok_v1(raw: dict[str, Any]) -> dict[str, Any]:
+    """v1 success records: same blocks; the main score's direction was always 'higher' (no lower-is-better metric
+    existed), the execution block may be absent, and there was no status."""
+    out = {**raw, "schema_version": SCHEMA_VERSION, "status": "ok"}
+    out["task_info"] = {**raw.get("task_info", {}), "direction": "higher"}
+    return out
+
+
+def _failure_v1(raw: dict[str, Any], path: Path) -> dict[str, Any]:
+    """v1 failure records held the job key as a path string and the error text; rebuild the job block from it."""
+    parts = str(raw.get("job", "")).split("/")
+    fold = parts[5].removeprefix("fold-") if len(parts) > 5 else None
+    job = dict(zip(("model", "revision", "task", "method", "config_hash"), parts[:5]))
+    return {"schema_version": SCHEMA_VERSION, "status": "failed",
+            "job": {**job, "fold": fold, "seed": raw.get("seed")}, "config": raw.get("config") or {},
+            "failure": {"reason": raw.get("error", ""), "traceback": raw.get("traceback")},
+            "execution": raw.get("execution"), "created_at": raw.get("created_at", "")}
+
+
+class CheckpointInfo(Block):
+    """harness_job.json in a checkpoint folder: what built the model, so predict, export and the app need nothing
+    else (the task spec is harness_task.json beside it)."""
+
+    schema_version: Literal[2] = SCHEMA_VERSION
+    model: dict[str, Any]  # the ModelSpec as run
+    adapter: str  # the family's adapter kind (encoder, seq2seq)
+    method: str = "finetune"
+    fold: Optional[str] = None
+    train: dict[str, Any]  # the resolved training options
+    seed: int
+    config_hash: str
+
+    @classmethod
+    def read(cls, path: Path) -> "CheckpointInfo":
+        try:
+            raw = json.loads(Path(path).read_text(encoding="utf-8"))
+        except (OSError, ValueError) as e:
+            raise RecordError(f"checkpoint: cannot read {path} ({type(e).__name__})") from None
+        version = raw.get("schema_version") if isinstance(raw, dict) else None
+        if version == 1:  # v1 had the same fields; 'method' was optional
+            raw = {**raw, "schema_version": SCHEMA_VERSION}
+        elif version != SCHEMA_VERSION:
+            raise UnknownSchema(f"checkpoint: {path}: schema_version {version}, expected {SCHEMA_VERSION} (or 1)")
+        try:
+            return cls.model_validate(raw)
+        except ValidationError as e:
+            err = e.errors()[0]
+            raise RecordError(f"checkpoint: {path}: field '{'.'.join(map(str, err['loc']))}': {err['msg']}") from None
+
+    def write(self, path: Path) -> None:
+        from .results import write_text
+
+        write_text(path, self.model_dump_json(indent=1) + "\n")
