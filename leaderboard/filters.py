@@ -7,7 +7,8 @@ from typing import Any, Optional, Sequence
 
 import pandas as pd
 
-from .table import UNK_WARN, benchmarks, display_name, runs_note
+from .columns import IDENTITY, format_cell
+from .table import avg_cell, benchmarks, task_cell
 
 OPTIONAL_COLUMNS = ("family", "parameters", "method", "revision", "max UNK rate")
 DEFAULT_COLUMNS = ("family", "parameters")
@@ -27,7 +28,7 @@ class Filters:
     columns: Sequence[str] = DEFAULT_COLUMNS
     sort_by: Optional[str] = None  # a benchmark ("<b> avg"), a task name, "model" or "parameters"
     descending: bool = True
-    markers: dict[tuple[str, str], str] = field(default_factory=dict)  # (model, task) -> "≈" / ">"
+    markers: dict[tuple[str, str], str] = field(default_factory=dict)  # (row label, task) -> "≈" / ">" / "<"
 
 
 def choices(table: pd.DataFrame, task_info: dict[str, dict[str, Any]]) -> dict[str, list[str]]:
@@ -50,17 +51,6 @@ def visible_tasks(table: pd.DataFrame, task_info: dict[str, dict[str, Any]], f: 
         if keep:
             out[b] = keep
     return out
-
-
-def _cell(row: pd.Series, task: str, marker: str) -> str:
-    v = row.get(task)
-    if v is None or pd.isna(v):
-        return "—"
-    text = f"{v:.1f} ± {row[f'{task}_std']:.1f} ({runs_note(row, task)})"
-    unk = row.get(f"{task}_unk")
-    if unk is not None and not pd.isna(unk) and unk > UNK_WARN:
-        text += f" ⚠UNK {unk:.0%}"
-    return f"{text} {marker}".rstrip()
 
 
 def _sort_key(table: pd.DataFrame, sort_by: Optional[str]) -> Optional[str]:
@@ -106,29 +96,22 @@ def filter_table(table: pd.DataFrame, task_info: dict[str, dict[str, Any]], f: F
     if key:
         rows = rows.sort_values(key, ascending=not f.descending, na_position="last", kind="stable")
     out = pd.DataFrame(index=rows.index)
-    out["model"] = [display_name(m, meth) + (" (untrained)" if bool(u) else "")
-                    for m, meth, u in zip(rows["model"], rows["method"], rows["untrained"])]
-    cols = set(f.columns)
-    if "family" in cols:
-        out["family"] = rows["family"]
-    if "parameters" in cols:
-        out["params (M)"] = (rows["parameters"] / 1e6).round(2)
-    if "method" in cols:
-        out["method"] = rows["method"]
-    if "revision" in cols:
-        out["revision"] = rows["revision"]
-    if "max UNK rate" in cols:
-        out["max UNK rate"] = rows["max_unk_rate"].map(lambda x: f"{x:.1%}" + (" ⚠" if x > UNK_WARN else ""))
+    col = {c.name: c for c in IDENTITY}
+    labels = list(rows["row"])
+    out[col["row"].title] = labels
+    chosen = set(f.columns)
+    for option, name in (("family", "family"), ("parameters", "parameters"), ("method", "method"),
+                         ("revision", "revision"), ("max UNK rate", "max_unk_rate")):
+        if option in chosen:
+            out[col[name].title] = [format_cell(col[name], v) for v in rows[name]]
     for b, ts in vis.items():
         all_tasks = benchmarks(table)[b]
-        out[f"{b} rank"] = rows[f"{b}_rank"].map(lambda r: "—" if pd.isna(r) else str(int(r)))
-        out[f"{b} avg"] = [f"{a:.1f}" if pd.notna(a) else f"partial ({n})"
-                           for a, n in zip(rows[f"{b}_avg"], rows[f"{b}_tasks"])]
+        out[f"{b} rank"] = [format_cell("rank", r) for r in rows[f"{b}_rank"]]
+        out[f"{b} avg"] = [avg_cell(table, r, b) for _, r in rows.iterrows()]
         if len(ts) < len(all_tasks):
             out[f"{b} avg"] = out[f"{b} avg"] + " (all tasks)"
         for t in ts:
-            out[t] = [_cell(r, t, f.markers.get((display_name(r["model"], r["method"]), t), ""))
-                      for _, r in rows.iterrows()]
+            out[t] = [task_cell(r, t, f.markers.get((lab, t), "")) for lab, (_, r) in zip(labels, rows.iterrows())]
     return out.reset_index(drop=True), int(len(table) - len(rows))
 
 

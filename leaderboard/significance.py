@@ -138,7 +138,7 @@ def compare_pair(data: AppData, task: str, a: tuple[str, ...], b: tuple[str, ...
     fa, method = _scorer(ra, ids, spec)
     fb, _ = _scorer(rb, ids, spec)
     if task_direction(data.agg, task) == LOWER:  # "a better than b" = b's score - a's score
-        pass
+        fa, fb = fb, fa
     diff, low, high, p = paired_bootstrap(fa, fb, len(ids), n_resamples)
     tie = bool(low <= 0 <= high)
     return PairResult(task, _row_name(data, task, a), _row_name(data, task, b), diff, low, high, p, len(ids), tie,

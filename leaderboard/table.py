@@ -2,19 +2,19 @@
 from __future__ import annotations
 
 import logging
-import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
+from .columns import (HIGHER, MISSING, MIXED, UNK_WARN, common_direction, format_cell, ranking_ascending,
+                      row_labels, table_columns)
 from .result_files import SCHEMA_VERSION, read_all  # noqa: F401 - SCHEMA_VERSION re-exported
 
 log = logging.getLogger(__name__)
 RUN_KEYS = ["model", "revision", "method"]
 BENCH_ORDER = ["GLUE", "CLUE", "FewCLUE", "other", "demo"]
-UNK_WARN = 0.05
 
 
 @dataclass
@@ -35,20 +35,22 @@ def load_results(output_dir: Path | str) -> Loaded:
     return Loaded(pd.DataFrame(rows), problems, failures)
 
 
-def display_name(model: str, method: str) -> str:
-    """A leaderboard row's name: the model, with the method when it is not plain fine-tuning."""
-    return model if method == "finetune" else f"{model} [{method}]"
+def _with_direction(runs: pd.DataFrame) -> pd.DataFrame:
+    """runs with a 'direction' column ("higher" where the result files do not say)."""
+    d = runs["direction"] if "direction" in runs else pd.Series(HIGHER, index=runs.index)
+    return runs.assign(direction=d.where(d.isin(["higher", "lower"]), HIGHER))
 
 
 def aggregate(runs: pd.DataFrame) -> pd.DataFrame:
-    """One row per (model, revision, method, task): main score mean, std and n runs.
+    """One row per (model, revision, method, task): main score mean, std and n runs, its direction, the row label.
 
     Over seeds for ordinary tasks; for few-shot tasks with folds, the mean over folds of each fold's seed mean,
     and the std over folds (FewCLUE reports mean ± std over its splits). Where a task was run under several
     configurations, the one with the most runs (then the newest) is used.
     """
     if runs.empty:
-        return pd.DataFrame(columns=RUN_KEYS + ["task", "mean", "std", "n", "folds"])
+        return pd.DataFrame(columns=RUN_KEYS + ["task", "mean", "std", "n", "folds", "direction", "row"])
+    runs = _with_direction(runs)
     if "fold" not in runs:
         runs = runs.assign(fold="")
     runs = runs.assign(run=runs["fold"].astype(str) + "/" + runs["seed"].astype(str))
@@ -65,14 +67,16 @@ def aggregate(runs: pd.DataFrame) -> pd.DataFrame:
         mean=("main", "mean"), std=("main", "std"), n=("run", "nunique"), benchmark=("benchmark", first),
         language=("language", first), family=("family", first), untrained=("untrained", first),
         parameters=("parameters", first), unk_rate=("unk_rate", "mean"), cpu_latency_ms=("cpu_latency_ms", "median"),
-        config_hash=("config_hash", first))
+        config_hash=("config_hash", first), direction=("direction", first))
     agg = agg.merge(fold_stats, on=RUN_KEYS + ["task"])
     folded = agg["folds"] > 1
     agg.loc[folded, "mean"] = agg.loc[folded, "fold_mean"]
     agg.loc[folded, "std"] = agg.loc[folded, "fold_std"]
     agg["std"] = agg["std"].fillna(0.0)
     agg["folds"] = agg["folds"].where(folded, 0)
-    return agg.drop(columns=["fold_mean", "fold_std"])
+    agg = agg.drop(columns=["fold_mean", "fold_std"])
+    agg["row"] = row_labels(agg)
+    return agg
 
 
 def _bench_key(b: str) -> tuple:
@@ -80,19 +84,27 @@ def _bench_key(b: str) -> tuple:
 
 
 def leaderboard(runs: pd.DataFrame) -> pd.DataFrame:
-    """Wide table: a row per (model, revision, method); per-task mean/std/n (scores ×100);
-    per-benchmark average over complete rows only, the tasks present, and rank within the benchmark."""
+    """Wide table: a row per (model, revision, method) with its row label; per-task mean/std/n (scores ×100);
+    per-benchmark average over complete rows only, the tasks present, and rank within the benchmark.
+
+    Each benchmark is ranked in its tasks' direction (ascending when lower is better); a benchmark whose tasks
+    mix directions gets no average and no rank. Rows are sorted best first by the benchmarks in order.
+    table.attrs holds 'benchmarks' (name -> tasks) and 'directions' (task or benchmark -> direction)."""
     agg = aggregate(runs)
     if agg.empty:
-        return pd.DataFrame(columns=RUN_KEYS)
+        return pd.DataFrame(columns=["row"] + RUN_KEYS)
     tasks_by_bench: dict[str, list[str]] = {}
     for b, t in agg[["benchmark", "task"]].drop_duplicates().sort_values("task").itertuples(index=False):
         tasks_by_bench.setdefault(b, []).append(t)
-    meta = agg.groupby(RUN_KEYS, as_index=False).agg(family=("family", "first"), untrained=("untrained", "first"),
+    order = sorted(tasks_by_bench, key=_bench_key)
+    dirs = {str(t): str(d) for t, d in agg.groupby("task")["direction"].first().items()}
+    dirs.update({b: common_direction([dirs[t] for t in tasks_by_bench[b]]) for b in order})
+    meta = agg.groupby(RUN_KEYS, as_index=False).agg(row=("row", "first"), family=("family", "first"),
+                                                      untrained=("untrained", "first"),
                                                       parameters=("parameters", "first"),
                                                       max_unk_rate=("unk_rate", "max"))
     table = meta.set_index(RUN_KEYS)
-    for b in sorted(tasks_by_bench, key=_bench_key):
+    for b in order:
         for t in tasks_by_bench[b]:
             sub = agg[agg.task == t].set_index(RUN_KEYS)
             table[t] = sub["mean"] * 100
@@ -100,17 +112,21 @@ def leaderboard(runs: pd.DataFrame) -> pd.DataFrame:
             table[f"{t}_n"] = sub["n"].astype("Int64")
             table[f"{t}_folds"] = sub["folds"].astype("Int64")
             table[f"{t}_unk"] = sub["unk_rate"]
-    for b in sorted(tasks_by_bench, key=_bench_key):
+    for b in order:
         cols = tasks_by_bench[b]
         have = table[cols].notna().sum(axis=1)
         table[f"{b}_tasks"] = have.astype(int).astype(str) + f"/{len(cols)}"
-        table[f"{b}_avg"] = table[cols].mean(axis=1).where(have == len(cols))
-        table[f"{b}_rank"] = table[f"{b}_avg"].rank(ascending=False, method="min").astype("Int64")
+        complete = (have == len(cols)) & (dirs[b] != MIXED)
+        table[f"{b}_avg"] = table[cols].mean(axis=1).where(complete)
+        table[f"{b}_rank"] = table[f"{b}_avg"].rank(ascending=ranking_ascending(dirs[b]),
+                                                    method="min").astype("Int64")
     table = table.reset_index()
-    first_bench = [f"{b}_avg" for b in sorted(tasks_by_bench, key=_bench_key)]
-    table = table.sort_values(first_bench + ["model"], ascending=[False] * len(first_bench) + [True],
-                              na_position="last").reset_index(drop=True)
-    table.attrs["benchmarks"] = {b: tasks_by_bench[b] for b in sorted(tasks_by_bench, key=_bench_key)}
+    table = table[["row"] + [c for c in table.columns if c != "row"]]
+    keys = [f"{b}_avg" for b in order]
+    table = table.sort_values(keys + ["model", "method"], ascending=[ranking_ascending(dirs[b]) for b in order]
+                              + [True, True], na_position="last", kind="stable").reset_index(drop=True)
+    table.attrs["benchmarks"] = {b: tasks_by_bench[b] for b in order}
+    table.attrs["directions"] = dirs
     return table
 
 
@@ -119,50 +135,73 @@ def benchmarks(table: pd.DataFrame) -> dict[str, list[str]]:
     return dict(table.attrs.get("benchmarks", {}))
 
 
-def _fmt(x: Any, digits: int = 1) -> str:
-    return "—" if x is None or (isinstance(x, float) and math.isnan(x)) or x is pd.NA else f"{x:.{digits}f}"
+def directions(table: pd.DataFrame) -> dict[str, str]:
+    """Task or benchmark -> "higher" / "lower" (benchmarks may also be "mixed"); kept in table.attrs."""
+    return dict(table.attrs.get("directions", {}))
 
 
-def runs_note(row: Any, task: str) -> str:
-    """'n=3', or 'n=10, 5 folds' for a few-shot task averaged over folds."""
-    folds = row.get(f"{task}_folds")
-    return f"n={row[f'{task}_n']}" + (f", {folds} folds" if pd.notna(folds) and folds > 1 else "")
+def task_direction(agg: pd.DataFrame, task: str) -> str:
+    """The direction of a task's main score in aggregate() output ("higher" when unknown)."""
+    d = agg.loc[agg["task"] == task, "direction"] if "direction" in agg else pd.Series(dtype=object)
+    return str(d.iloc[0]) if len(d) and d.iloc[0] in ("higher", "lower") else HIGHER
 
 
-def _params(n: float) -> str:
-    return f"{n / 1e6:.1f}M" if n >= 1e6 else f"{n / 1e3:.0f}K"
+def avg_cell(table: pd.DataFrame, row: Any, bench: str) -> str:
+    """A benchmark average cell: the average, 'mixed directions', or 'partial (tasks present/total)'."""
+    avg = row.get(f"{bench}_avg")
+    if pd.notna(avg):
+        return format_cell("score", avg)
+    if directions(table).get(bench) == MIXED:
+        return "mixed directions"
+    return f"partial ({row.get(f'{bench}_tasks')})"
+
+
+def task_cell(row: Any, task: str, marker: str = "") -> str:
+    """A task cell: 'mean ± std (n=3)' (', 5 folds' for few-shot folds), ⚠UNK when flagged, then the marker."""
+    if pd.isna(row.get(task)):
+        return MISSING
+    return format_cell("score", row[task], std=row.get(f"{task}_std"), n=row.get(f"{task}_n"),
+                       folds=row.get(f"{task}_folds"), unk=row.get(f"{task}_unk"), marker=marker)
+
+
+def _arrow(direction: str) -> str:
+    return " ↓" if direction == "lower" else ""
 
 
 def to_markdown(table: pd.DataFrame) -> str:
     """The leaderboard as a Markdown table: 'mean ± std (n)' cells, '—' for missing, partial averages marked."""
     if table.empty:
         return "_no results yet_\n"
-    benches = benchmarks(table)
+    benches, dirs = benchmarks(table), directions(table)
     head = ["rank", "model", "family", "params"]
     for b, tasks in benches.items():
-        head += [f"{b} avg", *tasks]
+        head += [f"{b} avg{_arrow(dirs.get(b, HIGHER))}", *(f"{t}{_arrow(dirs.get(t, HIGHER))}" for t in tasks)]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for _, r in table.iterrows():
-        name = display_name(r["model"], r["method"]) + (" (untrained)" if r["untrained"] else "")
-        rank = next((str(r[f"{b}_rank"]) for b in benches if pd.notna(r[f"{b}_rank"])), "—")
-        cells = [rank, name, r["family"], _params(r["parameters"])]
+        rank = next((format_cell("rank", r[f"{b}_rank"]) for b in benches if pd.notna(r[f"{b}_rank"])), MISSING)
+        cells = [rank, r["row"], format_cell("text", r["family"]), format_cell("params", r["parameters"])]
         for b, tasks in benches.items():
-            avg = r[f"{b}_avg"]
-            cells.append(_fmt(avg) if pd.notna(avg) else f"partial ({r[f'{b}_tasks']})")
-            for t in tasks:
-                if pd.isna(r[t]):
-                    cells.append("—")
-                    continue
-                warn = " ⚠UNK" if r[f"{t}_unk"] > UNK_WARN else ""
-                cells.append(f"{r[t]:.1f} ± {r[f'{t}_std']:.1f} ({runs_note(r, t)}){warn}")
+            cells.append(avg_cell(table, r, b))
+            cells += [task_cell(r, t) for t in tasks]
         lines.append("| " + " | ".join(cells) + " |")
     notes = ["", "Scores ×100, mean ± sample std over seeds (n runs); for few-shot tasks with folds (FewCLUE), the "
-             "mean of the fold means ± std over folds (n = folds × seeds). Benchmark averages only over rows with every "
-             "task of the benchmark; others are partial (tasks present/total). Rank is the first complete benchmark's."]
+             "mean of the fold means ± std over folds (n = folds × seeds). Higher is better unless the column is "
+             "marked ↓ (lower is better); ranks and row order follow each benchmark's direction. Benchmark averages "
+             "only over rows with every task of the benchmark; others are partial (tasks present/total). A benchmark "
+             "whose tasks mix directions (some higher, some lower is better) gets no average and no rank "
+             "(\"mixed directions\"). Rank is the first ranked benchmark's."]
     if (table["max_unk_rate"] > UNK_WARN).any():
         notes.append(f"⚠UNK: the model's tokenizer turns over {UNK_WARN:.0%} of this task's tokens into [UNK] "
                      "(e.g. an English vocab on Chinese text): its score there says little.")
     return "\n".join(lines + notes) + "\n"
+
+
+def csv_frame(table: pd.DataFrame) -> pd.DataFrame:
+    """The table as leaderboard.csv holds it: the declared columns in order (``row`` first), then any others."""
+    if table.empty:
+        return pd.DataFrame(columns=["row"] + RUN_KEYS)
+    declared = [c.name for c in table_columns(benchmarks(table), directions(table)) if c.name in table]
+    return table[declared + [c for c in table.columns if c not in declared]]
 
 
 def write_tables(output_dir: Path | str) -> tuple[pd.DataFrame, Loaded]:
@@ -170,6 +209,6 @@ def write_tables(output_dir: Path | str) -> tuple[pd.DataFrame, Loaded]:
     out = Path(output_dir)
     loaded = load_results(out)
     table = leaderboard(loaded.runs)
-    table.to_csv(out / "leaderboard.csv", index=False, float_format="%.4f")
+    csv_frame(table).to_csv(out / "leaderboard.csv", index=False, float_format="%.4f")
     (out / "leaderboard.md").write_text(to_markdown(table), encoding="utf-8")
     return table, loaded

@@ -1,0 +1,154 @@
+"""The leaderboard's columns, declared once, with the one cell formatter and the one row label.
+
+A column says its name in the wide table, its title, the kind of value it holds, how that value is formatted,
+which direction is better and the group it belongs to. Per-benchmark and per-task columns are templates
+(``{bench}`` / ``{task}`` in the name) expanded for a table's benchmarks and tasks by ``table_columns``.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from typing import Any, Optional, Sequence
+
+import pandas as pd
+
+HIGHER, LOWER, MIXED = "higher", "lower", "mixed"
+DIRECTIONS = (HIGHER, LOWER)
+UNK_WARN = 0.05  # a tokenizer turning more than this share of a task's tokens into [UNK] is flagged
+MISSING = "—"
+KINDS = ("text", "score", "count", "params", "rate", "rank")
+
+
+@dataclass(frozen=True)
+class Column:
+    """One column of the wide leaderboard table."""
+
+    name: str  # key in the table; may hold {bench} or {task}
+    title: str  # header shown to people; may hold {bench} or {task}
+    kind: str  # one of KINDS
+    fmt: str = ""  # format spec of the value ('.1f', '.1%'); empty: the kind's default
+    direction: Optional[str] = None  # "higher" / "lower" is better; None: not a quantity to rank by
+    group: str = "identity"  # identity, benchmark, task
+    warn_above: Optional[float] = None  # values above this get a ' ⚠' mark
+
+    def expand(self, bench: str = "", task: str = "", direction: Optional[str] = None) -> "Column":
+        """The column for one benchmark / task; ``direction`` replaces a template's placeholder direction."""
+        return replace(self, name=self.name.format(bench=bench, task=task),
+                       title=self.title.format(bench=bench, task=task),
+                       direction=direction if self.direction == "task" else self.direction)
+
+
+# direction="task": the direction of the benchmark's / task's main score, filled in by expand().
+IDENTITY = (
+    Column("row", "model", "text"),
+    Column("model", "model id", "text"),
+    Column("revision", "revision", "text"),
+    Column("method", "method", "text"),
+    Column("family", "family", "text"),
+    Column("parameters", "params", "params"),
+    Column("max_unk_rate", "max UNK rate", "rate", ".1%", LOWER, warn_above=UNK_WARN),
+)
+PER_BENCHMARK = (
+    Column("{bench}_rank", "{bench} rank", "rank", "", LOWER, "benchmark"),
+    Column("{bench}_avg", "{bench} avg", "score", ".1f", "task", "benchmark"),
+    Column("{bench}_tasks", "{bench} tasks", "text", "", None, "benchmark"),
+)
+PER_TASK = (
+    Column("{task}", "{task}", "score", ".1f", "task", "task"),
+    Column("{task}_std", "{task} std", "score", ".1f", None, "task"),
+    Column("{task}_n", "{task} n", "count", "", None, "task"),
+    Column("{task}_folds", "{task} folds", "count", "", None, "task"),
+    Column("{task}_unk", "{task} UNK rate", "rate", ".1%", LOWER, "task", UNK_WARN),
+)
+COLUMNS = IDENTITY + PER_BENCHMARK + PER_TASK
+
+
+def table_columns(benches: dict[str, list[str]], directions: Optional[dict[str, str]] = None) -> list[Column]:
+    """The declared columns expanded for these benchmarks (name -> tasks), in display order.
+
+    ``directions``: task or benchmark -> "higher" / "lower" / "mixed" (missing: "higher")."""
+    directions = directions or {}
+    out = list(IDENTITY)
+    for b, tasks in benches.items():
+        out += [c.expand(bench=b, direction=directions.get(b, HIGHER)) for c in PER_BENCHMARK]
+        for t in tasks:
+            out += [c.expand(task=t, direction=directions.get(t, HIGHER)) for c in PER_TASK]
+    return out
+
+
+def is_missing(value: Any) -> bool:
+    """None, NaN, pd.NA / NaT or an empty string."""
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return True
+    try:
+        return bool(pd.isna(value))
+    except (TypeError, ValueError):  # lists and other containers
+        return False
+
+
+def _params(n: float) -> str:
+    if n >= 1e9:
+        return f"{n / 1e9:.1f}B"
+    return f"{n / 1e6:.1f}M" if n >= 1e6 else f"{n / 1e3:.0f}K"
+
+
+def format_cell(column_or_kind: Column | str, value: Any, *, std: Any = None, n: Any = None, folds: Any = None,
+                unk: Any = None, marker: str = "") -> str:
+    """Text of one cell: '—' when missing; a score '82.0', or '82.0 ± 2.0 (n=3)' / '(n=10, 5 folds)' with its
+    spread, plus ' ⚠UNK 60%' when ``unk`` is over UNK_WARN; counts and ranks as integers; parameters '22.7M';
+    rates '1.2%' (' ⚠' over the column's warn_above); text as is. ``marker`` (significance) is appended."""
+    col = column_or_kind if isinstance(column_or_kind, Column) else Column("", "", column_or_kind)
+    if col.kind not in KINDS:
+        raise ValueError(f"unknown column kind '{col.kind}' (one of {', '.join(KINDS)})")
+    if is_missing(value):
+        return MISSING
+    if col.kind == "score":
+        text = format(float(value), col.fmt or ".1f")
+        if not is_missing(std):
+            text += f" ± {format(float(std), col.fmt or '.1f')}"
+        if not is_missing(n):
+            many = not is_missing(folds) and int(folds) > 1
+            text += f" (n={int(n)}" + (f", {int(folds)} folds)" if many else ")")
+        if not is_missing(unk) and float(unk) > UNK_WARN:
+            text += f" ⚠UNK {float(unk):.0%}"
+    elif col.kind in ("count", "rank"):
+        text = str(int(value))
+    elif col.kind == "params":
+        text = _params(float(value))
+    elif col.kind == "rate":
+        text = format(float(value), col.fmt or ".1%")
+        if col.warn_above is not None and float(value) > col.warn_above:
+            text += " ⚠"
+    else:
+        text = str(value)
+    return f"{text} {marker}".rstrip() if marker else text
+
+
+def row_label(model: str, method: str = "finetune", tuning: Optional[str] = None, untrained: bool = False) -> str:
+    """A leaderboard row's name everywhere (table, plots, CSV, significance, compare): the model, then in brackets
+    the method when it is not plain fine-tuning and the tuning tag when there is one, then ' (untrained)'.
+
+    'minilm', 'minilm [prompt]', 'minilm [prompt, tuned]', 'ernie-3.0 (untrained)'."""
+    tags = [t for t in (None if method in ("finetune", "", None) else str(method),
+                        None if is_missing(tuning) else str(tuning)) if t]
+    return str(model) + (f" [{', '.join(tags)}]" if tags else "") + (" (untrained)" if bool(untrained) else "")
+
+
+def row_labels(frame: pd.DataFrame) -> list[str]:
+    """row_label of each row of a frame with model and method columns (tuning and untrained when present)."""
+    n = len(frame)
+    get = lambda col, default: list(frame[col]) if col in frame else [default] * n  # noqa: E731
+    untrained = [False if is_missing(u) else bool(u) for u in get("untrained", False)]
+    return [row_label(m, meth, tun, u) for m, meth, tun, u in zip(get("model", ""), get("method", "finetune"),
+                                                                  get("tuning", None), untrained)]
+
+
+def ranking_ascending(direction: Optional[str]) -> bool:
+    """Sort ascending to put the best first? True for a lower-is-better score."""
+    return direction == LOWER
+
+
+def common_direction(directions: Sequence[str]) -> str:
+    """The one direction these scores share ("higher" when empty), or "mixed"."""
+    found = {d if d in DIRECTIONS else HIGHER for d in directions}
+    return found.pop() if len(found) == 1 else (HIGHER if not found else MIXED)
+
