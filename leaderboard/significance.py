@@ -2,10 +2,10 @@
 
 Per task, rows (model + method) are ranked best first by mean main score in the task's direction (higher or lower
 is better); each is compared with the next-ranked row on the examples both were evaluated on (joined by example
-id). Differences are reported as "better by", in that direction. Main scores that are a mean of per-example scores (accuracy, exact
-match, QA F1) are resampled from per-example scores; entity F1 from per-sentence entity counts (exactly seqeval's
-micro average); any other main score (binary F1, MCC, correlations) is recomputed with the harness metric
-functions on each resample. With several seeds, a model's score on a resample is the mean over
+id). Differences are reported as "better by", in that direction. Main scores that are a mean of per-example
+scores (accuracy, exact match, QA F1) are resampled from per-example scores; entity F1 from per-sentence entity
+counts (exactly seqeval's micro average); any other main score (binary F1, MCC, correlations) is recomputed with
+the harness metric functions on each resample. With several seeds, a model's score on a resample is the mean over
 its seeds. 1,000 resamples with a fixed seed.
 """
 from __future__ import annotations
