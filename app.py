@@ -104,7 +104,7 @@ def build_app(results_dir: Path | str) -> gr.Blocks:
         return score_vs_params(pts, scope or ""), score_vs_latency(pts, scope or ""), task_bars(data.agg, task)
 
     def _task_parts(task):
-        kind = data.task_info.get(task, {}).get("kind", "single_cls")
+        kind = data.task_info.get(task, {}).get("kind")
         first, second = form(kind)
         labels = list(data.checkpoints.get(task, {}))
         info = data.task_info.get(task, {})

@@ -121,7 +121,8 @@ def _checkpoints(root: Path, runs: pd.DataFrame, agg: pd.DataFrame) -> dict[str,
             ["model", "revision", "method", "task"]):
         rows = rows.assign(exists=[(root / c).is_dir() for c in rows["checkpoint"]])
         pick = rows[rows["exists"]].iloc[0] if rows["exists"].any() else rows.iloc[0]
-        label = checkpoint_label(model, rev, pick["seed"], method, pick.get("fold", ""))
+        label = checkpoint_label(model, rev, pick["seed"], method, pick.get("fold", ""),
+                                 untrained=bool(pick.get("untrained", False)))
         out.setdefault(str(task), {})[label] = str(pick["checkpoint"])
     return out
 

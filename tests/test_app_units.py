@@ -16,7 +16,9 @@ from leaderboard.compare import disagreements, right_choices, run_compare
 from leaderboard.data import load_app_data
 from leaderboard.filters import Filters, caveats_markdown, choices, filter_table
 from leaderboard.playground import (MAX_CHARS, CheckpointCache, InputError, Playground, build_example,
-                                    entity_spans, example_inputs, split_tokens)
+                                    example_inputs)
+from harness.kinds.ner import entity_spans
+from harness.text import split_tokens
 from leaderboard.plots import model_points, pareto_mask, score_scatter, score_vs_params, task_bars
 from leaderboard.significance import compare_pair, paired_bootstrap, significance_table, task_significance
 

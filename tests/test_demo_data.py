@@ -16,7 +16,9 @@ from pathlib import Path
 import pytest
 
 from harness.config_files import load_task_file
-from harness.specs import KIND_FIELDS, TaskSpec
+from harness.kinds import get_kind
+from harness.kinds.ner import tag_names
+from harness.specs import TaskSpec
 
 REPO = Path(__file__).resolve().parents[1]
 DEMO_DIR = REPO / "harness" / "tasks" / "demo"
@@ -45,7 +47,7 @@ def records(task: str, split: str) -> list[dict]:
 
 def input_key(task: str, rec: dict) -> str:
     kind = KINDS[task]
-    fields = [f for f in KIND_FIELDS[kind] if f not in ("label", "tags", "answers")]
+    fields = list(get_kind(kind).input_fields)
     if kind == "extractive_qa":
         fields = ["context"]  # stricter than (context, question): no context is reused across splits
     return "\x1f".join(" ".join(rec[f]) if isinstance(rec[f], list) else rec[f] for f in fields)
@@ -73,7 +75,7 @@ def test_records_have_schema_fields(task: str) -> None:
         ids = [r["id"] for r in recs]
         assert len(set(ids)) == len(ids)
         for r in recs:
-            for field in ("id",) + KIND_FIELDS[s.kind]:
+            for field in ("id",) + get_kind(s.kind).fields:
                 assert field in r, (task, split, r)
             if s.kind in ("single_cls", "pair_cls"):
                 assert r["label"] in s.label_names
@@ -100,7 +102,7 @@ def test_qa_offsets_exact(split: str) -> None:
 def test_ner_tags_valid_bio(split: str) -> None:
     s = spec("demo_ner")
     assert set(s.label_names) == {"person", "location", "organization"}
-    allowed = set(s.tag_names)
+    allowed = set(tag_names(s))
     seen_types = set()
     for r in records("demo_ner", split):
         assert len(r["tags"]) == len(r["tokens"]) > 0, r

@@ -7,6 +7,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from harness.confighash import config_hash
+from harness.record import SCHEMA_VERSION
 from harness import results
 from harness.cli import main
 from harness.data import input_key
@@ -46,8 +48,8 @@ def test_every_family_runs_every_supported_kind(demo_run):
 def test_result_record_is_complete(demo_run):
     for path in result_files(demo_run):
         r = json.loads(path.read_text())
-        assert r["schema_version"] == results.SCHEMA_VERSION
-        assert path.parent.name == r["job"]["config_hash"] == results.config_hash(r["config"])
+        assert r["schema_version"] == SCHEMA_VERSION
+        assert path.parent.name == r["job"]["config_hash"] == config_hash(r["config"])
         assert set(r["config"]) >= {"task", "model", "train", "subset", "data", "method"}
         assert r["environment"]["versions"]["transformers"] and "git_sha" in r["environment"]
         assert r["model_info"]["parameters"] > 0 and 0 <= r["tokenizer_stats"]["unk_rate"] <= 1

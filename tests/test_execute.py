@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from harness.confighash import config_hash
 from harness import results
 from harness.cli import main
 
@@ -69,7 +70,7 @@ def test_out_of_memory_halves_the_batch_and_keeps_the_requested_hash(bert_models
     assert [(r["phase"], r["batch_size"]) for r in ex["oom_retries"]] == [
         ("training", 16), ("training", 8), ("evaluation", 16), ("evaluation", 8)]
     assert rec["config"]["train"]["batch_size"] == 16 and rec["config"]["train"]["gradient_accumulation_steps"] == 1
-    assert rec["job"]["config_hash"] == results.config_hash(rec["config"])
+    assert rec["job"]["config_hash"] == config_hash(rec["config"])
     assert rec["training"]["steps"] == 2  # same optimizer steps
 
 

@@ -8,28 +8,35 @@ import pandas as pd
 import pytest
 
 from harness import results
+from harness.record import SCHEMA_VERSION, ResultRecord
 from leaderboard.table import aggregate, leaderboard, load_results, to_markdown, write_tables
 
 
 def record(model: str, task: str, bench: str, seed: int, main: float, chash: str = "abc", unk: float = 0.0,
-           created: str = "2026-01-01T00:00:00+00:00") -> dict:
+           created: str = "2026-01-01T00:00:00+00:00", direction: str = "higher") -> dict:
+    """A complete schema-2 result record (checked by ResultRecord when written)."""
     return {
-        "schema_version": results.SCHEMA_VERSION,
+        "schema_version": SCHEMA_VERSION,
         "job": {"model": model, "revision": "main", "task": task, "method": "finetune", "seed": seed,
                 "config_hash": chash},
-        "task_info": {"benchmark": bench, "language": "en", "kind": "single_cls", "license": "x", "caveats": []},
+        "config": {},
+        "task_info": {"benchmark": bench, "language": "en", "kind": "single_cls", "license": "x", "caveats": [],
+                      "main_score": ["accuracy"], "direction": direction},
         "model_info": {"family": "bert", "untrained": model.startswith("rand"), "parameters": 1_000_000},
+        "data": {"source": {}, "fingerprint": "f", "sizes": {"test": 10}},
         "metrics": {"accuracy": main, "main": main},
+        "training": {"steps": 1, "epochs": 1.0},
         "tokenizer_stats": {"unk_rate": unk, "truncation_rate": 0.0},
-        "timing": {"cpu_latency_ms_p50": 5.0, "train_samples_per_s": 10.0, "eval_samples_per_s": 100.0},
-        "data": {"sizes": {"test": 10}}, "checkpoint": None, "created_at": created,
+        "timing": {"train_runtime_s": 1.0, "cpu_latency_ms_p50": 5.0, "train_samples_per_s": 10.0,
+                   "eval_samples_per_s": 100.0},
+        "checkpoint": None, "created_at": created,
     }
 
 
 def put(root: Path, rec: dict) -> None:
     j = rec["job"]
     key = results.job_key(j["model"], j["revision"], j["task"], j["method"], j["config_hash"])
-    results.write_json(results.result_path(root, key, j["seed"]), rec)
+    ResultRecord.model_validate(rec).write(results.result_path(root, key, j["seed"]))
 
 
 @pytest.fixture
@@ -76,10 +83,14 @@ def test_bad_files_are_reported_not_fatal(grid):
     bad.mkdir(parents=True)
     (bad / "seed1.json").write_text("{not json")
     (bad / "seed2.json").write_text(json.dumps({**record("m3", "sst2", "GLUE", 2, 0.5), "schema_version": 99}))
-    (bad / "seed1.failed.json").write_text(json.dumps({"error": "boom"}))
+    (bad / "seed1.failed.json").write_text(json.dumps({"schema_version": 1, "job": "m3/main/sst2/finetune/x",
+                                                       "seed": 1, "error": "boom", "created_at": "x"}))
+    (bad / "seed3.failed.json").write_text(json.dumps({"error": "no schema"}))
     loaded = load_results(grid)
-    assert len(loaded.problems) == 2 and any("schema_version 99" in p for p in loaded.problems)
-    assert loaded.failures == [{"path": "results/m3/main/sst2/finetune/x/seed1.failed.json", "error": "boom"}]
+    assert len(loaded.problems) == 3 and any("schema_version 99" in p for p in loaded.problems)
+    assert any("seed3.failed.json: schema_version None" in p for p in loaded.problems)
+    assert loaded.failures == [{"path": "results/m3/main/sst2/finetune/x/seed1.failed.json", "error": "boom",
+                                "model": "m3", "task": "sst2", "method": "finetune", "seed": 1, "config_hash": "x"}]
     assert "m3" not in set(loaded.runs.model)
 
 

@@ -43,7 +43,7 @@ def test_prompt_spec_errors(prompt, needle):
 
 
 def test_prompt_needs_classification_and_folds_need_placeholder():
-    with pytest.raises(ValueError, match="classification kinds"):
+    with pytest.raises(ValueError, match="kinds with a label set"):
         _spec(kind="regression", label_names=[], metrics=["pearson"], main_score="pearson")
     with pytest.raises(ValueError, match="folds"):
         _spec(folds=["0", "1"])
@@ -186,7 +186,7 @@ def test_finetune_and_prompt_are_separate_rows_in_the_app(who_run):
     shown, _ = filter_table(data.table, data.task_info, Filters())
     assert sorted(shown["model"]) == ["tiny-bert", "tiny-bert [prompt]"]
     labels = sorted(data.checkpoints["who"])
-    assert labels == ["tiny-bert [local] prompt seed 42", "tiny-bert [local] seed 42"]
+    assert labels == ["tiny-bert [prompt] · local · seed 42", "tiny-bert · local · seed 42"]
     out, _ = Playground(data).predict("who", labels[0], "the film with bob in it")
     assert out["text"]
     res = compare_pair(data, "who", ("tiny-bert", "local", "prompt"), ("tiny-bert", "local", "finetune"))

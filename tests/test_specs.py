@@ -7,6 +7,7 @@ import pytest
 
 from harness.errors import HarnessError
 from harness.config_files import load_models_file, load_task_file
+from harness.kinds.ner import tag_names
 from harness.specs import TaskSpec, TrainConfig, TrainOverrides, resolve_train_config
 
 TASK = """
@@ -33,7 +34,7 @@ def write(tmp_path: Path, text: str, name: str = "t.yaml") -> Path:
 def test_valid_task_loads(tmp_path):
     spec = load_task_file(write(tmp_path, TASK))
     assert spec.name == "t" and spec.main_metrics == ["accuracy"]
-    assert spec.tag_names == ["O", "B-neg", "I-neg", "B-pos", "I-pos"]
+    assert tag_names(spec) == ["O", "B-neg", "I-neg", "B-pos", "I-pos"]
 
 
 @pytest.mark.parametrize("extra, expect", [

@@ -15,7 +15,9 @@ from pathlib import Path
 import pytest
 
 from harness.config_files import load_task_file
-from harness.specs import CLASSIFICATION_KINDS, KIND_FIELDS, Source, TaskSpec
+from harness.kinds import get_kind
+from harness.kinds.ner import tag_names
+from harness.specs import Source, TaskSpec
 
 REPO = Path(__file__).resolve().parents[1]
 TASKS_DIR = REPO / "harness" / "tasks"
@@ -107,13 +109,13 @@ def test_local_source_first(task):
 
 def test_columns_and_label_maps_are_consistent(task):
     _, spec = task
-    fields = KIND_FIELDS[spec.kind]
+    fields = get_kind(spec.kind).fields
     for src in spec.sources:
         unknown = set(src.columns) - set(fields)
         assert not unknown, f"columns names fields that kind {spec.kind} does not read: {unknown}"
         for raw, label in src.label_map.items():
             assert label in spec.label_names, f"label_map {raw!r} -> {label!r} not in label_names"
-        if src.label_map and spec.kind in CLASSIFICATION_KINDS:
+        if src.label_map and spec.task_kind.label_set:
             assert set(src.label_map.values()) == set(spec.label_names), "label_map must cover every label"
 
 
@@ -170,9 +172,9 @@ def test_local_split_files_exist(task):
 def test_local_records_have_mapped_columns(task):
     _need_data()
     path, spec = task
-    tags = set(spec.tag_names)
+    tags = set(tag_names(spec))
     for src in _local_sources(spec):
-        needed = [src.columns.get(field, field) for field in KIND_FIELDS[spec.kind]]
+        needed = [src.columns.get(field, field) for field in spec.task_kind.fields]
         if src.id_column:
             needed.append(src.id_column)
         label_col = src.columns.get("label", "label")
@@ -185,7 +187,7 @@ def test_local_records_have_mapped_columns(task):
             for i, row in enumerate(rows):
                 missing = [c for c in needed if c not in row]
                 assert not missing, f"{f} record {i}: missing columns {missing}"
-                if spec.kind in CLASSIFICATION_KINDS:
+                if spec.task_kind.label_set:
                     label = src.label_map.get(str(row[label_col]), str(row[label_col]))
                     assert label in spec.label_names, f"{f} record {i}: label {label!r} not in label_names"
                 elif spec.kind == "ner":

@@ -23,7 +23,7 @@ REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
-from harness.specs import ModelSpec, TrainConfig, input_fields  # noqa: E402
+from harness.specs import ModelSpec, TrainConfig  # noqa: E402
 
 
 def reference_predict(model, tok, examples: list[dict], fields: tuple[str, ...]) -> tuple[list[int], float]:
@@ -68,7 +68,7 @@ def main() -> int:
     for name in (t.strip() for t in args.tasks.split(",") if t.strip()):
         entry = registry[name]
         test = load_task_data(entry.spec, entry.path, args.data_dir, need_validation=False).splits["test"]
-        fields = input_fields(entry.spec.kind)
+        fields = entry.spec.task_kind.input_fields
         adapter = make_adapter("encoder", entry.spec, tok, TrainConfig(bf16="off", eval_batch_size=args.eval_batch_size))
         set_seed(0)
         model = AutoModelForSequenceClassification.from_pretrained(path, **adapter.model_kwargs()).eval()
