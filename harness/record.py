@@ -94,6 +94,7 @@ class Execution(Block):
     host: Optional[str] = None
     node: Optional[str] = None
     node_id: Optional[str] = None
+    worker: Optional[int] = None  # the local executor's worker slot
     pid: Optional[int] = None
     cuda_visible_devices: Optional[str] = None
     started_at: Optional[float] = None

@@ -11,6 +11,8 @@ from typing import Any, Optional, Sequence
 
 import pandas as pd
 
+from harness.methods import DEFAULT_METHOD
+
 HIGHER, LOWER, MIXED = "higher", "lower", "mixed"
 DIRECTIONS = (HIGHER, LOWER)
 UNK_WARN = 0.05  # a tokenizer turning more than this share of a task's tokens into [UNK] is flagged
@@ -123,12 +125,12 @@ def format_cell(column_or_kind: Column | str, value: Any, *, std: Any = None, n:
     return f"{text} {marker}".rstrip() if marker else text
 
 
-def row_label(model: str, method: str = "finetune", tuning: Optional[str] = None, untrained: bool = False) -> str:
+def row_label(model: str, method: str = DEFAULT_METHOD, tuning: Optional[str] = None, untrained: bool = False) -> str:
     """A leaderboard row's name everywhere (table, plots, CSV, significance, compare): the model, then in brackets
     the method when it is not plain fine-tuning and the tuning tag when there is one, then ' (untrained)'.
 
     'minilm', 'minilm [prompt]', 'minilm [prompt, tuned]', 'ernie-3.0 (untrained)'."""
-    tags = [t for t in (None if method in ("finetune", "", None) else str(method),
+    tags = [t for t in (None if not method or method == DEFAULT_METHOD else str(method),
                         None if is_missing(tuning) else str(tuning)) if t]
     return str(model) + (f" [{', '.join(tags)}]" if tags else "") + (" (untrained)" if bool(untrained) else "")
 
@@ -138,7 +140,7 @@ def row_labels(frame: pd.DataFrame) -> list[str]:
     n = len(frame)
     get = lambda col, default: list(frame[col]) if col in frame else [default] * n  # noqa: E731
     untrained = [False if is_missing(u) else bool(u) for u in get("untrained", False)]
-    return [row_label(m, meth, tun, u) for m, meth, tun, u in zip(get("model", ""), get("method", "finetune"),
+    return [row_label(m, meth, tun, u) for m, meth, tun, u in zip(get("model", ""), get("method", DEFAULT_METHOD),
                                                                   get("tuning", None), untrained)]
 
 

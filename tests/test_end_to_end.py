@@ -129,7 +129,7 @@ def test_failed_job_is_recorded_and_grid_goes_on(tiny_models, tmp_path, monkeypa
                "tiny-ernie,tiny-bert", "--output-dir", str(out), *SMOKE])
     assert rc == 1
     failed = list((out / "results").rglob("*.failed.json"))
-    assert len(failed) == 1 and "simulated out of memory" in json.loads(failed[0].read_text())["error"]
+    assert len(failed) == 1 and "simulated out of memory" in json.loads(failed[0].read_text())["failure"]["reason"]
     assert len(result_files(out)) == 1  # tiny-bert still ran
     assert "failed:" in capsys.readouterr().out
     monkeypatch.setattr(runner, "run_job", real)  # a rerun retries the failed job
@@ -158,7 +158,7 @@ def test_a_failing_job_in_a_worker_is_recorded(tiny_models, tmp_path, capsys):
                "tiny-albert,tiny-bert", "--output-dir", str(out), "--workers", "2", "--set", "freeze_layers=1", *SMOKE])
     assert rc == 1 and "1 run, 0 already done, 1 failed" in capsys.readouterr().out
     (failed,) = (out / "results").rglob("*.failed.json")
-    assert "shares one layer across depth" in json.loads(failed.read_text())["error"]
+    assert "shares one layer across depth" in json.loads(failed.read_text())["failure"]["reason"]
 
 
 def test_freezing_and_random_init(tiny_models, tmp_path):

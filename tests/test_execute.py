@@ -69,7 +69,8 @@ def test_out_of_memory_halves_the_batch_and_keeps_the_requested_hash(bert_models
     assert (ex["batch_size"], ex["gradient_accumulation_steps"], ex["eval_batch_size"]) == (4, 4, 4)
     assert [(r["phase"], r["batch_size"]) for r in ex["oom_retries"]] == [
         ("training", 16), ("training", 8), ("evaluation", 16), ("evaluation", 8)]
-    assert rec["config"]["train"]["batch_size"] == 16 and rec["config"]["train"]["gradient_accumulation_steps"] == 1
+    assert rec["config"]["train"]["batch_size"] == 16  # the requested config: the hash does not change
+    assert "gradient_accumulation_steps" not in rec["config"]["train"]  # not set: the default is not hashed
     assert rec["job"]["config_hash"] == config_hash(rec["config"])
     assert rec["training"]["steps"] == 2  # same optimizer steps
 
@@ -80,7 +81,9 @@ def test_out_of_memory_after_three_halvings_is_a_failed_record(bert_models, tmp_
     assert main(["run", "--models", str(bert_models), "--tasks", "demo_sentiment", "--output-dir", str(out),
                  "--batch-size", "16", *SMOKE]) == 1
     (failed,) = (out / "results").rglob("*.failed.json")
-    err = json.loads(failed.read_text())["error"]
+    failure = json.loads(failed.read_text())["failure"]
+    assert failure["kind"] == "out_of_memory"
+    err = failure["reason"]
     assert err.startswith("out of memory in training at batch 2 after 3 halvings") and "\n" not in err
     assert results.log_path(failed.with_name("seed42.json")).read_text().count("retrying with half the batch") == 3
 
@@ -268,7 +271,7 @@ def test_local_workers_see_only_their_gpu(bert_models, tmp_path):
     finally:
         executor.close()
     assert [o.status for o in outcomes] == ["done", "done"]
-    assert sorted(o.record["environment"]["cuda_visible_devices"] for o in outcomes) == ["3", "5"]
+    assert sorted(o.record.environment["cuda_visible_devices"] for o in outcomes) == ["3", "5"]
     assert sorted(o.execution["worker"] for o in outcomes) == [0, 1]
 
 

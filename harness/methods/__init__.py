@@ -7,6 +7,7 @@ from ..errors import HarnessError, did_you_mean
 from .base import REGISTRY, Method
 
 METHOD_MODULES = ("finetune", "prompt")
+DEFAULT_METHOD = "finetune"  # what a run uses without --methods; rows of other methods are labelled
 
 
 def load_all() -> dict[str, Method]:
@@ -29,4 +30,4 @@ def method_names() -> tuple[str, ...]:
     return tuple(load_all())
 
 
-__all__ = ["Method", "get_method", "load_all", "method_names"]
+__all__ = ["DEFAULT_METHOD", "Method", "get_method", "load_all", "method_names"]
