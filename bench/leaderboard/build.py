@@ -34,18 +34,21 @@ print(f"{t1 - t0:.3f} {t2 - t1:.3f} {t3 - t2:.3f} {len(loaded.runs)} {len(loaded
 def template(path: Path | None) -> dict:
     if path:
         return json.loads(path.read_text(encoding="utf-8"))
-    return {"schema_version": 1,
+    return {"schema_version": 2, "status": "ok",
             "job": {"model": "m", "revision": "main", "task": "t", "method": "finetune", "fold": None, "seed": 1,
                     "config_hash": "abcdef012345"},
             "config": {"task": {"label_names": [f"label_{i}" for i in range(15)], "metrics": ["accuracy"]},
                        "train": {k: 0.1 for k in "abcdefghijklmnopqrstuvwxyz"}},
             "task_info": {"benchmark": "GLUE", "language": "en", "kind": "single_cls", "license": "x" * 80,
-                          "caveats": ["c" * 120] * 3, "main_score": ["accuracy"]},
+                          "caveats": ["c" * 120] * 3, "main_score": ["accuracy"], "direction": "higher"},
             "model_info": {"family": "bert", "id": "x", "untrained": False, "parameters": 22_000_000},
-            "data": {"sizes": {"train": 1000, "validation": 100, "test": 872}, "overlaps": {}},
+            "data": {"source": {"type": "local", "dir": "/data/t"}, "fingerprint": "0123456789abcdef",
+                     "sizes": {"train": 1000, "validation": 100, "test": 872}, "overlaps": {}},
             "metrics": {"accuracy": 0.5, "main": 0.5},
             "validation": {"history": [{"step": i, "main": 0.5, "accuracy": 0.5} for i in range(30)]},
-            "timing": {"cpu_latency_ms_p50": 10.0, "train_samples_per_s": 100.0, "eval_samples_per_s": 500.0},
+            "training": {"steps": 100, "epochs": 3.0, "final_loss": 0.5,
+                         "log_history": [{"step": i, "loss": 0.5, "learning_rate": 1e-5} for i in range(30)]},
+            "timing": {"train_runtime_s": 100.0, "cpu_latency_ms_p50": 10.0, "train_samples_per_s": 100.0, "eval_samples_per_s": 500.0},
             "tokenizer_stats": {"unk_rate": 0.0, "truncation_rate": 0.0, "examples": 872},
             "checkpoint": None, "environment": {"versions": {f"pkg{i}": "1.0" for i in range(10)}},
             "created_at": "2026-01-01T00:00:00+00:00"}
