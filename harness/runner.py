@@ -246,6 +246,7 @@ def run_job(job: Job, seed: int, opts: RunOptions, cfg: Optional[TrainConfig] = 
                       sizes={"train": len(train), "validation": len(val) if val else 0, "test": len(test)},
                       overlaps=data.overlaps, evaluated_split="test"),
         metrics=scores,
+        breakdown=task.task_kind.breakdown(task, [p["prediction"] for p in preds], golds),
         validation=Validation(metrics=val_scores, history=outcome.selection_history,
                               selected_step=outcome.selected_step),
         training=Training(steps=outcome.steps, epochs=outcome.epochs, final_loss=outcome.final_loss,

@@ -10,7 +10,7 @@ import pandas as pd
 
 from .columns import (HIGHER, MISSING, MIXED, UNK_WARN, common_direction, format_cell, ranking_ascending,
                       row_labels, table_columns)
-from .result_files import SCHEMA_VERSION, read_all  # noqa: F401 - SCHEMA_VERSION re-exported
+from .result_files import read_all
 
 log = logging.getLogger(__name__)
 RUN_KEYS = ["model", "revision", "method"]

@@ -99,6 +99,8 @@ def test_a_new_kind_is_one_registered_object(tmp_path, tiny_models, monkeypatch,
     (rfile,) = (out / "results").rglob("seed42.json")
     rec = ResultRecord.read(rfile)
     assert rec.task_info.kind == "topic_cls" and 0.0 <= rec.metrics["accuracy"] <= 1.0
+    assert set(rec.breakdown) == {"negative", "positive"}  # per-class scores, from the kind it copied
+    assert sum(b["support"] for b in rec.breakdown.values()) == rec.data.sizes["test"]
     assert "topics" in (out / "leaderboard.md").read_text(encoding="utf-8")
 
 
@@ -167,3 +169,21 @@ def test_a_schema1_folder_is_adopted_only_for_the_same_job(tiny_models, tmp_path
 def test_get_kind_names_the_field():
     with pytest.raises(Exception, match="did you mean 'ner'"):
         get_kind("nerr", "kind")
+
+
+def test_breakdowns_per_class_and_per_entity_type():
+    from harness.specs import TaskSpec
+
+    src = [{"type": "local", "dir": "x", "splits": {"test": "test"}}]
+    cls = TaskSpec(name="c", language="en", benchmark="b", kind="single_cls", label_names=["a", "b"],
+                   metrics=["accuracy"], main_score="accuracy", sources=src)
+    got = cls.task_kind.breakdown(cls, ["a", "a", "b", None], ["a", "b", "b", "b"])
+    assert got["a"] == {"precision": 0.5, "recall": 1.0, "f1": pytest.approx(2 / 3), "support": 1.0}
+    assert got["b"]["recall"] == pytest.approx(1 / 3) and got["b"]["support"] == 3.0  # None counts as wrong
+    ner = TaskSpec(name="n", language="en", benchmark="b", kind="ner", label_names=["PER", "LOC"],
+                   metrics=["entity_f1"], main_score="entity_f1", sources=src)
+    gold = [["B-PER", "I-PER", "O", "B-LOC"], ["B-LOC", "O"]]
+    pred = [["B-PER", "I-PER", "O", "O"], ["B-LOC", "O"]]
+    got = ner.task_kind.breakdown(ner, pred, gold)
+    assert got["PER"]["f1"] == 1.0 and got["LOC"]["recall"] == 0.5 and got["LOC"]["support"] == 2.0
+    assert get_kind("regression").breakdown(ner, [1.0], [1.0]) == {}

@@ -159,6 +159,6 @@ def test_a_job_whose_worker_keeps_dying_gets_a_failed_record(ray_address, bert_m
     driver.join(timeout=120)
     assert counts == [{"done": 0, "skipped": 0, "failed": 1}]
     (failed,) = (out / "results").rglob("seed1.failed.json")
-    err = json.loads(failed.read_text())["error"]
+    err = json.loads(failed.read_text())["failure"]["reason"]
     assert err.startswith("Ray task lost after 0 retries") and "\n" not in err
     assert not list((out / "results").rglob("seed1.json"))

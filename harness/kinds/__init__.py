@@ -1,17 +1,21 @@
-"""Task kinds: one module per kind, registered here. Adding a kind = a module listed in KIND_MODULES + its tests."""
+"""Task kinds: every module of this package but `base` defines and registers kinds. Adding a kind = adding a
+module here (plus its tests and task YAMLs); nothing else lists them."""
 from __future__ import annotations
 
 import importlib
+import pkgutil
 
 from .base import REGISTRY, InputError, TaskKind, get_kind, register
 
-KIND_MODULES = ("classification", "regression", "ner", "extractive_qa")
+_LOADED: list[str] = []
 
 
 def load_all() -> dict[str, TaskKind]:
-    """Import every kind module (each registers its kinds); idempotent."""
-    for name in KIND_MODULES:
-        importlib.import_module(f"{__name__}.{name}")
+    """Import every kind module of this package (each registers its kinds); idempotent."""
+    if not _LOADED:
+        for mod in sorted(m.name for m in pkgutil.iter_modules(__path__) if m.name != "base"):
+            importlib.import_module(f"{__name__}.{mod}")
+            _LOADED.append(mod)
     return REGISTRY
 
 

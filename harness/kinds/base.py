@@ -10,7 +10,8 @@ import importlib
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Callable, Optional
 
-from ..errors import HarnessError, did_you_mean
+from ..errors import did_you_mean
+from ..registry import Registry
 from ..text import join_tokens, split_tokens
 
 if TYPE_CHECKING:  # the specs import this package; keep the import one way at runtime
@@ -87,6 +88,10 @@ class TaskKind:
         """Predictions as the metrics take them (e.g. unparseable regression outputs filled); logs once."""
         return predictions
 
+    def breakdown(self, task: "TaskSpec", predictions: list, references: list) -> dict[str, dict[str, float]]:
+        """Scores per class or entity type ({name: {precision, recall, f1, support}}), or {} where none apply."""
+        return {}
+
     def example_correct(self, prediction: Any, gold: Any, task: "TaskSpec") -> float:
         """1.0 when one prediction is right (the comparison view's ✓)."""
         return float(prediction == gold)
@@ -160,14 +165,8 @@ class TaskKind:
         return getattr(importlib.import_module(module), cls)
 
 
-REGISTRY: dict[str, TaskKind] = {}
-
-
-def register(kind: TaskKind) -> TaskKind:
-    if kind.name in REGISTRY:
-        raise RuntimeError(f"task kind '{kind.name}' is registered twice")
-    REGISTRY[kind.name] = kind
-    return kind
+REGISTRY: Registry[TaskKind] = Registry("task kind")
+register = REGISTRY.register
 
 
 def get_kind(name: str, where: str = "kind") -> TaskKind:
@@ -175,7 +174,4 @@ def get_kind(name: str, where: str = "kind") -> TaskKind:
     from . import load_all
 
     load_all()
-    if name not in REGISTRY:
-        raise HarnessError(f"{where}: unknown task kind '{name}' (expected one of {', '.join(REGISTRY)})"
-                           f"{did_you_mean(name, REGISTRY)}")
-    return REGISTRY[name]
+    return REGISTRY.lookup(name, where)

@@ -54,6 +54,18 @@ class Classification(TaskKind):
                         task.name, bad, len(predictions))
         return predictions
 
+    def breakdown(self, task: "TaskSpec", predictions: list, references: list) -> dict[str, dict[str, float]]:
+        """Precision, recall, F1 and support per label (invalid predictions count as wrong for every label)."""
+        from sklearn.metrics import precision_recall_fscore_support
+
+        index = {name: i for i, name in enumerate(task.label_names)}
+        y_pred = [index.get(p, len(index)) if isinstance(p, str) else len(index) for p in predictions]
+        y_true = [index[r] for r in references]
+        p, r, f, s = precision_recall_fscore_support(y_true, y_pred, labels=list(range(len(index))),
+                                                     zero_division=0)
+        return {name: {"precision": float(p[i]), "recall": float(r[i]), "f1": float(f[i]), "support": float(s[i])}
+                for name, i in index.items()}
+
     def bootstrap_scorer(self, rows_by_seed: dict, ids: list, task: "TaskSpec") -> Optional[tuple[Callable, str]]:
         if not set(task.main_metrics) <= CONFUSION:
             return None

@@ -60,6 +60,15 @@ class NER(TaskKind):
     def output_names(self, task: "TaskSpec") -> list[str]:
         return tag_names(task)
 
+    def breakdown(self, task: "TaskSpec", predictions: list, references: list) -> dict[str, dict[str, float]]:
+        """Entity-level precision, recall, F1 and support per entity type (seqeval's report)."""
+        from seqeval.metrics import classification_report
+
+        report = classification_report(references, predictions, output_dict=True, zero_division=0)
+        return {name: {"precision": float(v["precision"]), "recall": float(v["recall"]),
+                       "f1": float(v["f1-score"]), "support": float(v["support"])}
+                for name, v in report.items() if name in task.label_names}
+
     def bootstrap_scorer(self, rows_by_seed: dict, ids: list, task: "TaskSpec") -> Optional[tuple[Callable, str]]:
         main = task.main_metrics
         if not set(main) <= ENTITY:

@@ -1,29 +1,27 @@
-"""Training methods: one module per method, registered here. Adding a method = a module in METHOD_MODULES + tests."""
+"""Training methods: every module of this package but `base` defines and registers one method. Adding a method =
+adding a module here (plus its tests); nothing else lists them."""
 from __future__ import annotations
 
 import importlib
+import pkgutil
 
-from ..errors import HarnessError, did_you_mean
 from .base import REGISTRY, Method
 
-METHOD_MODULES = ("finetune", "prompt")
 DEFAULT_METHOD = "finetune"  # what a run uses without --methods; rows of other methods are labelled
 
 
 def load_all() -> dict[str, Method]:
-    """Import every method module (each registers itself); idempotent."""
-    for name in METHOD_MODULES:
-        importlib.import_module(f"{__name__}.{name}")
-    return REGISTRY
+    """Import every method module of this package (each registers itself), in a stable order; idempotent."""
+    if not REGISTRY:
+        for mod in sorted(m.name for m in pkgutil.iter_modules(__path__) if m.name != "base"):
+            importlib.import_module(f"{__name__}.{mod}")
+    return dict(sorted(REGISTRY.items(), key=lambda kv: (kv[0] != DEFAULT_METHOD, kv[0])))
 
 
 def get_method(name: str, where: str = "method") -> Method:
     """The registered method called `name`; HarnessError with a did-you-mean otherwise."""
-    methods = load_all()
-    if name not in methods:
-        raise HarnessError(f"{where}: unknown method '{name}' (expected one of {', '.join(methods)})"
-                           f"{did_you_mean(name, methods)}")
-    return methods[name]
+    load_all()
+    return REGISTRY.lookup(name, where)
 
 
 def method_names() -> tuple[str, ...]:

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Optional
 
 from ..errors import HarnessError
+from ..registry import Registry
 
 if TYPE_CHECKING:
     from ..specs import ModelSpec, TaskSpec, TrainConfig
@@ -61,11 +62,5 @@ class Method:
         return adapter.prepare_model(model)
 
 
-REGISTRY: dict[str, Method] = {}
-
-
-def register(method: Method) -> Method:
-    if method.name in REGISTRY:
-        raise RuntimeError(f"method '{method.name}' is registered twice")
-    REGISTRY[method.name] = method
-    return method
+REGISTRY: Registry[Method] = Registry("method")
+register = REGISTRY.register
