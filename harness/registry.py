@@ -22,9 +22,12 @@ class Registry(dict[str, T], Generic[T]):
         self[name] = obj
         return obj
 
+    def unknown(self, name: str) -> str:
+        """The one-line complaint about a name that is not registered (the choices and a did-you-mean)."""
+        return f"unknown {self.what} '{name}' (expected one of {', '.join(self)}){did_you_mean(name, self)}"
+
     def lookup(self, name: str, where: str) -> T:
-        """The object called `name`; HarnessError naming `where`, the choices and a did-you-mean otherwise."""
+        """The object called `name`; HarnessError naming `where` otherwise."""
         if name not in self:
-            raise HarnessError(f"{where}: unknown {self.what} '{name}' (expected one of {', '.join(self)})"
-                               f"{did_you_mean(name, self)}")
+            raise HarnessError(f"{where}: {self.unknown(name)}")
         return self[name]

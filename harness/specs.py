@@ -229,7 +229,7 @@ class TaskSpec(Strict):
     def _known_kind(cls, v: str) -> str:
         kinds = load_kinds()
         if v not in kinds:
-            raise ValueError(f"unknown task kind '{v}' (expected one of {', '.join(kinds)}){did_you_mean(v, kinds)}")
+            raise ValueError(kinds.unknown(v))
         return v
 
     @model_validator(mode="after")

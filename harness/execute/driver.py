@@ -126,6 +126,8 @@ def run_grid(jobs: list[Job], opts: RunOptions, eopts: Optional[ExecOptions] = N
             rfile = results.result_path(opts.output_dir, job.key, seed)
             if rfile.exists():
                 counts["skipped"] += 1
+                if opts.keep_checkpoints != "best":
+                    continue
                 try:
                     records[i][seed] = ResultRecord.read(rfile)
                 except HarnessError as e:  # unreadable: kept as is (issue 15 moves such files aside)

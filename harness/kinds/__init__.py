@@ -5,12 +5,13 @@ from __future__ import annotations
 import importlib
 import pkgutil
 
+from ..registry import Registry
 from .base import REGISTRY, InputError, TaskKind, get_kind, register
 
 _LOADED: list[str] = []
 
 
-def load_all() -> dict[str, TaskKind]:
+def load_all() -> Registry[TaskKind]:
     """Import every kind module of this package (each registers its kinds); idempotent."""
     if not _LOADED:
         for mod in sorted(m.name for m in pkgutil.iter_modules(__path__) if m.name != "base"):

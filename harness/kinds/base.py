@@ -55,7 +55,7 @@ class TaskKind:
     label_set: bool = False  # a finite set of label names: verbalizers and confusion counts apply
     text_input: bool = False  # one line of plain text is one input (predict on a .txt file)
     description: str = ""
-    extra: dict[str, Any] = field(default_factory=dict)
+    form_fields: dict[str, str] = field(default_factory=dict)  # form box -> input field, where they differ
 
     # ------------------------------------------------------------------ data record
     @property
@@ -147,7 +147,7 @@ class TaskKind:
         return out
 
     def _form_field(self, box: str) -> str:
-        return self.extra.get("form_fields", {}).get(box, box)
+        return self.form_fields.get(box, box)
 
     def format_prediction(self, example: dict, pred: dict) -> dict[str, Any]:
         """{'text': one-line summary, 'label': {name: prob} or None, 'highlight': segments or None}."""
