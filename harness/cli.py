@@ -4,6 +4,7 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+import re
 import sys
 from pathlib import Path
 from typing import Any, Optional, Sequence
@@ -67,8 +68,16 @@ def _check_train_options(values: dict[str, Any]) -> None:
         raise HarnessError(format_validation_error("--set", e)) from None
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse with a user error as one line on stderr ('error: <flag>: <what>'), exit 2, no usage dump."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        message = re.sub(r"^argument (\S+?)(/\S+)?: ", r"\1: ", message)
+        self.exit(2, f"error: {message} (see {self.prog} --help)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="python -m harness", description=__doc__)
+    p = _Parser(prog="python -m harness", description=__doc__)
     sub = p.add_subparsers(dest="command", required=True)
     run = sub.add_parser("run", help="fine-tune models × tasks × seeds, write results and the leaderboard")
     run.add_argument("--models", type=Path, default=DEFAULT_MODELS, help="models YAML (default: models.yaml)")
