@@ -17,7 +17,7 @@ from typing import Any, Optional
 
 from .specs import ModelSpec, TaskSpec, TrainConfig
 
-TASK_EXCLUDED = {"description", "license", "caveats", "sources", "groups"}  # shown, never change a score
+TASK_EXCLUDED = {"description", "license", "caveats", "sources", "groups", "search"}  # never change a score
 MODEL_FIELDS = {"id", "revision", "family", "tokenizer", "init", "config"}
 SCORE_AUTOS = ("bf16",)  # 'auto' options whose resolved value changes scores (eval_batch_size does not)
 
@@ -64,7 +64,7 @@ def legacy_config(method: str, task: TaskSpec, model: ModelSpec, cfg: TrainConfi
             return None
     task_dump = task.model_dump(mode="json")
     for k, field in TaskSpec.model_fields.items():
-        if k not in V1_TASK_FIELDS and getattr(task, k) != field.get_default(call_default_factory=True):
+        if k not in V1_TASK_FIELDS and k not in TASK_EXCLUDED and getattr(task, k) != field.get_default(call_default_factory=True):
             return None
     return {"method": method,
             "task": {k: v for k, v in task_dump.items() if k in V1_TASK_FIELDS and k not in TASK_EXCLUDED},

@@ -9,6 +9,7 @@ from pydantic import (BaseModel, ConfigDict, Field, PositiveInt, field_validator
 
 from .errors import did_you_mean
 from .kinds import TaskKind, load_all as load_kinds
+from .search_space import Range, check_space
 
 ROLES = ("train", "validation", "test")
 
@@ -120,28 +121,28 @@ LR_SCHEDULERS = ("linear", "cosine", "cosine_with_restarts", "polynomial", "cons
 class TrainConfig(Strict):
     """Training hyperparameters. Every field can be overridden at each precedence level."""
 
-    learning_rate: float = 2e-5
-    batch_size: int = 32
+    learning_rate: float = Field(2e-5, gt=0)
+    batch_size: PositiveInt = 32
     eval_batch_size: Union[PositiveInt, Literal["auto"]] = "auto"  # auto: 16 on CPU, 128 on CUDA (bench/speed)
-    epochs: float = 3.0
+    epochs: float = Field(3.0, gt=0)
     max_steps: int = -1
-    max_length: int = 128
-    doc_stride: int = 128
-    max_answer_length: int = 30
+    max_length: PositiveInt = 128
+    doc_stride: PositiveInt = 128
+    max_answer_length: PositiveInt = 30
     warmup_ratio: float = Field(0.0, ge=0, lt=1)  # Trainer reads a float in [0, 1) as a ratio
-    weight_decay: float = 0.0
+    weight_decay: float = Field(0.0, ge=0)
     lr_scheduler: str = "linear"  # one of LR_SCHEDULERS
-    gradient_accumulation_steps: int = 1
+    gradient_accumulation_steps: PositiveInt = 1
     selection: Literal["best", "last"] = "best"
-    eval_steps: Optional[int] = None
-    early_stopping_patience: Optional[int] = None
+    eval_steps: Optional[PositiveInt] = None
+    early_stopping_patience: Optional[PositiveInt] = None
     freeze_embeddings: bool = False
-    freeze_layers: int = 0
+    freeze_layers: int = Field(0, ge=0)
     freeze_all_but_head: bool = False
     bf16: Literal["auto", "on", "off"] = "auto"
     group_by_length: bool = True
-    max_new_tokens: int = 16
-    num_beams: int = 1
+    max_new_tokens: PositiveInt = 16
+    num_beams: PositiveInt = 1
     rdrop_alpha: float = Field(0.0, ge=0, description="R-Drop weight (prompt method): symmetric KL of two dropouts")
 
     def for_device(self, device: str) -> "TrainConfig":
@@ -223,6 +224,12 @@ class TaskSpec(Strict):
     qa_f1: Literal["char", "token"] = "token"
     prompt: Optional[PromptSpec] = None
     folds: list[str] = Field(default_factory=list, description="few-shot folds: split names use {fold}")
+    search: dict[str, Range] = Field(default_factory=dict, description="hyperparameter ranges for --search-trials")
+
+    @field_validator("search", mode="before")
+    @classmethod
+    def _space(cls, v: Any) -> Any:
+        return check_space(v)
 
     @field_validator("kind")
     @classmethod
@@ -309,6 +316,13 @@ class ModelSpec(Strict):
     description: str = ""
     train: TrainOverrides = TrainOverrides()
     tasks: dict[str, TrainOverrides] = Field(default_factory=dict)
+    search: dict[str, Range] = Field(default_factory=dict, description="hyperparameter ranges for --search-trials "
+                                                                       "(override the task's per option)")
+
+    @field_validator("search", mode="before")
+    @classmethod
+    def _space(cls, v: Any) -> Any:
+        return check_space(v)
 
     @model_validator(mode="after")
     def _consistent(self) -> "ModelSpec":
