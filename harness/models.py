@@ -71,19 +71,39 @@ def family(spec: ModelSpec) -> dict[str, Any]:
     return FAMILIES[spec.family]
 
 
-def load_model(spec: ModelSpec, auto_class, tokenizer, seed: int, **config_kwargs):
-    """Load pretrained weights through from_pretrained, or build a seeded random-init model."""
-    from transformers import AutoConfig, set_seed
+def from_hub(spec: ModelSpec) -> bool:
+    """Whether the model's weights come from the Hub (not a local folder, a python: package or random init): a
+    checkpoint that stores only what was trained on top of them can fetch them again elsewhere."""
+    return spec.init == "pretrained" and resolve_ref(spec.id)[1] == "main"
 
-    set_seed(seed)
+
+def model_config(spec: ModelSpec, tokenizer, **config_kwargs):
+    """The model's transformers config without its weights (random init: the family's small config for this
+    tokenizer); config_kwargs as load_model takes them. Cheap: for planning-time checks of module names."""
+    from transformers import AutoConfig
+
     if spec.init == "random":
         cfg = {**family(spec)["random_config"], **spec.config}
         model_type = cfg.pop("model_type")
         special = {k: getattr(tokenizer, f"{k}_id") for k in ("pad_token", "eos_token", "bos_token")
                    if getattr(tokenizer, f"{k}_id", None) is not None}
-        config = AutoConfig.for_model(model_type, vocab_size=len(tokenizer),
-                                      **{f"{k}_id": v for k, v in special.items()}, **cfg, **config_kwargs)
-        return auto_class.from_config(config)
+        return AutoConfig.for_model(model_type, vocab_size=len(tokenizer),
+                                    **{f"{k}_id": v for k, v in special.items()}, **cfg, **config_kwargs)
+    path, _ = resolve_ref(spec.id)
+    try:
+        return AutoConfig.from_pretrained(path, revision=spec.revision, trust_remote_code=False, **config_kwargs)
+    except OSError as e:
+        raise HarnessError(f"models: model '{spec.name}': cannot load the config of '{spec.id}' "
+                           f"({str(e).splitlines()[0][:200]})") from None
+
+
+def load_model(spec: ModelSpec, auto_class, tokenizer, seed: int, **config_kwargs):
+    """Load pretrained weights through from_pretrained, or build a seeded random-init model."""
+    from transformers import set_seed
+
+    set_seed(seed)
+    if spec.init == "random":
+        return auto_class.from_config(model_config(spec, tokenizer, **config_kwargs))
     path, _ = resolve_ref(spec.id)
     try:
         return auto_class.from_pretrained(path, revision=spec.revision, trust_remote_code=False, **config_kwargs)

@@ -140,6 +140,7 @@ class ResultRecord(Block):
     tokenizer_stats: dict[str, float] = Field(default_factory=dict)
     predictions_file: Optional[str] = None
     checkpoint: Optional[str] = None
+    checkpoint_bytes: Optional[int] = None  # the trained weights the method saved (Method.save; LoRA: the adapter)
     environment: dict[str, Any] = Field(default_factory=dict)
     execution: Optional[Execution] = None
     failure: Optional[Failure] = None

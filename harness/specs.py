@@ -144,6 +144,12 @@ class TrainConfig(Strict):
     max_new_tokens: PositiveInt = 16
     num_beams: PositiveInt = 1
     rdrop_alpha: float = Field(0.0, ge=0, description="R-Drop weight (prompt method): symmetric KL of two dropouts")
+    lora_r: PositiveInt = Field(8, description="LoRA rank (lora method)")
+    lora_alpha: float = Field(16.0, gt=0, description="LoRA scaling numerator: updates are scaled by alpha / r")
+    lora_dropout: float = Field(0.1, ge=0, lt=1, description="dropout on the LoRA branch's input")
+    lora_target_modules: Optional[tuple[str, ...]] = Field(
+        None, description="module names LoRA wraps (a name or a dotted suffix); None: the family's default "
+                          "(harness/families.yaml, lora.target_modules)")
 
     def for_device(self, device: str) -> "TrainConfig":
         """Resolve the speed-only 'auto' settings for a device: bf16 on a bf16-capable GPU; evaluation batches of
@@ -157,6 +163,16 @@ class TrainConfig(Strict):
         if self.eval_batch_size == "auto":
             update["eval_batch_size"] = EVAL_BATCH_AUTO["cuda" if cuda else "cpu"]
         return self.model_copy(update=update) if update else self
+
+    @field_validator("lora_target_modules", mode="before")
+    @classmethod
+    def _module_list(cls, value: Any) -> Any:
+        """A list of names, or one comma-separated string (`--set lora_target_modules=query,value`)."""
+        if isinstance(value, str):
+            value = [v.strip() for v in value.split(",")]
+        if isinstance(value, (list, tuple)) and (not value or not all(isinstance(v, str) and v.strip() for v in value)):
+            raise ValueError("expected one or more module names, e.g. [query, value]")
+        return value
 
     @field_validator("lr_scheduler")
     @classmethod

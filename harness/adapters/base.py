@@ -31,6 +31,17 @@ class Adapter(ABC):
         """Adjust a freshly loaded model (special token ids, generation config)."""
         return model
 
+    def head_modules(self, model: Any) -> tuple[str, ...]:
+        """Names of the model's top-level modules that make its task head (trained in full by a method that
+        freezes the rest, e.g. lora): its children with weights other than its base model (`classifier`,
+        `qa_outputs`, ...); none for a model without a separate base model (T5: the LM head stays frozen).
+        Override where a head is shaped otherwise."""
+        prefix = getattr(model, "base_model_prefix", "")
+        if not prefix or not isinstance(getattr(model, prefix, None), torch.nn.Module):
+            return ()
+        return tuple(name for name, child in model.named_children()
+                     if name != prefix and any(True for _ in child.parameters()))
+
     @abstractmethod
     def train_features(self, examples: list[dict]) -> list[dict]:
         """Tokenized training features with labels."""

@@ -47,10 +47,12 @@ class Method:
         loaded = models.load_model(model, adapter.auto_class, tokenizer, seed, **adapter.model_kwargs())
         return adapter.prepare_model(loaded)
 
-    def save(self, path: Path, model: Any, tokenizer: Any) -> None:
-        """Write the trained model and its tokenizer into a checkpoint folder (safetensors)."""
+    def save(self, path: Path, model: Any, tokenizer: Any) -> int:
+        """Write the trained model and its tokenizer into a checkpoint folder (safetensors). Returns the bytes of
+        the weight files that hold what was trained (the record's `checkpoint_bytes`): here every weight file."""
         model.save_pretrained(path)
         tokenizer.save_pretrained(path)
+        return sum(f.stat().st_size for f in path.glob("*.safetensors"))
 
     def load(self, folder: Path, adapter: Any) -> Any:
         """The trained model of a checkpoint folder, on CPU, for prediction (weights only: no code is run)."""
