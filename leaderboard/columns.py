@@ -17,7 +17,7 @@ HIGHER, LOWER, MIXED = "higher", "lower", "mixed"
 DIRECTIONS = (HIGHER, LOWER)
 UNK_WARN = 0.05  # a tokenizer turning more than this share of a task's tokens into [UNK] is flagged
 MISSING = "—"
-KINDS = ("text", "score", "count", "params", "rate", "rank")
+KINDS = ("text", "score", "count", "params", "rate", "rank", "size")
 
 
 @dataclass(frozen=True)
@@ -47,6 +47,9 @@ IDENTITY = (
     Column("method", "method", "text"),
     Column("family", "family", "text"),
     Column("parameters", "params", "params"),
+    # what a run trains and saves (like params: the row's first task; heads differ by task): LoRA beside fine-tuning
+    Column("trainable_parameters", "trainable params", "params", "", LOWER),
+    Column("checkpoint_mb", "checkpoint MB", "size", ".1f", LOWER),
     Column("max_unk_rate", "max UNK rate", "rate", ".1%", LOWER, warn_above=UNK_WARN),
 )
 PER_BENCHMARK = (
@@ -97,7 +100,8 @@ def format_cell(column_or_kind: Column | str, value: Any, *, std: Any = None, n:
                 unk: Any = None, marker: str = "") -> str:
     """Text of one cell: '—' when missing; a score '82.0', or '82.0 ± 2.0 (n=3)' / '(n=10, 5 folds)' with its
     spread, plus ' ⚠UNK 60%' when ``unk`` is over UNK_WARN; counts and ranks as integers; parameters '22.7M';
-    rates '1.2%' (' ⚠' over the column's warn_above); text as is. ``marker`` (significance) is appended."""
+    rates '1.2%' (' ⚠' over the column's warn_above); sizes (MB) '12.3' (below 0.1: '0.04'); text as is.
+    ``marker`` (significance) is appended."""
     col = column_or_kind if isinstance(column_or_kind, Column) else Column("", "", column_or_kind)
     if col.kind not in KINDS:
         raise ValueError(f"unknown column kind '{col.kind}' (one of {', '.join(KINDS)})")
@@ -116,6 +120,8 @@ def format_cell(column_or_kind: Column | str, value: Any, *, std: Any = None, n:
         text = str(int(value))
     elif col.kind == "params":
         text = _params(float(value))
+    elif col.kind == "size":
+        text = format(float(value), col.fmt or ".1f") if float(value) >= 0.1 else f"{float(value):.2g}"
     elif col.kind == "rate":
         text = format(float(value), col.fmt or ".1%")
         if col.warn_above is not None and float(value) > col.warn_above:

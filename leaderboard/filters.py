@@ -10,7 +10,7 @@ import pandas as pd
 from .columns import IDENTITY, format_cell
 from .table import avg_cell, benchmarks, task_cell
 
-OPTIONAL_COLUMNS = ("family", "parameters", "method", "revision", "max UNK rate")
+OPTIONAL_COLUMNS = ("family", "parameters", "method", "revision", "max UNK rate", "trainable params", "checkpoint MB")
 DEFAULT_COLUMNS = ("family", "parameters")
 
 
@@ -101,7 +101,8 @@ def filter_table(table: pd.DataFrame, task_info: dict[str, dict[str, Any]], f: F
     out[col["row"].title] = labels
     chosen = set(f.columns)
     for option, name in (("family", "family"), ("parameters", "parameters"), ("method", "method"),
-                         ("revision", "revision"), ("max UNK rate", "max_unk_rate")):
+                         ("revision", "revision"), ("max UNK rate", "max_unk_rate"),
+                         ("trainable params", "trainable_parameters"), ("checkpoint MB", "checkpoint_mb")):
         if option in chosen:
             out[col[name].title] = [format_cell(col[name], v) for v in rows[name]]
     for b, ts in vis.items():

@@ -31,7 +31,7 @@ def run_row(rec: ResultRecord, rel: str) -> dict[str, Any]:
         "config_hash": job.config_hash, "seed": job.seed, "fold": job.fold or "",
         "benchmark": info.benchmark, "language": info.language, "kind": info.kind, "direction": info.direction,
         "family": mi.family, "untrained": mi.untrained, "parameters": mi.parameters,
-        "trainable_parameters": mi.trainable_parameters, "main": rec.main,
+        "trainable_parameters": mi.trainable_parameters, "checkpoint_bytes": rec.checkpoint_bytes, "main": rec.main,
         "metrics": json.dumps(rec.metrics, sort_keys=True),
         "unk_rate": rec.tokenizer_stats.get("unk_rate"), "truncation_rate": rec.tokenizer_stats.get("truncation_rate"),
         "cpu_latency_ms": timing.cpu_latency_ms_p50, "train_samples_per_s": timing.train_samples_per_s,

@@ -41,6 +41,12 @@ def _with_direction(runs: pd.DataFrame) -> pd.DataFrame:
     return runs.assign(direction=d.where(d.isin(["higher", "lower"]), HIGHER))
 
 
+def _with_sizes(runs: pd.DataFrame) -> pd.DataFrame:
+    """runs with 'trainable_parameters' and 'checkpoint_bytes' columns (missing where the result files lack them)."""
+    return runs.assign(**{c: pd.to_numeric(runs[c], errors="coerce") if c in runs else float("nan")
+                          for c in ("trainable_parameters", "checkpoint_bytes")})
+
+
 def aggregate(runs: pd.DataFrame) -> pd.DataFrame:
     """One row per (model, revision, method, task): main score mean, std and n runs, its direction, the row label.
 
@@ -50,7 +56,7 @@ def aggregate(runs: pd.DataFrame) -> pd.DataFrame:
     """
     if runs.empty:
         return pd.DataFrame(columns=RUN_KEYS + ["task", "mean", "std", "n", "folds", "direction", "row"])
-    runs = _with_direction(runs)
+    runs = _with_sizes(_with_direction(runs))
     if "fold" not in runs:
         runs = runs.assign(fold="")
     runs = runs.assign(run=runs["fold"].astype(str) + "/" + runs["seed"].astype(str))
@@ -67,7 +73,8 @@ def aggregate(runs: pd.DataFrame) -> pd.DataFrame:
         mean=("main", "mean"), std=("main", "std"), n=("run", "nunique"), benchmark=("benchmark", first),
         language=("language", first), family=("family", first), untrained=("untrained", first),
         parameters=("parameters", first), unk_rate=("unk_rate", "mean"), cpu_latency_ms=("cpu_latency_ms", "median"),
-        config_hash=("config_hash", first), direction=("direction", first))
+        config_hash=("config_hash", first), direction=("direction", first),
+        trainable_parameters=("trainable_parameters", "max"), checkpoint_bytes=("checkpoint_bytes", "max"))
     agg = agg.merge(fold_stats, on=RUN_KEYS + ["task"])
     folded = agg["folds"] > 1
     agg.loc[folded, "mean"] = agg.loc[folded, "fold_mean"]
@@ -102,7 +109,10 @@ def leaderboard(runs: pd.DataFrame) -> pd.DataFrame:
     meta = agg.groupby(RUN_KEYS, as_index=False).agg(row=("row", "first"), family=("family", "first"),
                                                       untrained=("untrained", "first"),
                                                       parameters=("parameters", "first"),
-                                                      max_unk_rate=("unk_rate", "max"))
+                                                      max_unk_rate=("unk_rate", "max"),
+                                                      trainable_parameters=("trainable_parameters", "first"),
+                                                      checkpoint_mb=("checkpoint_bytes", "first"))
+    meta["checkpoint_mb"] = meta["checkpoint_mb"] / 2**20  # like params: the row's first task (heads differ)
     table = meta.set_index(RUN_KEYS)
     for b in order:
         for t in tasks_by_bench[b]:
@@ -173,13 +183,14 @@ def to_markdown(table: pd.DataFrame) -> str:
     if table.empty:
         return "_no results yet_\n"
     benches, dirs = benchmarks(table), directions(table)
-    head = ["rank", "model", "family", "params"]
+    head = ["rank", "model", "family", "params", "trainable", "ckpt MB"]
     for b, tasks in benches.items():
         head += [f"{b} avg{_arrow(dirs.get(b, HIGHER))}", *(f"{t}{_arrow(dirs.get(t, HIGHER))}" for t in tasks)]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for _, r in table.iterrows():
         rank = next((format_cell("rank", r[f"{b}_rank"]) for b in benches if pd.notna(r[f"{b}_rank"])), MISSING)
-        cells = [rank, r["row"], format_cell("text", r["family"]), format_cell("params", r["parameters"])]
+        cells = [rank, r["row"], format_cell("text", r["family"]), format_cell("params", r["parameters"]),
+                 format_cell("params", r["trainable_parameters"]), format_cell("size", r["checkpoint_mb"])]
         for b, tasks in benches.items():
             cells.append(avg_cell(table, r, b))
             cells += [task_cell(r, t) for t in tasks]
@@ -189,7 +200,9 @@ def to_markdown(table: pd.DataFrame) -> str:
              "marked ↓ (lower is better); ranks and row order follow each benchmark's direction. Benchmark averages "
              "only over rows with every task of the benchmark; others are partial (tasks present/total). A benchmark "
              "whose tasks mix directions (some higher, some lower is better) gets no average and no rank "
-             "(\"mixed directions\"). Rank is the first ranked benchmark's."]
+             "(\"mixed directions\"). Rank is the first ranked benchmark's. trainable: parameters that train; ckpt MB: "
+             "the trained weights a checkpoint saves (LoRA: the adapter and head; MB = 2^20 bytes); like params, both "
+             "of the row's first task (task heads differ in size)."]
     if (table["max_unk_rate"] > UNK_WARN).any():
         notes.append(f"⚠UNK: the model's tokenizer turns over {UNK_WARN:.0%} of this task's tokens into [UNK] "
                      "(e.g. an English vocab on Chinese text): its score there says little.")
