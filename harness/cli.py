@@ -60,6 +60,13 @@ def _set(text: str) -> tuple[str, Any]:
     return key, yaml.safe_load(value)
 
 
+def _search(text: str) -> tuple[str, list[Any]]:
+    key, value = _set(text)
+    import yaml
+
+    return key, [yaml.safe_load(v) for v in str(text.split("=", 1)[1]).split(",") if v.strip()]
+
+
 def _check_train_options(values: dict[str, Any]) -> None:
     """The command line's training options alone must make a valid TrainConfig (one-line error otherwise)."""
     try:
@@ -77,6 +84,9 @@ class _Parser(argparse.ArgumentParser):
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from .methods import load_all
+
+    methods = load_all().values()  # each method's one-line summary is its --methods help
     p = _Parser(prog="python -m harness", description=__doc__)
     sub = p.add_subparsers(dest="command", required=True)
     run = sub.add_parser("run", help="fine-tune models × tasks × seeds, write results and the leaderboard")
@@ -87,8 +97,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--task-dir", type=Path, action="append", default=[], help="extra folder of task YAMLs")
     run.add_argument("--seeds", type=_ints, default=(42,))
     run.add_argument("--methods", type=_methods, default=("finetune",),
-                     help="comma-separated: finetune (a new task head) and/or prompt (PET: template + verbalizer "
-                          "through the masked-LM head)")
+                     help="comma-separated, of: " + "; ".join(f"{m.name} ({m.summary})" for m in methods))
     run.add_argument("--folds", type=_names, help="few-shot folds to run (default: every fold the task lists)")
     run.add_argument("--max-train-samples", type=int)
     run.add_argument("--max-eval-samples", type=int)
@@ -98,6 +107,11 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--batch-size", type=int)
     run.add_argument("--set", type=_set, action="append", default=[], metavar="KEY=VALUE",
                      help="any training option, highest precedence (e.g. --set selection=last)")
+    run.add_argument("--search", type=_search, action="append", default=[], metavar="KEY=V1,V2",
+                     help="tune a training option on the validation split (repeat for a grid; e.g. "
+                          "--search learning_rate=1e-5,3e-5); the best setting then runs on every seed")
+    run.add_argument("--search-trials", type=_positive, default=None, metavar="N",
+                     help="Optuna TPE: N trials over the search: ranges of the task/models YAML (or --search lists)")
     run.add_argument("--device", choices=["cpu", "cuda"], default="cpu")
     run.add_argument("--only-models", help="comma-separated model names from the models file")
     run.add_argument("--keep-checkpoints", choices=["best", "all", "none"], default="best",
@@ -168,7 +182,7 @@ def _select_models(path: Path, only: Optional[str]):
 def cmd_run(args: argparse.Namespace) -> int:
     from leaderboard.table import to_markdown, write_tables
 
-    from . import execute, runner, tasks
+    from . import execute, runner, search, tasks
 
     if args.device == "cuda" and args.executor != "ray":  # on Ray the GPUs are the cluster's (checked there)
         import torch
@@ -190,6 +204,7 @@ def cmd_run(args: argparse.Namespace) -> int:
                  "batch_size": args.batch_size, **dict(args.set)}
     cli_train = {k: v for k, v in cli_train.items() if v is not None}
     _check_train_options(cli_train)
+    request = search.request_from_cli(args.search, args.search_trials, cli_train, {k for k, _ in args.set})
     executor = args.executor or ("local" if args.workers is not None else "serial")
     eopts = execute.ExecOptions(executor=executor, workers=args.workers, gpus_per_job=args.gpus_per_job,
                                 threads_per_job=args.threads_per_job, ray_address=args.ray_address,
@@ -198,17 +213,25 @@ def cmd_run(args: argparse.Namespace) -> int:
     opts = runner.RunOptions(output_dir=args.output_dir.resolve(),
                              data_dir=args.data_dir.resolve() if args.data_dir else None, seeds=args.seeds,
                              max_train_samples=args.max_train_samples, max_eval_samples=args.max_eval_samples,
-                             device=args.device, keep_checkpoints=args.keep_checkpoints,
-                             cli_train=cli_train,
+                             device=args.device, keep_checkpoints=args.keep_checkpoints, cli_train=cli_train,
                              progress=not args.quiet, methods=args.methods, folds=args.folds)
-    jobs, skipped = runner.plan(model_specs, entries, opts)
+    if request.active:  # trials first (validation only), then the chosen settings on every seed
+        plans, skipped = search.plan_searches(model_specs, entries, opts, request)
+    else:
+        plans, (jobs, skipped) = [], runner.plan(model_specs, entries, opts)
     for s in skipped:
         print(f"not applicable: {s}")
+    counts = {"done": 0, "skipped": 0, "failed": 0}
+    if request.active:
+        jobs, counts, chosen = search.run_searches(plans, opts, eopts)
+        for line in chosen:
+            print(line)
     log.info("%d jobs (model × task × method × fold) × %d seeds under %s", len(jobs), len(args.seeds),
              args.output_dir)
     if not jobs:
         print("no job applies to these models, tasks and methods")
-    counts = execute.run_grid(jobs, opts, eopts)
+    for k, v in execute.run_grid(jobs, opts, eopts).items():
+        counts[k] += v
     args.output_dir.mkdir(parents=True, exist_ok=True)
     table, loaded = write_tables(args.output_dir)
     print(to_markdown(table))

@@ -43,14 +43,19 @@ def _subset(max_train: Optional[int], max_eval: Optional[int]) -> dict[str, int]
 
 
 def job_config(method: str, task: TaskSpec, model: ModelSpec, cfg: TrainConfig, set_keys: set[str],
-               max_train: Optional[int], max_eval: Optional[int], data: dict[str, Any]) -> dict[str, Any]:
-    """The dict a job's hash is taken over (stored in its records as `config`)."""
+               max_train: Optional[int], max_eval: Optional[int], data: dict[str, Any],
+               search: Optional[dict[str, Any]] = None) -> dict[str, Any]:
+    """The dict a job's hash is taken over (stored in its records as `config`). `search`: a search trial's role,
+    or the space and strategy that chose a setting (so a tuned job never shares a folder with a plain one)."""
     values = cfg.model_dump(mode="json")
     train = {k: values[k] for k in sorted(set(set_keys) | set(SCORE_AUTOS))}
-    return {"method": method,
-            "task": task.model_dump(mode="json", exclude=TASK_EXCLUDED, exclude_defaults=True),
-            "model": model.model_dump(mode="json", include=MODEL_FIELDS, exclude_defaults=True),
-            "train": train, "subset": _subset(max_train, max_eval), "data": data}
+    config = {"method": method,
+              "task": task.model_dump(mode="json", exclude=TASK_EXCLUDED, exclude_defaults=True),
+              "model": model.model_dump(mode="json", include=MODEL_FIELDS, exclude_defaults=True),
+              "train": train, "subset": _subset(max_train, max_eval), "data": data}
+    if search is not None:
+        config["search"] = search
+    return config
 
 
 def legacy_config(method: str, task: TaskSpec, model: ModelSpec, cfg: TrainConfig, max_train: Optional[int],

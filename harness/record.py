@@ -114,11 +114,23 @@ class Failure(Block):
 
 
 class Search(Block):
+    """A hyperparameter search (harness.search): a trial (scored on validation; never a leaderboard row) or the
+    setting it chose, with the space, the strategy and every trial's values and validation score."""
+
     role: Literal["trial", "chosen"]
     space: dict[str, Any]
-    chosen: dict[str, Any] = Field(default_factory=dict)
+    strategy: Literal["grid", "tpe"] = "grid"
+    chosen: dict[str, Any] = Field(default_factory=dict)  # the trial's values (trial) or the chosen ones
     n_trials: int = 0
-    trials: list[dict[str, Any]] = Field(default_factory=list)
+    trials: list[dict[str, Any]] = Field(default_factory=list)  # chosen: {values, validation, status} per trial
+
+    def hashed(self) -> dict[str, Any]:
+        """What the job's config hash covers: a trial is its values (in the training options) and its role, so
+        searches over overlapping spaces share trials; a chosen setting adds the space and the strategy."""
+        if self.role == "trial":
+            return {"role": "trial"}
+        return {"role": "chosen", "space": self.space, "strategy": self.strategy,
+                **({"n_trials": self.n_trials} if self.strategy == "tpe" else {})}
 
 
 class ResultRecord(Block):

@@ -24,7 +24,8 @@ from .data import TaskData, load_task_data, subset_indices
 from .config_files import format_validation_error
 from .errors import HarnessError, did_you_mean
 from .methods import get_method, load_all as load_methods
-from .record import CheckpointInfo, DataInfo, JobId, ModelInfo, ResultRecord, TaskInfo, Timing, Training, Validation
+from .record import (CheckpointInfo, DataInfo, JobId, ModelInfo, ResultRecord, Search, TaskInfo, Timing, Training,
+                     Validation)
 from .specs import ModelSpec, TaskSpec, TrainConfig, TrainOverrides, resolve_train_config
 from .tasks import TaskEntry
 from .train import fine_tune
@@ -62,6 +63,12 @@ class Job:
     config_hash: str
     config: dict[str, Any]
     seeds: tuple[int, ...]
+    search: Optional[Search] = None  # a hyperparameter search's trial, or the setting it chose
+
+    @property
+    def trial(self) -> bool:
+        """A search trial: scored on the validation split only, no checkpoint, never a leaderboard row."""
+        return self.search is not None and self.search.role == "trial"
 
 
 _DATA: dict[tuple, TaskData] = {}  # per process: planning and the jobs that run here share one load
@@ -83,11 +90,13 @@ def job_data(job: "Job", opts: RunOptions) -> TaskData:
     return data
 
 
-def resolve_config(model: ModelSpec, entry: TaskEntry, opts: RunOptions) -> tuple[TrainConfig, set[str]]:
-    """Precedence: CLI > model-per-task > model > task default > family default > TrainConfig defaults.
-    Returns the config resolved for the device and the keys set at any level (what the config hash covers)."""
+def resolve_config(model: ModelSpec, entry: TaskEntry, opts: RunOptions, extra: Optional[dict[str, Any]] = None
+                   ) -> tuple[TrainConfig, set[str]]:
+    """Precedence: a search's values > CLI > model-per-task > model > task default > family default > TrainConfig
+    defaults. Returns the config resolved for the device and the keys set at any level (what the hash covers)."""
     fam = models.family(model)
-    levels = (fam.get("train"), entry.spec.train, model.train, model.tasks.get(entry.spec.name), opts.cli_train)
+    levels = (fam.get("train"), entry.spec.train, model.train, model.tasks.get(entry.spec.name), opts.cli_train,
+              extra)
     try:
         cfg = resolve_train_config(*levels)
     except ValidationError as e:  # each level is valid alone (checked on load); their merge is not, or --set is bad
@@ -145,38 +154,52 @@ def plan(model_specs: list[ModelSpec], entries: list[TaskEntry], opts: RunOption
     """
     jobs, skipped = [], []
     for m in model_specs:
-        tok = models.tokenizer_for(m)  # fails early (exit 2) for an unresolvable id
-        fam = models.family(m)
+        models.tokenizer_for(m)  # fails early (exit 2) for an unresolvable id
         for entry, name in ((e, meth) for e in entries for meth in opts.methods):
-            method = get_method(name, "--methods")
-            reason = method.not_applicable(m, entry.spec, fam["adapter"])
-            if reason:
-                skipped.append(f"{m.name} × {entry.spec.name} × {name}: {reason}")
-                continue
-            spec = method.prepare_task(entry.spec, entry.path, opts.data_dir)
-            cfg, set_keys = resolve_config(m, entry, opts)
-            _check_method_options(cfg, set_keys, name, f"model {m.name}, task {spec.name}")
-            reason = method.check(m, spec, tok, cfg, fam["adapter"])
-            if reason:
-                skipped.append(f"{m.name} × {spec.name} × {name}: {reason}")
-                continue
-            need_val = cfg.selection == "best"
-            loaded = {f: _load_data(spec, entry.path, opts.data_dir, need_val, f) for f in spec.folds or [None]}
-            fingerprints = {f or "": d.fingerprint for f, d in loaded.items()}
-            first = loaded[(spec.folds or [None])[0]]
-            data_part = ({"fingerprint": first.fingerprint, "carve": first.carve} if not spec.folds else
-                         {"fold_fingerprints": fingerprints})
-            subset = (opts.max_train_samples, opts.max_eval_samples)
-            config = job_config(name, spec, m, cfg, set_keys, *subset, data_part)
-            legacy = legacy_config(name, spec, m, cfg, *subset, data_part)
-            base, chash, config = _adopt_legacy(config, legacy, opts, lambda h: results.job_key(
-                m.name, models.revision_label(m), spec.name, name, h))
-            for fold in _folds(entry, opts):
-                key = base / f"fold-{fold}" if fold is not None else base
-                n_train = len(subset_indices(len(loaded[fold].splits["train"]), opts.max_train_samples))
-                jobs.append(Job(m, entry, spec, name, fold, loaded[fold].fingerprint, need_val, n_train, cfg, key,
-                                chash, config, opts.seeds))
+            planned = plan_one(m, entry, name, opts)
+            if isinstance(planned, str):
+                skipped.append(planned)
+            else:
+                jobs += planned
     return jobs, skipped
+
+
+def plan_one(m: ModelSpec, entry: TaskEntry, name: str, opts: RunOptions, extra: Optional[dict[str, Any]] = None,
+             search: Optional[Search] = None) -> list[Job] | str:
+    """The jobs (one per fold) of one (model, task, method), or why it does not apply. `extra`: training options
+    of a search (above every level); `search`: the job's search role, part of its config and hash. A trial always
+    has a validation split (carved from train where the task has none): it is scored there."""
+    tok, fam = models.tokenizer_for(m), models.family(m)
+    method = get_method(name, "--methods")
+    reason = method.not_applicable(m, entry.spec, fam["adapter"])
+    if reason:
+        return f"{m.name} × {entry.spec.name} × {name}: {reason}"
+    spec = method.prepare_task(entry.spec, entry.path, opts.data_dir)
+    cfg, set_keys = resolve_config(m, entry, opts, extra)
+    _check_method_options(cfg, set_keys, name, f"model {m.name}, task {spec.name}")
+    reason = method.check(m, spec, tok, cfg, fam["adapter"])
+    if reason:
+        return f"{m.name} × {spec.name} × {name}: {reason}"
+    need_val = cfg.selection == "best" or (search is not None and search.role == "trial")
+    loaded = {f: _load_data(spec, entry.path, opts.data_dir, need_val, f) for f in spec.folds or [None]}
+    fingerprints = {f or "": d.fingerprint for f, d in loaded.items()}
+    first = loaded[(spec.folds or [None])[0]]
+    data_part = ({"fingerprint": first.fingerprint, "carve": first.carve} if not spec.folds else
+                 {"fold_fingerprints": fingerprints})
+    subset = (opts.max_train_samples, opts.max_eval_samples)
+    search_part = search.hashed() if search is not None else None
+    config = job_config(name, spec, m, cfg, set_keys, *subset, data_part, search_part)
+    legacy = legacy_config(name, spec, m, cfg, *subset, data_part) if search is None else None
+    base, chash, config = _adopt_legacy(config, legacy, opts, lambda h: results.job_key(
+        m.name, models.revision_label(m), spec.name, name, h))
+    seeds = opts.seeds[:1] if search is not None and search.role == "trial" else opts.seeds
+    jobs = []
+    for fold in _folds(entry, opts):
+        key = base / f"fold-{fold}" if fold is not None else base
+        n_train = len(subset_indices(len(loaded[fold].splits["train"]), opts.max_train_samples))
+        jobs.append(Job(m, entry, spec, name, fold, loaded[fold].fingerprint, need_val, n_train, cfg, key, chash,
+                        config, seeds, search))
+    return jobs
 
 
 def _subset(examples: list[dict], n: Optional[int]) -> list[dict]:
@@ -211,7 +234,9 @@ def run_job(job: Job, seed: int, opts: RunOptions, cfg: Optional[TrainConfig] = 
     splits = data.splits
     train = _subset(splits["train"], opts.max_train_samples)
     val = _subset(splits["validation"], opts.max_eval_samples) if "validation" in splits else None
-    test = _subset(splits["test"], opts.max_eval_samples)
+    # a search trial is scored on the validation split and never sees the test split
+    test = val if job.trial else _subset(splits["test"], opts.max_eval_samples)
+    evaluated = "validation" if job.trial else "test"
     device = opts.device
     model.to(device)
     outcome = fine_tune(adapter, model, train, val if cfg.selection == "best" else None, seed, device)
@@ -221,7 +246,7 @@ def run_job(job: Job, seed: int, opts: RunOptions, cfg: Optional[TrainConfig] = 
     eval_s = time.perf_counter() - t0
     golds = [adapter.gold(ex) for ex in test]
     scores = metrics.compute(task, [p["prediction"] for p in preds], golds)
-    val_scores = outcome.validation_metrics
+    val_scores = scores if job.trial else outcome.validation_metrics
     if val and val_scores is None:
         with oom.evaluating():
             vp = adapter.predict(model, val, cfg.eval_batch_size)
@@ -229,8 +254,8 @@ def run_job(job: Job, seed: int, opts: RunOptions, cfg: Optional[TrainConfig] = 
     model.to("cpu")
     latency = latency_ms(adapter, model, test[0])
     ckpt = results.checkpoint_dir(opts.output_dir, job.key, seed)
-    if opts.keep_checkpoints != "none":
-        save_checkpoint(ckpt, model, tok, job, seed)
+    keep = opts.keep_checkpoints != "none" and not job.trial
+    saved_bytes = save_checkpoint(ckpt, model, tok, job, seed) if keep else None
     rfile = results.result_path(opts.output_dir, job.key, seed)
     rows = [{"id": ex["id"], "input": adapter.inputs(ex), "gold": g, **p} for ex, g, p in zip(test, golds, preds)]
     record = ResultRecord(
@@ -243,8 +268,9 @@ def run_job(job: Job, seed: int, opts: RunOptions, cfg: Optional[TrainConfig] = 
                              parameters=sum(p.numel() for p in model.parameters()),
                              trainable_parameters=outcome.trainable_parameters, description=spec.description),
         data=DataInfo(source=data.source, carve=data.carve, fingerprint=data.fingerprint,
-                      sizes={"train": len(train), "validation": len(val) if val else 0, "test": len(test)},
-                      overlaps=data.overlaps, evaluated_split="test"),
+                      sizes={"train": len(train), "validation": len(val) if val else 0,
+                             "test": 0 if job.trial else len(test)},
+                      overlaps=data.overlaps, evaluated_split=evaluated),
         metrics=scores,
         breakdown=task.task_kind.breakdown(task, [p["prediction"] for p in preds], golds),
         validation=Validation(metrics=val_scores, history=outcome.selection_history,
@@ -256,21 +282,23 @@ def run_job(job: Job, seed: int, opts: RunOptions, cfg: Optional[TrainConfig] = 
                       cpu_latency_ms_p50=latency),
         tokenizer_stats=adapter.token_stats(test),
         predictions_file=results.predictions_path(rfile).name,
-        checkpoint=str(ckpt.relative_to(opts.output_dir)) if opts.keep_checkpoints != "none" else None,
+        checkpoint=str(ckpt.relative_to(opts.output_dir)) if keep else None,
+        checkpoint_bytes=saved_bytes,
         environment=results.environment(device),
+        search=job.search,
         created_at=results.now(),
     )
     return record, rows
 
 
-def save_checkpoint(path: Path, model, tokenizer, job: Job, seed: int) -> None:
+def save_checkpoint(path: Path, model, tokenizer, job: Job, seed: int) -> int:
     """Weights (safetensors) and tokenizer as the method saves them, the task spec and the job's CheckpointInfo,
-    so predict, export and the app need nothing else.
+    so predict, export and the app need nothing else. Returns the bytes of the trained weights (Method.save).
 
     Written into a temporary sibling folder and renamed into place: an interrupted save leaves no half checkpoint."""
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     shutil.rmtree(tmp, ignore_errors=True)
-    get_method(job.method).save(tmp, model, tokenizer)
+    saved_bytes = get_method(job.method).save(tmp, model, tokenizer)
     results.write_json(tmp / "harness_task.json", job.spec.model_dump(mode="json"))
     CheckpointInfo(model=job.model.model_dump(mode="json"), adapter=models.family(job.model)["adapter"],
                    method=job.method, fold=job.fold, train=job.cfg.model_dump(mode="json"), seed=seed,
@@ -278,3 +306,4 @@ def save_checkpoint(path: Path, model, tokenizer, job: Job, seed: int) -> None:
     if path.exists():
         shutil.rmtree(path)
     os.replace(tmp, path)
+    return saved_bytes

@@ -94,13 +94,19 @@ def check_space(space: Any, where: str = "") -> dict[str, Range]:
             if err["type"] in ("int_parsing", "float_parsing", "int_type", "float_type"):
                 msg = f"expected a number, got {err['input']!r}"
             raise ValueError(f"{where}{key}{'.' + loc if loc else ''}: {msg}") from None
-        probes = rng.grid() or [rng.low, rng.high]
-        for v in probes if len(probes) <= 50 else probes[:1] + probes[-1:]:
+        def typed(v: Any) -> Any:  # the option's own type ('1e-4' from YAML or the command line is a float)
             try:
-                TrainConfig(**{key: v})
+                return getattr(TrainConfig(**{key: v}), key)
             except ValidationError as e:
                 msg = e.errors()[0]["msg"].removeprefix("Value error, ")
                 raise ValueError(f"{where}{key}: value {v!r} is not a valid {key} ({msg})") from None
+
+        if rng.choices is not None:
+            rng = rng.model_copy(update={"choices": [typed(v) for v in rng.choices]})
+        else:
+            rng = rng.model_copy(update={"low": typed(rng.low), "high": typed(rng.high)})
+            for v in (rng.grid() or [])[:50]:
+                typed(v)
         out[key] = rng
     return out
 

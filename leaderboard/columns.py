@@ -17,6 +17,7 @@ HIGHER, LOWER, MIXED = "higher", "lower", "mixed"
 DIRECTIONS = (HIGHER, LOWER)
 UNK_WARN = 0.05  # a tokenizer turning more than this share of a task's tokens into [UNK] is flagged
 MISSING = "—"
+TUNED_MARK = "⚙"  # a cell whose setting a hyperparameter search chose (on the validation split)
 KINDS = ("text", "score", "count", "params", "rate", "rank", "size")
 
 
@@ -63,6 +64,7 @@ PER_TASK = (
     Column("{task}_n", "{task} n", "count", "", None, "task"),
     Column("{task}_folds", "{task} folds", "count", "", None, "task"),
     Column("{task}_unk", "{task} UNK rate", "rate", ".1%", LOWER, "task", UNK_WARN),
+    Column("{task}_tuned", "{task} tuned", "text", "", None, "task"),  # a search's chosen values and trial count
 )
 COLUMNS = IDENTITY + PER_BENCHMARK + PER_TASK
 

@@ -14,7 +14,7 @@ import logging
 import os
 import tempfile
 from pathlib import Path
-from typing import Any
+from typing import Any, Optional
 
 from harness import record as record_module
 from harness.record import SCHEMA_VERSION, RecordError, ResultRecord
@@ -37,11 +37,23 @@ def run_row(rec: ResultRecord, rel: str) -> dict[str, Any]:
         "cpu_latency_ms": timing.cpu_latency_ms_p50, "train_samples_per_s": timing.train_samples_per_s,
         "eval_samples_per_s": timing.eval_samples_per_s, "test_size": rec.data.sizes.get("test"),
         "checkpoint": rec.checkpoint, "license": info.license, "created_at": rec.created_at, "path": rel,
+        "tuned": search_note(rec) or "",
     }
 
 
+def search_note(rec: ResultRecord) -> Optional[str]:
+    """'learning_rate=3e-05, batch_size=16 (best of 6 trials on validation, grid)' for a setting a search chose."""
+    s = rec.search
+    if s is None or s.role != "chosen":
+        return None
+    values = ", ".join(f"{k}={v:g}" if isinstance(v, float) else f"{k}={v}" for k, v in s.chosen.items())
+    ok = sum(t.get("status") == "ok" for t in s.trials) if s.trials else s.n_trials
+    return f"{values} (best of {ok} trials on validation, {s.strategy})"
+
+
 def read_entry(path: Path, root: Path) -> tuple[str, Any]:
-    """('row', row) | ('failure', {path, error, model, task, method, seed}) | ('problem', message) for one file.
+    """('row', row) | ('failure', {path, error, model, task, method, seed}) | ('problem', message) | ('trial',
+    path) for one file.
 
     Every known schema version is read through ResultRecord (older ones migrated); an unknown version or an
     invalid record is a problem (skipped with a warning naming the file), never a crash."""
@@ -50,6 +62,8 @@ def read_entry(path: Path, root: Path) -> tuple[str, Any]:
         rec = ResultRecord.read(path)
     except RecordError as e:
         return "problem", str(e)
+    if rec.search is not None and rec.search.role == "trial":  # a search's trial: scored on validation, never a row
+        return "trial", rel
     if rec.status == "failed":
         j = rec.job
         return "failure", {"path": rel, "error": rec.failure.reason if rec.failure else "", "model": j.model,

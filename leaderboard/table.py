@@ -8,8 +8,8 @@ from typing import Any
 
 import pandas as pd
 
-from .columns import (HIGHER, MISSING, MIXED, UNK_WARN, common_direction, format_cell, ranking_ascending,
-                      row_labels, table_columns)
+from .columns import (HIGHER, MISSING, MIXED, TUNED_MARK, UNK_WARN, common_direction, format_cell, is_missing,
+                      ranking_ascending, row_labels, table_columns)
 from .result_files import read_all
 
 log = logging.getLogger(__name__)
@@ -27,9 +27,9 @@ class Loaded:
 def load_results(output_dir: Path | str) -> Loaded:
     """Read every result file under <output_dir>/results; unreadable ones are reported, never fatal."""
     root = Path(output_dir)
-    rows, problems, failures = [], [], []
+    rows, problems, failures, trials = [], [], [], []
     for kind, payload in read_all(root):
-        {"row": rows, "problem": problems, "failure": failures}[kind].append(payload)
+        {"row": rows, "problem": problems, "failure": failures, "trial": trials}[kind].append(payload)
     for p in problems:
         log.warning("skipping %s", p)
     return Loaded(pd.DataFrame(rows), problems, failures)
@@ -52,7 +52,8 @@ def aggregate(runs: pd.DataFrame) -> pd.DataFrame:
 
     Over seeds for ordinary tasks; for few-shot tasks with folds, the mean over folds of each fold's seed mean,
     and the std over folds (FewCLUE reports mean ± std over its splits). Where a task was run under several
-    configurations, the one with the most runs (then the newest) is used.
+    configurations, a setting chosen by a hyperparameter search is used (its note in 'tuned'), else the one with
+    the most runs (then the newest).
     """
     if runs.empty:
         return pd.DataFrame(columns=RUN_KEYS + ["task", "mean", "std", "n", "folds", "direction", "row"])
@@ -60,9 +61,10 @@ def aggregate(runs: pd.DataFrame) -> pd.DataFrame:
     if "fold" not in runs:
         runs = runs.assign(fold="")
     runs = runs.assign(run=runs["fold"].astype(str) + "/" + runs["seed"].astype(str))
+    runs = runs.assign(tuned=runs["tuned"].fillna("") if "tuned" in runs else "")
     by_cfg = (runs.groupby(RUN_KEYS + ["task", "config_hash"], as_index=False)
-              .agg(n=("run", "nunique"), newest=("created_at", "max")))
-    chosen = (by_cfg.sort_values(["n", "newest"], ascending=False)
+              .agg(n=("run", "nunique"), newest=("created_at", "max"), tuned=("tuned", "max")))
+    chosen = (by_cfg.assign(is_tuned=by_cfg["tuned"] != "").sort_values(["is_tuned", "n", "newest"], ascending=False)
               .drop_duplicates(RUN_KEYS + ["task"])[RUN_KEYS + ["task", "config_hash"]])
     kept = runs.merge(chosen, on=RUN_KEYS + ["task", "config_hash"])
     first = "first"  # constant within a (model, task, config) group; the built-in is vectorised
@@ -73,7 +75,7 @@ def aggregate(runs: pd.DataFrame) -> pd.DataFrame:
         mean=("main", "mean"), std=("main", "std"), n=("run", "nunique"), benchmark=("benchmark", first),
         language=("language", first), family=("family", first), untrained=("untrained", first),
         parameters=("parameters", first), unk_rate=("unk_rate", "mean"), cpu_latency_ms=("cpu_latency_ms", "median"),
-        config_hash=("config_hash", first), direction=("direction", first),
+        config_hash=("config_hash", first), direction=("direction", first), tuned=("tuned", "max"),
         trainable_parameters=("trainable_parameters", "max"), checkpoint_bytes=("checkpoint_bytes", "max"))
     agg = agg.merge(fold_stats, on=RUN_KEYS + ["task"])
     folded = agg["folds"] > 1
@@ -122,6 +124,7 @@ def leaderboard(runs: pd.DataFrame) -> pd.DataFrame:
             table[f"{t}_n"] = sub["n"].astype("Int64")
             table[f"{t}_folds"] = sub["folds"].astype("Int64")
             table[f"{t}_unk"] = sub["unk_rate"]
+            table[f"{t}_tuned"] = sub["tuned"]
     for b in order:
         cols = tasks_by_bench[b]
         have = table[cols].notna().sum(axis=1)
@@ -167,11 +170,14 @@ def avg_cell(table: pd.DataFrame, row: Any, bench: str) -> str:
 
 
 def task_cell(row: Any, task: str, marker: str = "") -> str:
-    """A task cell: 'mean ± std (n=3)' (', 5 folds' for few-shot folds), ⚠UNK when flagged, then the marker."""
+    """A task cell: 'mean ± std (n=3)' (', 5 folds' for few-shot folds), ⚠UNK when flagged, ⚙ when a search chose
+    the setting, then the marker."""
     if pd.isna(row.get(task)):
         return MISSING
+    tuned = TUNED_MARK if not is_missing(row.get(f"{task}_tuned")) else ""
     return format_cell("score", row[task], std=row.get(f"{task}_std"), n=row.get(f"{task}_n"),
-                       folds=row.get(f"{task}_folds"), unk=row.get(f"{task}_unk"), marker=marker)
+                       folds=row.get(f"{task}_folds"), unk=row.get(f"{task}_unk"),
+                       marker=" ".join(m for m in (tuned, marker) if m))
 
 
 def _arrow(direction: str) -> str:
@@ -203,6 +209,11 @@ def to_markdown(table: pd.DataFrame) -> str:
              "(\"mixed directions\"). Rank is the first ranked benchmark's. trainable: parameters that train; ckpt MB: "
              "the trained weights a checkpoint saves (LoRA: the adapter and head; MB = 2^20 bytes); like params, both "
              "of the row's first task (task heads differ in size)."]
+    tuned = [f"{r['row']} × {t}: {r[f'{t}_tuned']}" for _, r in table.iterrows() for ts in benches.values()
+             for t in ts if not is_missing(r.get(f"{t}_tuned"))]
+    if tuned:
+        notes.append(f"{TUNED_MARK} tuned: the setting was chosen by a hyperparameter search on the validation split "
+                     "(never the test split), then run on every seed: " + "; ".join(tuned) + ".")
     if (table["max_unk_rate"] > UNK_WARN).any():
         notes.append(f"⚠UNK: the model's tokenizer turns over {UNK_WARN:.0%} of this task's tokens into [UNK] "
                      "(e.g. an English vocab on Chinese text): its score there says little.")

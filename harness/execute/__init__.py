@@ -28,6 +28,21 @@ def check_options(eopts: ExecOptions) -> None:
         raise HarnessError("--ray-address: only for --executor ray")
 
 
+def concurrency(eopts: ExecOptions, opts: RunOptions) -> int:
+    """How many units the executor runs at once (serial 1; local its worker slots; Ray what the cluster's CPUs and
+    GPUs hold at the per-job shares): a search asks for that many trials per round."""
+    check_options(eopts)
+    if eopts.executor == "local":
+        from .local import plan_slots
+
+        return len(plan_slots(opts.device, eopts))
+    if eopts.executor == "ray":
+        from . import ray as ray_executor
+
+        return ray_executor.capacity(eopts, opts)
+    return 1
+
+
 def make_executor(eopts: ExecOptions, opts: RunOptions, units: list[Unit]) -> Executor:
     """Validate the options and build the executor (a Ray connection is made only when units run)."""
     check_options(eopts)
@@ -44,4 +59,4 @@ def make_executor(eopts: ExecOptions, opts: RunOptions, units: list[Unit]) -> Ex
     return SerialExecutor(eopts.threads_per_job or None)
 
 
-__all__ = ["EXECUTORS", "ExecOptions", "check_options", "make_executor", "run_grid", "threads_per_job"]
+__all__ = ["EXECUTORS", "ExecOptions", "check_options", "concurrency", "make_executor", "run_grid", "threads_per_job"]

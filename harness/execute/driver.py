@@ -73,7 +73,7 @@ def write_outcome(unit: Unit, out: Outcome, attempts: int = 1) -> Optional[Resul
                                             config_hash=job.config_hash),
                  config=job.config, failure=Failure(reason=out.error or "unknown error", kind=out.failure_kind,
                                                     traceback=out.traceback),
-                 execution=execution, environment=results.environment(unit.opts.device),
+                 execution=execution, environment=results.environment(unit.opts.device), search=job.search,
                  created_at=results.now()).write(results.failure_path(rfile))
     return None
 

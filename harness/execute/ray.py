@@ -204,5 +204,20 @@ class RayExecutor:
             self.ray.shutdown()
 
 
+def capacity(eopts: ExecOptions, opts: RunOptions) -> int:
+    """Units the cluster runs at once: per node, what its CPUs and GPUs hold at the per-job shares."""
+    ex = RayExecutor(eopts, opts, [])
+    ex._connect()
+    try:
+        total = 0
+        for node in ex._check_resources():
+            res = node["Resources"]
+            fits = [int(res.get("CPU", 0) // ex.cpus)] + ([int(res.get("GPU", 0) / ex.gpus + 1e-9)] if ex.gpus else [])
+            total += min(fits)
+        return max(1, total)
+    finally:
+        ex.close()
+
+
 def make(eopts: ExecOptions, opts: RunOptions, units: list[Unit]) -> RayExecutor:
     return RayExecutor(eopts, opts, units)
