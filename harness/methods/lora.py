@@ -29,12 +29,33 @@ MERGED_DIR = "merged"  # the merged model, where the base cannot be fetched agai
 FREEZE_OPTIONS = ("freeze_embeddings", "freeze_layers", "freeze_all_but_head")  # the base is frozen already
 
 
-def target_modules(model: "ModelSpec", cfg: "TrainConfig") -> tuple[tuple[str, ...], str]:
-    """The modules LoRA wraps and where that list comes from (for error lines)."""
+def origin(model: "ModelSpec", task: "TaskSpec", cfg: "TrainConfig", opt: str) -> str:
+    """Where an option's value was set, for an error line: the models file's or the task YAML's field whose value
+    it is (highest precedence first), else the command line."""
+    from .. import models
+    from ..specs import TrainOverrides
+
+    value = getattr(cfg, opt)
+    levels = ((model.tasks.get(task.name), f"models file: field 'models.{model.name}.tasks.{task.name}.{opt}'"),
+              (model.train, f"models file: field 'models.{model.name}.train.{opt}'"),
+              (task.train, f"task {task.name} (YAML): field 'train.{opt}'"),
+              (models.family(model).get("train"), f"harness/families.yaml: field '{model.family}.train.{opt}'"))
+    for level, where in levels:
+        values = (level.values if isinstance(level, TrainOverrides) else level) or {}
+        if opt in values and type(cfg)(**{opt: values[opt]}).model_dump()[opt] == cfg.model_dump()[opt]:
+            return where
+    return f"--set: field '{opt}'" if value is not None else f"train: field '{opt}'"
+
+
+def target_modules(model: "ModelSpec", cfg: "TrainConfig", task: Optional["TaskSpec"] = None
+                   ) -> tuple[tuple[str, ...], str]:
+    """The modules LoRA wraps and where that list comes from (for error lines; `task` names the level)."""
     from .. import models
 
     if cfg.lora_target_modules is not None:
-        return cfg.lora_target_modules, "train: field 'lora_target_modules'"
+        where = origin(model, task, cfg, "lora_target_modules") if task is not None else \
+            "train: field 'lora_target_modules'"
+        return cfg.lora_target_modules, where
     default = models.family(model).get("lora", {}).get("target_modules")
     where = f"harness/families.yaml: field '{model.family}.lora.target_modules'"
     if not default:
@@ -83,9 +104,9 @@ class Lora(Method):
         where = f"model {model.name}, task {task.name}, method {self.name}"
         for opt in FREEZE_OPTIONS:
             if getattr(cfg, opt) != TrainConfig.model_fields[opt].default:
-                raise HarnessError(f"train: field '{opt}': the lora method freezes the whole base model already "
-                                   f"({where})")
-        targets, source = target_modules(model, cfg)
+                raise HarnessError(f"{origin(model, task, cfg, opt)}: the lora method freezes the whole base model "
+                                   f"already ({where})")
+        targets, source = target_modules(model, cfg, task)
         adapter = make_adapter(family_adapter, task, tokenizer, cfg, self.name)
         with torch.device("meta"):
             meta = adapter.auto_class.from_config(models.model_config(model, tokenizer, **adapter.model_kwargs()))
@@ -120,6 +141,8 @@ class Lora(Method):
                             target_modules=list(target_modules(model, cfg)[0]), modules_to_save=head or None)
         with _quiet_peft():
             wrapped = get_peft_model(base, config)
+        log.info("LoRA r=%d alpha=%g dropout=%g on %s; trained in full: %s", cfg.lora_r, cfg.lora_alpha,
+                 cfg.lora_dropout, ", ".join(sorted(config.target_modules)), ", ".join(head) or "no task head")
         saved = wrapped.peft_config["default"]
         saved.base_model_name_or_path, saved.revision = model.id, model.revision  # as models.yaml names it
         wrapped.harness_portable = not models.from_hub(model)  # save() writes merged weights too
@@ -150,8 +173,8 @@ class Lora(Method):
         from ..specs import ModelSpec
 
         info = CheckpointInfo.read(folder / "harness_job.json")
-        spec = ModelSpec(**info.model)
         try:
+            spec = ModelSpec(**info.model)
             base = models.load_model(spec, adapter.auto_class, adapter.tok, info.seed, **adapter.model_kwargs())
             with _quiet_peft():
                 model = PeftModel.from_pretrained(base, str(folder)).merge_and_unload()
