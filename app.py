@@ -22,7 +22,7 @@ from leaderboard.columns import UNK_WARN
 from leaderboard.compare import disagreements, right_choices, run_compare
 from leaderboard.data import AppData, load_app_data, resolve_results_dir
 from leaderboard.filters import Filters, caveats_markdown, choices, filter_table, visible_tasks
-from leaderboard.playground import InputError, Playground, example_inputs, form
+from leaderboard.playground import InputError, Playground, example_inputs, form, max_boxes
 from leaderboard.plots import model_points, score_vs_latency, score_vs_params, task_bars
 from leaderboard.significance import significance_table, tie_markers
 
@@ -72,6 +72,9 @@ def build_app(results_dir: Path | str) -> gr.Blocks:
     csv_dir = Path(tempfile.mkdtemp(prefix="leaderboard-csv-"))
     # Every listed checkpoint label (the API validates values against a component's initial choices).
     all_labels = sorted({lab for by_label in data.checkpoints.values() for lab in by_label})
+    # Input boxes: as many as the largest form of a task kind; a task shows its own. Each starts as "", so an API
+    # call may leave out the boxes its task does not use.
+    n_boxes = max_boxes()
 
     def significance() -> pd.DataFrame:
         with sig_lock:
@@ -105,41 +108,44 @@ def build_app(results_dir: Path | str) -> gr.Blocks:
 
     def _task_parts(task):
         kind = data.task_info.get(task, {}).get("kind")
-        first, second = form(kind)
         labels = list(data.checkpoints.get(task, {}))
         info = data.task_info.get(task, {})
         caveat = (f"**{task}** ({kind}, {info.get('language', '?')}) · license: {info.get('license', '?')}"
                   + "".join(f"\n- {c}" for c in info.get("caveats", [])))
-        return labels, first, second, caveat
+        return labels, form(kind), caveat
+
+    def _boxes(names, values=None):
+        """One textbox update per input box: the task's boxes labelled and shown, the rest hidden."""
+        return [gr.Textbox(label=names[i] if i < len(names) else "(not used)", visible=i < len(names),
+                           **({} if values is None else {"value": values[i] if i < len(values) else ""}))
+                for i in range(n_boxes)]
 
     def playground_task(task):
-        labels, first, second, caveat = _task_parts(task)
+        labels, names, caveat = _task_parts(task)
         ex = example_inputs(data, task)
         ex_choices = [(f"{i + 1}: {e[0][:70]}", str(i)) for i, e in enumerate(ex)]
-        return (gr.Dropdown(choices=labels, value=labels[0] if labels else None), gr.Textbox(label=first),
-                gr.Textbox(label=second or "(not used)", visible=second is not None),
+        return (gr.Dropdown(choices=labels, value=labels[0] if labels else None), *_boxes(names),
                 gr.Dropdown(choices=ex_choices, value=None), caveat)
 
     def compare_task(task):
-        labels, first, second, caveat = _task_parts(task)
+        labels, names, caveat = _task_parts(task)
         ex = example_inputs(data, task, 1)
-        return (gr.CheckboxGroup(choices=labels, value=labels[:2]),
-                gr.Textbox(label=first, value=ex[0][0] if ex else ""),
-                gr.Textbox(label=second or "(not used)", visible=second is not None, value=ex[0][1] if ex else ""),
+        return (gr.CheckboxGroup(choices=labels, value=labels[:2]), *_boxes(names, ex[0] if ex else []),
                 caveat, gr.Dropdown(choices=right_choices(labels[:2]), value="any"))
 
     def fill_example(task, idx):
         ex = example_inputs(data, task)
         if idx is None or not str(idx).isdigit() or int(idx) >= len(ex):
-            return gr.Textbox(), gr.Textbox()
-        return ex[int(idx)][0], ex[int(idx)][1]
+            return tuple(gr.Textbox() for _ in range(n_boxes))
+        values = ex[int(idx)]
+        return tuple(values[i] if i < len(values) else "" for i in range(n_boxes))
 
-    def predict(task, choice, first, second):
-        out, ms = pg.predict(task, choice, first, second)
+    def predict(task, choice, *values):
+        out, ms = pg.predict(task, choice, *values)
         return out["text"], out["label"], out["highlight"], f"{ms:.1f} ms (single input, CPU, {out['backend']})"
 
-    def compare_run(task, labels, first, second):
-        return run_compare(pg, task, labels or [], first, second), ""
+    def compare_run(task, labels, *values):
+        return run_compare(pg, task, labels or [], *values), ""
 
     def compare_examples(task, labels, right):
         table, summary = disagreements(data, task, labels or [], right or "any")
@@ -201,8 +207,9 @@ def build_app(results_dir: Path | str) -> gr.Blocks:
                 c_task = gr.Dropdown(tasks, value=tasks[0] if tasks else None, label="task")
                 c_cav = gr.Markdown()
                 c_models = gr.CheckboxGroup(all_labels, label="checkpoints (2-4)")
-                c_a = gr.Textbox(label="text", lines=3, elem_id="c-a")
-                c_b = gr.Textbox(label="text_b", lines=2, elem_id="c-b")
+                c_boxes = [gr.Textbox(label="text", value="", lines=3 if i == 0 else 2,
+                                      elem_id=f"c-{chr(97 + i)}")
+                           for i in range(n_boxes)]
                 c_btn = gr.Button("Run on each checkpoint", elem_id="c-run")
                 c_msg = gr.Markdown(elem_id="c-msg")
                 c_out = gr.Dataframe(interactive=False, label="predictions and latency", elem_id="c-out")
@@ -212,7 +219,7 @@ def build_app(results_dir: Path | str) -> gr.Blocks:
                 c_ex_btn = gr.Button("List disagreements", elem_id="c-list")
                 c_summary = gr.Markdown(elem_id="c-summary")
                 c_table = gr.Dataframe(interactive=False, wrap=True, label="disagreements")
-                c_btn.click(_safe(compare_run, 2, 1), [c_task, c_models, c_a, c_b], [c_out, c_msg],
+                c_btn.click(_safe(compare_run, 2, 1), [c_task, c_models, *c_boxes], [c_out, c_msg],
                             api_name="compare")
                 c_ex_btn.click(_safe(compare_examples, 2, 1), [c_task, c_models, c_right], [c_table, c_summary],
                                api_name="disagreements")
@@ -224,19 +231,20 @@ def build_app(results_dir: Path | str) -> gr.Blocks:
                 g_cav = gr.Markdown()
                 g_ckpt = gr.Dropdown(all_labels, label="checkpoint", allow_custom_value=True)
                 g_ex = gr.Dropdown([], label="example input (from the task's test predictions)", allow_custom_value=True)
-                g_a = gr.Textbox(label="text", lines=3, elem_id="g-a")
-                g_b = gr.Textbox(label="text_b", lines=2, elem_id="g-b")
+                g_boxes = [gr.Textbox(label="text", value="", lines=3 if i == 0 else 2,
+                                      elem_id=f"g-{chr(97 + i)}")
+                           for i in range(n_boxes)]
                 g_btn = gr.Button("Predict", variant="primary", elem_id="g-run")
                 g_msg = gr.Markdown(elem_id="g-msg")
                 g_label = gr.Label(label="class probabilities")
                 g_hl = gr.HighlightedText(label="entities / answer span", combine_adjacent=False)
                 g_lat = gr.Markdown(elem_id="g-lat")
-                g_btn.click(_safe(predict, 4, 0), [g_task, g_ckpt, g_a, g_b], [g_msg, g_label, g_hl, g_lat],
+                g_btn.click(_safe(predict, 4, 0), [g_task, g_ckpt, *g_boxes], [g_msg, g_label, g_hl, g_lat],
                             api_name="predict")
-                g_ex.change(fill_example, [g_task, g_ex], [g_a, g_b], api_visibility="private")
+                g_ex.change(fill_example, [g_task, g_ex], g_boxes, api_visibility="private")
 
-        g_out = [g_ckpt, g_a, g_b, g_ex, g_cav]
-        c_out_ = [c_models, c_a, c_b, c_cav, c_right]
+        g_out = [g_ckpt, *g_boxes, g_ex, g_cav]
+        c_out_ = [c_models, *c_boxes, c_cav, c_right]
         g_task.change(playground_task, g_task, g_out, api_visibility="private")
         c_task.change(compare_task, c_task, c_out_, api_visibility="private")
         demo.load(playground_task, g_task, g_out, api_visibility="private")

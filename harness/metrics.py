@@ -98,6 +98,10 @@ def _encode(predictions: list, references: list, task: TaskSpec) -> tuple[list[i
 
 @register("accuracy")
 def accuracy(predictions: list, references: list, task: TaskSpec) -> float:
+    """Share of exact matches: of label names for a kind with a label set, else of the values themselves (a choice
+    index for multiple choice)."""
+    if not task.task_kind.label_set:
+        return float(np.mean([p == r for p, r in zip(predictions, references)]))
     y_pred, y_true = _encode(predictions, references, task)
     return float(sk.accuracy_score(y_true, y_pred))
 

@@ -98,6 +98,24 @@ class LogCallback(TrainerCallback):
         return control
 
 
+class AdapterTrainer(Trainer):
+    """Trainer whose loss comes from the adapter when it computes one (`Adapter.compute_loss`), else from the model.
+    An adapter's loss is a per-batch mean, so Trainer scales it for gradient accumulation as usual."""
+
+    def __init__(self, *args: Any, adapter: Adapter, **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        self.adapter = adapter
+
+    def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
+        own = self.adapter.compute_loss(model, inputs)
+        if own is None:
+            return super().compute_loss(model, inputs, return_outputs=return_outputs,
+                                        num_items_in_batch=num_items_in_batch)
+        self.loss_is_scaled_for_ga = False
+        loss, outputs = own
+        return (loss, outputs) if return_outputs else loss
+
+
 def apply_freeze(model: Any, cfg: TrainConfig) -> None:
     """Freeze embeddings, the first N layers, or everything but the task head."""
     base = getattr(model, "base_model", model)
@@ -145,8 +163,9 @@ def fine_tune(adapter: Adapter, model: Any, train_examples: list[dict], val_exam
             bf16=cfg.bf16 == "on", disable_tqdm=True,
             train_sampling_strategy="group_by_length" if cfg.group_by_length else "random",
         )
-        trainer = Trainer(model=model, args=args, train_dataset=features, data_collator=adapter.collator(model),
-                          callbacks=[LogCallback()] + ([callback] if callback else []))
+        trainer = AdapterTrainer(model=model, args=args, train_dataset=features, adapter=adapter,
+                                 data_collator=adapter.collator(model),
+                                 callbacks=[LogCallback()] + ([callback] if callback else []))
         trainer.remove_callback(PrinterCallback)
         start = time.perf_counter()
         result = trainer.train()

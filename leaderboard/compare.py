@@ -23,14 +23,14 @@ def _check_choices(labels: Sequence[str]) -> list[str]:
     return labels
 
 
-def run_compare(pg: Playground, task: str, labels: Sequence[str], first: Optional[str],
-                second: Optional[str] = None) -> pd.DataFrame:
-    """One input through each chosen checkpoint: model, prediction, latency (ms), backend (torch / onnx)."""
+def run_compare(pg: Playground, task: str, labels: Sequence[str], *values: Optional[str]) -> pd.DataFrame:
+    """One input (the values of the task kind's form boxes) through each chosen checkpoint: model, prediction,
+    latency (ms), backend (torch / onnx)."""
     labels = _check_choices(labels)
-    build_example(pg.kind(task), first, second)  # validate once before loading anything
+    build_example(pg.kind(task), *values)  # validate once before loading anything
     rows = []
     for label in labels:
-        out, ms = pg.predict(task, label, first, second)
+        out, ms = pg.predict(task, label, *values)
         rows.append({"checkpoint": label, "prediction": out["text"], "latency ms": round(ms, 1),
                      "backend": out["backend"]})
     return pd.DataFrame(rows)
@@ -48,9 +48,9 @@ def predictions_for(data: AppData, checkpoint_rel: str) -> Optional[list[dict]]:
         return None
 
 
-def show(kind: str, value: Any) -> str:
-    """A prediction or gold value as short text, as its task kind shows it."""
-    return get_kind(kind).show(value)
+def show(kind: str, value: Any, inputs: Optional[dict] = None) -> str:
+    """A prediction or gold value as short text, as its task kind shows it next to the example's inputs."""
+    return get_kind(kind).show_example(value, inputs or {})
 
 
 def _input_text(inp: dict) -> str:
@@ -101,9 +101,10 @@ def disagreements(data: AppData, task: str, labels: Sequence[str], right: str = 
         elif right.endswith(" right") and right != "none right":
             if not ok.get(right[:-6]):
                 continue
-        row = {"id": i, "input": _input_text(preds[labels[0]][i].get("input", {})), "gold": show(spec.kind, gold)}
+        inputs = preds[labels[0]][i].get("input", {})
+        row = {"id": i, "input": _input_text(inputs), "gold": show(spec.kind, gold, inputs)}
         for lab in labels:
-            row[lab] = ("✓ " if ok[lab] else "✗ ") + show(spec.kind, preds[lab][i]["prediction"])
+            row[lab] = ("✓ " if ok[lab] else "✗ ") + show(spec.kind, preds[lab][i]["prediction"], inputs)
         out.append(row)
     total = len(out)
     table = pd.DataFrame(out[:limit], columns=["id", "input", "gold", *labels])

@@ -21,9 +21,10 @@ from .data import AppData, ensure_checkpoint
 CACHE_SIZE = 4
 
 
-def build_example(kind: str, first: Optional[str], second: Optional[str] = None) -> dict[str, Any]:
-    """The example dict an adapter predicts on, from the two input boxes; InputError when empty or too long."""
-    return _kind(kind).build_input(first, second)
+def build_example(kind: str, *values: Optional[str]) -> dict[str, Any]:
+    """The example dict an adapter predicts on, from the input boxes' values (one per box of the kind's form;
+    extra values are ignored); InputError when a box is empty or too long."""
+    return _kind(kind).build_input(*values)
 
 
 def format_prediction(kind: str, example: dict, pred: dict) -> dict[str, Any]:
@@ -31,9 +32,14 @@ def format_prediction(kind: str, example: dict, pred: dict) -> dict[str, Any]:
     return _kind(kind).format_prediction(example, pred)
 
 
-def form(kind: Optional[str]) -> tuple[str, Optional[str]]:
-    """The playground's two input boxes for a kind: (first label, second label or None)."""
-    return _kind(kind).form if kind in REGISTRY else ("text", None)
+def form(kind: Optional[str]) -> tuple[str, ...]:
+    """The playground's input boxes for a kind: one label per box."""
+    return _kind(kind).form if kind in REGISTRY else ("text",)
+
+
+def max_boxes() -> int:
+    """The most input boxes any registered kind's form has (the app builds this many and hides the unused)."""
+    return max(len(k.form) for k in load_all().values())
 
 
 def _kind(name: Optional[str]) -> TaskKind:
@@ -106,14 +112,14 @@ class Playground:
         except HarnessError as e:
             raise InputError(str(e)) from None
 
-    def predict(self, task: str, choice: str, first: Optional[str], second: Optional[str] = None
-                ) -> tuple[dict[str, Any], float]:
-        """(formatted prediction, latency in ms of the prediction itself) for one input.
+    def predict(self, task: str, choice: str, *values: Optional[str]) -> tuple[dict[str, Any], float]:
+        """(formatted prediction, latency in ms of the prediction itself) for one input, given as the values of the
+        task kind's form boxes.
 
         The formatted prediction's 'backend' says what answered: 'torch', 'onnx fp32' or 'onnx int8' (checkpoints
         load with backend auto: ONNX on CPU when an export exists, see `python -m harness export`)."""
         kind = self.kind(task)
-        ex = build_example(kind, first, second)
+        ex = build_example(kind, *values)
         adapter, model = self.load(task, choice)
         t0 = time.perf_counter()
         pred = adapter.predict(model, [ex], 1)[0]
@@ -122,7 +128,7 @@ class Playground:
 
 
 def example_inputs(data: AppData, task: str, n: int = 5) -> list[list[str]]:
-    """Up to n [first, second] input pairs taken from the task's saved test predictions."""
+    """Up to n inputs (one text per form box) taken from the task's saved test predictions."""
     kind = data.task_info.get(task, {}).get("kind")
     if kind not in load_all() or data.runs.empty:
         return []

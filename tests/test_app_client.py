@@ -58,6 +58,8 @@ def test_playground_endpoint_and_bad_input(served):
     labels = list(load_app_data(_root(served)).checkpoints["demo_ner"])
     msg, label, hl, lat = client.predict("demo_ner", labels[0], "张伟住在北京", "", api_name="/predict")
     assert msg.startswith("entities:") and "ms" in lat
+    msg, *_ = client.predict("demo_ner", labels[0], "张伟住在北京", "", "", api_name="/predict")  # every box given
+    assert msg.startswith("entities:")
     msg, *_ = client.predict("demo_ner", labels[0], "", "", api_name="/predict")
     assert "empty" in msg
     msg, *_ = client.predict("demo_ner", labels[0], "x" * 2500, "", api_name="/predict")

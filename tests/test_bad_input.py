@@ -6,6 +6,7 @@ an input wrong; `{tmp}` in a file's content or an argument is the case's tempora
 """
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 
 import pytest
@@ -16,6 +17,13 @@ TINY_TASK = ("name: x\nlanguage: en\nbenchmark: b\nkind: single_cls\nlabel_names
              "main_score: accuracy\nsources:\n  - {type: local, relative_to: task_file, dir: data, format: jsonl, "
              "splits: {train: train, test: test}}\n")
 TINY_ROWS = "".join(f'{{"text": "w{i}", "label": "{"pos" if i % 2 else "neg"}"}}\n' for i in range(8))
+
+MC_TASK = ("name: mc\nlanguage: zh\nbenchmark: b\nkind: multiple_choice\nmetrics: [accuracy]\nmain_score: accuracy\n"
+           "sources:\n  - {type: local, relative_to: task_file, dir: data, format: jsonl, "
+           "splits: {train: train, test: test}}\n")
+MC_ROWS = "".join(f'{{"context": "c{i}", "question": "q", "choices": {json.dumps(c, ensure_ascii=False)}, '
+                  f'"label": {i % len(c)}}}\n' for i, c in enumerate([["北京", "上海"], ["甲", "乙", "丙"],
+                                                                      ["a", "b", "c", "d"]] * 3))
 
 
 @dataclass
@@ -74,6 +82,16 @@ CASES: list[Case] = [
     Case("lora-with-freeze", ("run", "--models", "demo.yaml", "--tasks", "demo_sentiment", "--methods", "lora", "--set",
                               "freeze_layers=2"),
          ("--set: field 'freeze_layers'", "the lora method freezes the whole base model")),
+    # --- multiple choice (C3) ---
+    Case("choice-label-out-of-range", ("run", "--models", "demo.yaml", "--tasks", "mc", "--task-dir", "{tmp}/tasks"),
+         ("tasks/data/test.jsonl: row 3: field 'label': 4 is out of range for 4 choices (expected 0 to 3)",),
+         {"tasks/mc.yaml": MC_TASK, "tasks/data/train.jsonl": MC_ROWS,
+          "tasks/data/test.jsonl": MC_ROWS.replace('"label": 2}', '"label": 4}')}),
+    Case("choice-choices-not-strings", ("run", "--models", "demo.yaml", "--tasks", "mc", "--task-dir", "{tmp}/tasks"),
+         ("tasks/data/train.jsonl: row 1: field 'options': expected a non-empty list of strings, got '北京 上海'",),
+         {"tasks/mc.yaml": MC_TASK.replace("format: jsonl,", "format: jsonl, columns: {choices: options},"),
+          "tasks/data/train.jsonl": MC_ROWS.replace('"choices": ["北京", "上海"]', '"options": "北京 上海"', 1)
+          .replace('"choices"', '"options"'), "tasks/data/test.jsonl": MC_ROWS.replace('"choices"', '"options"')}),
 ]
 
 

@@ -112,7 +112,7 @@ def test_leaderboard_without_results(tmp_path):
 def test_list_shows_tasks_groups_and_models():
     p = harness("list", "--models", "demo.yaml")
     assert p.returncode == 0, p.stderr
-    for needle in ("sst2", "cmrc2018", "groups: clue (9)", "glue (6)", "minilm-l6-h384", "[untrained]"):
+    for needle in ("sst2", "cmrc2018", "groups: clue (10)", "glue (6)", "minilm-l6-h384", "[untrained]"):
         assert needle in p.stdout
     line = next(ln for ln in p.stdout.splitlines() if ln.startswith("fewclue_tnews "))
     assert line.endswith("prompt, 5 folds")

@@ -24,7 +24,7 @@ DEMO = TASKS_DIR / "demo" / "demo_sentiment.yaml"
 
 def test_every_kind_declares_what_the_harness_asks():
     kinds = load_all()
-    assert set(kinds) == {"single_cls", "pair_cls", "regression", "ner", "extractive_qa"}
+    assert set(kinds) == {"single_cls", "pair_cls", "regression", "ner", "extractive_qa", "multiple_choice"}
     for kind in kinds.values():
         assert kind.gold_field in kind.fields and kind.gold_field not in kind.input_fields
         assert kind.length_field in kind.input_fields

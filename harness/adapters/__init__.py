@@ -30,7 +30,8 @@ def make_adapter(family_adapter: str, task: TaskSpec, tokenizer: Any, cfg: Train
 def __getattr__(name: str) -> Any:
     """Adapter classes by name (e.g. `from harness.adapters import GenQAAdapter`), imported on first use."""
     modules = {"SequenceAdapter": "encoder", "TokenAdapter": "encoder", "QAAdapter": "qa", "GenQAAdapter": "genqa",
-               "Seq2SeqAdapter": "seq2seq", "PromptAdapter": "prompt"}
+               "Seq2SeqAdapter": "seq2seq", "PromptAdapter": "prompt", "ChoiceAdapter": "choice",
+               "Seq2SeqChoiceAdapter": "choice"}
     if name in modules:
         import importlib
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import contextlib
 from abc import ABC, abstractmethod
-from typing import Any, Callable, Iterator
+from typing import Any, Callable, Iterator, Optional
 
 import torch
 
@@ -51,6 +51,12 @@ class Adapter(ABC):
         from transformers import DataCollatorWithPadding
 
         return DataCollatorWithPadding(self.tok, pad_to_multiple_of=8)
+
+    def compute_loss(self, model: Any, batch: dict) -> Optional[tuple[torch.Tensor, Any]]:
+        """(loss, outputs) of one collated training batch, the loss a mean over the batch; or None (the default):
+        the batch goes to the model as it is and the model's own loss is used. An adapter overrides this when its
+        batches carry what the model does not take (multiple choice: the mask of padded choices)."""
+        return None
 
     @abstractmethod
     def predict(self, model: Any, examples: list[dict], batch_size: int) -> list[dict]:

@@ -48,7 +48,7 @@ class TaskKind:
     gold_field: str
     metrics: tuple[str, ...]  # built-in metrics that apply
     adapters: dict[tuple[str, str], str]
-    form: tuple[str, Optional[str]]  # playground boxes: first label, second label or None
+    form: tuple[str, ...]  # playground boxes, one label each (a box fills the field form_fields names, else its own)
     length_field: str  # the input field that grows when a long input is built (export verification)
     word_fields: tuple[str, ...] = ()  # inputs that are lists of words (a string is split into words)
     needs_label_names: bool = False
@@ -109,6 +109,11 @@ class TaskKind:
             return f"{value:.2f}"
         return str(value)
 
+    def show_example(self, value: Any, inputs: dict) -> str:
+        """A prediction or gold value as short text next to its example's inputs (the comparison view); by default
+        `show(value)`. A kind whose values point into the inputs (a choice index) says what they point at."""
+        return self.show(value)
+
     def from_text(self, text: str) -> Optional[dict]:
         """An input example from one line of plain text, or None when a line cannot hold one."""
         return None
@@ -125,23 +130,20 @@ class TaskKind:
             raise ValueError(f"field '{fld}' must be a string, got {type(value).__name__}")
         return value
 
-    def build_input(self, first: Optional[str], second: Optional[str] = None) -> dict[str, Any]:
-        """The example an adapter predicts on, from the playground's boxes; InputError when empty or too long."""
-        a_name, b_name = self.form
+    def build_input(self, *values: Optional[str]) -> dict[str, Any]:
+        """The example an adapter predicts on, from the playground's boxes (one value per box of `form`, in order;
+        values past the last box are ignored); InputError naming the box when one is empty or too long."""
         ex: dict[str, Any] = {"id": "playground"}
-        a = check_text(a_name, first)
-        ex[self._form_field(a_name)] = split_tokens(a) if self._form_field(a_name) in self.word_fields else a
-        if b_name:
-            ex[self._form_field(b_name)] = check_text(b_name, second)
+        for i, box in enumerate(self.form):
+            text = check_text(box, values[i] if i < len(values) else None)
+            fld = self._form_field(box)
+            ex[fld] = split_tokens(text) if fld in self.word_fields else text
         return ex
 
     def form_values(self, inputs: dict) -> list[str]:
-        """[first, second] box values from a saved example's inputs (the playground's examples)."""
+        """One text per box of `form` from a saved example's inputs (the playground's examples)."""
         out = []
         for name in self.form:
-            if name is None:
-                out.append("")
-                continue
             v = inputs.get(self._form_field(name), "")
             out.append(join_tokens(v) if isinstance(v, list) else str(v))
         return out

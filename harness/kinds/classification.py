@@ -105,7 +105,7 @@ class SingleText(Classification):
 
 SINGLE = register(SingleText(
     name="single_cls", fields=("text", "label"), gold_field="label", metrics=_METRICS, adapters=_ADAPTERS,
-    form=("text", None), length_field="text", needs_label_names=True, label_set=True, text_input=True,
+    form=("text",), length_field="text", needs_label_names=True, label_set=True, text_input=True,
     description="one text -> one of label_names"))
 PAIR = register(Classification(
     name="pair_cls", fields=("text_a", "text_b", "label"), gold_field="label", metrics=_METRICS, adapters=_ADAPTERS,

@@ -101,5 +101,5 @@ NER_KIND = register(NER(
     name="ner", fields=("tokens", "tags"), gold_field="tags",
     metrics=("entity_f1", "entity_precision", "entity_recall"),
     adapters={("encoder", "head"): "harness.adapters.encoder:TokenAdapter"},
-    form=("text", None), length_field="tokens", word_fields=("tokens",), needs_label_names=True, text_input=True,
+    form=("text",), length_field="tokens", word_fields=("tokens",), needs_label_names=True, text_input=True,
     description="words -> BIO tags over label_names (entity types)", form_fields={"text": "tokens"}))
