@@ -162,3 +162,22 @@ def test_a_job_whose_worker_keeps_dying_gets_a_failed_record(ray_address, bert_m
     err = json.loads(failed.read_text())["failure"]["reason"]
     assert err.startswith("Ray task lost after 0 retries") and "\n" not in err
     assert not list((out / "results").rglob("seed1.json"))
+
+
+def test_search_on_ray_asks_a_round_of_what_fits(ray_address, bert_models, tmp_path):
+    """Optuna asks as many trials per round as the cluster runs at once (2 logical GPUs at 1 per job), and the
+    trials and the chosen setting run as Ray tasks."""
+    from harness.execute import ExecOptions, concurrency
+    from harness.runner import RunOptions
+
+    eopts = ExecOptions(executor="ray", gpus_per_job=1.0, threads_per_job=1)
+    assert concurrency(eopts, RunOptions(output_dir=tmp_path)) == 2
+    assert concurrency(ExecOptions(executor="ray", gpus_per_job=0.5, threads_per_job=1),
+                       RunOptions(output_dir=tmp_path)) == 2  # 2 CPUs at 1 per job bound it first
+    out = tmp_path / "o"
+    assert main(["run", "--models", str(bert_models), "--tasks", "demo_sentiment", "--seeds", "1",
+                 "--search", "learning_rate=1e-4,1e-3", "--search-trials", "2", "--executor", "ray",
+                 "--gpus-per-job", "1", "--threads-per-job", "1", "--output-dir", str(out), *SMOKE]) == 0
+    recs = list(by_path(out).values())
+    assert sorted(r["search"]["role"] for r in recs) == ["chosen", "trial", "trial"]
+    assert {r["execution"]["executor"] for r in recs} == {"ray"}
