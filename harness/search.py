@@ -173,7 +173,8 @@ def _best(plan: SearchPlan, trials: list[dict]) -> Optional[dict]:
 def _run(jobs: list[Job], opts: RunOptions, eopts: Any, counts: dict[str, int]) -> None:
     from .execute import run_grid
 
-    for k, v in run_grid(jobs, opts, eopts).items():
+    unique = list({j.key: j for j in jobs}.values())  # TPE may ask one setting twice in a round: run it once
+    for k, v in run_grid(unique, opts, eopts).items():
         counts[k] += v
 
 

@@ -103,6 +103,8 @@ def check_space(space: Any, where: str = "") -> dict[str, Range]:
 
         if rng.choices is not None:
             rng = rng.model_copy(update={"choices": [typed(v) for v in rng.choices]})
+            if len(set(map(repr, rng.choices))) < len(rng.choices):
+                raise ValueError(f"{where}{key}: a value is listed twice in {rng.choices}")
         else:
             rng = rng.model_copy(update={"low": typed(rng.low), "high": typed(rng.high)})
             for v in (rng.grid() or [])[:50]:

@@ -34,6 +34,7 @@ def test_space_checks_and_types():
                         ({"batch_size": {"choices": [16, 0]}}, "value 0 is not a valid batch_size"),
                         ({"lr_scheduler": {"choices": ["cosin"]}}, "did you mean 'cosine'"),
                         ({"epochs": {"choices": []}}, "choices is empty"),
+                        ({"learning_rate": {"choices": ["1e-4", 1e-4]}}, "a value is listed twice"),
                         ({"epochs": {"choices": [1], "low": 1, "high": 2}}, "either choices or low/high")]:
         with pytest.raises(ValueError, match=None) as e:
             check_space(bad)
