@@ -246,11 +246,12 @@ def cmd_list(args: argparse.Namespace) -> int:
     from . import tasks
 
     reg = tasks.discover(args.task_dir)
-    print(f"{'task':<18} {'benchmark':<9} {'lang':<5} {'kind':<14} {'main score':<26} {'groups':<8} also")
+    kw = max([len("kind"), *(len(e.spec.kind) for e in reg.values())])  # the longest kind name sets the column
+    print(f"{'task':<18} {'benchmark':<9} {'lang':<5} {'kind':<{kw}} {'main score':<26} {'groups':<8} also")
     for name, e in sorted(reg.items(), key=lambda kv: (kv[1].spec.benchmark, kv[0])):
         s = e.spec
         also = (["prompt"] if s.prompt else []) + ([f"{len(s.folds)} folds"] if s.folds else [])
-        print(f"{name:<18} {s.benchmark:<9} {s.language:<5} {s.kind:<14} {'+'.join(s.main_metrics):<26} "
+        print(f"{name:<18} {s.benchmark:<9} {s.language:<5} {s.kind:<{kw}} {'+'.join(s.main_metrics):<26} "
               f"{','.join(s.groups):<8} {', '.join(also)}".rstrip())
     print("\ngroups: " + ", ".join(f"{g} ({len(ts)})" for g, ts in sorted(tasks.groups(reg).items())))
     if args.models.exists():

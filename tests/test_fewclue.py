@@ -67,3 +67,43 @@ def test_leaderboard_reports_mean_and_std_over_folds(fewclue_run):
         assert row["mean"] == pytest.approx(statistics.mean(per_fold))
         assert row["std"] == pytest.approx(statistics.stdev(per_fold))
     assert "(n=5, 5 folds)" in to_markdown(leaderboard(runs))
+
+
+@pytest.mark.parametrize("task, size, masks", [("fewclue_bustm", 32, 1), ("fewclue_csldcp", 536, 2)])
+def test_more_fewclue_tasks_plan_every_fold_and_method(task, size, masks, tmp_path):
+    """fewclue_bustm and fewclue_csldcp are YAML alone: planning resolves their prompts (label words in a char vocab
+    built from the data) and loads train_k / dev_k / test_public for every fold, for both methods."""
+    from conftest import DATA_DIR
+    from tiny import build_char_model
+
+    from harness import models, runner
+    from harness.adapters import make_adapter
+    from harness.config_files import load_models_file
+    from harness.tasks import discover
+
+    if not (DATA_DIR / task).is_dir():
+        pytest.skip(f"real data folder {DATA_DIR}/{task} not found (set HARNESS_DATA_DIR)")
+    entry = discover()[task]
+    with gzip.open(DATA_DIR / task / "train_few_all.jsonl.gz", "rt", encoding="utf-8") as f:
+        texts = [" ".join(v for k, v in json.loads(line).items() if k != "label") for line in f]
+    words = list(entry.spec.text_to_text.label_words.values())
+    words += [w for ws in (entry.spec.prompt.label_words or {}).values() for w in ([ws] if isinstance(ws, str) else ws)]
+    model = build_char_model("bert", tmp_path / "zh", texts + words)
+    (tmp_path / "models.yaml").write_text(f"models:\n  - {{name: zh, id: {model}, family: bert}}\n")
+    specs = load_models_file(tmp_path / "models.yaml")
+    opts = runner.RunOptions(output_dir=tmp_path / "o", data_dir=DATA_DIR, methods=("finetune", "prompt"))
+    jobs, skipped = runner.plan(specs, [entry], opts)
+    assert skipped == []
+    assert sorted((j.method, j.fold) for j in jobs) == sorted((m, str(k)) for m in ("finetune", "prompt")
+                                                              for k in range(5))
+    test_rows = json.loads((DATA_DIR / task / "meta.json").read_text(encoding="utf-8"))["row_counts"]["test_public"]
+    for job in jobs:
+        data = runner.job_data(job, opts)
+        assert {r: len(v) for r, v in data.splits.items()} == {"train": size, "validation": size, "test": test_rows}
+        assert data.source["splits"] == {"train": f"train_{job.fold}", "validation": f"dev_{job.fold}",
+                                         "test": "test_public"}
+        assert {ex["label"] for ex in data.splits["train"]} <= set(entry.spec.label_names)
+    prompt = next(j for j in jobs if j.method == "prompt")
+    assert list(prompt.spec.prompt.label_words) == entry.spec.label_names  # every label has its word
+    adapter = make_adapter("encoder", prompt.spec, models.tokenizer_for(prompt.model), prompt.cfg, "prompt")
+    assert adapter.n_masks == masks

@@ -24,8 +24,8 @@ TASKS_DIR = REPO / "harness" / "tasks"
 GROUP_DIRS = ("glue", "clue", "fewclue", "other")
 EXPECTED = {
     "glue": {"sst2", "mrpc", "stsb", "rte", "cola", "qnli"},
-    "clue": {"afqmc", "tnews", "iflytek", "ocnli", "cmnli", "csl", "cluewsc2020", "cluener2020", "cmrc2018"},
-    "fewclue": {"fewclue_tnews"},
+    "clue": {"afqmc", "tnews", "iflytek", "ocnli", "cmnli", "csl", "cluewsc2020", "cluener2020", "cmrc2018", "c3"},
+    "fewclue": {"fewclue_tnews", "fewclue_bustm", "fewclue_csldcp"},
     "other": {"chnsenticorp"},
 }
 BENCHMARK = {"glue": "GLUE", "clue": "CLUE", "fewclue": "FewCLUE", "other": "other"}
@@ -196,3 +196,8 @@ def test_local_records_have_mapped_columns(task):
                     assert set(tg) <= tags, f"{f} record {i}: unknown tags {set(tg) - tags}"
                 elif spec.kind == "regression":
                     float(row[label_col])
+                elif spec.kind == "multiple_choice":
+                    choices = row[src.columns.get("choices", "choices")]
+                    assert isinstance(choices, list) and choices and all(isinstance(c, str) for c in choices), \
+                        f"{f} record {i}: choices must be a non-empty list of strings"
+                    assert 0 <= int(row[label_col]) < len(choices), f"{f} record {i}: label out of range"
