@@ -34,7 +34,7 @@ def format_prediction(kind: str, example: dict, pred: dict) -> dict[str, Any]:
 
 def form(kind: Optional[str]) -> tuple[str, ...]:
     """The playground's input boxes for a kind: one label per box."""
-    return _kind(kind).form if kind in REGISTRY else ("text",)
+    return _kind(kind).form if kind in load_all() else ("text",)
 
 
 def max_boxes() -> int:

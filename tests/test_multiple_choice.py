@@ -254,6 +254,10 @@ def test_predict_on_a_checkpoint_and_the_playground(mc_run, capsys):
     for cell in table["gold"]:  # the gold choice shown as its index and its text
         index, text = cell.split(": ", 1)
         assert text in PLACES and index.isdigit()
+    from leaderboard.significance import significance_table
+
+    sig = significance_table(data, n_resamples=50)  # accuracy over choice indices: per-example resampling
+    assert list(sig["method"]) == ["per-example"] and sig["n_examples"].tolist() == [12]
 
 
 def test_app_predicts_from_three_boxes(mc_run):
