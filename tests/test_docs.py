@@ -35,3 +35,24 @@ def test_doc_commands_parse(doc):
             build_parser().parse_args(argv[2:])  # SystemExit on an unknown flag or a bad value
         else:
             assert (REPO / argv[0]).is_file(), f"{doc.name}: {cmd}: no such script"
+
+
+def test_methods_doc_names_every_method_and_the_lora_defaults():
+    """docs/methods.md: a section per registered method; its option table's defaults are TrainConfig's and its
+    family defaults are harness/families.yaml's."""
+    from harness.methods import method_names
+    from harness.models import FAMILIES
+    from harness.specs import TrainConfig
+
+    text = (REPO / "docs" / "methods.md").read_text(encoding="utf-8")
+    for name in method_names():
+        assert f"\n## {name}\n" in text, name
+    rows = dict(re.findall(r"^\| `(lora_\w+)` \| ([^|]+) \|", text, re.M))
+    assert set(rows) == {f for f in TrainConfig.model_fields if f.startswith("lora_")}
+    for field, shown in rows.items():
+        default = TrainConfig.model_fields[field].default
+        assert shown.strip() == "the family's" if default is None else float(shown) == default, field
+    flat = " ".join(text.split())
+    assert "BERT, ERNIE and ALBERT `[query, value]`" in flat and "T5 `[q, v]`" in flat
+    assert {tuple(f["lora"]["target_modules"]) for n, f in FAMILIES.items() if n != "t5"} == {("query", "value")}
+    assert FAMILIES["t5"]["lora"]["target_modules"] == ["q", "v"]

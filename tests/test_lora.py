@@ -71,6 +71,27 @@ def test_only_the_adapter_and_the_head_train(tiny_models):
         assert sum(trained.values()) == 2 * 2 * 2 * 32 * r + 66
 
 
+def test_a_hub_base_gets_no_merged_copy(tiny_models, tmp_path):
+    """merged/ only where the base cannot be fetched again: a Hub id's checkpoint is the adapter alone."""
+    from harness import models
+    from harness.adapters import make_adapter
+    from harness.methods import get_method
+    from harness.specs import ModelSpec, TrainConfig
+    from harness.tasks import discover
+
+    hub = ModelSpec(name="h", id="google-bert/bert-base-uncased", family="bert")
+    assert models.from_hub(hub) and not models.from_hub(tiny_spec(tiny_models, "tiny-bert"))
+    assert not models.from_hub(ModelSpec(name="r", init="random", family="bert", tokenizer="x"))
+    spec = tiny_spec(tiny_models, "tiny-bert")
+    tok = models.tokenizer_for(spec)
+    adapter = make_adapter("encoder", discover([])["demo_sentiment"].spec, tok, TrainConfig(), "lora")
+    model = get_method("lora").build(adapter, spec, tok, 0)
+    model.harness_portable = False  # as build() marks a Hub base
+    size = get_method("lora").save(tmp_path / "c", model, tok)
+    assert size == (tmp_path / "c" / "adapter_model.safetensors").stat().st_size
+    assert not (tmp_path / "c" / "merged").exists() and not (tmp_path / "c" / "README.md").exists()
+
+
 def test_head_weights_change_and_base_weights_do_not(out, tiny_models):
     from transformers import AutoModelForSequenceClassification
 
