@@ -114,22 +114,29 @@ def plan_searches(model_specs: list[ModelSpec], entries: list[TaskEntry], opts: 
     plans, skipped = [], []
     for m in model_specs:
         models.tokenizer_for(m)
-        for entry, method in ((e, meth) for e in entries for meth in opts.methods):
-            base = plan_one(m, entry, method, opts)
-            if isinstance(base, str):
-                skipped.append(base)
-                continue
-            space = _space_for(m, entry, request, opts.cli_train)
-            points = _grid(space)  # None for a continuous range (only with --search-trials: --search gives lists)
-            strategy = "grid" if request.trials is None else "tpe"
-            n = len(points) if strategy == "grid" else request.trials
-            study = f"{m.name}/{models.revision_label(m)}/{entry.spec.name}/{method}/" + config_hash(
-                {"base": base[0].config, "space": dump_space(space)})
-            plan = SearchPlan(m, entry, method, space, strategy, n, base[0].spec.direction, study)
-            for values in points if points is not None and len(points) <= 64 else _ends(space):
-                plan.trial_jobs(values, opts)  # fails here (exit 2) for a setting that cannot run
-            plans.append(plan)
+        for entry in entries:
+            for method in opts.methods:
+                plan_pair(plans, skipped, m, entry, method, opts, request)
     return plans, skipped
+
+
+def plan_pair(plans: list[SearchPlan], skipped: list[str], m: ModelSpec, entry: TaskEntry, method: str,
+              opts: RunOptions, request: Request) -> None:
+    """Plan one (model, task, method)'s search into `plans`, or the reason it does not apply into `skipped`."""
+    base = plan_one(m, entry, method, opts)
+    if isinstance(base, str):
+        skipped.append(base)
+        return
+    space = _space_for(m, entry, request, opts.cli_train)
+    points = _grid(space)  # None for a continuous range (only with --search-trials: --search gives lists)
+    strategy = "grid" if request.trials is None else "tpe"
+    n = len(points) if strategy == "grid" else request.trials
+    study = f"{m.name}/{models.revision_label(m)}/{entry.spec.name}/{method}/" + config_hash(
+        {"base": base[0].config, "space": dump_space(space)})
+    plan = SearchPlan(m, entry, method, space, strategy, n, base[0].spec.direction, study)
+    for values in points if points is not None and len(points) <= 64 else _ends(space):
+        plan.trial_jobs(values, opts)  # fails here (exit 2) for a setting that cannot run
+    plans.append(plan)
 
 
 def _grid(space: dict[str, Range]) -> Optional[list[dict[str, Any]]]:
