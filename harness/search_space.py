@@ -15,6 +15,7 @@ from typing import Any, Optional, Union
 from pydantic import BaseModel, ConfigDict, ValidationError, model_validator
 
 from .errors import did_you_mean
+from .trainconfig import TRAIN_FIELDS, TrainConfig
 
 Value = Union[bool, int, float, str]
 
@@ -77,8 +78,6 @@ class Range(BaseModel):
 def check_space(space: Any, where: str = "") -> dict[str, Range]:
     """A validated space: known training options, well-formed ranges, values the option accepts. ValueError
     naming the option (after the prefix `where`) otherwise; the callers make it a one-line error."""
-    from .specs import TRAIN_FIELDS, TrainConfig
-
     out: dict[str, Range] = {}
     if not isinstance(space, dict):
         raise ValueError(f"{where}expected a mapping of training option -> range, got {type(space).__name__}")

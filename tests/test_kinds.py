@@ -136,13 +136,13 @@ def test_the_hash_covers_what_was_set_not_every_default(tiny_models, tmp_path, m
 def test_a_new_training_option_with_a_default_leaves_hashes_unchanged(tiny_models, monkeypatch):
     from pydantic import create_model
 
-    from harness import confighash, specs
+    from harness import confighash, trainconfig
 
     before = plan_one(tiny_models)
-    Extended = create_model("TrainConfig", __base__=specs.TrainConfig, new_option=(int, 0))
-    monkeypatch.setattr(specs, "TrainConfig", Extended)
+    Extended = create_model("TrainConfig", __base__=trainconfig.TrainConfig, new_option=(int, 0))
+    monkeypatch.setattr(trainconfig, "TrainConfig", Extended)
     monkeypatch.setattr(confighash, "TrainConfig", Extended)
-    monkeypatch.setattr(specs, "TRAIN_FIELDS", tuple(Extended.model_fields))
+    monkeypatch.setattr(trainconfig, "TRAIN_FIELDS", tuple(Extended.model_fields))
     after = plan_one(tiny_models)
     assert hasattr(after.cfg, "new_option") and after.config_hash == before.config_hash
     changed = plan_one(tiny_models, cli={"new_option": 3})
