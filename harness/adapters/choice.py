@@ -150,13 +150,6 @@ class Seq2SeqChoiceAdapter(Seq2SeqBase):
         prefix = (self.task.text_to_text.prefix + " ") if self.task.text_to_text.prefix else ""
         return f"{prefix}question: {ex['question']} choices: {' | '.join(ex['choices'])} context: {ex['context']}"
 
-    def encode_texts(self, ex: dict) -> tuple:
-        return (self.source_text(ex),)
-
-    def _encode(self, examples: list[dict]) -> list[dict]:
-        enc = self.tok([self.source_text(ex) for ex in examples], truncation=True, max_length=self.cfg.max_length)
-        return [{k: enc[k][i] for k in ("input_ids", "attention_mask")} for i in range(len(examples))]
-
     def train_features(self, examples: list[dict]) -> list[dict]:
         feats = self._encode(examples)
         targets = self.target_ids([ex["choices"][int(ex["label"])] for ex in examples], self.cfg.max_length)

@@ -37,6 +37,18 @@ class Seq2SeqBase(Adapter):
     def collator(self, model: Any) -> Callable:
         return DataCollatorForSeq2Seq(self.tok, model=model, pad_to_multiple_of=8)
 
+    def source_text(self, ex: dict) -> str:
+        """The encoder's input text for an example (adapters that read one text per example define it)."""
+        raise NotImplementedError(f"{type(self).__name__} builds its inputs otherwise")
+
+    def encode_texts(self, ex: dict) -> tuple:
+        return (self.source_text(ex),)
+
+    def _encode(self, examples: list[dict]) -> list[dict]:
+        """Encoder inputs of the examples' source texts, truncated at max_length."""
+        enc = self.tok([self.source_text(ex) for ex in examples], truncation=True, max_length=self.cfg.max_length)
+        return [{k: enc[k][i] for k in ("input_ids", "attention_mask")} for i in range(len(examples))]
+
     @property
     def eos_id(self) -> int:
         return self.tok.eos_token_id if self.tok.eos_token_id is not None else self.tok.sep_token_id
@@ -96,13 +108,6 @@ class Seq2SeqAdapter(Seq2SeqBase):
         if self.regression:
             return f"{float(ex['label']):.{self.task.text_to_text.regression_precision}f}"
         return self.task.label_word(ex["label"])
-
-    def encode_texts(self, ex: dict) -> tuple:
-        return (self.source_text(ex),)
-
-    def _encode(self, examples: list[dict]) -> list[dict]:
-        enc = self.tok([self.source_text(ex) for ex in examples], truncation=True, max_length=self.cfg.max_length)
-        return [{k: enc[k][i] for k in ("input_ids", "attention_mask")} for i in range(len(examples))]
 
     def train_features(self, examples: list[dict]) -> list[dict]:
         feats = self._encode(examples)
