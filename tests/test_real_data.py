@@ -44,7 +44,9 @@ def test_every_shipped_config_runs_on_real_data(data_dir, tmp_path):
     out = tmp_path / "o"
     rc = main(["run", "--models", str(minilm_models(tmp_path)), "--tasks", ",".join(SHIPPED), "--data-dir",
                str(data_dir), "--output-dir", str(out), "--max-train-samples", "64", "--max-eval-samples", "200",
-               "--max-steps", "5", "--set", "eval_steps=5", "--keep-checkpoints", "none", "--quiet"])
+               "--max-steps", "5", "--set", "eval_steps=5", "--keep-checkpoints", "none", "--quiet",
+               # smoke size for the heavy configs too: C3's 512 tokens × 4 choices × 6 accumulated batches, 5 folds
+               "--set", "max_length=256", "--set", "gradient_accumulation_steps=1", "--folds", "0"])
     assert rc == 0
     recs = results_of(out)
     assert sorted(recs) == SHIPPED
