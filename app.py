@@ -93,8 +93,9 @@ def build_app(results_dir: Path | str) -> gr.Blocks:
         shown.to_csv(path, index=False)
         note = (f"**{len(shown)} model(s) shown, {hidden} hidden by the filters.** Rows: model, with the method "
                 "in brackets when it is not plain fine-tuning. Cells: main score ×100, mean ± std (n seeds); "
-                f"⚠UNK: the tokenizer maps over {UNK_WARN:.0%} of the task's tokens to [UNK]. Ranks follow each "
-                "score's direction (higher is better unless the task says lower). ")
+                f"⚠UNK: the tokenizer maps over {UNK_WARN:.0%} of the task's tokens to [UNK]. ⚙: a hyperparameter "
+                "search chose the setting on the validation split (values and trial count: leaderboard.md/.csv). "
+                "Ranks follow each score's direction (higher is better unless the task says lower). ")
         if mark:
             note += ("Significance (paired bootstrap, 1,000 resamples, vs the next-ranked row on that task, in the "
                      "task's direction): **≈** tie within noise (95% CI of the difference includes 0), **>** clearly "
