@@ -89,11 +89,16 @@ def model_config(spec: ModelSpec, tokenizer, **config_kwargs):
                    if getattr(tokenizer, f"{k}_id", None) is not None}
         return AutoConfig.for_model(model_type, vocab_size=len(tokenizer),
                                     **{f"{k}_id": v for k, v in special.items()}, **cfg, **config_kwargs)
+    return _pretrained(spec, AutoConfig, "the config of ", **config_kwargs)
+
+
+def _pretrained(spec: ModelSpec, cls: Any, what: str, **kwargs: Any) -> Any:
+    """cls.from_pretrained of the model's id at its revision (no remote code); one line naming the model if not."""
     path, _ = resolve_ref(spec.id)
     try:
-        return AutoConfig.from_pretrained(path, revision=spec.revision, trust_remote_code=False, **config_kwargs)
+        return cls.from_pretrained(path, revision=spec.revision, trust_remote_code=False, **kwargs)
     except OSError as e:
-        raise HarnessError(f"models: model '{spec.name}': cannot load the config of '{spec.id}' "
+        raise HarnessError(f"models: model '{spec.name}': cannot load {what}'{spec.id}' "
                            f"({str(e).splitlines()[0][:200]})") from None
 
 
@@ -104,9 +109,4 @@ def load_model(spec: ModelSpec, auto_class, tokenizer, seed: int, **config_kwarg
     set_seed(seed)
     if spec.init == "random":
         return auto_class.from_config(model_config(spec, tokenizer, **config_kwargs))
-    path, _ = resolve_ref(spec.id)
-    try:
-        return auto_class.from_pretrained(path, revision=spec.revision, trust_remote_code=False, **config_kwargs)
-    except OSError as e:
-        raise HarnessError(f"models: model '{spec.name}': cannot load '{spec.id}' "
-                           f"({str(e).splitlines()[0][:200]})") from None
+    return _pretrained(spec, auto_class, "", **config_kwargs)
