@@ -77,6 +77,7 @@ class SearchPlan:
     n_trials: int
     direction: str
     study: str  # Optuna study name (tpe)
+    grid_jobs: list[tuple[dict[str, Any], list[Job]]] = field(default_factory=list)  # grid: each point, planned
 
     @property
     def label(self) -> str:
@@ -134,8 +135,11 @@ def plan_pair(plans: list[SearchPlan], skipped: list[str], m: ModelSpec, entry: 
     study = f"{m.name}/{models.revision_label(m)}/{entry.spec.name}/{method}/" + config_hash(
         {"base": base[0].config, "space": dump_space(space)})
     plan = SearchPlan(m, entry, method, space, strategy, n, base[0].spec.direction, study)
-    for values in points if points is not None and len(points) <= 64 else _ends(space):
-        plan.trial_jobs(values, opts)  # fails here (exit 2) for a setting that cannot run
+    if strategy == "grid":  # every point planned now (a setting that cannot run fails here, exit 2) and run later
+        plan.grid_jobs = [(values, plan.trial_jobs(values, opts)) for values in points]
+    else:  # sampled: every point of a small finite space, else the ends of each range, are checked
+        for values in points if points is not None and len(points) <= 64 else _ends(space):
+            plan.trial_jobs(values, opts)
     plans.append(plan)
 
 
@@ -187,7 +191,7 @@ def _run(jobs: list[Job], opts: RunOptions, eopts: Any, counts: dict[str, int]) 
 
 def _grid_trials(plans: list[SearchPlan], opts: RunOptions, eopts: Any, counts: dict[str, int]
                  ) -> dict[str, list[dict]]:
-    pending = {p.study: [(i, v, p.trial_jobs(v, opts)) for i, v in enumerate(_grid(p.space) or [])] for p in plans}
+    pending = {p.study: [(i, v, jobs) for i, (v, jobs) in enumerate(p.grid_jobs)] for p in plans}
     _run([j for trials in pending.values() for _, _, jobs in trials for j in jobs], opts, eopts, counts)
     return {study: [_trial_row(i, v, jobs, opts) for i, v, jobs in trials] for study, trials in pending.items()}
 
