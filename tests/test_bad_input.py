@@ -2,7 +2,9 @@
 
 Every case must exit 2 with one `error:` line (no traceback) naming the file, field or flag, and leave nothing
 under the output folder (nothing trained, nothing half-written). Add a case here for every new way a user can get
-an input wrong; `{tmp}` in a file's content or an argument is the case's temporary folder.
+an input wrong; `{tmp}` in a file's content or an argument is the case's temporary folder. Cases run in-process
+through `harness.cli.main(argv)` (a subprocess costs ~20 s of imports); `tests/test_cli.py` keeps a few
+through the real command line. File contents given as bytes are written as they are (for encoding cases).
 """
 from __future__ import annotations
 
@@ -11,7 +13,8 @@ from dataclasses import dataclass, field
 
 import pytest
 
-from test_cli import assert_user_error, harness
+from harness.cli import main
+from test_cli import REPO
 
 TINY_TASK = ("name: x\nlanguage: en\nbenchmark: b\nkind: single_cls\nlabel_names: [neg, pos]\nmetrics: [accuracy]\n"
              "main_score: accuracy\nsources:\n  - {type: local, relative_to: task_file, dir: data, format: jsonl, "
@@ -31,7 +34,7 @@ class Case:
     id: str
     args: tuple[str, ...]
     needles: tuple[str, ...]
-    files: dict[str, str] = field(default_factory=dict)
+    files: dict[str, str | bytes] = field(default_factory=dict)
 
 
 CASES: list[Case] = [
@@ -95,15 +98,44 @@ CASES: list[Case] = [
 ]
 
 
+def run_main(args: list[str], capsys) -> tuple[int, str]:
+    """Run the CLI in-process; return the exit code and what it wrote to stderr."""
+    try:
+        code = main(args)
+    except SystemExit as e:  # argparse reports a bad flag by exiting
+        code = e.code if isinstance(e.code, int) else 1
+    return code, capsys.readouterr().err
+
+
+def assert_one_error_line(code: int, err: str, *needles: str) -> None:
+    assert code == 2, err
+    lines = [ln for ln in err.splitlines() if ln.startswith("error:")]
+    assert len(lines) == 1, err
+    assert "Traceback" not in err
+    for n in needles:
+        assert n in lines[0], lines[0]
+
+
+def snapshot(folder) -> dict[str, bytes]:
+    return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()} \
+        if folder.is_dir() else {}
+
+
 @pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
-def test_bad_input(case: Case, tmp_path):
+def test_bad_input(case: Case, tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(REPO)
     for name, content in case.files.items():
         path = tmp_path / name
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(content.replace("{tmp}", str(tmp_path)), encoding="utf-8")
+        if isinstance(content, bytes):
+            path.write_bytes(content)
+        else:
+            path.write_text(content.replace("{tmp}", str(tmp_path)), encoding="utf-8")
     out = tmp_path / "out"
     args = [a.replace("{tmp}", str(tmp_path)) for a in case.args]
     if args[0] == "run" and "--output-dir" not in args:
         args += ["--output-dir", str(out)]
-    assert_user_error(harness(*args), *(n.replace("{tmp}", str(tmp_path)) for n in case.needles))
-    assert not out.exists() or not any(out.rglob("*.json")), sorted(out.rglob("*"))
+    before = snapshot(tmp_path)
+    code, err = run_main(args, capsys)
+    assert_one_error_line(code, err, *(n.replace("{tmp}", str(tmp_path)) for n in case.needles))
+    assert snapshot(tmp_path) == before, "the failed command changed files under the case's folder"
