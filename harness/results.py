@@ -7,7 +7,11 @@ import importlib.metadata
 import json
 import os
 import platform
+import re
+import shutil
+import socket
 import subprocess
+import time
 import tempfile
 from datetime import datetime, timezone
 from functools import lru_cache
@@ -45,9 +49,61 @@ def checkpoint_dir(output_dir: Path, key: Path, seed: int) -> Path:
     return Path(output_dir) / "checkpoints" / key / f"seed{seed}"
 
 
+LEFTOVER_AGE_S = 600  # a temporary file of another host's writer this old is a leftover
+_TMP = re.compile(r"^\..+\.(?P<host>[A-Za-z0-9_-]+)-(?P<pid>\d+)\.(?:[^.]*\.)?tmp$")
+
+
+def writer_tag() -> str:
+    """`<host>-<pid>`: put in every temporary name, so a later run can tell whether its writer is gone."""
+    return f"{re.sub(r'[^A-Za-z0-9_-]', '_', socket.gethostname())[:40]}-{os.getpid()}"
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's live process
+        return True
+    return True
+
+
+def remove_leftovers(output_dir: Path, max_age_s: float = LEFTOVER_AGE_S) -> list[Path]:
+    """Remove the temporary files and folders (`.<name>.<host>-<pid>.….tmp`) that killed writes left under an output
+    folder. Several harness processes may share the folder, so only a leftover whose writer is gone is removed: on
+    this host, when its PID no longer runs; from another host (or without a writer tag), when older than
+    `max_age_s`. Returns what was removed."""
+    here, now, removed = writer_tag().rsplit("-", 1)[0], time.time(), []
+    for folder, dirs, files in os.walk(output_dir):
+        for name in [n for n in (*dirs, *files) if n.startswith(".") and n.endswith(".tmp")]:
+            path = Path(folder) / name
+            m = _TMP.match(name)
+            try:
+                age = now - path.stat().st_mtime
+            except OSError:
+                continue
+            gone = (not _pid_alive(int(m["pid"]))) if m and m["host"] == here else age > max_age_s
+            if gone:
+                shutil.rmtree(path, ignore_errors=True) if path.is_dir() else path.unlink(missing_ok=True)
+                removed.append(path)
+        dirs[:] = [d for d in dirs if not (d.startswith(".") and d.endswith(".tmp"))]
+    return removed
+
+
+def move_aside(path: Path) -> Path:
+    """Rename a damaged file to `<name>.corrupt` (or `<name>.<n>.corrupt` when that exists) and return the new path;
+    no reader takes it for a result, and nothing is deleted."""
+    target, n = path.with_name(path.name + ".corrupt"), 1
+    while target.exists():
+        n += 1
+        target = path.with_name(f"{path.name}.{n}.corrupt")
+    os.replace(path, target)
+    return target
+
+
 def _atomic(path: Path, data: bytes) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.{writer_tag()}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "wb") as f:
             f.write(data)

@@ -22,16 +22,16 @@ LR_SCHEDULERS = ("linear", "cosine", "cosine_with_restarts", "polynomial", "cons
 class TrainConfig(Strict):
     """Training hyperparameters. Every field can be overridden at each precedence level."""
 
-    learning_rate: float = Field(2e-5, gt=0)
+    learning_rate: float = Field(2e-5, gt=0, allow_inf_nan=False)
     batch_size: PositiveInt = 32
     eval_batch_size: Union[PositiveInt, Literal["auto"]] = "auto"  # auto: 16 on CPU, 128 on CUDA (bench/speed)
-    epochs: float = Field(3.0, gt=0)
-    max_steps: int = -1
+    epochs: float = Field(3.0, gt=0, allow_inf_nan=False)
+    max_steps: int = Field(-1, description="optimizer steps; -1: no limit (epochs decide)")
     max_length: PositiveInt = 128
     doc_stride: PositiveInt = 128
     max_answer_length: PositiveInt = 30
     warmup_ratio: float = Field(0.0, ge=0, lt=1)  # Trainer reads a float in [0, 1) as a ratio
-    weight_decay: float = Field(0.0, ge=0)
+    weight_decay: float = Field(0.0, ge=0, allow_inf_nan=False)
     lr_scheduler: str = "linear"  # one of LR_SCHEDULERS
     gradient_accumulation_steps: PositiveInt = 1
     selection: Literal["best", "last"] = "best"
@@ -44,9 +44,11 @@ class TrainConfig(Strict):
     group_by_length: bool = True
     max_new_tokens: PositiveInt = 16
     num_beams: PositiveInt = 1
-    rdrop_alpha: float = Field(0.0, ge=0, description="R-Drop weight (prompt method): symmetric KL of two dropouts")
+    rdrop_alpha: float = Field(0.0, ge=0, allow_inf_nan=False,
+                               description="R-Drop weight (prompt method): symmetric KL of two dropouts")
     lora_r: PositiveInt = Field(8, description="LoRA rank (lora method)")
-    lora_alpha: float = Field(16.0, gt=0, description="LoRA scaling numerator: updates are scaled by alpha / r")
+    lora_alpha: float = Field(16.0, gt=0, allow_inf_nan=False,
+                              description="LoRA scaling numerator: updates are scaled by alpha / r")
     lora_dropout: float = Field(0.1, ge=0, lt=1, description="dropout on the LoRA branch's input")
     lora_target_modules: Optional[tuple[str, ...]] = Field(
         None, description="module names LoRA wraps (a name or a dotted suffix); None: the family's default "
@@ -81,6 +83,13 @@ class TrainConfig(Strict):
         if value not in LR_SCHEDULERS:
             raise ValueError(f"unknown lr_scheduler '{value}' (expected one of {', '.join(LR_SCHEDULERS)})"
                              f"{did_you_mean(value, LR_SCHEDULERS)}")
+        return value
+
+    @field_validator("max_steps")
+    @classmethod
+    def _steps(cls, value: int) -> int:
+        if value == 0 or value < -1:
+            raise ValueError(f"expected a positive step count, or -1 for no limit, got {value}")
         return value
 
     @model_validator(mode="after")

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any, Optional
 
 from harness import record as record_module
+from harness.results import writer_tag
 from harness.record import SCHEMA_VERSION, RecordError, ResultRecord
 
 log = logging.getLogger(__name__)
@@ -118,7 +119,7 @@ def read_all(root: Path) -> list[tuple[str, Any]]:
 def _write_index(path: Path, data: dict) -> None:
     tmp = None
     try:
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.{writer_tag()}.", suffix=".tmp")
         with os.fdopen(fd, "w", encoding="utf-8") as f:
             json.dump(data, f, ensure_ascii=False, separators=(",", ":"))
         os.replace(tmp, path)
