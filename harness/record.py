@@ -49,6 +49,12 @@ class TaskInfo(Block):
     main_score: list[str]
     direction: Literal["higher", "lower"] = "higher"  # of the main score
 
+    @classmethod
+    def of(cls, task: Any) -> "TaskInfo":
+        """The block for a TaskSpec (also in a failed record: the leaderboard places its cell by it)."""
+        return cls(benchmark=task.benchmark, language=task.language, kind=task.kind, license=task.license,
+                   caveats=task.caveats, main_score=task.main_metrics, direction=task.direction)
+
 
 class ModelInfo(Block):
     family: str

@@ -21,6 +21,7 @@ from . import metrics, models, oom, results
 from .adapters import make_adapter
 from .confighash import config_hash, job_config, legacy_config
 from .data import TaskData, load_task_data, subset_indices
+from .divergence import watch_outputs
 from .config_files import format_validation_error
 from .errors import HarnessError, did_you_mean
 from .methods import get_method, load_all as load_methods
@@ -241,14 +242,14 @@ def run_job(job: Job, seed: int, opts: RunOptions, cfg: Optional[TrainConfig] = 
     model.to(device)
     outcome = fine_tune(adapter, model, train, val if cfg.selection == "best" else None, seed, device)
     t0 = time.perf_counter()
-    with oom.evaluating():
+    with oom.evaluating(), watch_outputs(model, outcome.steps, evaluated):  # diverged: a failure, never scored
         preds = adapter.predict(model, test, cfg.eval_batch_size)
     eval_s = time.perf_counter() - t0
     golds = [adapter.gold(ex) for ex in test]
     scores = metrics.compute(task, [p["prediction"] for p in preds], golds)
     val_scores = scores if job.trial else outcome.validation_metrics
     if val and val_scores is None:
-        with oom.evaluating():
+        with oom.evaluating(), watch_outputs(model, outcome.steps, "validation"):
             vp = adapter.predict(model, val, cfg.eval_batch_size)
         val_scores = metrics.compute(task, [p["prediction"] for p in vp], [adapter.gold(ex) for ex in val])
     model.to("cpu")
@@ -262,8 +263,7 @@ def run_job(job: Job, seed: int, opts: RunOptions, cfg: Optional[TrainConfig] = 
         job=JobId(model=spec.name, revision=models.revision_label(spec), task=task.name, method=job.method,
                   fold=job.fold, seed=seed, config_hash=job.config_hash),
         config=job.config,
-        task_info=TaskInfo(benchmark=task.benchmark, language=task.language, kind=task.kind, license=task.license,
-                           caveats=task.caveats, main_score=task.main_metrics, direction=task.direction),
+        task_info=TaskInfo.of(task),
         model_info=ModelInfo(family=spec.family, id=spec.id, untrained=spec.untrained,
                              parameters=sum(p.numel() for p in model.parameters()),
                              trainable_parameters=outcome.trainable_parameters, description=spec.description),

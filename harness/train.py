@@ -11,6 +11,7 @@ import torch
 from transformers import PrinterCallback, Trainer, TrainerCallback, TrainingArguments
 
 from . import metrics, oom
+from .divergence import DivergenceGuard, mark_step, watch_outputs
 from .adapters import Adapter
 from .errors import HarnessError
 from .specs import TrainConfig
@@ -53,7 +54,7 @@ class SelectionCallback(TrainerCallback):
             return
         self.last_step = state.global_step
         t0 = time.perf_counter()
-        with oom.evaluating():
+        with oom.evaluating(), watch_outputs(model, state.global_step, "validation"):
             preds = self.adapter.predict(model, self.examples, self.adapter.cfg.eval_batch_size)
         scores = metrics.compute(self.adapter.task, [p["prediction"] for p in preds],
                                  [self.adapter.gold(ex) for ex in self.examples])
@@ -100,11 +101,17 @@ class LogCallback(TrainerCallback):
 
 class AdapterTrainer(Trainer):
     """Trainer whose loss comes from the adapter when it computes one (`Adapter.compute_loss`), else from the model.
-    An adapter's loss is a per-batch mean, so Trainer scales it for gradient accumulation as usual."""
+    An adapter's loss is a per-batch mean, so Trainer scales it for gradient accumulation as usual. Every step's
+    loss goes to the divergence guard (a non-finite loss stops training: harness.divergence)."""
 
-    def __init__(self, *args: Any, adapter: Adapter, **kwargs: Any):
+    def __init__(self, *args: Any, adapter: Adapter, guard: DivergenceGuard, **kwargs: Any):
         super().__init__(*args, **kwargs)
-        self.adapter = adapter
+        self.adapter, self.guard = adapter, guard
+
+    def training_step(self, model, inputs, num_items_in_batch=None):
+        loss = super().training_step(model, inputs, num_items_in_batch)
+        self.guard.check_loss(loss)
+        return loss
 
     def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
         own = self.adapter.compute_loss(model, inputs)
@@ -160,15 +167,21 @@ def fine_tune(adapter: Adapter, model: Any, train_examples: list[dict], val_exam
             gradient_accumulation_steps=cfg.gradient_accumulation_steps, seed=seed, data_seed=seed,
             eval_strategy="no", save_strategy="no", report_to="none", logging_strategy="steps",
             logging_steps=max(1, min(50, len(features) // cfg.batch_size or 1)), use_cpu=device == "cpu",
-            bf16=cfg.bf16 == "on", disable_tqdm=True,
+            bf16=cfg.bf16 == "on", disable_tqdm=True, logging_nan_inf_filter=False,  # a NaN loss is a failure
             train_sampling_strategy="group_by_length" if cfg.group_by_length else "random",
         )
-        trainer = AdapterTrainer(model=model, args=args, train_dataset=features, adapter=adapter,
+        guard = DivergenceGuard()
+        trainer = AdapterTrainer(model=model, args=args, train_dataset=features, adapter=adapter, guard=guard,
                                  data_collator=adapter.collator(model),
-                                 callbacks=[LogCallback()] + ([callback] if callback else []))
+                                 callbacks=[LogCallback(), guard] + ([callback] if callback else []))
         trainer.remove_callback(PrinterCallback)
         start = time.perf_counter()
-        result = trainer.train()
+        try:
+            result = trainer.train()
+        except Exception as e:  # noqa: BLE001 - re-raised; the failure record gets the step it happened at
+            if guard.step:
+                mark_step(e, guard.step)
+            raise
         runtime = time.perf_counter() - start - (callback.seconds if callback else 0.0)
     if callback and callback.best_state is not None:
         model.load_state_dict(callback.best_state)

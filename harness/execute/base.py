@@ -52,7 +52,8 @@ class Outcome:
     log_text: str = ""
     error: Optional[str] = None
     traceback: Optional[str] = None
-    failure_kind: str = "error"  # error | out_of_memory (back-off exhausted)
+    failure_kind: str = "error"  # error | out_of_memory (back-off exhausted) | diverged (harness.divergence)
+    failure_step: Optional[int] = None  # the training step it failed at, when known
     execution: dict[str, Any] = field(default_factory=dict)
 
 

@@ -14,7 +14,7 @@ from tqdm.auto import tqdm
 
 from .. import models, results
 from ..errors import HarnessError
-from ..record import Execution, Failure, JobId, ResultRecord
+from ..record import Execution, Failure, JobId, ResultRecord, TaskInfo
 from ..runner import Job, RunOptions
 from .base import ExecOptions, Outcome, Started, Unit
 
@@ -71,8 +71,9 @@ def write_outcome(unit: Unit, out: Outcome, attempts: int = 1) -> Optional[Resul
     ResultRecord(status="failed", job=JobId(model=job.model.name, revision=models.revision_label(job.model), task=job.spec.name,
                                             method=job.method, fold=job.fold, seed=unit.seed,
                                             config_hash=job.config_hash),
-                 config=job.config, failure=Failure(reason=out.error or "unknown error", kind=out.failure_kind,
-                                                    traceback=out.traceback),
+                 config=job.config, task_info=TaskInfo.of(job.spec),
+                 failure=Failure(reason=out.error or "unknown error", kind=out.failure_kind, step=out.failure_step,
+                                 traceback=out.traceback),
                  execution=execution, environment=results.environment(unit.opts.device), search=job.search,
                  created_at=results.now()).write(results.failure_path(rfile))
     return None

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any, Iterator
 
 from .. import oom, results, runner
+from ..divergence import Diverged, failure_step
 from ..errors import HarnessError
 from .base import Outcome, Unit
 
@@ -114,9 +115,11 @@ def run_unit(unit: Unit, where: dict[str, Any], live_log: bool) -> Outcome:
             outcome.status, outcome.record, outcome.rows = "done", record, rows
             outcome.execution.update(used)
         except Exception as e:  # noqa: BLE001 - one job's failure must not stop the grid
-            outcome.error = str(e) if isinstance(e, HarnessError) else f"{type(e).__name__}: {e}"
+            outcome.error = str(e) if isinstance(e, (HarnessError, Diverged)) else f"{type(e).__name__}: {e}"
             outcome.traceback = "".join(traceback.format_exception(e))
-            outcome.failure_kind = "out_of_memory" if oom.is_oom(e) or (e.__cause__ is not None and oom.is_oom(e.__cause__)) else "error"
+            outcome.failure_kind = ("diverged" if isinstance(e, Diverged) else "out_of_memory" if oom.is_oom(e) or
+                                    (e.__cause__ is not None and oom.is_oom(e.__cause__)) else "error")
+            outcome.failure_step = failure_step(e)
             log.error("failed: %s", outcome.error)
     outcome.execution["finished_at"] = round(time.time(), 3)
     outcome.log_text = path.read_text(encoding="utf-8", errors="replace")
