@@ -101,8 +101,8 @@ def _params(n: float) -> str:
 def format_cell(column_or_kind: Column | str, value: Any, *, std: Any = None, n: Any = None, folds: Any = None,
                 unk: Any = None, marker: str = "") -> str:
     """Text of one cell: '—' when missing; a score '82.0', or '82.0 ± 2.0 (n=3)' / '(n=10, 5 folds)' with its
-    spread, plus ' ⚠UNK 60%' when ``unk`` is over UNK_WARN; counts and ranks as integers; parameters '22.7M';
-    rates '1.2%' (' ⚠' over the column's warn_above); sizes (MB) '12.3' (below 0.1: '0.04'); text as is.
+    spread ('82.0 (n=1)' for one run: no spread to show), plus ' ⚠UNK 60%' when ``unk`` is over UNK_WARN; counts
+    and ranks as integers; parameters '22.7M'; rates '1.2%' (' ⚠' over the column's warn_above); sizes (MB) '12.3' (below 0.1: '0.04'); text as is.
     ``marker`` (significance) is appended."""
     col = column_or_kind if isinstance(column_or_kind, Column) else Column("", "", column_or_kind)
     if col.kind not in KINDS:
@@ -111,7 +111,7 @@ def format_cell(column_or_kind: Column | str, value: Any, *, std: Any = None, n:
         return MISSING
     if col.kind == "score":
         text = format(float(value), col.fmt or ".1f")
-        if not is_missing(std):
+        if not is_missing(std) and (is_missing(n) or int(n) > 1):  # one run has no spread: "(n=1)", not "± 0.0"
             text += f" ± {format(float(std), col.fmt or '.1f')}"
         if not is_missing(n):
             many = not is_missing(folds) and int(folds) > 1

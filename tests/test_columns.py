@@ -183,6 +183,8 @@ def test_format_cell_missing(missing):
 def test_format_cell_each_kind():
     assert format_cell("score", 82.04) == "82.0"
     assert format_cell("score", 82.0, std=2.0, n=3) == "82.0 ± 2.0 (n=3)"
+    assert format_cell("score", 82.0, std=0.0, n=1) == "82.0 (n=1)"  # one run: n=1, not "± 0.0"
+    assert format_cell("score", 82.0, std=0.0, n=2) == "82.0 ± 0.0 (n=2)"
     assert format_cell("score", 82.0, std=2.0, n=10, folds=5) == "82.0 ± 2.0 (n=10, 5 folds)"
     assert format_cell("score", 82.0, std=2.0, n=3, folds=0, unk=0.6, marker=">") == "82.0 ± 2.0 (n=3) ⚠UNK 60% >"
     assert format_cell("count", 3.0) == "3" and format_cell("rank", pd.array([2], dtype="Int64")[0]) == "2"

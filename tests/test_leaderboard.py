@@ -69,7 +69,7 @@ def test_benchmark_average_only_over_complete_rows_and_rank(grid):
 def test_markdown_marks_partial_missing_and_unk(grid):
     md = to_markdown(leaderboard(load_results(grid).runs))
     assert "partial (1/2)" in md and "—" in md and "82.0 ± 2.0 (n=3)" in md
-    assert "50.0 ± 0.0 (n=1) ⚠UNK" in md
+    assert "50.0 (n=1) ⚠UNK" in md and "± 0.0 (n=1)" not in md  # one run: no spread shown
 
 
 def test_config_with_most_seeds_wins(grid):
