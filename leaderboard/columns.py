@@ -102,8 +102,8 @@ def format_cell(column_or_kind: Column | str, value: Any, *, std: Any = None, n:
                 unk: Any = None, marker: str = "") -> str:
     """Text of one cell: '—' when missing; a score '82.0', or '82.0 ± 2.0 (n=3)' / '(n=10, 5 folds)' with its
     spread ('82.0 (n=1)' for one run: no spread to show), plus ' ⚠UNK 60%' when ``unk`` is over UNK_WARN; counts
-    and ranks as integers; parameters '22.7M'; rates '1.2%' (' ⚠' over the column's warn_above); sizes (MB) '12.3' (below 0.1: '0.04'); text as is.
-    ``marker`` (significance) is appended."""
+    and ranks as integers; parameters '22.7M'; rates '1.2%' (' ⚠' over the column's warn_above); sizes (MB) '12.3'
+    (below 0.1: '0.04'); text as is. ``marker`` (significance) is appended."""
     col = column_or_kind if isinstance(column_or_kind, Column) else Column("", "", column_or_kind)
     if col.kind not in KINDS:
         raise ValueError(f"unknown column kind '{col.kind}' (one of {', '.join(KINDS)})")
