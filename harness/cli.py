@@ -191,6 +191,8 @@ def cmd_run(args: argparse.Namespace) -> int:
             raise HarnessError("--device cuda: no CUDA device is available here; use --device cpu")
     if args.data_dir is not None and not args.data_dir.is_dir():
         raise HarnessError(f"--data-dir: folder '{args.data_dir}' does not exist")
+    if args.output_dir.exists() and not args.output_dir.is_dir():
+        raise HarnessError(f"--output-dir: '{args.output_dir}' is a file; expected a folder (new or existing)")
     _quiet_hf()  # the grid draws the one progress bar; library bars (e.g. saving shards) stay off
     model_specs = _select_models(args.models, args.only_models)
     registry = tasks.discover(args.task_dir)

@@ -6,12 +6,14 @@ import gzip
 import hashlib
 import json
 import logging
+import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterator, Optional
 
 import numpy as np
 
+from . import carve as carving
 from .errors import HarnessError, did_you_mean
 from .kinds import get_kind
 from .specs import Source, TaskSpec
@@ -27,7 +29,8 @@ class TaskData:
     source: dict[str, Any]
     carve: Optional[dict[str, Any]]
     fingerprint: str
-    overlaps: dict[str, int] = field(default_factory=dict)
+    overlaps: dict[str, int] = field(default_factory=dict)  # identical inputs in two roles ("train/test": n)
+    shared_text: dict[str, float] = field(default_factory=dict)  # eval role: share of rows sharing a text with train
 
 
 def input_key(ex: dict, kind: str) -> str:
@@ -55,30 +58,56 @@ def pick_source(task: TaskSpec, data_dir: Optional[Path], task_file: Path) -> tu
                        f"the data folder; pass --data-dir DIR (e.g. ../shared/data)")
 
 
+def _lines(path: Path, fmt: str) -> Iterator[tuple[int, str]]:
+    """(line number, text) of a local file, decoded line by line: a non-UTF-8 byte or a file that is not gzip
+    is a HarnessError naming the file and the line."""
+    gz = fmt.endswith(".gz")
+    lineno = 0
+    try:
+        with (gzip.open(path, "rb") if gz else open(path, "rb")) as f:
+            for lineno, raw in enumerate(f, 1):
+                try:
+                    yield lineno, raw.decode("utf-8-sig" if lineno == 1 else "utf-8")
+                except UnicodeDecodeError as e:
+                    raise HarnessError(f"{path}: line {lineno}: byte {raw[e.start]:#04x} at column {e.start + 1} is "
+                                       "not UTF-8; expected a UTF-8 text file (re-encode it, e.g. with iconv)") from None
+    except (gzip.BadGzipFile, EOFError, zlib.error) as e:
+        what = "is not gzip-compressed" if isinstance(e, gzip.BadGzipFile) else f"is a damaged gzip file ({e})"
+        raise HarnessError(f"{path}: line {lineno + 1}: the file {what}; expected a .{fmt} file (set "
+                           f"sources[].format to match the file)") from None
+
+
 def _read_local(folder: Path, split: str, fmt: str) -> tuple[Path, Iterator[dict]]:
     path = folder / f"{split}.{fmt}"
-    if not path.exists():
-        avail = sorted(p.name for p in folder.glob("*")) if folder.exists() else []
+    if not path.is_file():
+        avail = sorted(p.name for p in folder.glob("*")) if folder.is_dir() else []
         hint = f"; files there: {', '.join(avail[:10])}" if avail else f"; folder {folder} does not exist"
         raise HarnessError(f"{path}: split file not found{hint}")
     if fmt in ("jsonl", "jsonl.gz"):
-        opener = gzip.open if fmt.endswith(".gz") else open
-
         def rows() -> Iterator[dict]:
-            with opener(path, "rt", encoding="utf-8") as f:
-                for lineno, line in enumerate(f, 1):
-                    if line.strip():
-                        try:
-                            yield json.loads(line)
-                        except json.JSONDecodeError as e:
-                            raise HarnessError(f"{path}: line {lineno}: invalid JSON ({e.msg})") from None
+            for lineno, line in _lines(path, fmt):
+                if line.strip():
+                    try:
+                        row = json.loads(line)
+                    except json.JSONDecodeError as e:
+                        raise HarnessError(f"{path}: line {lineno}: invalid JSON ({e.msg}); expected one JSON "
+                                           "object per line") from None
+                    if not isinstance(row, dict):
+                        raise HarnessError(f"{path}: line {lineno}: expected a JSON object ({{\"field\": value, "
+                                           f"...}}), got {_json_type(row)}")
+                    yield row
         return path, rows()
     delim = "\t" if fmt == "tsv" else ","
 
     def table_rows() -> Iterator[dict]:
-        with open(path, newline="", encoding="utf-8") as f:
-            yield from csv.DictReader(f, delimiter=delim, quoting=csv.QUOTE_NONE if fmt == "tsv" else csv.QUOTE_MINIMAL)
+        lines = (line for _, line in _lines(path, fmt))
+        yield from csv.DictReader(lines, delimiter=delim, quoting=csv.QUOTE_NONE if fmt == "tsv" else csv.QUOTE_MINIMAL)
     return path, table_rows()
+
+
+def _json_type(value: Any) -> str:
+    names = {list: "a list", str: "a string", bool: "true/false", int: "a number", float: "a number"}
+    return "null" if value is None else names.get(type(value), type(value).__name__)
 
 
 def _read_hub(src: Source, split: str) -> tuple[str, Iterator[dict]]:
@@ -133,20 +162,20 @@ def load_split(task: TaskSpec, src: Source, folder: Optional[Path], split: str) 
     return examples
 
 
-def _carve(examples: list[dict], kind: str, fractions: dict[str, float], seed: int,
+def _carve(examples: list[dict], task: TaskSpec, task_file: Path, source_split: str, fractions: dict[str, float],
            caps: dict[str, int]) -> dict[str, list[dict]]:
-    """Split examples into parts by a seeded hash order of their inputs; duplicates stay on one side."""
-    groups: dict[str, list[dict]] = {}
-    for ex in examples:
-        groups.setdefault(input_key(ex, kind), []).append(ex)
-    order = sorted(groups, key=lambda k: hashlib.sha1(f"{seed}\x1f{k}".encode()).hexdigest())
-    n = len(examples)
-    out: dict[str, list[dict]] = {name: [] for name in list(fractions) + ["rest"]}
-    targets = {name: min(int(round(frac * n)), caps.get(name, n)) for name, frac in fractions.items()}
-    for key in order:
-        dest = next((name for name in fractions if len(out[name]) < targets[name]), "rest")
-        out[dest].extend(groups[key])
-    return out
+    """harness.carve.carve with the task's link fields and seed; an empty part is an error naming the task file."""
+    kind = task.task_kind
+    parts = carving.carve(examples, kind.link_fields, lambda ex: input_key(ex, task.kind), fractions,
+                          task.carve.seed, caps)
+    for name, part in parts.items():
+        if not part:
+            role = "train" if name == "rest" else name
+            raise HarnessError(f"{task_file}: field 'carve': carving split '{source_split}' ({len(examples)} rows, "
+                               f"{len(carving.components(examples, kind.link_fields))} groups of rows sharing a "
+                               f"text) leaves the {role} split empty; expected enough rows for train, validation "
+                               "and test (name more split files under sources[].splits, or change carve: fractions)")
+    return parts
 
 
 def load_task_data(task: TaskSpec, task_file: Path, data_dir: Optional[Path], need_validation: bool,
@@ -159,28 +188,27 @@ def load_task_data(task: TaskSpec, task_file: Path, data_dir: Optional[Path], ne
     loaded = {role: load_split(task, src, folder, name) for role, name in split_names.items()}
     carve: Optional[dict[str, Any]] = None
     c = task.carve
-    if "train" not in loaded:
-        parts = _carve(loaded["test"], task.kind, {"test": c.test_fraction, "validation": c.validation_fraction},
-                       c.seed, {"validation": c.validation_max})
+    if "train" not in loaded:  # only test is named (checked on load): train, validation and test are carved from it
+        parts = _carve(loaded["test"], task, task_file, split_names["test"],
+                       {"test": c.test_fraction, "validation": c.validation_fraction}, {"validation": c.validation_max})
         carve = {"from": split_names["test"], "into": ["train", "validation", "test"], "seed": c.seed,
-                 "method": "grouped by exact input, seeded hash order",
-                 "fractions": {"test": c.test_fraction, "validation": c.validation_fraction}}
+                 "method": carving.METHOD, "fractions": {"test": c.test_fraction, "validation": c.validation_fraction}}
         loaded = {"train": parts["rest"], "validation": parts["validation"], "test": parts["test"]}
     elif need_validation and "validation" not in loaded:
-        parts = _carve(loaded["train"], task.kind, {"validation": c.validation_fraction}, c.seed,
+        parts = _carve(loaded["train"], task, task_file, split_names["train"], {"validation": c.validation_fraction},
                        {"validation": c.validation_max})
         carve = {"from": split_names["train"], "into": ["train", "validation"], "seed": c.seed,
-                 "method": "grouped by exact input, seeded hash order",
-                 "fractions": {"validation": c.validation_fraction}, "validation_max": c.validation_max}
+                 "method": carving.METHOD, "fractions": {"validation": c.validation_fraction},
+                 "validation_max": c.validation_max}
         loaded["train"], loaded["validation"] = parts["rest"], parts["validation"]
     if carve:
         carve["sizes"] = {role: len(v) for role, v in loaded.items()}
-    if "test" not in loaded:
-        raise HarnessError(f"{task_file}: field 'sources[].splits': task '{task.name}' names no 'test' split to "
-                           f"report on")
     keys = {role: {input_key(ex, task.kind) for ex in exs} for role, exs in loaded.items()}
     overlaps = {f"{a}/{b}": len(keys[a] & keys[b]) for a, b in (("train", "test"), ("train", "validation"),
                                                               ("validation", "test")) if a in keys and b in keys}
+    links = task.task_kind.link_fields
+    shared = {role: carving.shared_text(loaded["train"], loaded[role], links) for role in ("validation", "test")
+              if role in loaded}
     digest = hashlib.sha256()
     for role in sorted(loaded):
         digest.update(role.encode())
@@ -190,4 +218,4 @@ def load_task_data(task: TaskSpec, task_file: Path, data_dir: Optional[Path], ne
                                                                              "revision": src.revision}),
                 "splits": split_names, **({"fold": fold} if fold is not None else {})}
     return TaskData(splits=loaded, source=src_info, carve=carve, fingerprint=digest.hexdigest()[:16],
-                    overlaps=overlaps)
+                    overlaps=overlaps, shared_text=shared)

@@ -70,7 +70,10 @@ class DataInfo(Block):
     carve: Optional[dict[str, Any]] = None
     fingerprint: str
     sizes: dict[str, int]
-    overlaps: dict[str, int] = Field(default_factory=dict)
+    overlaps: dict[str, int] = Field(default_factory=dict)  # identical inputs in two roles ("train/test": n)
+    # per evaluation role, of the split as loaded: the share of its rows that share a text (any of the kind's
+    # link fields) with a training row; 0 for carved roles, the source's own overlap for named ones (docs/data.md)
+    shared_text: dict[str, float] = Field(default_factory=dict)
     evaluated_split: str = "test"
 
 

@@ -270,7 +270,7 @@ def run_job(job: Job, seed: int, opts: RunOptions, cfg: Optional[TrainConfig] = 
         data=DataInfo(source=data.source, carve=data.carve, fingerprint=data.fingerprint,
                       sizes={"train": len(train), "validation": len(val) if val else 0,
                              "test": 0 if job.trial else len(test)},
-                      overlaps=data.overlaps, evaluated_split=evaluated),
+                      overlaps=data.overlaps, shared_text=data.shared_text, evaluated_split=evaluated),
         metrics=scores,
         breakdown=task.task_kind.breakdown(task, [p["prediction"] for p in preds], golds),
         validation=Validation(metrics=val_scores, history=outcome.selection_history,

@@ -39,11 +39,23 @@ class Source(Strict):
     @field_validator("splits")
     @classmethod
     def _roles(cls, v: dict[str, str]) -> dict[str, str]:
+        """Splits mean what they say: each named split is read as named; only a missing one is carved (see
+        docs/data.md): validation from train, or train and validation from test when test alone is named."""
         for role in v:
             if role not in ROLES:
                 raise ValueError(f"unknown split role '{role}'{did_you_mean(role, ROLES)}")
-        if "test" not in v and "train" not in v:
-            raise ValueError("splits must name at least a 'test' or a 'train' split")
+        if "test" not in v:
+            raise ValueError(f"splits {dict(v)} name no 'test' split: expected the split scores are reported on, "
+                             "e.g. {train: train, test: dev}")
+        if "validation" in v and "train" not in v:
+            raise ValueError(f"splits {dict(v)} name 'validation' but no 'train': expected a train split beside it "
+                             f"(or only {{test: {v['test']}}}, to carve train and validation from it)")
+        same = [r for r in v if r != "test" and v[r] == v["test"]] or (
+            ["validation"] if "validation" in v and v["validation"] == v.get("train") else [])
+        if same:
+            other = "test" if v[same[0]] == v["test"] else "train"
+            raise ValueError(f"splits name '{v[same[0]]}' for both {same[0]} and {other}: expected a different "
+                             f"split for each role (leave {same[0]} out to carve it)")
         return v
 
     @field_validator("label_map", mode="before")
@@ -180,6 +192,12 @@ class TaskSpec(Strict):
                 if label not in self.label_names:
                     raise ValueError(f"prompt.label_words names '{label}', not in label_names"
                                      f"{did_you_mean(label, self.label_names)}")
+        carved = {"test": any("train" not in src.splits for src in self.sources),
+                  "validation": any("validation" not in src.splits for src in self.sources)}
+        for fld in ("test_fraction", "validation_fraction", "validation_max"):  # set away from its default
+            if getattr(self.carve, fld) != Carve.model_fields[fld].default and not carved[fld.split("_")[0]]:
+                raise ValueError(f"field 'carve.{fld}': no source carves a {fld.split('_')[0]} split (each names it under "
+                                 "splits:), so it would be ignored; remove it")
         uses_fold = any("{fold}" in name for src in self.sources for name in src.splits.values())
         if bool(self.folds) != uses_fold:
             raise ValueError("folds: list the folds and name splits with {fold} (e.g. train_{fold}), or neither")

@@ -21,7 +21,12 @@ class TaskEntry:
 def discover(extra_dirs: Iterable[Path] = ()) -> dict[str, TaskEntry]:
     """Load every task YAML (strictly); duplicate task names are an error."""
     found: dict[str, TaskEntry] = {}
-    for root in [TASKS_DIR, *map(Path, extra_dirs)]:
+    extra = [Path(d) for d in extra_dirs]
+    for d in extra:
+        if not d.is_dir():
+            raise HarnessError(f"--task-dir: '{d}' " + ("is a file; expected a folder of task YAMLs" if d.exists()
+                                                        else "does not exist; expected a folder of task YAMLs"))
+    for root in [TASKS_DIR, *extra]:
         for path in sorted(root.rglob("*.yaml")):
             spec = load_task_file(path)
             if spec.name in found:

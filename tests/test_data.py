@@ -62,13 +62,14 @@ def test_validation_carved_from_train_only_when_needed(tmp_path):
 
 
 def test_label_map_and_source_ids(tmp_path):
-    write_split(tmp_path, "dev", [{"idx": 7, "sentence": "a", "y": 0}, {"idx": 9, "sentence": "b", "y": 1}])
+    write_split(tmp_path, "dev", [{"idx": 7, "sentence": "a", "y": 0}, {"idx": 9, "sentence": "b", "y": 1},
+                                  {"idx": 11, "sentence": "c", "y": 1}])  # a carve leaves no split empty
     s = spec(sources=[{"type": "local", "dir": "t", "splits": {"test": "dev"}, "columns": {"text": "sentence",
                        "label": "y"}, "label_map": {0: "neg", 1: "pos"}, "id_column": "idx"}],
              carve={"test_fraction": 0.49, "validation_fraction": 0.49})
     d = load_task_data(s, tmp_path / "t.yaml", tmp_path, need_validation=True)
     got = {ex["id"]: ex["label"] for exs in d.splits.values() for ex in exs}
-    assert got == {"7": "neg", "9": "pos"}
+    assert got == {"7": "neg", "9": "pos", "11": "pos"}
 
 
 @pytest.mark.parametrize("rows_, match", [
@@ -117,7 +118,7 @@ def test_subset_is_deterministic_and_ordered():
 def test_csv_and_tsv_sources(tmp_path, fmt, sep):
     (tmp_path / "t").mkdir()
     lines = [sep.join(["sentence1", "sentence2", "label"]), sep.join(["a b", "c d", "1"]),
-             sep.join(["e f", "g h", "0"])]
+             sep.join(["e f", "g h", "0"]), sep.join(["i j", "k l", "0"])]
     (tmp_path / "t" / f"dev.{fmt}").write_text("\n".join(lines) + "\n", encoding="utf-8")
     s = spec(kind="pair_cls", sources=[{"type": "local", "dir": "t", "format": fmt, "splits": {"test": "dev"},
                                         "columns": {"text_a": "sentence1", "text_b": "sentence2"},
@@ -125,4 +126,4 @@ def test_csv_and_tsv_sources(tmp_path, fmt, sep):
              carve={"test_fraction": 0.49, "validation_fraction": 0.49})
     d = load_task_data(s, tmp_path / "t.yaml", tmp_path, need_validation=True)
     got = sorted((ex["text_a"], ex["text_b"], ex["label"]) for exs in d.splits.values() for ex in exs)
-    assert got == [("a b", "c d", "pos"), ("e f", "g h", "neg")]
+    assert got == [("a b", "c d", "pos"), ("e f", "g h", "neg"), ("i j", "k l", "neg")]

@@ -55,6 +55,8 @@ def test_every_shipped_config_runs_on_real_data(data_dir, tmp_path):
         carve = r["data"]["carve"]
         if carve and "test" in carve["into"]:  # carved here: identical inputs never straddle two splits
             assert set(r["data"]["overlaps"].values()) == {0}, (task, r["data"]["overlaps"])
+        if carve:  # carved roles share no text (either sentence of a pair) with train (docs/data.md)
+            assert all(r["data"]["shared_text"][role] == 0 for role in carve["into"] if role != "train"), task
         assert r["metrics"]["main"] == r["metrics"]["main"], task  # not NaN
     # overlaps that the source splits themselves have are recorded, not hidden (CoLA train/dev share 16)
     assert recs["cola"]["data"]["overlaps"]["train/test"] == 16

@@ -56,11 +56,21 @@ class TaskKind:
     text_input: bool = False  # one line of plain text is one input (predict on a .txt file)
     description: str = ""
     form_fields: dict[str, str] = field(default_factory=dict)  # form box -> input field, where they differ
+    # inputs whose equal values link examples in a carve (empty: every input field); see `link_fields`
+    carve_links: tuple[str, ...] = ()
+
 
     # ------------------------------------------------------------------ data record
     @property
     def input_fields(self) -> tuple[str, ...]:
         return tuple(f for f in self.fields if f != self.gold_field)
+
+    @property
+    def link_fields(self) -> tuple[str, ...]:
+        """The input fields that make two examples share a text: a carve keeps examples linked through any of them
+        (connected components) on one side, and the record's `shared_text` counts them. Every input field unless the
+        kind names fewer in `carve_links` (e.g. multiple choice: generic questions and choices link nothing)."""
+        return self.carve_links or self.input_fields
 
     def canonical(self, ex: dict, task: "TaskSpec", src: "Source", where: str) -> dict:
         """Validate and normalise one example's gold value (labels mapped); HarnessError naming `where`."""
