@@ -5,12 +5,7 @@ units (accuracy 0..1, correlations -1..1). Names not in REGISTRY fall back to ``
 """
 from __future__ import annotations
 
-import difflib
 import logging
-import re
-import string
-import unicodedata
-from collections import Counter
 from dataclasses import dataclass
 from typing import Any, Callable, Optional
 
@@ -20,7 +15,9 @@ from seqeval import metrics as seqeval_metrics
 from sklearn import metrics as sk
 
 from .errors import HarnessError
+from .kinds.ner import text_scores, text_totals
 from .kinds.regression import fill_unparseable
+from .qa_scoring import cmrc_pair, squad_pair
 from .specs import TaskSpec
 
 logger = logging.getLogger(__name__)
@@ -30,20 +27,23 @@ MetricFn = Callable[[list, list, TaskSpec], float]
 
 @dataclass(frozen=True)
 class Metric:
-    """A named metric: ``fn(predictions, references, task) -> float``."""
+    """A named metric: ``fn(predictions, references, task) -> float``; with ``uses_inputs``,
+    ``fn(predictions, references, task, inputs)``, inputs being each example's input fields (e.g. an NER score that
+    matches entities by their text needs the words)."""
 
     name: str
     fn: MetricFn
     higher_is_better: bool = True
+    uses_inputs: bool = False
 
 
 REGISTRY: dict[str, Metric] = {}
 
 
-def register(name: str, higher_is_better: bool = True) -> Callable[[MetricFn], MetricFn]:
+def register(name: str, higher_is_better: bool = True, uses_inputs: bool = False) -> Callable[[MetricFn], MetricFn]:
     """Decorator adding ``fn`` to REGISTRY under ``name``."""
     def deco(fn: MetricFn) -> MetricFn:
-        REGISTRY[name] = Metric(name, fn, higher_is_better)
+        REGISTRY[name] = Metric(name, fn, higher_is_better, uses_inputs)
         return fn
     return deco
 
@@ -58,14 +58,24 @@ def direction_of(name: str) -> str:
     return "higher" if higher_is_better(name) else "lower"
 
 
-def compute(task: TaskSpec, predictions: list, references: list) -> dict[str, float]:
-    """Score every metric in ``task.metrics``, plus ``main`` = mean of ``task.main_metrics``."""
+def compute(task: TaskSpec, predictions: list, references: list,
+            inputs: Optional[list[dict]] = None) -> dict[str, float]:
+    """Score every metric in ``task.metrics``, plus ``main`` = mean of ``task.main_metrics``. ``inputs``: each
+    example's input fields (``Adapter.inputs``), for the metrics that use them."""
     if len(predictions) != len(references):
         raise ValueError(f"{task.name}: {len(predictions)} predictions but {len(references)} references")
     if not references:
         raise ValueError(f"{task.name}: no examples to score")
     predictions = task.task_kind.prepare_predictions(task, predictions)
-    scores = {name: float(_score(name, predictions, references, task)) for name in task.metrics}
+    scores = {}
+    for name in task.metrics:
+        metric = REGISTRY.get(name)
+        if metric is not None and metric.uses_inputs:
+            if inputs is None or len(inputs) != len(references):
+                raise ValueError(f"{task.name}: metric '{name}' needs the inputs of every example")
+            scores[name] = float(metric.fn(predictions, references, task, inputs))
+        else:
+            scores[name] = float(_score(name, predictions, references, task))
     scores["main"] = float(np.mean([scores[m] for m in task.main_metrics]))
     return scores
 
@@ -176,55 +186,23 @@ entity_recall = register("entity_recall")(_seqeval(seqeval_metrics.recall_score)
 entity_f1 = register("entity_f1")(_seqeval(seqeval_metrics.f1_score))
 
 
+@register("cluener_macro_f1", uses_inputs=True)
+def cluener_macro_f1(predictions: list, references: list, task: TaskSpec, inputs: list[dict]) -> float:
+    """CLUENER2020's official score (score.py): per entity type, F1 of entities matched by their text within a
+    sentence (a text repeated in a sentence counts once), then the plain mean over label_names."""
+    totals = text_totals(task, predictions, references, inputs)
+    total = 0.0
+    for name in task.label_names:  # summed in order, as score.py does
+        total += text_scores(*totals[name])[2]
+    return total / len(task.label_names)
+
+
 # ---------------------------------------------------------------- extractive QA
 
-_CJK = re.compile("[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0002ebef]")
-_ASCII_PUNCT = set(string.punctuation)
-_FULLWIDTH_PUNCT = {chr(ord(c) + 0xFEE0) for c in string.punctuation}
-
-
-def _is_punct(ch: str) -> bool:
-    return ch in _ASCII_PUNCT or ch in _FULLWIDTH_PUNCT or unicodedata.category(ch).startswith("P")
-
-
-def squad_tokens(text: Optional[str]) -> list[str]:
-    """SQuAD v1.1 normalization: lowercase, drop punctuation and articles, split on whitespace."""
-    text = "".join(ch for ch in (text or "").lower() if ch not in _ASCII_PUNCT)
-    return re.sub(r"\b(a|an|the)\b", " ", text).split()
-
-
-def cmrc_tokens(text: Optional[str]) -> list[str]:
-    """CMRC2018 mixed segmentation: each CJK character is a token, runs of other characters
-    (English words, numbers) are one token; punctuation and whitespace are dropped (and split runs)."""
-    tokens: list[str] = []
-    run = ""
-    for ch in (text or "").lower():
-        cjk = bool(_CJK.match(ch))
-        if cjk or ch.isspace() or _is_punct(ch):
-            if run:
-                tokens.append(run)
-                run = ""
-            if cjk:
-                tokens.append(ch)
-        else:
-            run += ch
-    return tokens + ([run] if run else [])
-
-
 def _qa_pair(pred: Optional[str], gold: str, task: TaskSpec) -> tuple[float, float]:
-    """(exact match, F1) of one prediction against one gold answer."""
-    segment = cmrc_tokens if task.qa_f1 == "char" else squad_tokens
-    p, g = segment(pred), segment(gold)
-    if not p:
-        return 0.0, 0.0
-    em = float("".join(p) == "".join(g)) if task.qa_f1 == "char" else float(p == g)
-    if task.qa_f1 == "char":  # longest common (contiguous) substring of the token lists
-        common = difflib.SequenceMatcher(None, p, g, autojunk=False).find_longest_match(
-            0, len(p), 0, len(g)).size
-    else:  # bag-of-tokens overlap
-        common = sum((Counter(p) & Counter(g)).values())
-    # F1 = 2PR/(P+R) with P = common/len(p), R = common/len(g)
-    return em, 2 * common / (len(p) + len(g))
+    """(exact match, F1) of one prediction against one gold answer: CMRC 2018's official scoring for
+    ``qa_f1: char``, SQuAD v1.1's otherwise (harness.qa_scoring)."""
+    return cmrc_pair(pred, gold) if task.qa_f1 == "char" else squad_pair(pred, gold)
 
 
 def _qa_mean(which: int, predictions: list, references: list, task: TaskSpec) -> float:
@@ -243,5 +221,5 @@ def exact_match(predictions: list, references: list, task: TaskSpec) -> float:
 
 @register("qa_f1")
 def qa_f1(predictions: list, references: list, task: TaskSpec) -> float:
-    """Mean over examples of the best F1 against any gold answer (token or CMRC char style)."""
+    """Mean over examples of the best F1 against any gold answer (SQuAD token or CMRC 2018 style)."""
     return _qa_mean(1, predictions, references, task)

@@ -245,20 +245,21 @@ def run_job(job: Job, seed: int, opts: RunOptions, cfg: Optional[TrainConfig] = 
     with oom.evaluating(), watch_outputs(model, outcome.steps, evaluated):  # diverged: a failure, never scored
         preds = adapter.predict(model, test, cfg.eval_batch_size)
     eval_s = time.perf_counter() - t0
-    golds = [adapter.gold(ex) for ex in test]
-    scores = metrics.compute(task, [p["prediction"] for p in preds], golds)
+    golds, inputs = [adapter.gold(ex) for ex in test], [adapter.inputs(ex) for ex in test]
+    scores = metrics.compute(task, [p["prediction"] for p in preds], golds, inputs)
     val_scores = scores if job.trial else outcome.validation_metrics
     if val and val_scores is None:
         with oom.evaluating(), watch_outputs(model, outcome.steps, "validation"):
             vp = adapter.predict(model, val, cfg.eval_batch_size)
-        val_scores = metrics.compute(task, [p["prediction"] for p in vp], [adapter.gold(ex) for ex in val])
+        val_scores = metrics.compute(task, [p["prediction"] for p in vp], [adapter.gold(ex) for ex in val],
+                                     [adapter.inputs(ex) for ex in val])
     model.to("cpu")
     latency = latency_ms(adapter, model, test[0])
     ckpt = results.checkpoint_dir(opts.output_dir, job.key, seed)
     keep = opts.keep_checkpoints != "none" and not job.trial
     saved_bytes = save_checkpoint(ckpt, model, tok, job, seed) if keep else None
     rfile = results.result_path(opts.output_dir, job.key, seed)
-    rows = [{"id": ex["id"], "input": adapter.inputs(ex), "gold": g, **p} for ex, g, p in zip(test, golds, preds)]
+    rows = [{"id": ex["id"], "input": i, "gold": g, **p} for ex, i, g, p in zip(test, inputs, golds, preds)]
     record = ResultRecord(
         job=JobId(model=spec.name, revision=models.revision_label(spec), task=task.name, method=job.method,
                   fold=job.fold, seed=seed, config_hash=job.config_hash),
@@ -272,7 +273,7 @@ def run_job(job: Job, seed: int, opts: RunOptions, cfg: Optional[TrainConfig] = 
                              "test": 0 if job.trial else len(test)},
                       overlaps=data.overlaps, shared_text=data.shared_text, evaluated_split=evaluated),
         metrics=scores,
-        breakdown=task.task_kind.breakdown(task, [p["prediction"] for p in preds], golds),
+        breakdown=task.task_kind.breakdown(task, [p["prediction"] for p in preds], golds, inputs),
         validation=Validation(metrics=val_scores, history=outcome.selection_history,
                               selected_step=outcome.selected_step),
         training=Training(steps=outcome.steps, epochs=outcome.epochs, final_loss=outcome.final_loss,

@@ -57,7 +57,8 @@ class SelectionCallback(TrainerCallback):
         with oom.evaluating(), watch_outputs(model, state.global_step, "validation"):
             preds = self.adapter.predict(model, self.examples, self.adapter.cfg.eval_batch_size)
         scores = metrics.compute(self.adapter.task, [p["prediction"] for p in preds],
-                                 [self.adapter.gold(ex) for ex in self.examples])
+                                 [self.adapter.gold(ex) for ex in self.examples],
+                                 [self.adapter.inputs(ex) for ex in self.examples])
         model.train()
         self.seconds += time.perf_counter() - t0
         self.history.append({"step": state.global_step, "epoch": round(state.epoch or 0, 3),

@@ -133,7 +133,8 @@ def verify(folder: Path, adapter: Any, model: Any, files: dict[str, Path], outpu
         out["prediction_agreement_with_torch"] = {
             k: round(sum(a["prediction"] == b["prediction"] for a, b in zip(ref_preds, v[0])) / len(examples), 6)
             for k, v in runs.items() if k != "torch"}
-        out["scores"] = {k: metrics.compute(adapter.task, [p["prediction"] for p in v[0]], golds)
+        inputs = [adapter.inputs(ex) for ex in examples]
+        out["scores"] = {k: metrics.compute(adapter.task, [p["prediction"] for p in v[0]], golds, inputs)
                          for k, v in runs.items()}
         out["main_score"] = {k: round(v["main"] * 100, 3) for k, v in out["scores"].items()}
         if "onnx_int8" in out["main_score"]:

@@ -8,6 +8,7 @@ import pytest
 
 from harness import metrics
 from harness.errors import HarnessError
+from harness.qa_scoring import cmrc_tokens
 from harness.specs import TaskSpec
 
 SOURCES = [{"type": "local", "dir": "x", "splits": {"test": "test"}}]
@@ -166,7 +167,12 @@ def test_qa_max_over_gold_answers_then_mean():
 
 def test_qa_empty_prediction_scores_zero():
     assert metrics.qa_f1(["", None], [["cat"], ["dog"]], SQUAD) == 0.0
-    assert metrics.exact_match(["the"], [["the"]], SQUAD) == 0.0  # normalizes to empty
+    # as SQuAD v1.1's official script: EM compares the normalised strings, so two answers that both normalise to
+    # nothing match (EM 1); F1 counts overlapping tokens, none here (F1 0). (This test asserted EM 0 before the
+    # scorers followed the official scripts.)
+    assert metrics.exact_match(["the"], [["the"]], SQUAD) == 1.0
+    assert metrics.qa_f1(["the"], [["the"]], SQUAD) == 0.0
+    assert metrics.exact_match([""], [["cat"]], SQUAD) == 0.0
 
 
 # ---------------------------------------------------------------- extractive QA, CMRC2018 char style
@@ -176,12 +182,15 @@ CMRC = make_task("extractive_qa", ["exact_match", "qa_f1"], ["exact_match", "qa_
 
 
 def test_cmrc_mixed_segmentation():
-    assert metrics.cmrc_tokens("于2018年发布iPhone X，") == ["于", "2018", "年", "发", "布", "iphone", "x"]
+    assert cmrc_tokens("于2018年发布iPhone X，") == ["于", "2018", "年", "发", "布", "iphone", "x"]
 
 
 def test_cmrc_em_ignores_punctuation_whitespace_case():
     assert metrics.exact_match(["北京大学，2018年。"], [["北京大学2018年"]], CMRC) == 1.0
-    assert metrics.exact_match(["《ABC 公司》"], [["abc公司"]], CMRC) == 1.0
+    # the official script (v6) keeps inner spaces for EM: 'abc 公司' != 'abc公司' (this asserted EM 1 before the
+    # scorer followed the official script); its F1 segments 'abc' as one token either way
+    assert metrics.exact_match(["《ABC 公司》"], [["abc公司"]], CMRC) == 0.0
+    assert metrics.qa_f1(["《ABC 公司》"], [["abc公司"]], CMRC) == 1.0
     assert metrics.qa_f1(["北京大学，2018年。"], [["北京大学2018年"]], CMRC) == 1.0
 
 
@@ -205,7 +214,7 @@ def test_cmrc_max_over_gold_and_empty_prediction():
 
 def test_registry_and_higher_is_better(monkeypatch):
     for name in ("accuracy", "f1", "macro_f1", "mcc", "pearson", "spearman", "entity_precision",
-                 "entity_recall", "entity_f1", "exact_match", "qa_f1"):
+                 "entity_recall", "entity_f1", "cluener_macro_f1", "exact_match", "qa_f1"):
         assert metrics.REGISTRY[name].name == name
         assert metrics.higher_is_better(name)
     assert metrics.higher_is_better("not_registered_anywhere")

@@ -98,8 +98,10 @@ class TaskKind:
         """Predictions as the metrics take them (e.g. unparseable regression outputs filled); logs once."""
         return predictions
 
-    def breakdown(self, task: "TaskSpec", predictions: list, references: list) -> dict[str, dict[str, float]]:
-        """Scores per class or entity type ({name: {precision, recall, f1, support}}), or {} where none apply."""
+    def breakdown(self, task: "TaskSpec", predictions: list, references: list,
+                  inputs: Optional[list[dict]] = None) -> dict[str, dict[str, float]]:
+        """Scores per class or entity type ({name: {precision, recall, f1, support, ...}}), or {} where none apply.
+        ``inputs``: each example's input fields (Adapter.inputs), for scores that need them (NER by entity text)."""
         return {}
 
     def example_correct(self, prediction: Any, gold: Any, task: "TaskSpec") -> float:

@@ -54,7 +54,8 @@ class Classification(TaskKind):
                         task.name, bad, len(predictions))
         return predictions
 
-    def breakdown(self, task: "TaskSpec", predictions: list, references: list) -> dict[str, dict[str, float]]:
+    def breakdown(self, task: "TaskSpec", predictions: list, references: list,
+                  inputs: Optional[list[dict]] = None) -> dict[str, dict[str, float]]:
         """Precision, recall, F1 and support per label (invalid predictions count as wrong for every label)."""
         from sklearn.metrics import precision_recall_fscore_support
 

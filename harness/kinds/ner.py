@@ -13,6 +13,7 @@ if TYPE_CHECKING:
     from ..specs import Source, TaskSpec
 
 ENTITY = {"entity_f1", "entity_precision", "entity_recall"}
+BY_TEXT = "cluener_macro_f1"  # CLUENER2020's official score (entities matched by text, mean over types)
 
 
 def tag_names(task: "TaskSpec") -> list[str]:
@@ -26,6 +27,39 @@ def entity_counts(pred: list, gold: list) -> tuple[int, int, int]:
 
     p, g = set(get_entities(list(pred or []))), set(get_entities(list(gold or [])))
     return len(p & g), len(p), len(g)
+
+
+def text_counts(tokens: list[str], pred: list, gold: list, types: list[str]) -> list[tuple[int, int, int]]:
+    """(true positives, false positives, false negatives) per entity type of one sentence, as CLUENER2020's official
+    score.py counts them: an entity is its type and its text (the words it covers), so a text found twice in the
+    sentence counts once. BIO is decoded as seqeval's default mode (a stray I-X starts an entity)."""
+    from seqeval.metrics.sequence_labeling import get_entities
+
+    def texts(tags: list) -> dict[str, set[tuple[str, ...]]]:
+        out: dict[str, set[tuple[str, ...]]] = {}
+        for typ, start, end in get_entities(list(tags or [])):
+            out.setdefault(typ, set()).add(tuple(tokens[start:end + 1]))
+        return out
+
+    p, g = texts(pred), texts(gold)
+    return [(len(p.get(t, set()) & g.get(t, set())), len(p.get(t, set()) - g.get(t, set())),
+             len(g.get(t, set()) - p.get(t, set()))) for t in types]
+
+
+def text_scores(tp: int, fp: int, fn: int) -> tuple[float, float, float]:
+    """(precision, recall, F1) by score.py's formulas; 0.0 where they are undefined (the script divides by zero)."""
+    p = tp / (tp + fp) if tp + fp else 0.0
+    r = tp / (tp + fn) if tp + fn else 0.0
+    return p, r, (2 * p * r / (p + r) if p + r else 0.0)
+
+
+def text_totals(task: "TaskSpec", predictions: list, references: list, inputs: list[dict]) -> dict[str, list[int]]:
+    """{entity type: [tp, fp, fn]} summed over sentences, by `text_counts`, for every type in label_names."""
+    totals = {t: [0, 0, 0] for t in task.label_names}
+    for pred, gold, inp in zip(predictions, references, inputs):
+        for t, counts in zip(task.label_names, text_counts(inp["tokens"], pred, gold, task.label_names)):
+            totals[t] = [a + b for a, b in zip(totals[t], counts)]
+    return totals
 
 
 def entity_spans(tokens: list[str], tags: list[str]) -> list[tuple[str, Optional[str]]]:
@@ -60,28 +94,44 @@ class NER(TaskKind):
     def output_names(self, task: "TaskSpec") -> list[str]:
         return tag_names(task)
 
-    def breakdown(self, task: "TaskSpec", predictions: list, references: list) -> dict[str, dict[str, float]]:
-        """Entity-level precision, recall, F1 and support per entity type (seqeval's report)."""
+    def breakdown(self, task: "TaskSpec", predictions: list, references: list,
+                  inputs: Optional[list[dict]] = None) -> dict[str, dict[str, float]]:
+        """Per entity type: entity-level precision, recall, F1 and support (seqeval's report, entities by position)
+        and, given the inputs, text_precision, text_recall, text_f1 (CLUENER2020's official per-type scores:
+        entities matched by text; their mean text_f1 is cluener_macro_f1)."""
         from seqeval.metrics import classification_report
 
         report = classification_report(references, predictions, output_dict=True, zero_division=0)
-        return {name: {"precision": float(v["precision"]), "recall": float(v["recall"]),
-                       "f1": float(v["f1-score"]), "support": float(v["support"])}
-                for name, v in report.items() if name in task.label_names}
+        out = {name: {"precision": 0.0, "recall": 0.0, "f1": 0.0, "support": 0.0} for name in task.label_names}
+        out.update({name: {"precision": float(v["precision"]), "recall": float(v["recall"]),
+                           "f1": float(v["f1-score"]), "support": float(v["support"])}
+                    for name, v in report.items() if name in task.label_names})
+        if inputs is not None:
+            for name, counts in text_totals(task, predictions, references, inputs).items():
+                out[name].update(zip(("text_precision", "text_recall", "text_f1"), text_scores(*counts)))
+        return out
 
     def bootstrap_scorer(self, rows_by_seed: dict, ids: list, task: "TaskSpec") -> Optional[tuple[Callable, str]]:
         main = task.main_metrics
-        if not set(main) <= ENTITY:
+        if not set(main) <= ENTITY | {BY_TEXT}:
             return None
-        counts = np.array([[entity_counts(rows_by_seed[s][i]["prediction"], rows_by_seed[s][i]["gold"]) for i in ids]
-                           for s in rows_by_seed], dtype=float)  # seeds x examples x 3
+        rows = [[rows_by_seed[s][i] for i in ids] for s in rows_by_seed]
+        counts = np.array([[entity_counts(r["prediction"], r["gold"]) for r in seed] for seed in rows],
+                          dtype=float)  # seeds x examples x 3
+        by_text = np.array([[text_counts(r["input"]["tokens"], r["prediction"], r["gold"], task.label_names)
+                             for r in seed] for seed in rows], dtype=float) if BY_TEXT in main else None
 
-        def score(idx: np.ndarray) -> float:
-            tp, n_pred, n_gold = counts[:, idx, :].sum(axis=1).T
+        def f1(tp: np.ndarray, n_pred: np.ndarray, n_gold: np.ndarray) -> tuple[np.ndarray, ...]:
             prec = np.divide(tp, n_pred, out=np.zeros_like(tp), where=n_pred > 0)
             rec = np.divide(tp, n_gold, out=np.zeros_like(tp), where=n_gold > 0)
-            f1 = np.divide(2 * prec * rec, prec + rec, out=np.zeros_like(tp), where=(prec + rec) > 0)
-            by = {"entity_precision": prec, "entity_recall": rec, "entity_f1": f1}
+            return prec, rec, np.divide(2 * prec * rec, prec + rec, out=np.zeros_like(tp), where=(prec + rec) > 0)
+
+        def score(idx: np.ndarray) -> float:
+            prec, rec, f = f1(*counts[:, idx, :].sum(axis=1).T)
+            by = {"entity_precision": prec, "entity_recall": rec, "entity_f1": f}
+            if by_text is not None:  # seeds x types x (tp, fp, fn) -> mean over types of the per-type F1
+                tp, fp, fn = np.moveaxis(by_text[:, idx].sum(axis=1), -1, 0)
+                by[BY_TEXT] = f1(tp, tp + fp, tp + fn)[2].mean(axis=1)
             return float(np.mean([by[m].mean() for m in main]))
         return score, "entity counts"
 
@@ -99,7 +149,7 @@ class NER(TaskKind):
 
 NER_KIND = register(NER(
     name="ner", fields=("tokens", "tags"), gold_field="tags",
-    metrics=("entity_f1", "entity_precision", "entity_recall"),
+    metrics=("entity_f1", "entity_precision", "entity_recall", BY_TEXT),
     adapters={("encoder", "head"): "harness.adapters.encoder:TokenAdapter"},
     form=("text",), length_field="tokens", word_fields=("tokens",), needs_label_names=True, text_input=True,
     description="words -> BIO tags over label_names (entity types)", form_fields={"text": "tokens"}))
