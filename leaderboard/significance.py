@@ -1,17 +1,20 @@
-"""Paired bootstrap over saved per-example test predictions: is a model's score different from the next one's?
+"""Two-level paired bootstrap over saved per-example test predictions: is a row's score different from the next one's?
 
 Per task, rows (model + method) are ranked best first by mean main score in the task's direction (higher or lower
 is better); each is compared with the next-ranked row on the examples both were evaluated on (joined by example
-id). Differences are reported as "better by", in that direction. Main scores that are a mean of per-example
-scores (accuracy, exact match, QA F1) are resampled from per-example scores; entity F1 from per-sentence entity
-counts (exactly seqeval's micro average); any other main score (binary F1, MCC, correlations) is recomputed with
-the harness metric functions on each resample. With several seeds, a model's score on a resample is the mean over
-its seeds. 1,000 resamples with a fixed seed.
+id). Differences are reported as "better by", in that direction. The runs compared are the cell's: every seed (and
+fold) of the configuration the ranking shows. Each resample draws the test examples (shared by both rows: paired)
+and, independently for each row, its runs with replacement; a row's score on a resample is the mean over the drawn
+runs of each run's score on the drawn examples. So the interval covers seed variation as well as test sampling;
+with one run per row it covers test sampling only. Main scores that are a mean of per-example scores (accuracy,
+exact match, QA F1) are resampled from per-example scores; entity F1 from per-sentence entity counts (exactly
+seqeval's micro average); any other main score (binary F1, MCC, correlations) is recomputed on each resample by
+the task kind's scorer or the harness metric functions. 1,000 resamples with a fixed seed.
 """
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
-from typing import Any, Optional
+from typing import Any, Callable, Optional
 
 import numpy as np
 import pandas as pd
@@ -28,7 +31,8 @@ N_RESAMPLES = 1000
 SEED = 0
 ALPHA = 0.05
 PER_EXAMPLE = {"accuracy", "exact_match", "qa_f1"}  # means of per-example scores
-MAX_SEEDS = 3
+COVERS = ("two-level paired bootstrap: test examples (paired) and each row's seeds/folds resampled, so the interval "
+          "covers seed variation and test sampling (with one run per row: test sampling only)")
 
 
 @dataclass
@@ -49,6 +53,7 @@ class PairResult:
     n_examples: int
     tie: bool  # True: the difference is within noise (95% CI includes 0)
     method: str  # "per-example", "entity counts" or "metric" (recomputed on each resample)
+    runs: str = ""  # runs (seeds, folds x seeds) resampled per row: "3 vs 2"
 
 
 def example_correct(kind: str, prediction: Any, gold: Any, task: Any = None) -> float:
@@ -77,10 +82,33 @@ def paired_bootstrap(score_a: Any, score_b: Any, n: int, n_resamples: int = N_RE
     return float(observed), float(low), float(high), p
 
 
+def two_level_bootstrap(runs_a: Callable[[np.ndarray], np.ndarray], runs_b: Callable[[np.ndarray], np.ndarray],
+                        n: int, n_resamples: int = N_RESAMPLES, seed: int = SEED) -> tuple[float, float, float, float]:
+    """Bootstrap the difference of two rows' scores over resampled examples and resampled runs.
+
+    runs_a / runs_b: callables taking an index array of examples and returning each run's score on them (one value
+    per seed or fold/seed). Each resample draws the examples once for both rows (paired), then each row's runs
+    with replacement (independently: runs of different models are not paired); a row's score is the mean over
+    its drawn runs. The examples are drawn exactly as `paired_bootstrap` draws them, so with identical runs (no
+    seed variation) the result is the example-level one. Returns (observed diff, CI low, CI high, p-value)."""
+    everything = np.arange(n)
+    observed = float(np.mean(runs_a(everything)) - np.mean(runs_b(everything)))
+    ex_rng, run_rng = np.random.default_rng(seed), np.random.default_rng([seed, 1])
+    diffs = np.empty(n_resamples)
+    for i in range(n_resamples):
+        idx = ex_rng.integers(0, n, n)
+        va, vb = np.asarray(runs_a(idx), float), np.asarray(runs_b(idx), float)
+        diffs[i] = va[run_rng.integers(0, len(va), len(va))].mean() - vb[run_rng.integers(0, len(vb), len(vb))].mean()
+    low, high = np.percentile(diffs, [100 * ALPHA / 2, 100 * (1 - ALPHA / 2)])
+    p = min(1.0, 2 * min(float(np.mean(diffs <= 0)), float(np.mean(diffs >= 0))))
+    return observed, float(low), float(high), p
+
+
 def _load(data: AppData, task: str, model: str, revision: str, method: Optional[str] = None
           ) -> dict[Any, dict[str, dict]]:
+    """Every run (seed, or fold/seed) of the configuration the ranking shows: run -> example id -> row."""
     files = prediction_files(data, task, model, revision, method)
-    return {seed: {r["id"]: r for r in read_predictions(path)} for seed, path in list(files.items())[:MAX_SEEDS]}
+    return {run: {r["id"]: r for r in read_predictions(path)} for run, path in files.items()}
 
 
 def _main_of(spec: Any, preds: list, golds: list) -> float:
@@ -92,26 +120,29 @@ def _main_of(spec: Any, preds: list, golds: list) -> float:
     return float(np.mean(vals))
 
 
-def _scorer(rows_by_seed: dict[int, dict[str, dict]], ids: list[str], spec: Any) -> tuple[Any, str]:
-    """A score function of resampled indices (or per-example scores), and how it is computed."""
-    seeds = list(rows_by_seed)
-    main = spec.main_metrics
-    if set(main) <= PER_EXAMPLE:
-        per = np.array([[_main_of(spec, [rows_by_seed[s][i]["prediction"]], [rows_by_seed[s][i]["gold"]])
-                         for i in ids] for s in seeds])
-        return per.mean(axis=0), "per-example"
-    fast = spec.task_kind.bootstrap_scorer(rows_by_seed, ids, spec)  # the kind's own resampling scorer
+def _one_run(rows: dict[str, dict], ids: list[str], spec: Any) -> tuple[Callable[[np.ndarray], float], str]:
+    """One run's main score as a function of resampled example indices, and how it is computed."""
+    if set(spec.main_metrics) <= PER_EXAMPLE:
+        per = np.array([_main_of(spec, [rows[i]["prediction"]], [rows[i]["gold"]]) for i in ids])
+        return (lambda idx: float(per[idx].mean())), "per-example"
+    fast = spec.task_kind.bootstrap_scorer({0: rows}, ids, spec)  # the kind's own resampling scorer
     if fast is not None:
         return fast
-    preds = [[rows_by_seed[s][i]["prediction"] for i in ids] for s in seeds]
-    golds = [rows_by_seed[seeds[0]][i]["gold"] for i in ids]
+    preds = [rows[i]["prediction"] for i in ids]
+    golds = [rows[i]["gold"] for i in ids]
 
     def score(idx: np.ndarray) -> float:
-        g = [golds[j] for j in idx]
-        vals = [_main_of(spec, [p[j] for j in idx], g) for p in preds]
-        vals = [v for v in vals if v is not None and not np.isnan(v)]
-        return float(np.mean(vals)) if vals else 0.0
+        v = _main_of(spec, [preds[j] for j in idx], [golds[j] for j in idx])
+        return 0.0 if v is None or np.isnan(v) else float(v)
     return score, "metric"
+
+
+def _scorer(rows_by_run: dict[Any, dict[str, dict]], ids: list[str], spec: Any
+            ) -> tuple[Callable[[np.ndarray], np.ndarray], str]:
+    """Each run's score as a function of resampled example indices (an array, one value per run), and how."""
+    parts = [_one_run(rows, ids, spec) for rows in rows_by_run.values()]
+    fns = [f for f, _ in parts]
+    return (lambda idx: np.array([f(idx) for f in fns])), parts[0][1]
 
 
 def _row_name(data: AppData, task: str, key: tuple[str, ...]) -> str:
@@ -139,10 +170,10 @@ def compare_pair(data: AppData, task: str, a: tuple[str, ...], b: tuple[str, ...
     fb, _ = _scorer(rb, ids, spec)
     if task_direction(data.agg, task) == LOWER:  # "a better than b" = b's score - a's score
         fa, fb = fb, fa
-    diff, low, high, p = paired_bootstrap(fa, fb, len(ids), n_resamples)
+    diff, low, high, p = two_level_bootstrap(fa, fb, len(ids), n_resamples)
     tie = bool(low <= 0 <= high)
     return PairResult(task, _row_name(data, task, a), _row_name(data, task, b), diff, low, high, p, len(ids), tie,
-                      method)
+                      method, f"{len(ra)} vs {len(rb)}")
 
 
 def rank_rows(agg: pd.DataFrame, task: str) -> pd.DataFrame:

@@ -20,7 +20,8 @@ from leaderboard.playground import (MAX_CHARS, CheckpointCache, InputError, Play
 from harness.kinds.ner import entity_spans
 from harness.text import split_tokens
 from leaderboard.plots import model_points, pareto_mask, score_scatter, score_vs_params, task_bars
-from leaderboard.significance import compare_pair, paired_bootstrap, significance_table, task_significance
+from leaderboard.significance import (compare_pair, paired_bootstrap, significance_table, task_significance,
+                                      two_level_bootstrap)
 
 
 @pytest.fixture(scope="module")
@@ -108,10 +109,37 @@ def test_paired_bootstrap_arrays():
     assert diff == 0.0 and low <= 0 <= high and p == 1.0
 
 
+def _runs(*per_run):
+    """Per-run per-example scores -> the runs scorer two_level_bootstrap takes."""
+    arr = np.array(per_run, float)
+    return lambda idx: arr[:, idx].mean(axis=1)
+
+
+def test_two_level_bootstrap_without_seed_variance_is_the_example_level_one():
+    rng = np.random.default_rng(3)
+    a, b = (rng.random(200) < 0.7).astype(float), (rng.random(200) < 0.6).astype(float)
+    one = paired_bootstrap(a, b, 200, 300)
+    two = two_level_bootstrap(_runs(a, a, a), _runs(b, b), 200, 300)
+    assert two == pytest.approx(one, abs=1e-12)
+
+
+def test_two_level_bootstrap_seed_variance_removes_the_mark():
+    n = 1000
+    b = (np.arange(n) % 10 < 4).astype(float)  # 0.4 on every seed
+    good, bad = np.ones(n), np.zeros(n)  # one seed right everywhere, one wrong everywhere: mean 0.5
+    # example level only (the seeds averaged first): 0.5 vs 0.4 looks clearly better
+    _, low, _, _ = paired_bootstrap((good + bad) / 2, b, n, 300)
+    assert low > 0
+    # with the seeds resampled, a draw of the bad seed twice scores 0: within noise
+    diff, low, high, _ = two_level_bootstrap(_runs(good, bad), _runs(b, b), n, 300)
+    assert diff == pytest.approx(0.1) and low < 0 < high
+
+
 def test_significance_clearly_better_and_identical(sig_data):
     better = compare_pair(sig_data, "demo_sentiment", ("oracle", "local"), ("tiny-bert", "local"))
     assert better is not None and not better.tie and better.diff > 0.3 and better.p_value < 0.05
     assert better.ci_low > 0 and better.n_examples == 16 and better.method == "per-example"
+    assert better.runs == "2 vs 2"  # every seed of each cell (the fixture runs seeds 1 and 2)
     same = compare_pair(sig_data, "demo_sentiment", ("twin", "local"), ("tiny-bert", "local"))
     assert same.tie and same.diff == 0 and same.p_value == 1.0
     ranked = task_significance(sig_data, "demo_sentiment")
