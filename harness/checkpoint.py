@@ -19,6 +19,8 @@ from .record import CheckpointInfo
 from .specs import TaskSpec, TrainConfig
 
 REQUIRED = ("harness_task.json", "harness_job.json", "config.json")
+TOKENIZER_FILES = ("tokenizer.json", "vocab.txt", "spiece.model", "sentencepiece.bpe.model")
+PICKLED = ("*.bin", "*.pt", "*.pth", "*.pkl", "*.ckpt")
 BACKENDS = ("auto", "torch", "onnx", "onnx-fp32", "onnx-int8")
 
 
@@ -71,8 +73,15 @@ def load_checkpoint(path: Path | str, backend: str = "auto") -> tuple[Adapter, A
     for name in REQUIRED:
         if not (folder / name).is_file():
             raise HarnessError(f"checkpoint: {folder} has no {name}")
-    if not any(folder.glob("*.safetensors")) and not any(folder.glob("*.bin")):
+    pickled = sorted(p.name for pattern in PICKLED for p in folder.glob(f"**/{pattern}"))
+    if pickled:
+        raise HarnessError(f"checkpoint: {folder} holds pickled weights ({pickled[0]}); harness checkpoints are "
+                           "safetensors only, since unpickling a file can run code — refusing to load it")
+    if not any(folder.glob("*.safetensors")):
         raise HarnessError(f"checkpoint: {folder} has no weights (model.safetensors)")
+    if not any((folder / name).is_file() for name in TOKENIZER_FILES):
+        raise HarnessError(f"checkpoint: {folder} has no tokenizer files ({', '.join(TOKENIZER_FILES)}); a checkpoint "
+                           "carries its own tokenizer, so no other one is fetched in its place")
     job = CheckpointInfo.read(folder / "harness_job.json")  # migrates older formats
     try:
         task = TaskSpec(**_read(folder / "harness_task.json"))

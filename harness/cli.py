@@ -26,6 +26,26 @@ def _ints(text: str) -> tuple[int, ...]:
         raise argparse.ArgumentTypeError(f"expected comma-separated integers, got '{text}'") from None
 
 
+def _seeds(text: str) -> tuple[int, ...]:
+    seeds = _ints(text)
+    if not seeds:
+        raise argparse.ArgumentTypeError(f"expected one or more comma-separated integers, got '{text}'")
+    repeated = sorted({s for s in seeds if seeds.count(s) > 1})
+    if repeated:
+        raise argparse.ArgumentTypeError(f"seed {repeated[0]} is given twice (seeds must be unique)")
+    return seeds
+
+
+def _positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = 0.0
+    if not value > 0 or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"expected a positive number, got '{text}'")
+    return value
+
+
 def _names(text: str) -> tuple[str, ...]:
     return tuple(s.strip() for s in text.split(",") if s.strip())
 
@@ -95,16 +115,16 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--data-dir", type=Path, help="folder of local task data (e.g. ../shared/data)")
     run.add_argument("--output-dir", type=Path, default=Path("outputs"))
     run.add_argument("--task-dir", type=Path, action="append", default=[], help="extra folder of task YAMLs")
-    run.add_argument("--seeds", type=_ints, default=(42,))
+    run.add_argument("--seeds", type=_seeds, default=(42,), help="comma-separated, unique (default 42)")
     run.add_argument("--methods", type=_methods, default=("finetune",),
                      help="comma-separated, of: " + "; ".join(f"{m.name} ({m.summary})" for m in methods))
     run.add_argument("--folds", type=_names, help="few-shot folds to run (default: every fold the task lists)")
-    run.add_argument("--max-train-samples", type=int)
-    run.add_argument("--max-eval-samples", type=int)
-    run.add_argument("--max-steps", type=int)
-    run.add_argument("--epochs", type=float)
-    run.add_argument("--learning-rate", type=float)
-    run.add_argument("--batch-size", type=int)
+    run.add_argument("--max-train-samples", type=_positive, help="cap the training split (default: all)")
+    run.add_argument("--max-eval-samples", type=_positive, help="cap the evaluated splits (default: all)")
+    run.add_argument("--max-steps", type=_positive, help="optimizer steps per job (default: the epochs decide)")
+    run.add_argument("--epochs", type=_positive_float, help="training epochs (may be fractional)")
+    run.add_argument("--learning-rate", type=_positive_float, help="peak learning rate")
+    run.add_argument("--batch-size", type=_positive, help="training batch size")
     run.add_argument("--set", type=_set, action="append", default=[], metavar="KEY=VALUE",
                      help="any training option, highest precedence (e.g. --set selection=last)")
     run.add_argument("--search", type=_search, action="append", default=[], metavar="KEY=V1,V2",
@@ -112,6 +132,8 @@ def build_parser() -> argparse.ArgumentParser:
                           "--search learning_rate=1e-5,3e-5); the best setting then runs on every seed")
     run.add_argument("--search-trials", type=_positive, default=None, metavar="N",
                      help="Optuna TPE: N trials over the search: ranges of the task/models YAML (or --search lists)")
+    run.add_argument("--trust-metric-code", action="store_true",
+                     help="allow tasks' evaluate:NAME metrics, which download and run the metric's code from the Hub")
     run.add_argument("--device", choices=["cpu", "cuda"], default="cpu")
     run.add_argument("--only-models", help="comma-separated model names from the models file")
     run.add_argument("--keep-checkpoints", choices=["best", "all", "none"], default="best",
@@ -129,6 +151,8 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--ray-address", default=None,
                      help="ray executor: 'auto' or ray://HOST:10001 or HOST:PORT joins a cluster (default: start a "
                           "local instance)")
+    run.add_argument("--dry-run", action="store_true",
+                     help="plan and check everything, print the plan and the tokenizer fit, then stop (writes nothing)")
     run.add_argument("--verbose", action="store_true", help="print each finished job's own log")
     run.add_argument("--quiet", action="store_true", help="no progress bars")
     lst = sub.add_parser("list", help="show tasks (and groups) and the models of a models file")
@@ -180,20 +204,12 @@ def _select_models(path: Path, only: Optional[str]):
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from leaderboard.table import to_markdown, write_tables
+    from . import tasks  # light: the models file, task YAMLs and flags are checked before any heavy import
 
-    from . import execute, runner, search, tasks
-
-    if args.device == "cuda" and args.executor != "ray":  # on Ray the GPUs are the cluster's (checked there)
-        import torch
-
-        if not torch.cuda.is_available():
-            raise HarnessError("--device cuda: no CUDA device is available here; use --device cpu")
     if args.data_dir is not None and not args.data_dir.is_dir():
         raise HarnessError(f"--data-dir: folder '{args.data_dir}' does not exist")
     if args.output_dir.exists() and not args.output_dir.is_dir():
         raise HarnessError(f"--output-dir: '{args.output_dir}' is a file; expected a folder (new or existing)")
-    _quiet_hf()  # the grid draws the one progress bar; library bars (e.g. saving shards) stay off
     model_specs = _select_models(args.models, args.only_models)
     registry = tasks.discover(args.task_dir)
     entries = tasks.select(registry, args.tasks)
@@ -202,6 +218,12 @@ def cmd_run(args: argparse.Namespace) -> int:
             if name not in registry:
                 raise HarnessError(f"{args.models}: field 'models.{i}.tasks.{name}': unknown task"
                                    f"{did_you_mean(name, registry)}")
+    from . import execute, preflight, runner, search  # metrics (scipy, sklearn), not yet torch or transformers
+
+    runner.check_metric_code(entries, args.trust_metric_code)
+    folds_note = runner.check_folds(entries, args.folds)
+    if folds_note:
+        print(folds_note)
     cli_train = {"max_steps": args.max_steps, "epochs": args.epochs, "learning_rate": args.learning_rate,
                  "batch_size": args.batch_size, **dict(args.set)}
     cli_train = {k: v for k, v in cli_train.items() if v is not None}
@@ -212,20 +234,26 @@ def cmd_run(args: argparse.Namespace) -> int:
                                 threads_per_job=args.threads_per_job, ray_address=args.ray_address,
                                 verbose=args.verbose)
     execute.check_options(eopts)
+    if args.device == "cuda" and args.executor != "ray":  # on Ray the GPUs are the cluster's (checked there)
+        import torch
+
+        if not torch.cuda.is_available():
+            raise HarnessError("--device cuda: no CUDA device is available here; use --device cpu")
+    _quiet_hf()  # the grid draws the one progress bar; library bars (e.g. saving shards) stay off
     opts = runner.RunOptions(output_dir=args.output_dir.resolve(),
                              data_dir=args.data_dir.resolve() if args.data_dir else None, seeds=args.seeds,
                              max_train_samples=args.max_train_samples, max_eval_samples=args.max_eval_samples,
                              device=args.device, keep_checkpoints=args.keep_checkpoints, cli_train=cli_train,
-                             progress=not args.quiet, methods=args.methods, folds=args.folds)
-    if request.active:  # trials first (validation only), then the chosen settings on every seed
-        plans, skipped = search.plan_searches(model_specs, entries, opts, request)
-    else:
-        plans, (jobs, skipped) = [], runner.plan(model_specs, entries, opts)
-    for s in skipped:
-        print(f"not applicable: {s}")
-    counts = {"done": 0, "skipped": 0, "failed": 0}
+                             progress=not args.quiet, methods=args.methods, folds=args.folds,
+                             trust_metric_code=args.trust_metric_code)
+    plan = preflight.make_plan(model_specs, entries, opts, request)  # searches: trials first, then chosen settings
+    for line in preflight.report(plan, opts):  # the plan and the tokenizer fit, before anything trains
+        print(line)
+    if args.dry_run:
+        return 0
+    jobs, counts = plan.jobs, {"done": 0, "skipped": 0, "failed": 0}
     if request.active:
-        jobs, counts, chosen = search.run_searches(plans, opts, eopts)
+        jobs, counts, chosen = search.run_searches(plan.searches, opts, eopts)
         for line in chosen:
             print(line)
     log.info("%d jobs (model × task × method × fold) × %d seeds under %s", len(jobs), len(args.seeds),
@@ -235,12 +263,14 @@ def cmd_run(args: argparse.Namespace) -> int:
     for k, v in execute.run_grid(jobs, opts, eopts).items():
         counts[k] += v
     args.output_dir.mkdir(parents=True, exist_ok=True)
+    from leaderboard.table import failure_lines, to_markdown, write_tables
+
     table, loaded = write_tables(args.output_dir)
     print(to_markdown(table))
     print(f"jobs: {counts['done']} run, {counts['skipped']} already done, {counts['failed']} failed; "
           f"tables: {args.output_dir / 'leaderboard.csv'}, {args.output_dir / 'leaderboard.md'}")
-    for f in loaded.failures:
-        print(f"failed: {f['path']}: {f['error']}")
+    for line in failure_lines(loaded):
+        print(line)
     return 1 if counts["failed"] else 0
 
 
@@ -265,7 +295,7 @@ def cmd_list(args: argparse.Namespace) -> int:
 
 
 def cmd_leaderboard(args: argparse.Namespace) -> int:
-    from leaderboard.table import to_markdown, write_tables
+    from leaderboard.table import failure_lines, to_markdown, write_tables
 
     if not (args.output_dir / "results").is_dir():
         raise HarnessError(f"--output-dir: no results/ folder under '{args.output_dir}'")
@@ -273,6 +303,8 @@ def cmd_leaderboard(args: argparse.Namespace) -> int:
     print(to_markdown(table))
     for p in loaded.problems:
         print(f"skipped: {p}")
+    for line in failure_lines(loaded):
+        print(line)
     return 0
 
 
@@ -308,8 +340,11 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 
 def _quiet_hf() -> None:
+    """Called once the configuration is checked (transformers takes seconds to import). transformers warns on
+    every fine-tune that the new task head is "MISSING" from the checkpoint: expected here."""
     from transformers.utils import logging as hf_logging
 
+    hf_logging.set_verbosity_error()
     hf_logging.disable_progress_bar()
 
 
@@ -317,10 +352,6 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     logging.basicConfig(level=os.environ.get("HARNESS_LOG", "INFO"), format="%(levelname)s %(name)s: %(message)s")
     for noisy in ("httpx", "urllib3", "filelock", "datasets"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
-    # transformers warns on every fine-tune that the new task head is "MISSING" from the checkpoint: expected here
-    from transformers.utils import logging as hf_logging
-
-    hf_logging.set_verbosity_error()
     args = build_parser().parse_args(argv)
     try:
         return {"run": cmd_run, "list": cmd_list, "leaderboard": cmd_leaderboard, "predict": cmd_predict,

@@ -1,11 +1,16 @@
 """Metric registry: name -> Metric, and compute() for a task's predictions.
 
 Every metric takes ``(predictions, references, task)`` and returns a plain float in natural
-units (accuracy 0..1, correlations -1..1). Names not in REGISTRY fall back to ``evaluate.load``.
+units (accuracy 0..1, correlations -1..1). A task names built-in metrics, or an `evaluate` Hub metric as
+``evaluate:NAME``: that downloads and runs the metric's code from the Hub, so it runs only when the run was given
+``--trust-metric-code`` (checked at planning; :data:`TRUST_METRIC_CODE` carries it into the job's process).
+A name that is a path or a script is never loaded.
 """
 from __future__ import annotations
 
+import contextvars
 import logging
+import re
 from dataclasses import dataclass
 from typing import Any, Callable, Optional
 
@@ -14,7 +19,7 @@ from scipy import stats
 from seqeval import metrics as seqeval_metrics
 from sklearn import metrics as sk
 
-from .errors import HarnessError
+from .errors import HarnessError, did_you_mean
 from .kinds.ner import text_scores, text_totals
 from .kinds.regression import fill_unparseable
 from .qa_scoring import cmrc_pair, squad_pair
@@ -38,6 +43,29 @@ class Metric:
 
 
 REGISTRY: dict[str, Metric] = {}
+HUB_PREFIX = "evaluate:"
+_HUB_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_\-]*(/[A-Za-z0-9][A-Za-z0-9_\-]*)?$")  # NAME or ORG/NAME, no path
+TRUST_METRIC_CODE: contextvars.ContextVar[bool] = contextvars.ContextVar("trust_metric_code", default=False)
+
+
+def check_name(name: str) -> str:
+    """A metric name as a task may give it: built in, or ``evaluate:NAME`` naming a Hub metric (never a path)."""
+    if name in REGISTRY:
+        return name
+    if name.startswith(HUB_PREFIX):
+        hub = name[len(HUB_PREFIX):]
+        if not _HUB_NAME.match(hub):
+            raise ValueError(f"metric '{name}': expected evaluate:NAME or evaluate:ORG/NAME naming a Hub metric, "
+                             "not a path or a script")
+        return name
+    raise ValueError(f"unknown metric '{name}'{did_you_mean(name, REGISTRY)}; built-in metrics only, or an "
+                     f"evaluate Hub metric named {HUB_PREFIX}NAME (runs the metric's code from the Hub: needs "
+                     "--trust-metric-code)")
+
+
+def hub_metrics(names: list[str]) -> list[str]:
+    """The names among ``names`` that run Hub code."""
+    return [n for n in names if n.startswith(HUB_PREFIX)]
 
 
 def register(name: str, higher_is_better: bool = True, uses_inputs: bool = False) -> Callable[[MetricFn], MetricFn]:
@@ -83,14 +111,17 @@ def compute(task: TaskSpec, predictions: list, references: list,
 def _score(name: str, predictions: list, references: list, task: TaskSpec) -> float:
     if name in REGISTRY:
         return REGISTRY[name].fn(predictions, references, task)
+    check_name(name)
+    if not TRUST_METRIC_CODE.get():
+        raise HarnessError(f"metric '{name}' runs code from the Hub; it runs only with --trust-metric-code")
+    hub = name[len(HUB_PREFIX):]
     try:
         import evaluate
-        result = evaluate.load(name).compute(predictions=predictions, references=references)
-        return float(result[name])
+        result = evaluate.load(hub).compute(predictions=predictions, references=references)
+        return float(result[hub.split("/")[-1]])
     except Exception as e:  # noqa: BLE001 - any failure here is a user-facing config problem
         detail = str(e).splitlines()[0] if str(e) else type(e).__name__
-        raise HarnessError(f"metric '{name}' is not built in and evaluate.load('{name}') failed: "
-                           f"{detail}") from None
+        raise HarnessError(f"metric '{name}': evaluate.load('{hub}') failed: {detail}") from None
 
 
 # ---------------------------------------------------------------- classification

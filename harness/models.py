@@ -95,11 +95,34 @@ def model_config(spec: ModelSpec, tokenizer, **config_kwargs):
 def _pretrained(spec: ModelSpec, cls: Any, what: str, **kwargs: Any) -> Any:
     """cls.from_pretrained of the model's id at its revision (no remote code); one line naming the model if not."""
     path, _ = resolve_ref(spec.id)
+    if not what:  # weights: safetensors only, unless the model says it may be unpickled (weights_only=True)
+        kwargs = {"use_safetensors": None if spec.allow_pickle else True, "weights_only": True, **kwargs}
     try:
         return cls.from_pretrained(path, revision=spec.revision, trust_remote_code=False, **kwargs)
     except OSError as e:
-        raise HarnessError(f"models: model '{spec.name}': cannot load {what}'{spec.id}' "
-                           f"({str(e).splitlines()[0][:200]})") from None
+        first = str(e).splitlines()[0][:200] if str(e) else type(e).__name__
+        if not what and not spec.allow_pickle and ("safetensors" in str(e) or _pickled_only(path)):
+            raise _pickle_refused(spec) from None
+        raise HarnessError(f"models: model '{spec.name}': cannot load {what}'{spec.id}' ({first})") from None
+
+
+def _pickled_only(path: str) -> bool:
+    """A local folder with pickled weights and no safetensors."""
+    folder = Path(path)
+    return folder.is_dir() and any(folder.glob("*.bin")) and not any(folder.glob("*.safetensors"))
+
+
+def _pickle_refused(spec: ModelSpec) -> HarnessError:
+    return HarnessError(f"models: model '{spec.name}': '{spec.id}' has no safetensors weights (pickled .bin files "
+                        "can run code when loaded); set 'allow_pickle: true' for this model in the models file to "
+                        "load them with torch.load(weights_only=True)")
+
+
+def check_weights(spec: ModelSpec) -> None:
+    """Planning: a local model folder whose weights are pickled only is refused unless the model allows pickle (a
+    Hub model is checked when its weights are fetched)."""
+    if spec.init == "pretrained" and not spec.allow_pickle and _pickled_only(resolve_ref(spec.id)[0]):
+        raise _pickle_refused(spec)
 
 
 def load_model(spec: ModelSpec, auto_class, tokenizer, seed: int, **config_kwargs):

@@ -31,6 +31,16 @@ def _open_text(path: Path, mode: str = "rt") -> IO[str]:
     return gzip.open(path, mode, encoding="utf-8") if path.name.endswith(".gz") else open(path, mode, encoding="utf-8")
 
 
+def text_lines(path: Path) -> Iterator[tuple[int, str]]:
+    """(line number, text) of an input file; a byte that is not UTF-8 (or a .gz that is not gzip) is one line naming
+    the file and the line."""
+    from .data import _lines
+
+    if not path.is_file():
+        raise HarnessError(f"--input: file '{path}' does not exist")
+    return _lines(path, "jsonl.gz" if path.name.endswith(".gz") else "txt")
+
+
 def _from_text(path: Path, task: TaskSpec) -> Iterator[tuple[int, dict]]:
     kind = task.task_kind
     if not kind.text_input:
@@ -38,41 +48,39 @@ def _from_text(path: Path, task: TaskSpec) -> Iterator[tuple[int, dict]]:
         raise HarnessError(f"--input {path}: task '{task.name}' ({task.kind}) takes {len(kind.input_fields)} "
                            f"texts per input ({fields}); one line of plain text cannot hold them: give a .jsonl file "
                            f"with one object per line with fields {fields}")
-    with _open_text(path) as f:
-        for lineno, line in enumerate(f, 1):
-            text = line.rstrip("\r\n")
-            if not text.strip():
-                continue  # blank lines are not inputs; 'line' in the output keeps rows traceable
-            yield lineno, kind.from_text(text)
+    for lineno, line in text_lines(path):
+        text = line.rstrip("\r\n")
+        if not text.strip():
+            continue  # blank lines are not inputs; 'line' in the output keeps rows traceable
+        yield lineno, kind.from_text(text)
 
 
 def _from_jsonl(path: Path, task: TaskSpec) -> Iterator[tuple[int, dict]]:
     kind = task.task_kind
     fields = kind.input_fields
     expected = ", ".join(fields)
-    with _open_text(path) as f:
-        for lineno, line in enumerate(f, 1):
-            if not line.strip():
-                continue
+    for lineno, line in text_lines(path):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+        except json.JSONDecodeError as e:
+            raise HarnessError(f"{path}: line {lineno}: invalid JSON ({e.msg})") from None
+        if not isinstance(row, dict):
+            raise HarnessError(f"{path}: line {lineno}: expected an object with fields {expected}, "
+                               f"got {type(row).__name__}")
+        ex: dict[str, Any] = {}
+        for fld in fields:
+            if fld not in row:
+                raise HarnessError(f"{path}: line {lineno}: field '{fld}' is missing (task '{task.name}' "
+                                   f"expects fields {expected}){did_you_mean(fld, row.keys()) if row else ''}")
             try:
-                row = json.loads(line)
-            except json.JSONDecodeError as e:
-                raise HarnessError(f"{path}: line {lineno}: invalid JSON ({e.msg})") from None
-            if not isinstance(row, dict):
-                raise HarnessError(f"{path}: line {lineno}: expected an object with fields {expected}, "
-                                   f"got {type(row).__name__}")
-            ex: dict[str, Any] = {}
-            for fld in fields:
-                if fld not in row:
-                    raise HarnessError(f"{path}: line {lineno}: field '{fld}' is missing (task '{task.name}' "
-                                       f"expects fields {expected}){did_you_mean(fld, row.keys()) if row else ''}")
-                try:
-                    ex[fld] = kind.check_input(fld, row[fld])
-                except ValueError as e:
-                    raise HarnessError(f"{path}: line {lineno}: {e}") from None
-            if "id" in row:
-                ex["id"] = row["id"]
-            yield lineno, ex
+                ex[fld] = kind.check_input(fld, row[fld])
+            except ValueError as e:
+                raise HarnessError(f"{path}: line {lineno}: {e}") from None
+        if "id" in row:
+            ex["id"] = row["id"]
+        yield lineno, ex
 
 
 def read_inputs(path: Path, task: TaskSpec) -> list[tuple[int, dict]]:
@@ -105,6 +113,8 @@ def predict_file(checkpoint: Path, input_path: Path, output: Optional[Path] = No
 
     Returns a summary: {"rows", "backend", "task", "output"}.
     """
+    for _ in text_lines(Path(input_path)):  # an unreadable input fails before the checkpoint loads
+        pass
     adapter, model = load_checkpoint(checkpoint, backend=backend)
     task = adapter.task
     rows = read_inputs(Path(input_path), task)

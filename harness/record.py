@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any, Literal, Optional
+from typing import Annotated, Any, Literal, Optional
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, model_validator
 
 from .errors import HarnessError
 
@@ -24,6 +24,16 @@ class RecordError(HarnessError):
 
 class UnknownSchema(RecordError):
     """A record written by a newer (or unknown) version of the harness."""
+
+
+def _number(value: Any) -> Any:
+    """A score is a JSON number: a string ("0.9") or a boolean is a damaged file, not a score to convert."""
+    if isinstance(value, (str, bool)) or value is None:
+        raise ValueError(f"expected a number, got {value!r}")
+    return value
+
+
+Score = Annotated[float, BeforeValidator(_number), Field(allow_inf_nan=False)]  # finite: a diverged run is a failure
 
 
 class Block(BaseModel):
@@ -78,7 +88,7 @@ class DataInfo(Block):
 
 
 class Validation(Block):
-    metrics: Optional[dict[str, float]] = None  # of the selected weights
+    metrics: Optional[dict[str, Score]] = None  # of the selected weights
     history: list[dict[str, Any]] = Field(default_factory=list)  # one entry per evaluation
     selected_step: Optional[int] = None
 
@@ -153,7 +163,7 @@ class ResultRecord(Block):
     task_info: Optional[TaskInfo] = None
     model_info: Optional[ModelInfo] = None
     data: Optional[DataInfo] = None
-    metrics: dict[str, float] = Field(default_factory=dict)  # on the evaluated split; 'main' = the main score
+    metrics: dict[str, Score] = Field(default_factory=dict)  # on the evaluated split; 'main' = the main score
     breakdown: dict[str, dict[str, float]] = Field(default_factory=dict)  # per class / per entity type
     validation: Optional[Validation] = None
     training: Optional[Training] = None

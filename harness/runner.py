@@ -18,10 +18,8 @@ from typing import Any, Callable, Optional
 from pydantic import ValidationError
 
 from . import metrics, models, oom, results
-from .adapters import make_adapter
 from .confighash import config_hash, job_config, legacy_config
 from .data import TaskData, load_task_data, subset_indices
-from .divergence import watch_outputs
 from .config_files import format_validation_error
 from .errors import HarnessError, did_you_mean
 from .methods import get_method, load_all as load_methods
@@ -29,7 +27,6 @@ from .record import (CheckpointInfo, DataInfo, JobId, ModelInfo, ResultRecord, S
                      Validation)
 from .specs import ModelSpec, TaskSpec, TrainConfig, TrainOverrides, resolve_train_config
 from .tasks import TaskEntry
-from .train import fine_tune
 
 log = logging.getLogger(__name__)
 
@@ -47,6 +44,7 @@ class RunOptions:
     progress: bool = True
     methods: tuple[str, ...] = ("finetune",)
     folds: Optional[tuple[str, ...]] = None  # None: every fold the task lists
+    trust_metric_code: bool = False  # evaluate:NAME metrics (code from the Hub) may run
 
 
 @dataclass
@@ -122,6 +120,37 @@ def _folds(entry: TaskEntry, opts: RunOptions) -> list[Optional[str]]:
     return list(opts.folds)
 
 
+def check_folds(entries: list[TaskEntry], folds: Optional[tuple[str, ...]]) -> Optional[str]:
+    """--folds must apply to some selected task (error otherwise); on a mixed grid, the line naming the tasks it
+    leaves alone."""
+    if folds is None:
+        return None
+    if not folds:
+        raise HarnessError("--folds: expected one or more fold names, got none")
+    without = [e.spec.name for e in entries if not e.spec.folds]
+    if len(without) == len(entries):
+        raise HarnessError(f"--folds: none of the selected tasks ({', '.join(without)}) has folds; --folds applies "
+                           "to few-shot tasks such as fewclue_tnews")
+    return f"--folds applies to {len(entries) - len(without)} task(s); not to {', '.join(without)}" if without else None
+
+
+def check_metric_code(entries: list[TaskEntry], trusted: bool) -> None:
+    """A task naming an evaluate Hub metric runs that metric's code: only with --trust-metric-code, and the metric
+    is fetched now (planning) rather than after training."""
+    for e in entries:
+        for name in metrics.hub_metrics(e.spec.metrics):
+            if not trusted:
+                raise HarnessError(f"{e.path}: field 'metrics': '{name}' runs the metric's code from the Hub; pass "
+                                   "--trust-metric-code to allow it, or use a built-in metric")
+            try:
+                import evaluate
+
+                evaluate.load(name[len(metrics.HUB_PREFIX):])
+            except Exception as ex:  # noqa: BLE001 - evaluate/hub raise many types; report one line
+                raise HarnessError(f"{e.path}: field 'metrics': cannot load '{name}' "
+                                   f"({str(ex).splitlines()[0][:200] if str(ex) else type(ex).__name__})") from None
+
+
 def _check_method_options(cfg: TrainConfig, set_keys: set[str], method: str, where: str) -> None:
     """A training option that belongs to another method (e.g. rdrop_alpha to prompt) is an error here."""
     for other in load_methods().values():
@@ -156,6 +185,7 @@ def plan(model_specs: list[ModelSpec], entries: list[TaskEntry], opts: RunOption
     jobs, skipped = [], []
     for m in model_specs:
         models.tokenizer_for(m)  # fails early (exit 2) for an unresolvable id
+        models.check_weights(m)
         for entry, name in ((e, meth) for e in entries for meth in opts.methods):
             planned = plan_one(m, entry, name, opts)
             if isinstance(planned, str):
@@ -224,9 +254,14 @@ def run_job(job: Job, seed: int, opts: RunOptions, cfg: Optional[TrainConfig] = 
     """Train and evaluate one (model, task, seed); save the checkpoint; return the result record and the
     per-example prediction rows (the caller writes them). `cfg` overrides the per-device batch sizes only
     (out-of-memory back-off): the record keeps the requested config and its hash."""
+    from .adapters import make_adapter  # torch and transformers: imported when a job runs, not when a run is planned
+    from .divergence import watch_outputs
+    from .train import fine_tune
+
     spec, task = job.model, job.spec
     method = get_method(job.method)
     cfg = cfg or job.cfg
+    metrics.TRUST_METRIC_CODE.set(opts.trust_metric_code)  # this process scores the job's evaluate: metrics
     data = job_data(job, opts)
     fam = models.family(spec)
     tok = models.tokenizer_for(spec)
@@ -297,7 +332,7 @@ def save_checkpoint(path: Path, model, tokenizer, job: Job, seed: int) -> int:
     so predict, export and the app need nothing else. Returns the bytes of the trained weights (Method.save).
 
     Written into a temporary sibling folder and renamed into place: an interrupted save leaves no half checkpoint."""
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp = path.with_name(f".{path.name}.{results.writer_tag()}.tmp")
     shutil.rmtree(tmp, ignore_errors=True)
     saved_bytes = get_method(job.method).save(tmp, model, tokenizer)
     results.write_json(tmp / "harness_task.json", job.spec.model_dump(mode="json"))

@@ -172,7 +172,10 @@ class TaskSpec(Strict):
         for m in mains:
             if m not in self.metrics:
                 raise ValueError(f"main_score '{m}' is not in metrics {self.metrics}{did_you_mean(m, self.metrics)}")
-        from .metrics import direction_of  # heavy (sklearn, scipy): loaded when a task is validated
+        from .metrics import check_name, direction_of  # heavy (sklearn, scipy): loaded when a task is validated
+
+        for m in self.metrics:
+            check_name(m)
 
         directions = {m: direction_of(m) for m in mains}
         if len(set(directions.values())) > 1:
@@ -242,6 +245,8 @@ class ModelSpec(Strict):
     init: Literal["pretrained", "random"] = "pretrained"
     config: dict[str, Any] = Field(default_factory=dict)
     description: str = ""
+    allow_pickle: bool = Field(False, description="load a .bin-era model's pickled weights (torch.load with "
+                                                  "weights_only=True) when it has no safetensors")
     train: TrainOverrides = TrainOverrides()
     tasks: dict[str, TrainOverrides] = Field(default_factory=dict)
     search: dict[str, Range] = Field(default_factory=dict, description="hyperparameter ranges for --search-trials "

@@ -7,6 +7,8 @@ from typing import Any, Optional, Sequence
 
 import pandas as pd
 
+from harness.kinds import InputError
+
 from .columns import IDENTITY, format_cell
 from .table import avg_cell, benchmarks, task_cell
 
@@ -61,6 +63,19 @@ def _sort_key(table: pd.DataFrame, sort_by: Optional[str]) -> Optional[str]:
     return sort_by if sort_by in table else None
 
 
+def _param_range(f: Filters) -> tuple[Optional[float], Optional[float]]:
+    """The parameter range in millions (None: unbounded; an empty box or 0 as max means unset); a range that
+    selects nothing by construction is an InputError, not an empty table."""
+    lo = f.min_params_m if f.min_params_m is not None and not math.isnan(f.min_params_m) else None
+    hi = f.max_params_m if f.max_params_m is not None and not math.isnan(f.max_params_m) and f.max_params_m > 0 \
+        else None
+    if lo is not None and lo < 0:
+        raise InputError(f"parameters: min {lo:g} M is negative; expected a size in millions, or empty")
+    if lo is not None and hi is not None and lo > hi:
+        raise InputError(f"parameters: min {lo:g} M is above max {hi:g} M; nothing can match")
+    return lo, hi
+
+
 def filter_rows(table: pd.DataFrame, f: Filters, tasks: list[str]) -> pd.DataFrame:
     """The rows that pass the family, method, parameter-range and text filters and have a score shown."""
     keep = pd.Series(True, index=table.index)
@@ -68,10 +83,11 @@ def filter_rows(table: pd.DataFrame, f: Filters, tasks: list[str]) -> pd.DataFra
         keep &= table["family"].astype(str).isin(list(f.families))
     if f.methods:
         keep &= table["method"].astype(str).isin(list(f.methods))
-    if f.min_params_m is not None and not math.isnan(f.min_params_m):
-        keep &= table["parameters"] >= f.min_params_m * 1e6
-    if f.max_params_m is not None and not math.isnan(f.max_params_m) and f.max_params_m > 0:
-        keep &= table["parameters"] <= f.max_params_m * 1e6
+    lo, hi = _param_range(f)
+    if lo is not None:
+        keep &= table["parameters"] >= lo * 1e6
+    if hi is not None:
+        keep &= table["parameters"] <= hi * 1e6
     q = (f.search or "").strip().lower()
     if q:
         hay = (table["model"].astype(str) + " " + table["family"].astype(str) + " " + table["revision"].astype(str)

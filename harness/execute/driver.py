@@ -13,8 +13,7 @@ from typing import Any, Optional
 from tqdm.auto import tqdm
 
 from .. import models, results
-from ..errors import HarnessError
-from ..record import Execution, Failure, JobId, ResultRecord, TaskInfo
+from ..record import Execution, Failure, JobId, RecordError, ResultRecord, TaskInfo, UnknownSchema
 from ..runner import Job, RunOptions
 from .base import ExecOptions, Outcome, Started, Unit
 
@@ -114,25 +113,40 @@ def _remove_partial_files(unit: Unit) -> None:
         shutil.rmtree(tmp, ignore_errors=True)
 
 
+def _finished_record(rfile) -> "ResultRecord | bool | None":
+    """The record of a finished unit (True: finished but written by another harness version), or None when the unit
+    must run: no result file, or a damaged one, which is moved aside (`*.corrupt`) with a warning."""
+    if not rfile.exists():
+        return None
+    try:
+        return ResultRecord.read(rfile)
+    except UnknownSchema as e:  # a newer harness's result: not ours to judge or replace
+        log.warning("%s; kept and not rerun", e)
+        return True
+    except RecordError as e:
+        moved = results.move_aside(rfile)
+        log.warning("%s; moved aside to %s, the job runs again", e, moved.name)
+        return None
+
+
 def run_grid(jobs: list[Job], opts: RunOptions, eopts: Optional[ExecOptions] = None) -> dict[str, int]:
     """Run every (job, seed) whose result file is missing; returns counts of done, skipped and failed."""
     from . import make_executor
 
     eopts = eopts or ExecOptions()
+    for path in results.remove_leftovers(opts.output_dir):
+        log.info("removed %s (a temporary file of a write that did not finish)", path)
     counts = {"done": 0, "skipped": 0, "failed": 0}
     records: dict[int, dict[int, ResultRecord]] = {i: {} for i in range(len(jobs))}
     units, owner = [], {}
     for i, job in enumerate(jobs):
         for seed in job.seeds:
             rfile = results.result_path(opts.output_dir, job.key, seed)
-            if rfile.exists():
+            done = _finished_record(rfile)
+            if done is not None:
                 counts["skipped"] += 1
-                if opts.keep_checkpoints != "best":
-                    continue
-                try:
-                    records[i][seed] = ResultRecord.read(rfile)
-                except HarnessError as e:  # unreadable: kept as is (issue 15 moves such files aside)
-                    log.warning("%s", e)
+                if isinstance(done, ResultRecord):
+                    records[i][seed] = done
             else:
                 owner[len(units)] = i
                 units.append(Unit(len(units), job, seed, opts))

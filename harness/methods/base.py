@@ -37,8 +37,15 @@ class Method:
 
     def check(self, model: "ModelSpec", task: "TaskSpec", tokenizer: Any, cfg: "TrainConfig",
               family_adapter: str) -> Optional[str]:
-        """Planning-time check with the tokenizer: a reason to skip the job, or None."""
-        return None
+        """Planning-time check with the tokenizer: a reason to skip the job, or None. By default the adapter's own
+        check (`Adapter.check`: e.g. label words the tokenizer turns into [UNK], for prompts and for T5 targets)."""
+        from ..adapters import make_adapter
+
+        try:
+            adapter = make_adapter(family_adapter, task, tokenizer, cfg, self.name)
+        except HarnessError as e:  # an adapter that cannot serve this task at all (e.g. no mask token)
+            return str(e)
+        return adapter.check()
 
     def build(self, adapter: Any, model: "ModelSpec", tokenizer: Any, seed: int) -> Any:
         """A fresh model for training: the family's pretrained (or random) weights with the adapter's head."""
@@ -57,7 +64,7 @@ class Method:
     def load(self, folder: Path, adapter: Any) -> Any:
         """The trained model of a checkpoint folder, on CPU, for prediction (weights only: no code is run)."""
         try:
-            model = adapter.auto_class.from_pretrained(str(folder), trust_remote_code=False)
+            model = adapter.auto_class.from_pretrained(str(folder), trust_remote_code=False, use_safetensors=True)
         except Exception as e:  # noqa: BLE001 - transformers raises many types; report one line
             raise HarnessError(f"checkpoint: {folder}: cannot load weights ({type(e).__name__}: "
                                f"{str(e).splitlines()[0][:200] if str(e) else ''})") from None
