@@ -130,6 +130,9 @@ def _canonical(row: dict, task: TaskSpec, src: Source, where: str, n: int) -> di
         if col not in row:
             raise HarnessError(f"{where}: row {n}: column '{col}' (for field '{fld}') is missing"
                                f"{did_you_mean(col, row.keys())}; set sources[].columns.{fld} in the task YAML")
+        if row[col] is None:  # JSON null, or a CSV/TSV row shorter than its header
+            raise HarnessError(f"{where}: row {n}: column '{col}' (for field '{fld}') has no value; expected a "
+                               "value in every row (a CSV/TSV row needs as many columns as the header)")
         ex[fld] = row[col]
     kind.canonical(ex, task, src, f"{where}: row {n}")
     if src.id_column and src.id_column in row:

@@ -155,6 +155,10 @@ CASES: list[Case] = [
          ("x.yaml: field 'carve': carving split 'test' (8 rows, 1 groups of rows sharing a text) leaves the",),
          {"tasks/x.yaml": TINY_TASK.replace("{train: train, test: test}", "{test: test}"),
           "tasks/data/test.jsonl": "".join('{"text": "same", "label": "pos"}\n' for _ in range(8))}),
+    Case("data-tsv-short-row", ("run", "--models", "demo.yaml", "--tasks", "x", "--task-dir", "{tmp}/tasks"),
+         ("tasks/data/train.tsv: row 2: column 'label' (for field 'label') has no value",),
+         {"tasks/x.yaml": TINY_TASK.replace("format: jsonl,", "format: tsv,"),
+          "tasks/data/train.tsv": "text\tlabel\nw\tneg\nv\n", "tasks/data/test.tsv": "text\tlabel\nw\tneg\n"}),
     # --- official scorers (issue 15): CLUENER2020's score is an NER metric ---
     Case("metric-cluener-on-classification", ("run", "--models", "demo.yaml", "--tasks", "x", "--task-dir",
                                               "{tmp}/tasks"),
