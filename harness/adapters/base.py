@@ -31,6 +31,11 @@ class Adapter(ABC):
         """Adjust a freshly loaded model (special token ids, generation config)."""
         return model
 
+    def check(self) -> Optional[str]:
+        """Planning-time check of what this adapter needs from the tokenizer (e.g. its label words in the
+        vocabulary): why the job cannot run, or None. Cheap: no model is loaded, no data is read."""
+        return None
+
     def head_modules(self, model: Any) -> tuple[str, ...]:
         """Names of the model's top-level modules that make its task head (trained in full by a method that
         freezes the rest, e.g. lora): its children with weights other than its base model (`classifier`,
@@ -90,6 +95,22 @@ class Adapter(ABC):
             truncated += len(ids) > self.cfg.max_length
         n = max(len(examples), 1)
         return {"unk_rate": unk / max(total, 1), "truncation_rate": truncated / n, "examples": len(examples)}
+
+
+def unknown_words(tok: Any, words: list[str]) -> list[str]:
+    """The words this tokenizer cannot spell: no tokens at all, or an [UNK] among their pieces (label words that
+    a model can never produce)."""
+    out = []
+    for word in words:
+        ids = tok(word, add_special_tokens=False)["input_ids"]
+        if not ids or tok.unk_token_id in ids:
+            out.append(word)
+    return out
+
+
+def words_phrase(words: list[str]) -> str:
+    """'x is' / 'x, y are' (at most five words shown), for one-line messages about label words."""
+    return f"{', '.join(words[:5])}{' …' if len(words) > 5 else ''} {'is' if len(words) == 1 else 'are'}"
 
 
 def autocast(model: Any, bf16: bool):

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Any
+from typing import Any, Optional
 
 import torch
 from torch import nn
@@ -17,6 +17,7 @@ from transformers import AutoModelForMaskedLM
 from transformers.modeling_outputs import SequenceClassifierOutput
 
 from ..errors import HarnessError
+from .base import unknown_words, words_phrase
 from .encoder import SequenceAdapter
 
 _PLACEHOLDER = re.compile(r"(\{\w+\})")
@@ -103,12 +104,7 @@ class PromptAdapter(SequenceAdapter):
             raise HarnessError(f"task '{task.name}': the tokenizer has no mask token, so it cannot fill a prompt")
         self.words = [(label, word) for label in task.label_names for word in _as_list(task.prompt.label_words[label])]
         self.word_tokens = [self.tok(w, add_special_tokens=False)["input_ids"] for _, w in self.words]
-        unk = [w for (_, w), ids in zip(self.words, self.word_tokens) if not ids or self.tok.unk_token_id in ids]
-        if unk:
-            raise HarnessError(f"task '{task.name}': field 'prompt.label_words': {', '.join(unk[:5])} "
-                               f"{'is' if len(unk) == 1 else 'are'} not in this tokenizer's vocabulary ([UNK]); "
-                               f"choose words the model knows")
-        self.n_masks = max(len(ids) for ids in self.word_tokens)
+        self.n_masks = max(max(len(ids) for ids in self.word_tokens), 1)
         self.pieces = [p for p in _PLACEHOLDER.split(task.prompt.template) if p]
         self.literal = {p: self.tok(p, add_special_tokens=False)["input_ids"] for p in self.pieces
                         if not _PLACEHOLDER.fullmatch(p)}
@@ -116,6 +112,14 @@ class PromptAdapter(SequenceAdapter):
         probe, plain = self.tok(self.words[0][1])["input_ids"], self.word_tokens[0]
         at = next(i for i in range(len(probe)) if probe[i:i + len(plain)] == plain)
         self.prefix, self.suffix = probe[:at], probe[at + len(plain):]
+
+    def check(self) -> Optional[str]:
+        """Every label word must be in the vocabulary: the mask slot is scored on the word's own tokens."""
+        unk = unknown_words(self.tok, [w for _, w in self.words])
+        if unk:
+            return (f"task '{self.task.name}': field 'prompt.label_words': {words_phrase(unk)} not in this "
+                    f"tokenizer's vocabulary ([UNK]); choose words the model knows")
+        return None
 
     @property
     def auto_class(self) -> Any:

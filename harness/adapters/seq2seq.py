@@ -7,7 +7,7 @@ from typing import Any, Callable, Optional
 import torch
 from transformers import AutoModelForSeq2SeqLM, DataCollatorForSeq2Seq
 
-from .base import Adapter, autocast, batches
+from .base import Adapter, autocast, batches, unknown_words, words_phrase
 
 _NUMBER = re.compile(r"-?\d+(?:\.\d+)?")
 
@@ -103,6 +103,27 @@ class Seq2SeqAdapter(Seq2SeqBase):
         if len(fields) == 1:
             return prefix + ex[fields[0]]
         return prefix + " ".join(f"{f}: {ex[f]}" for f in fields)
+
+    def check(self) -> Optional[str]:
+        """Every label word (the label name where text_to_text.label_words gives none) must come back from the
+        tokenizer as itself: one with [UNK] pieces, or one the tokenizer alters, can never be generated, so its
+        label would never be predicted (the job would train and score 0)."""
+        if self.regression:
+            return None
+        where = "field 'text_to_text.label_words'" + ("" if self.task.text_to_text.label_words else
+                                                       " (unset: the label names are the targets)")
+        fix = "set text_to_text.label_words in the task YAML to words this model's vocabulary has"
+        words = [self.task.label_word(n) for n in self.task.label_names]
+        unk = unknown_words(self.tok, words)
+        if unk:
+            return f"{where}: {words_phrase(unk)} [UNK] for this tokenizer and can never be generated; {fix}"
+        ids = self.tok(words, add_special_tokens=False)["input_ids"]
+        changed = [w for w, i in zip(words, ids) if _norm(self.tok.decode(i, skip_special_tokens=True)) != _norm(w)]
+        if changed:
+            back = self.tok.decode(ids[words.index(changed[0])], skip_special_tokens=True)
+            return (f"{where}: {words_phrase(changed)} not spelt back by this tokenizer ('{changed[0]}' comes back as "
+                    f"'{back}') and can never be generated; {fix}")
+        return None
 
     def target_text(self, ex: dict) -> str:
         if self.regression:

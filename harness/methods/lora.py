@@ -106,6 +106,9 @@ class Lora(Method):
             if getattr(cfg, opt) != TrainConfig.model_fields[opt].default:
                 raise HarnessError(f"{origin(model, task, cfg, opt)}: the lora method freezes the whole base model "
                                    f"already ({where})")
+        reason = super().check(model, task, tokenizer, cfg, family_adapter)  # the adapter's own (T5 label words)
+        if reason:
+            return reason
         targets, source = target_modules(model, cfg, task)
         adapter = make_adapter(family_adapter, task, tokenizer, cfg, self.name)
         with torch.device("meta"):

@@ -2,13 +2,12 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Optional
+from typing import TYPE_CHECKING, Optional
 
-from ..errors import HarnessError
 from .base import Method, register
 
 if TYPE_CHECKING:
-    from ..specs import ModelSpec, TaskSpec, TrainConfig
+    from ..specs import ModelSpec, TaskSpec
 
 
 class Prompt(Method):
@@ -26,17 +25,6 @@ class Prompt(Method):
         from ..verbalizer import resolve_label_words
 
         return resolve_label_words(task, task_file, data_dir)
-
-    def check(self, model: "ModelSpec", task: "TaskSpec", tokenizer: Any, cfg: "TrainConfig",
-              family_adapter: str) -> Optional[str]:
-        """The label words must be in this model's vocabulary (e.g. not Chinese words for MiniLM)."""
-        from ..adapters import make_adapter
-
-        try:
-            make_adapter(family_adapter, task, tokenizer, cfg, self.name)
-        except HarnessError as e:
-            return str(e)
-        return None
 
 
 PROMPT = register(Prompt())
