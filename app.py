@@ -21,6 +21,7 @@ from harness.errors import HarnessError
 from leaderboard.columns import UNK_WARN
 from leaderboard.compare import disagreements, right_choices, run_compare
 from leaderboard.data import AppData, load_app_data, resolve_results_dir
+from leaderboard.failures import summary as failure_summary
 from leaderboard.filters import Filters, caveats_markdown, choices, filter_table, visible_tasks
 from leaderboard.playground import InputError, Playground, example_inputs, form, max_boxes
 from leaderboard.plots import model_points, score_vs_latency, score_vs_params, task_bars
@@ -39,8 +40,11 @@ def _problems_md(data: AppData) -> str:
         lines.append(f"- skipped: {p}")
     if len(data.loaded.problems) > 20:
         lines.append(f"- ... and {len(data.loaded.problems) - 20} more")
-    if data.loaded.failures:
-        lines.append(f"- {len(data.loaded.failures)} failed job(s) recorded (seed*.failed.json); not shown")
+    failed = failure_summary(data.runs, data.agg, data.loaded.failures)
+    if failed:  # the table's cells say "failed" / "k of n failed"; here is why
+        lines += ["**Failed runs** (a row with failures gets a partial benchmark average):"]
+        lines += [f"- {line.removeprefix('failed: ')}" for line in failed[:50]]
+        lines += [f"- ... and {len(failed) - 50} more (leaderboard.md lists every one)"] if len(failed) > 50 else []
     return "\n".join(lines)
 
 

@@ -80,6 +80,10 @@ def fits(jobs: list[Job], opts: RunOptions, rows: int = SAMPLE_ROWS) -> list[Fit
     return [tokenizer_fit(job, opts, rows) for job in seen.values()]
 
 
+def _seeds(n: int) -> str:
+    return f"{n} seed{'' if n == 1 else 's'}"
+
+
 def _done(job: Job, opts: RunOptions) -> int:
     return sum(results.result_path(opts.output_dir, job.key, s).exists() for s in job.seeds)
 
@@ -93,18 +97,18 @@ def plan_lines(plan: Plan, opts: RunOptions) -> list[str]:
     done = sum(_done(j, opts) for j in plan.jobs)
     lines = []
     if plan.jobs:
-        lines.append(f"plan: {len(plan.jobs)} jobs (model × task × method × fold) × {len(opts.seeds)} seeds = {runs} "
-                     f"runs, {done} already done, {runs - done} to run, under {opts.output_dir}")
+        lines.append(f"plan: {len(plan.jobs)} jobs (model × task × method × fold) × {_seeds(len(opts.seeds))} = "
+                     f"{runs} runs, {done} already done, {runs - done} to run, under {opts.output_dir}")
     for (m, t, meth), jobs in groups.items():
         folds = f"{len(jobs)} folds × " if jobs[0].fold is not None else ""
-        lines.append(f"  {m} × {t} × {meth}: {folds}{len(jobs[0].seeds)} seeds"
+        lines.append(f"  {m} × {t} × {meth}: {folds}{_seeds(len(jobs[0].seeds))}"
                      f" ({sum(_done(j, opts) for j in jobs)} of {sum(len(j.seeds) for j in jobs)} done)")
     for p in plan.searches:
         trials = [j for _, jobs in p.grid_jobs for j in jobs]
         done_trials = f", {sum(_done(j, opts) for j in trials)} of {len(trials)} trial runs done" if trials else ""
         lines.append(f"search {p.label}: {p.n_trials} trials ({p.strategy} over {', '.join(p.space)}) on the "
                      f"validation split with seed {opts.seeds[0]}{done_trials}; then the chosen setting on "
-                     f"{len(opts.seeds)} seeds")
+                     f"{_seeds(len(opts.seeds))}")
     lines += [f"not applicable: {s}" for s in plan.skipped]
     return lines
 

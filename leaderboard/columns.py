@@ -57,6 +57,7 @@ PER_BENCHMARK = (
     Column("{bench}_rank", "{bench} rank", "rank", "", LOWER, "benchmark"),
     Column("{bench}_avg", "{bench} avg", "score", ".1f", "task", "benchmark"),
     Column("{bench}_tasks", "{bench} tasks", "text", "", None, "benchmark"),
+    Column("{bench}_failed", "{bench} tasks with failed runs", "count", "", None, "benchmark"),  # average partial
 )
 PER_TASK = (
     Column("{task}", "{task}", "score", ".1f", "task", "task"),
@@ -65,6 +66,9 @@ PER_TASK = (
     Column("{task}_folds", "{task} folds", "count", "", None, "task"),
     Column("{task}_unk", "{task} UNK rate", "rate", ".1%", LOWER, "task", UNK_WARN),
     Column("{task}_tuned", "{task} tuned", "text", "", None, "task"),  # a search's chosen values and trial count
+    # failed runs of the configuration shown that no success replaced, and why (leaderboard.failures)
+    Column("{task}_failed", "{task} failed runs", "count", "", None, "task"),
+    Column("{task}_failed_reason", "{task} failure", "text", "", None, "task"),
 )
 COLUMNS = IDENTITY + PER_BENCHMARK + PER_TASK
 

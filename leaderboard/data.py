@@ -135,7 +135,7 @@ def load_app_data(root: Path | str) -> AppData:
         loaded.problems.insert(0, f"{root}/results: folder not found (no results yet)")
     runs = loaded.runs
     agg = aggregate(runs)
-    table = leaderboard(runs)
+    table = leaderboard(runs, loaded.failures)
     return AppData(root, loaded, agg, table, _task_info(root, runs), _checkpoints(root, runs, agg))
 
 

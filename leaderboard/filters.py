@@ -77,7 +77,8 @@ def _param_range(f: Filters) -> tuple[Optional[float], Optional[float]]:
 
 
 def filter_rows(table: pd.DataFrame, f: Filters, tasks: list[str]) -> pd.DataFrame:
-    """The rows that pass the family, method, parameter-range and text filters and have a score shown."""
+    """The rows that pass the family, method, parameter-range and text filters and have a score (or a failed
+    cell) shown."""
     keep = pd.Series(True, index=table.index)
     if f.families:
         keep &= table["family"].astype(str).isin(list(f.families))
@@ -93,8 +94,9 @@ def filter_rows(table: pd.DataFrame, f: Filters, tasks: list[str]) -> pd.DataFra
         hay = (table["model"].astype(str) + " " + table["family"].astype(str) + " " + table["revision"].astype(str)
                + " " + table["method"].astype(str)).str.lower()
         keep &= hay.str.contains(q, regex=False)
-    if tasks:
-        keep &= table[tasks].notna().any(axis=1)
+    if tasks:  # a cell whose runs all failed is shown too ("failed")
+        failed = [f"{t}_failed" for t in tasks if f"{t}_failed" in table]
+        keep &= table[tasks].notna().any(axis=1) | (table[failed].fillna(0) > 0).any(axis=1)
     else:
         keep &= False
     return table[keep]

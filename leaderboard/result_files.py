@@ -53,8 +53,8 @@ def search_note(rec: ResultRecord) -> Optional[str]:
 
 
 def read_entry(path: Path, root: Path) -> tuple[str, Any]:
-    """('row', row) | ('failure', {path, error, model, task, method, seed}) | ('problem', message) | ('trial',
-    path) for one file.
+    """('row', row) | ('failure', {path, error, model, task, method, seed, config_hash, revision, fold, kind, step,
+    created_at, benchmark, direction}) | ('problem', message) | ('trial', path) for one file.
 
     Every known schema version is read through ResultRecord (older ones migrated); an unknown version or an
     invalid record is a problem (skipped with a warning naming the file), never a crash."""
@@ -66,9 +66,12 @@ def read_entry(path: Path, root: Path) -> tuple[str, Any]:
     if rec.search is not None and rec.search.role == "trial":  # a search's trial: scored on validation, never a row
         return "trial", rel
     if rec.status == "failed":
-        j = rec.job
-        return "failure", {"path": rel, "error": rec.failure.reason if rec.failure else "", "model": j.model,
-                           "task": j.task, "method": j.method, "seed": j.seed, "config_hash": j.config_hash}
+        j, f, info = rec.job, rec.failure, rec.task_info
+        return "failure", {"path": rel, "error": f.reason if f else "", "model": j.model, "task": j.task,
+                           "method": j.method, "seed": j.seed, "config_hash": j.config_hash, "revision": j.revision,
+                           "fold": j.fold or "", "kind": f.kind if f else "error", "step": f.step if f else None,
+                           "created_at": rec.created_at, "benchmark": info.benchmark if info else None,
+                           "direction": info.direction if info else None}
     return "row", run_row(rec, rel)
 
 

@@ -4,10 +4,11 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Sequence
 
 import pandas as pd
 
+from . import failures as failed_runs
 from .columns import (HIGHER, MISSING, MIXED, TUNED_MARK, UNK_WARN, common_direction, format_cell, is_missing,
                       ranking_ascending, row_labels, table_columns)
 from .result_files import read_all
@@ -56,7 +57,10 @@ def aggregate(runs: pd.DataFrame) -> pd.DataFrame:
     the most runs (then the newest).
     """
     if runs.empty:
-        return pd.DataFrame(columns=RUN_KEYS + ["task", "mean", "std", "n", "folds", "direction", "row"])
+        return pd.DataFrame(columns=RUN_KEYS + ["task", "mean", "std", "n", "benchmark", "language", "family",
+                                                "untrained", "parameters", "unk_rate", "cpu_latency_ms", "config_hash",
+                                                "direction", "tuned", "trainable_parameters", "checkpoint_bytes",
+                                                "folds", "row"])
     runs = _with_sizes(_with_direction(runs))
     if "fold" not in runs:
         runs = runs.assign(fold="")
@@ -92,21 +96,29 @@ def _bench_key(b: str) -> tuple:
     return (BENCH_ORDER.index(b) if b in BENCH_ORDER else len(BENCH_ORDER), b)
 
 
-def leaderboard(runs: pd.DataFrame) -> pd.DataFrame:
+def leaderboard(runs: pd.DataFrame, failures: Sequence[dict] = ()) -> pd.DataFrame:
     """Wide table: a row per (model, revision, method) with its row label; per-task mean/std/n (scores ×100);
     per-benchmark average over complete rows only, the tasks present, and rank within the benchmark.
 
     Each benchmark is ranked in its tasks' direction (ascending when lower is better); a benchmark whose tasks
     mix directions gets no average and no rank. Rows are sorted best first by the benchmarks in order.
-    table.attrs holds 'benchmarks' (name -> tasks) and 'directions' (task or benchmark -> direction)."""
+    ``failures`` (Loaded.failures): failed runs of the configuration shown that no success replaced are counted
+    per task (``{task}_failed``, ``{task}_failed_reason``; leaderboard.failures); a row with failures in a benchmark
+    gets no average there. table.attrs holds 'benchmarks' (name -> tasks), 'directions' (task or benchmark ->
+    direction) and 'failures' (the counted failed runs)."""
     agg = aggregate(runs)
-    if agg.empty:
+    shown = failed_runs.counted(runs, agg, list(failures))
+    cells = failed_runs.per_cell(shown)
+    cells = cells[cells["benchmark"].notna()]  # a failed record without task info, of a task never run: listed only
+    if agg.empty and cells.empty:
         return pd.DataFrame(columns=["row"] + RUN_KEYS)
     tasks_by_bench: dict[str, list[str]] = {}
-    for b, t in agg[["benchmark", "task"]].drop_duplicates().sort_values("task").itertuples(index=False):
+    pairs = pd.concat([agg[["benchmark", "task"]], cells[["benchmark", "task"]]]).drop_duplicates("task")
+    for b, t in pairs.sort_values("task").itertuples(index=False):
         tasks_by_bench.setdefault(b, []).append(t)
     order = sorted(tasks_by_bench, key=_bench_key)
-    dirs = {str(t): str(d) for t, d in agg.groupby("task")["direction"].first().items()}
+    dirs = {str(t): str(d) for t, d in pd.concat([agg[["task", "direction"]], cells[["task", "direction"]]])
+            .dropna().groupby("task")["direction"].first().items()}
     dirs.update({b: common_direction([dirs[t] for t in tasks_by_bench[b]]) for b in order})
     meta = agg.groupby(RUN_KEYS, as_index=False).agg(row=("row", "first"), family=("family", "first"),
                                                       untrained=("untrained", "first"),
@@ -115,6 +127,10 @@ def leaderboard(runs: pd.DataFrame) -> pd.DataFrame:
                                                       trainable_parameters=("trainable_parameters", "first"),
                                                       checkpoint_mb=("checkpoint_bytes", "first"))
     meta["checkpoint_mb"] = meta["checkpoint_mb"] / 2**20  # like params: the row's first task (heads differ)
+    only_failed = cells[RUN_KEYS].drop_duplicates().merge(meta[RUN_KEYS], how="left", indicator=True)
+    only_failed = only_failed[only_failed["_merge"] == "left_only"][RUN_KEYS]
+    if len(only_failed):  # no run of the row succeeded: a row of failed cells
+        meta = pd.concat([meta, only_failed.assign(row=row_labels(only_failed))], ignore_index=True)
     table = meta.set_index(RUN_KEYS)
     for b in order:
         for t in tasks_by_bench[b]:
@@ -125,11 +141,15 @@ def leaderboard(runs: pd.DataFrame) -> pd.DataFrame:
             table[f"{t}_folds"] = sub["folds"].astype("Int64")
             table[f"{t}_unk"] = sub["unk_rate"]
             table[f"{t}_tuned"] = sub["tuned"]
+            fails = cells[cells.task == t].set_index(RUN_KEYS)
+            table[f"{t}_failed"] = fails["failed"].reindex(table.index).fillna(0).astype("Int64")
+            table[f"{t}_failed_reason"] = fails["reason"]
     for b in order:
         cols = tasks_by_bench[b]
         have = table[cols].notna().sum(axis=1)
         table[f"{b}_tasks"] = have.astype(int).astype(str) + f"/{len(cols)}"
-        complete = (have == len(cols)) & (dirs[b] != MIXED)
+        table[f"{b}_failed"] = sum((table[f"{t}_failed"] > 0).astype(int) for t in cols)
+        complete = (have == len(cols)) & (dirs[b] != MIXED) & (table[f"{b}_failed"] == 0)
         table[f"{b}_avg"] = table[cols].mean(axis=1).where(complete)
         table[f"{b}_rank"] = table[f"{b}_avg"].rank(ascending=ranking_ascending(dirs[b]),
                                                     method="min").astype("Int64")
@@ -140,6 +160,7 @@ def leaderboard(runs: pd.DataFrame) -> pd.DataFrame:
                               + [True, True], na_position="last", kind="stable").reset_index(drop=True)
     table.attrs["benchmarks"] = {b: tasks_by_bench[b] for b in order}
     table.attrs["directions"] = dirs
+    table.attrs["failures"] = shown.to_dict("records")
     return table
 
 
@@ -160,24 +181,28 @@ def task_direction(agg: pd.DataFrame, task: str) -> str:
 
 
 def avg_cell(table: pd.DataFrame, row: Any, bench: str) -> str:
-    """A benchmark average cell: the average, 'mixed directions', or 'partial (tasks present/total)'."""
+    """A benchmark average cell: the average, 'mixed directions', or 'partial (tasks present/total)' (', k failed'
+    when k of its tasks have failed runs)."""
     avg = row.get(f"{bench}_avg")
     if pd.notna(avg):
         return format_cell("score", avg)
     if directions(table).get(bench) == MIXED:
         return "mixed directions"
-    return f"partial ({row.get(f'{bench}_tasks')})"
+    failed = row.get(f"{bench}_failed")
+    return f"partial ({row.get(f'{bench}_tasks')}" + (f", {int(failed)} failed)" if pd.notna(failed) and failed
+                                                      else ")")
 
 
 def task_cell(row: Any, task: str, marker: str = "") -> str:
     """A task cell: 'mean ± std (n=3)' (', 5 folds' for few-shot folds), ⚠UNK when flagged, ⚙ when a search chose
-    the setting, then the marker."""
-    if pd.isna(row.get(task)):
-        return MISSING
-    tuned = TUNED_MARK if not is_missing(row.get(f"{task}_tuned")) else ""
-    return format_cell("score", row[task], std=row.get(f"{task}_std"), n=row.get(f"{task}_n"),
-                       folds=row.get(f"{task}_folds"), unk=row.get(f"{task}_unk"),
-                       marker=" ".join(m for m in (tuned, marker) if m))
+    the setting, then the marker; 'failed' when every run failed, '· k of n failed' when some did."""
+    score = None
+    if not pd.isna(row.get(task)):
+        tuned = TUNED_MARK if not is_missing(row.get(f"{task}_tuned")) else ""
+        score = format_cell("score", row[task], std=row.get(f"{task}_std"), n=row.get(f"{task}_n"),
+                            folds=row.get(f"{task}_folds"), unk=row.get(f"{task}_unk"),
+                            marker=" ".join(m for m in (tuned, marker) if m))
+    return failed_runs.cell_text(score, row.get(f"{task}_failed"), row.get(f"{task}_n")) or score or MISSING
 
 
 def _arrow(direction: str) -> str:
@@ -217,6 +242,7 @@ def to_markdown(table: pd.DataFrame) -> str:
     if (table["max_unk_rate"] > UNK_WARN).any():
         notes.append(f"⚠UNK: the model's tokenizer turns over {UNK_WARN:.0%} of this task's tokens into [UNK] "
                      "(e.g. an English vocab on Chinese text): its score there says little.")
+    notes += failed_runs.markdown_section(table.attrs.get("failures") or [])
     return "\n".join(lines + notes) + "\n"
 
 
@@ -228,11 +254,17 @@ def csv_frame(table: pd.DataFrame) -> pd.DataFrame:
     return table[declared + [c for c in table.columns if c not in declared]]
 
 
+def failure_lines(loaded: Loaded) -> list[str]:
+    """The failure summary `run` and `leaderboard` print: one line per failed (model, task, method, configuration)
+    with its failed seeds and why (leaderboard.failures.summary)."""
+    return failed_runs.summary(loaded.runs, aggregate(loaded.runs), loaded.failures)
+
+
 def write_tables(output_dir: Path | str) -> tuple[pd.DataFrame, Loaded]:
     """Rebuild leaderboard.csv and leaderboard.md from the result files alone."""
     out = Path(output_dir)
     loaded = load_results(out)
-    table = leaderboard(loaded.runs)
+    table = leaderboard(loaded.runs, loaded.failures)
     csv_frame(table).to_csv(out / "leaderboard.csv", index=False, float_format="%.4f")
     (out / "leaderboard.md").write_text(to_markdown(table), encoding="utf-8")
     return table, loaded

@@ -89,8 +89,10 @@ def test_bad_files_are_reported_not_fatal(grid):
     loaded = load_results(grid)
     assert len(loaded.problems) == 3 and any("schema_version 99" in p for p in loaded.problems)
     assert any("seed3.failed.json: schema_version None" in p for p in loaded.problems)
-    assert loaded.failures == [{"path": "results/m3/main/sst2/finetune/x/seed1.failed.json", "error": "boom",
-                                "model": "m3", "task": "sst2", "method": "finetune", "seed": 1, "config_hash": "x"}]
+    (failure,) = loaded.failures
+    assert {k: failure[k] for k in ("path", "error", "model", "task", "method", "seed", "config_hash", "kind")} == {
+        "path": "results/m3/main/sst2/finetune/x/seed1.failed.json", "error": "boom", "model": "m3", "task": "sst2",
+        "method": "finetune", "seed": 1, "config_hash": "x", "kind": "error"}
     assert "m3" not in set(loaded.runs.model)
 
 

@@ -104,7 +104,7 @@ def test_plan_counts_done_runs_and_shows_searches(setup, tmp_path, capsys):
                      "--dry-run")) == 0
     printed = capsys.readouterr().out
     assert ("search tiny-bert × x × finetune: 2 trials (grid over learning_rate) on the validation split with "
-            "seed 42, 0 of 2 trial runs done; then the chosen setting on 1 seeds") in printed
+            "seed 42, 0 of 2 trial runs done; then the chosen setting on 1 seed") in printed
     assert f"  tiny-bert × x: [UNK] {3 / 16:.1%}" in printed
     assert sorted(p.name for p in out.rglob("*") if p.is_file()) == ["seed2.json"]  # the dry run wrote nothing
 
