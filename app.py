@@ -2,7 +2,8 @@
 
     python app.py --results outputs/demo        # or env HARNESS_RESULTS_REPO=<hub dataset repo>
 
-Nothing is read, downloaded or computed at import; build_app(results_dir) reads the folder once.
+Nothing is read, downloaded or computed at import; build_app(results_dir) reads the folder once. The queue's size
+and concurrency: --queue-size / --concurrency, or env HARNESS_APP_QUEUE_SIZE / HARNESS_APP_CONCURRENCY.
 """
 from __future__ import annotations
 
@@ -22,13 +23,16 @@ from leaderboard.columns import UNK_WARN
 from leaderboard.compare import disagreements, right_choices, run_compare
 from leaderboard.data import AppData, load_app_data, resolve_results_dir
 from leaderboard.failures import summary as failure_summary
+from leaderboard.downloads import MAX_AGE_S, csv_download
 from leaderboard.filters import Filters, caveats_markdown, choices, filter_table, visible_tasks
 from leaderboard.playground import InputError, Playground, example_inputs, form, max_boxes
 from leaderboard.plots import model_points, score_vs_latency, score_vs_params, task_bars
-from leaderboard.significance import significance_table, tie_markers
+from leaderboard.significance import NOTE as SIG_NOTE, significance_table, tie_markers
 
 log = logging.getLogger(__name__)
 TITLE = "model-chooser leaderboard"
+CONCURRENCY = 4  # handlers run at once (the Gradio queue's default_concurrency_limit)
+QUEUE_SIZE = 512  # events waiting at most: 50 users opening the page (5 load events each) and clicking fit
 
 
 def _problems_md(data: AppData) -> str:
@@ -65,47 +69,50 @@ def _safe(fn: Callable[..., tuple], n_out: int, msg_index: int) -> Callable[...,
     return wrapped
 
 
-def build_app(results_dir: Path | str) -> gr.Blocks:
-    """The app for one results folder (read once here; significance computed on first use)."""
+def build_app(results_dir: Path | str, concurrency: int = CONCURRENCY, queue_size: int = QUEUE_SIZE) -> gr.Blocks:
+    """The app for one results folder (read once here; significance computed after the table's first paint), its
+    queue holding ``queue_size`` events and running ``concurrency`` handlers at once."""
     data = load_app_data(results_dir)
     pg = Playground(data)
     ch = choices(data.table, data.task_info)
     tasks = data.tasks
     sig_lock = threading.Lock()
     sig_cache: dict[str, pd.DataFrame] = {}
-    csv_dir = Path(tempfile.mkdtemp(prefix="leaderboard-csv-"))
+    csv_dir = Path(tempfile.mkdtemp(prefix="leaderboard-csv-"))  # this app's downloads (Gradio serves the temp dir)
     # Every listed checkpoint label (the API validates values against a component's initial choices).
     all_labels = sorted({lab for by_label in data.checkpoints.values() for lab in by_label})
     # Input boxes: as many as the largest form of a task kind; a task shows its own. Each starts as "", so an API
     # call may leave out the boxes its task does not use.
     n_boxes = max_boxes()
 
-    def significance() -> pd.DataFrame:
+    def significance(wait: bool = True) -> Optional[pd.DataFrame]:
+        """The significance table; None when not computed yet and ``wait`` is False."""
+        if "sig" in sig_cache or not wait:
+            return sig_cache.get("sig")
         with sig_lock:
             if "sig" not in sig_cache:
                 sig_cache["sig"] = significance_table(data) if not data.runs.empty else pd.DataFrame()
             return sig_cache["sig"]
 
     def leaderboard_view(languages, benchmarks_, families, methods, min_m, max_m, search, columns, sort_by,
-                         descending, mark):
-        sig = significance() if mark else pd.DataFrame()
+                         descending, mark, wait=True):
+        sig = significance(wait) if mark else pd.DataFrame()
+        pending = sig is None
+        sig = pd.DataFrame() if pending else sig
         f = Filters(languages or [], benchmarks_ or [], families or [], methods or [], min_m, max_m, search or "",
                     columns or [], sort_by, bool(descending), tie_markers(sig) if len(sig) else {})
         shown, hidden = filter_table(data.table, data.task_info, f)
         vis = [t for ts in visible_tasks(data.table, data.task_info, f).values() for t in ts]
-        path = csv_dir / "leaderboard.csv"
-        shown.to_csv(path, index=False)
+        path = csv_download(shown, csv_dir)
         note = (f"**{len(shown)} model(s) shown, {hidden} hidden by the filters.** Rows: model, with the method "
                 "in brackets when it is not plain fine-tuning. Cells: main score ×100, mean ± std (n seeds); "
                 f"⚠UNK: the tokenizer maps over {UNK_WARN:.0%} of the task's tokens to [UNK]. ⚙: a hyperparameter "
                 "search chose the setting on the validation split (values and trial count: leaderboard.md/.csv). "
                 "Ranks follow each score's direction (higher is better unless the task says lower). ")
         if mark:
-            note += ("Significance (paired bootstrap, 1,000 resamples, vs the next-ranked row on that task, in the "
-                     "task's direction): **≈** tie within noise (95% CI of the difference includes 0), **>** clearly "
-                     "better, **<** clearly worse on the shared test examples.")
+            note += "_Significance marks: being computed; they appear in a moment._ " if pending else SIG_NOTE
         sig_view = sig[sig["task"].isin(vis)].round(4) if len(sig) else pd.DataFrame()
-        return shown, note, str(path), sig_view, caveats_markdown(data.task_info, vis)
+        return shown, note, path, sig_view, caveats_markdown(data.task_info, vis)
 
     def plots_view(scope, task):
         pts = model_points(data.agg, data.table, scope) if scope else model_points(data.agg, data.table, "")
@@ -156,7 +163,7 @@ def build_app(results_dir: Path | str) -> gr.Blocks:
         table, summary = disagreements(data, task, labels or [], right or "any")
         return table, summary
 
-    with gr.Blocks(title=TITLE) as demo:
+    with gr.Blocks(title=TITLE, delete_cache=(MAX_AGE_S, MAX_AGE_S)) as demo:
         gr.Markdown(f"# {TITLE}\nResults folder: `{data.root}` · {len(data.runs)} result file(s), "
                     f"{len(data.table)} model row(s), {len(tasks)} task(s).")
         gr.Markdown(_problems_md(data), elem_id="problems")
@@ -205,7 +212,9 @@ def build_app(results_dir: Path | str) -> gr.Blocks:
                 p_scope.change(pl_fn, [p_scope, p_task], [plot_params, plot_lat, plot_bars], api_name="plots")
                 p_task.change(pl_fn, [p_scope, p_task], [plot_params, plot_lat, plot_bars],
                               api_visibility="private")
-                demo.load(lb_fn, lb_inputs, lb_outputs, api_visibility="private")
+                first = _safe(lambda *a: leaderboard_view(*a, wait=False), 5, 1)  # paint now, marks next
+                demo.load(first, lb_inputs, lb_outputs, api_visibility="private").then(
+                    lb_fn, lb_inputs, lb_outputs, api_visibility="private")
                 demo.load(pl_fn, [p_scope, p_task], [plot_params, plot_lat, plot_bars], api_visibility="private")
 
             with gr.Tab("Compare", id="compare"):
@@ -255,7 +264,18 @@ def build_app(results_dir: Path | str) -> gr.Blocks:
         demo.load(playground_task, g_task, g_out, api_visibility="private")
         demo.load(compare_task, c_task, c_out_, api_visibility="private")
     demo.results_root = data.root  # type: ignore[attr-defined] - for tests and tools
+    demo.queue(default_concurrency_limit=concurrency, max_size=queue_size)
     return demo
+
+
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got '{text}'") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got '{text}'")
+    return value
 
 
 def main(argv: Optional[list[str]] = None) -> None:
@@ -265,9 +285,13 @@ def main(argv: Optional[list[str]] = None) -> None:
                              "or ./outputs/demo)")
     parser.add_argument("--port", type=int, default=int(os.environ.get("GRADIO_SERVER_PORT", 7860)))
     parser.add_argument("--host", default=os.environ.get("GRADIO_SERVER_NAME", "127.0.0.1"))
+    env = os.environ.get
+    parser.add_argument("--concurrency", type=_positive, default=env("HARNESS_APP_CONCURRENCY", CONCURRENCY),
+                        help=f"handlers running at once (env HARNESS_APP_CONCURRENCY; default {CONCURRENCY})")
+    parser.add_argument("--queue-size", type=_positive, default=env("HARNESS_APP_QUEUE_SIZE", QUEUE_SIZE),
+                        help=f"events waiting at most (env HARNESS_APP_QUEUE_SIZE; default {QUEUE_SIZE})")
     args = parser.parse_args(argv)
-    demo = build_app(resolve_results_dir(args.results))
-    demo.queue(default_concurrency_limit=2, max_size=32)
+    demo = build_app(resolve_results_dir(args.results), args.concurrency, args.queue_size)
     demo.launch(server_name=args.host, server_port=args.port)
 
 

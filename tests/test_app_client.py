@@ -21,8 +21,7 @@ def free_port() -> int:
 def served(tiny_results):
     from app import build_app
 
-    demo = build_app(tiny_results)
-    demo.queue(default_concurrency_limit=2, max_size=32)
+    demo = build_app(tiny_results, concurrency=4)
     port = free_port()
     demo.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True)
     client = gradio_client.Client(f"http://127.0.0.1:{port}/", verbose=False)
@@ -43,6 +42,19 @@ def test_leaderboard_endpoint(served):
     assert "2 model(s) shown, 2 hidden" in note and "≈" in note
     assert csv and open(csv, encoding="utf-8").read().startswith("model,family")
     assert _rows(sig) and "synthetic" in caveats
+
+
+def test_concurrent_downloads_each_get_their_own_rows(served):
+    """Twelve leaderboard calls at once, each filtered to one model: each CSV holds that model's row only."""
+    import csv
+
+    _, client = served
+    models = ["tiny-bert", "tiny-ernie", "tiny-albert", "tiny-t5"] * 3
+    jobs = [client.submit([], [], [], [], None, None, m, ["family"], None, True, False, api_name="/leaderboard")
+            for m in models]
+    for model, job in zip(models, jobs):
+        with open(job.result(timeout=120)[2], encoding="utf-8") as f:
+            assert [r["model"] for r in csv.DictReader(f)] == [model]
 
 
 def test_plots_endpoint(served):
