@@ -31,8 +31,11 @@ N_RESAMPLES = 1000
 SEED = 0
 ALPHA = 0.05
 PER_EXAMPLE = {"accuracy", "exact_match", "qa_f1"}  # means of per-example scores
-COVERS = ("two-level paired bootstrap: test examples (paired) and each row's seeds/folds resampled, so the interval "
-          "covers seed variation and test sampling (with one run per row: test sampling only)")
+NOTE = ("Significance (two-level paired bootstrap, 1,000 resamples, vs the next-ranked row on that task, in the "
+        "task's direction; each resample draws the shared test examples and, per row, its seeds (and folds) with "
+        "replacement, so the interval covers seed variation as well as test sampling; a row with one run: test "
+        "sampling only): **≈** tie within noise (95% CI of the difference includes 0), **>** clearly better, **<** "
+        "clearly worse on the shared test examples.")
 
 
 @dataclass
