@@ -30,6 +30,9 @@ def _seeds(text: str) -> tuple[int, ...]:
     seeds = _ints(text)
     if not seeds:
         raise argparse.ArgumentTypeError(f"expected one or more comma-separated integers, got '{text}'")
+    bad = [s for s in seeds if not 0 <= s < 2**32]
+    if bad:
+        raise argparse.ArgumentTypeError(f"seed {bad[0]} is out of range (expected 0 to {2**32 - 1})")
     repeated = sorted({s for s in seeds if seeds.count(s) > 1})
     if repeated:
         raise argparse.ArgumentTypeError(f"seed {repeated[0]} is given twice (seeds must be unique)")
@@ -54,6 +57,10 @@ def _methods(text: str) -> tuple[str, ...]:
     from .methods import method_names
 
     names, known = _names(text), method_names()
+    if not names:
+        raise argparse.ArgumentTypeError(f"expected one or more of {', '.join(known)}, got '{text}'")
+    if len(set(names)) < len(names):
+        raise argparse.ArgumentTypeError(f"method '{next(n for n in names if names.count(n) > 1)}' is given twice")
     for n in names:
         if n not in known:
             raise argparse.ArgumentTypeError(f"unknown method '{n}' (expected {', '.join(known)})"

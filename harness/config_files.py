@@ -53,6 +53,15 @@ def read_yaml(path: Path) -> Any:
         text = Path(path).read_text(encoding="utf-8")
     except FileNotFoundError:
         raise HarnessError(f"{path}: file not found") from None
+    except IsADirectoryError:
+        raise HarnessError(f"{path}: is a folder; expected a YAML file") from None
+    except UnicodeDecodeError as e:
+        data = Path(path).read_bytes()
+        line = data.count(b"\n", 0, e.start) + 1
+        raise HarnessError(f"{path}: line {line}: byte {data[e.start]:#04x} is not UTF-8; expected a UTF-8 YAML "
+                           "file") from None
+    except OSError as e:
+        raise HarnessError(f"{path}: cannot read ({e.strerror or type(e).__name__})") from None
     try:
         return yaml.safe_load(text)
     except yaml.YAMLError as e:

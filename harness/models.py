@@ -118,6 +118,20 @@ def _pickle_refused(spec: ModelSpec) -> HarnessError:
                         "load them with torch.load(weights_only=True)")
 
 
+def check_limits(spec: ModelSpec, tokenizer: Any, cfg: Any, where: str) -> None:
+    """Planning: training options the model's architecture cannot honour (read from its config, no weights):
+    max_length beyond its absolute position embeddings, freeze_layers beyond its layer count."""
+    conf = model_config(spec, tokenizer)
+    positions = getattr(conf, "max_position_embeddings", None)
+    if isinstance(positions, int) and cfg.max_length > positions:
+        raise HarnessError(f"{where}: field 'max_length': {cfg.max_length} is above the {positions} positions of "
+                           f"model '{spec.name}' (max_position_embeddings); use at most {positions}")
+    layers = getattr(conf, "num_hidden_layers", None) or getattr(conf, "num_layers", None)
+    if isinstance(layers, int) and cfg.freeze_layers > layers:
+        raise HarnessError(f"{where}: field 'freeze_layers': {cfg.freeze_layers} is more than the {layers} layers "
+                           f"of model '{spec.name}'")
+
+
 def check_weights(spec: ModelSpec) -> None:
     """Planning: a local model folder whose weights are pickled only is refused unless the model allows pickle (a
     Hub model is checked when its weights are fetched)."""

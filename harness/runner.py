@@ -208,6 +208,7 @@ def plan_one(m: ModelSpec, entry: TaskEntry, name: str, opts: RunOptions, extra:
     spec = method.prepare_task(entry.spec, entry.path, opts.data_dir)
     cfg, set_keys = resolve_config(m, entry, opts, extra)
     _check_method_options(cfg, set_keys, name, f"model {m.name}, task {spec.name}")
+    models.check_limits(m, tok, cfg, f"training options of {m.name} on {spec.name}")
     reason = method.check(m, spec, tok, cfg, fam["adapter"])
     if reason:
         return f"{m.name} × {spec.name} × {name}: {reason}"

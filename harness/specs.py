@@ -278,6 +278,8 @@ class ModelsFile(Strict):
     @field_validator("models")
     @classmethod
     def _unique(cls, v: list[ModelSpec]) -> list[ModelSpec]:
+        if not v:
+            raise ValueError("expected at least one model")
         names = [m.name for m in v]
         dup = {n for n in names if names.count(n) > 1}
         if dup:

@@ -46,7 +46,7 @@ def groups(registry: dict[str, TaskEntry]) -> dict[str, list[str]]:
 
 def select(registry: dict[str, TaskEntry], selector: Optional[str]) -> list[TaskEntry]:
     """Resolve 'sst2,clue' into task entries (groups expand, order kept, no repeats)."""
-    if not selector:
+    if not selector or not selector.replace(",", "").strip():
         raise HarnessError("--tasks: give task or group names, e.g. --tasks demo or --tasks sst2,clue")
     grp = groups(registry)
     names: list[str] = []
