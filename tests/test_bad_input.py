@@ -9,8 +9,10 @@ through the real command line. File contents given as bytes are written as they 
 from __future__ import annotations
 
 import json
+import logging
 import shutil
 from dataclasses import dataclass, field
+from typing import Callable, Optional
 
 import pytest
 
@@ -400,3 +402,79 @@ def test_bad_input(case: Case, tmp_path, capsys, monkeypatch):
     assert_one_line(code, case.code, stderr if case.prefix == "error:" else stdout, case.prefix,
                     *(n.replace("{tmp}", str(tmp_path)) for n in case.needles))
     assert snapshot(kept) == before, f"the command changed files under {kept}"
+
+
+# --- app inputs: each is a ⚠ line in the app (no server traceback), and the results stay untouched ---
+def _checkpoint_field(value: str):
+    def edit(root) -> None:
+        path = root / record_file()[len("out/"):]
+        raw = json.loads(path.read_text(encoding="utf-8"))
+        raw["checkpoint"] = value
+        path.write_text(json.dumps(raw), encoding="utf-8")
+    return edit
+
+
+@dataclass
+class AppCase:
+    id: str
+    api: str  # the handler's api_name in app.py
+    inputs: tuple
+    needles: tuple[str, ...]
+    edit: Optional[Callable] = None  # changes the copied results folder before the app reads it
+
+
+EMPTY_BOXES = ("",) * 5
+APP_CASES = [
+    AppCase("predict-unlisted-checkpoint", "predict", ("demo_sentiment", "nope", "hello", *EMPTY_BOXES),
+            ("checkpoint 'nope' is not listed",)),
+    AppCase("predict-no-checkpoint", "predict", ("demo_sentiment", None, "hello", *EMPTY_BOXES),
+            ("choose a checkpoint",)),
+    AppCase("predict-typed-path", "predict", ("demo_sentiment", "../../etc", "hello", *EMPTY_BOXES),
+            ("is not listed",)),
+    AppCase("predict-unknown-task", "predict", ("demo_sentimnt", "x", "hello", *EMPTY_BOXES), ("demo_sentimnt",)),
+    AppCase("predict-record-checkpoint-climbs-out", "predict", ("demo_sentiment", "@ckpt", "hello", *EMPTY_BOXES),
+            ("outside the results folder",), _checkpoint_field("../../../outside")),
+    AppCase("predict-record-checkpoint-absolute", "predict", ("demo_sentiment", "@ckpt", "hello", *EMPTY_BOXES),
+            ("outside the results folder",), _checkpoint_field("/etc")),
+    AppCase("leaderboard-min-above-max", "leaderboard", ([], [], [], [], 50, 10, "", [], None, True, False),
+            ("min 50 M is above max 10 M",)),
+    AppCase("leaderboard-negative-min", "leaderboard", ([], [], [], [], -3, None, "", [], None, True, False),
+            ("min -3 M is negative",)),
+    AppCase("compare-one-checkpoint", "compare", ("demo_sentiment", ["x"], "hello", *EMPTY_BOXES),
+            ("choose 2 to 4 checkpoints",)),
+    AppCase("disagreements-no-checkpoints", "disagreements", ("demo_sentiment", [], "any"),
+            ("choose 2 to 4 checkpoints to compare (got 0)",)),
+]
+
+
+@pytest.mark.parametrize("case", APP_CASES, ids=[c.id for c in APP_CASES])
+def test_bad_app_input(case: AppCase, tmp_path, caplog):
+    from app import build_app
+
+    root = tmp_path / "out"
+    shutil.copytree(V1_OUT, root)
+    if case.edit:
+        case.edit(root)
+    before = snapshot(root / "results")
+    demo = build_app(root)
+    handlers = {f.api_name: f.fn for f in demo.fns.values() if f.api_name}
+    inputs = case.inputs
+    if "@ckpt" in inputs:  # the label the app lists for the edited record's checkpoint
+        labels = sorted({lab for by_label in _app_data(root).checkpoints.values() for lab in by_label})
+        assert labels, "the edited record's checkpoint is not listed"
+        inputs = tuple(labels[0] if v == "@ckpt" else v for v in inputs)
+    with caplog.at_level(logging.WARNING):
+        outputs = handlers[case.api](*inputs)
+    shown = [o for o in outputs if isinstance(o, str) and o.startswith("⚠")]
+    assert len(shown) == 1, outputs
+    assert "internal error" not in shown[0]
+    for n in case.needles:
+        assert n in shown[0], shown[0]
+    assert not [r for r in caplog.records if r.exc_info], "a server traceback was logged"
+    assert snapshot(root / "results") == before
+
+
+def _app_data(root):
+    from leaderboard.data import load_app_data
+
+    return load_app_data(root)
