@@ -39,7 +39,7 @@ def run_compare(pg: Playground, task: str, labels: Sequence[str], *values: Optio
 def predictions_for(data: AppData, checkpoint_rel: str) -> Optional[list[dict]]:
     """The saved test predictions that belong to a listed checkpoint (same job key and seed)."""
     parts = PurePosixPath(checkpoint_rel).parts
-    if len(parts) < 2 or parts[0] != "checkpoints":
+    if len(parts) < 2 or parts[0] != "checkpoints" or ".." in parts:
         return None
     path = data.root.joinpath("results", *parts[1:-1], f"{parts[-1]}.predictions.jsonl.gz")
     try:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
-from pathlib import Path
+from pathlib import Path, PureWindowsPath
 from typing import Any, Optional
 
 import pandas as pd
@@ -37,9 +37,21 @@ def resolve_results_dir(arg: Optional[str] = None) -> Path:
     return Path(os.environ.get(DIR_ENV, DEFAULT_DIR))
 
 
+def inside_results(root: Path, rel: str) -> bool:
+    """Does a checkpoint path taken from a result file name a folder inside the results folder? Absolute paths and
+    paths that climb out ('../../x') do not, whatever the file says (a result file is data, not a permission)."""
+    if not rel or Path(rel).is_absolute() or PureWindowsPath(rel).drive:
+        return False
+    base = os.path.normpath(os.path.abspath(root))
+    return os.path.commonpath([base, os.path.normpath(os.path.join(base, rel))]) == base
+
+
 def ensure_checkpoint(root: Path, rel: str) -> Path:
     """The local folder of a checkpoint listed in the results; fetched from the Hub repo on first use when the
-    results came from one (only that folder). A missing local folder is returned as is (the loader reports it)."""
+    results came from one (only that folder). A missing local folder is returned as is (the loader reports it).
+    ValueError for a path outside the results folder (see inside_results)."""
+    if not inside_results(root, rel):
+        raise ValueError(f"checkpoint path '{rel}' is outside the results folder {root}")
     path = Path(root) / rel
     repo = os.environ.get(REPO_ENV)
     if repo and not path.is_dir():

@@ -1,6 +1,6 @@
 """Playground logic: a task kind's form (harness/kinds) in, a listed checkpoint run, the kind's formatted output.
 
-Only checkpoints listed in the results can be loaded; loaded ones live in a small LRU cache; inputs are capped.
+Only checkpoints listed in the results, inside the results folder, can be loaded; loaded ones live in a small LRU cache; inputs are capped.
 """
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from harness.kinds import REGISTRY, InputError, TaskKind, load_all
 from harness.kinds.base import MAX_CHARS  # noqa: F401 - the playground's input cap, shown in the app
 from harness.results import read_predictions
 
-from .data import AppData, ensure_checkpoint
+from .data import AppData, ensure_checkpoint, inside_results
 
 CACHE_SIZE = 4
 
@@ -99,6 +99,9 @@ class Playground:
             rel = choice
         if rel is None:
             raise InputError(f"checkpoint '{choice}' is not listed in the results for task '{task}'")
+        if not inside_results(self.data.root, rel):
+            raise InputError(f"checkpoint '{choice}' refused: its result file points outside the results folder "
+                             f"('{rel}'); the app loads only checkpoints inside it")
         path = ensure_checkpoint(self.data.root, rel)
         if not path.is_dir():
             raise InputError(f"checkpoint '{choice}' is listed in the results but missing on disk ({rel}); "

@@ -13,7 +13,7 @@ from app_fixtures import sig_results, tiny_results  # noqa: F401 - fixtures
 from harness.checkpoint import load_checkpoint
 from harness.errors import HarnessError
 from leaderboard.compare import disagreements, right_choices, run_compare
-from leaderboard.data import load_app_data
+from leaderboard.data import inside_results, load_app_data
 from leaderboard.filters import Filters, caveats_markdown, choices, filter_table
 from leaderboard.playground import (MAX_CHARS, CheckpointCache, InputError, Playground, build_example,
                                     example_inputs)
@@ -260,6 +260,40 @@ def test_playground_refuses_unlisted_and_missing(tiny_results, tmp_path):
     shutil.rmtree(root / rel)
     with pytest.raises(InputError, match="missing on disk"):
         Playground(d2).predict("demo_ner", label, "张伟在北京")
+
+
+def test_inside_results():
+    root = "/srv/out"
+    assert inside_results(root, "checkpoints/m/main/t/finetune/h/seed1")
+    assert inside_results(root, "checkpoints/../checkpoints/a")
+    for rel in ("../x", "../../x", "checkpoints/../../x", "/etc", "/srv/out/checkpoints/a", "", "C:\\x"):
+        assert not inside_results(root, rel), rel
+
+
+def test_playground_refuses_checkpoints_outside_the_results_folder(tiny_results, tmp_path):
+    """A result file's checkpoint field pointing outside the results folder ('../x' or absolute) is listed but
+    refused with a line saying why, and nothing is loaded, even when a loadable checkpoint is there."""
+    root = tmp_path / "out"
+    shutil.copytree(tiny_results / "results", root / "results")
+    listed = load_app_data(tiny_results).checkpoints["demo_sentiment"]
+    outside = tmp_path / "elsewhere"
+    shutil.copytree(tiny_results / next(iter(listed.values())), outside)  # a real checkpoint, outside
+    points = {"tiny-bert": "../elsewhere", "tiny-ernie": str(outside)}
+    for rfile in (root / "results").rglob("seed*.json"):
+        rec = json.loads(rfile.read_text(encoding="utf-8"))
+        if rec.get("job", {}).get("task") == "demo_sentiment" and rec["job"]["model"] in points:
+            rec["checkpoint"] = points[rec["job"]["model"]]
+            rfile.write_text(json.dumps(rec), encoding="utf-8")
+    d = load_app_data(root)
+    loads = []
+    pg = Playground(d, CheckpointCache(loader=lambda p: loads.append(p) or (None, None)))
+    for model, rel in points.items():
+        label = next(k for k in d.checkpoints["demo_sentiment"] if k.startswith(model + " "))
+        with pytest.raises(InputError, match="refused: its result file points outside the results folder"):
+            pg.predict("demo_sentiment", label, "hello")
+        with pytest.raises(InputError, match="outside the results folder"):
+            pg.predict("demo_sentiment", rel, "hello")  # the listed path typed as a choice
+    assert loads == []
 
 
 def test_load_checkpoint_errors(data, tmp_path):
