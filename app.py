@@ -278,7 +278,8 @@ def _positive(text: str) -> int:
     return value
 
 
-def main(argv: Optional[list[str]] = None) -> None:
+def build_parser() -> argparse.ArgumentParser:
+    """app.py's command line (docs/ commands are checked against it)."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--results", default=None,
                         help="output folder (default: $HARNESS_RESULTS_REPO snapshot, $HARNESS_RESULTS_DIR "
@@ -290,7 +291,11 @@ def main(argv: Optional[list[str]] = None) -> None:
                         help=f"handlers running at once (env HARNESS_APP_CONCURRENCY; default {CONCURRENCY})")
     parser.add_argument("--queue-size", type=_positive, default=env("HARNESS_APP_QUEUE_SIZE", QUEUE_SIZE),
                         help=f"events waiting at most (env HARNESS_APP_QUEUE_SIZE; default {QUEUE_SIZE})")
-    args = parser.parse_args(argv)
+    return parser
+
+
+def main(argv: Optional[list[str]] = None) -> None:
+    args = build_parser().parse_args(argv)
     demo = build_app(resolve_results_dir(args.results), args.concurrency, args.queue_size)
     demo.launch(server_name=args.host, server_port=args.port)
 

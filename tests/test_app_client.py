@@ -57,6 +57,22 @@ def test_concurrent_downloads_each_get_their_own_rows(served):
             assert [r["model"] for r in csv.DictReader(f)] == [model]
 
 
+def test_app_command_line_queue_settings(monkeypatch, capsys):
+    from app import CONCURRENCY, QUEUE_SIZE, build_parser
+
+    args = build_parser().parse_args([])
+    assert (args.concurrency, args.queue_size) == (CONCURRENCY, QUEUE_SIZE) and QUEUE_SIZE >= 250
+    monkeypatch.setenv("HARNESS_APP_CONCURRENCY", "8")
+    assert build_parser().parse_args(["--queue-size", "100"]).concurrency == 8
+    for argv in (["--concurrency", "0"], ["--queue-size", "many"]):
+        with pytest.raises(SystemExit) as e:
+            build_parser().parse_args(argv)
+        assert e.value.code == 2 and "expected a positive integer" in capsys.readouterr().err
+    monkeypatch.setenv("HARNESS_APP_QUEUE_SIZE", "-1")
+    with pytest.raises(SystemExit):
+        build_parser().parse_args([])
+
+
 def test_plots_endpoint(served):
     _, client = served
     params, latency, bars = client.predict("demo", "demo_ner", api_name="/plots")

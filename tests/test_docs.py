@@ -33,6 +33,10 @@ def test_doc_commands_parse(doc):
         argv = shlex.split(cmd)[1:]
         if argv[:2] == ["-m", "harness"]:
             build_parser().parse_args(argv[2:])  # SystemExit on an unknown flag or a bad value
+        elif argv[0] == "app.py":
+            from app import build_parser as app_parser
+
+            app_parser().parse_args(argv[1:])
         else:
             assert (REPO / argv[0]).is_file(), f"{doc.name}: {cmd}: no such script"
 
