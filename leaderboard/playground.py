@@ -55,19 +55,35 @@ class CheckpointCache:
         self.maxsize, self.loader = maxsize, loader
         self._items: OrderedDict[str, tuple[Any, Any]] = OrderedDict()
         self._lock = threading.Lock()
+        self._loading: dict[str, threading.Lock] = {}  # one lock per path being loaded
 
-    def get(self, path: Path) -> tuple[Any, Any]:
-        key = str(Path(path).resolve())
+    def _hit(self, key: str) -> Optional[tuple[Any, Any]]:
         with self._lock:
             if key in self._items:
                 self._items.move_to_end(key)
                 return self._items[key]
-        item = self.loader(Path(path))  # outside the lock: loading is slow
+            return None
+
+    def get(self, path: Path) -> tuple[Any, Any]:
+        """The loaded checkpoint; concurrent first uses of one path load it once (the others wait for it), while
+        other paths load in parallel."""
+        key = str(Path(path).resolve())
+        hit = self._hit(key)
+        if hit is not None:
+            return hit
         with self._lock:
-            self._items[key] = item
-            self._items.move_to_end(key)
-            while len(self._items) > self.maxsize:
-                self._items.popitem(last=False)
+            gate = self._loading.setdefault(key, threading.Lock())
+        with gate:
+            hit = self._hit(key)
+            if hit is not None:
+                return hit
+            item = self.loader(Path(path))  # outside the cache lock: loading is slow
+            with self._lock:
+                self._items[key] = item
+                self._items.move_to_end(key)
+                while len(self._items) > self.maxsize:
+                    self._items.popitem(last=False)
+                self._loading.pop(key, None)
         return item
 
     def __len__(self) -> int:

@@ -230,6 +230,25 @@ def test_cache_is_bounded():
     assert len(cache) == 2 and [p.name for p in loads] == ["a", "b", "c", "b"]
 
 
+def test_cache_loads_a_checkpoint_once_under_concurrent_first_uses():
+    import threading
+    import time
+
+    loads = []
+
+    def slow(p):
+        loads.append(p)
+        time.sleep(0.05)
+        return p, p
+    cache = CheckpointCache(maxsize=2, loader=slow)
+    threads = [threading.Thread(target=cache.get, args=(name,)) for name in ["a"] * 6 + ["b"] * 2]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(p.name for p in loads) == ["a", "b"] and len(cache) == 2
+
+
 def test_playground_predicts_every_kind(data):
     pg = Playground(data, CheckpointCache(maxsize=2))
     for task in data.tasks:
