@@ -1,0 +1,97 @@
+"""Nothing runs that the user did not choose, and nothing damaged is taken for a result: metric code from the Hub
+only when trusted, pickled weights only when a model allows them, damaged result files moved aside and rerun,
+temporary files of killed writes removed only when their writer is gone."""
+from __future__ import annotations
+
+import json
+import os
+import time
+from pathlib import Path
+
+import pytest
+
+from harness import metrics, models, results, runner
+from harness.cli import main
+from harness.errors import HarnessError
+from harness.specs import ModelSpec
+from harness.tasks import TaskEntry
+from test_metrics import make_task
+from tiny import build_model
+
+RUN = ["run", "--tasks", "demo_sentiment", "--max-train-samples", "8", "--max-eval-samples", "8", "--max-steps", "1",
+       "--seeds", "1", "--quiet", "--set", "selection=last"]
+
+
+def test_a_damaged_result_is_moved_aside_and_rerun_and_leftovers_of_gone_writers_removed(tiny_models, tmp_path):
+    out = tmp_path / "out"
+    args = [*RUN, "--models", str(tiny_models), "--only-models", "tiny-bert", "--output-dir", str(out)]
+    assert main(args) == 0
+    (rfile,) = (out / "results").rglob("seed1.json")
+    good = json.loads(rfile.read_text(encoding="utf-8"))
+    truncated = rfile.read_text(encoding="utf-8")[:200]
+    rfile.write_text(truncated, encoding="utf-8")  # a truncated write
+    host = results.writer_tag().rsplit("-", 1)[0]
+    dead = rfile.with_name(f".seed1.json.{host}-{2**22 + 12345}.abc.tmp")  # a PID above Linux's pid_max
+    live = rfile.with_name(f".seed1.json.{results.writer_tag()}.abc.tmp")  # this process: still writing
+    young = rfile.with_name(".seed1.json.otherhost-7.abc.tmp")  # another host's, not old yet
+    old = rfile.with_name(".seed1.json.otherhost-8.abc.tmp")
+    for p in (dead, live, young, old):
+        p.write_text("partial", encoding="utf-8")
+    os.utime(old, (time.time() - 3600,) * 2)
+    assert main(args) == 0
+    assert (rfile.parent / "seed1.json.corrupt").read_text(encoding="utf-8") == truncated
+    again = json.loads(rfile.read_text(encoding="utf-8"))
+    assert again["status"] == "ok" and again["job"] == good["job"]
+    assert not dead.exists() and not old.exists() and live.exists() and young.exists()
+    live.unlink()
+    young.unlink()
+    assert main(args) == 0  # nothing damaged now: nothing runs again, nothing else moved aside
+    assert sorted(p.name for p in rfile.parent.glob("*.corrupt")) == ["seed1.json.corrupt"]
+
+
+def test_pickled_base_weights_load_only_when_the_model_allows_them(tmp_path):
+    import torch
+
+    folder = build_model("bert", tmp_path / "bin-model")
+    from safetensors.torch import load_file
+
+    weights = load_file(folder / "model.safetensors")
+    (folder / "model.safetensors").unlink()
+    torch.save(weights, folder / "pytorch_model.bin")
+    from transformers import AutoModelForSequenceClassification
+
+    tok = models.tokenizer_for(ModelSpec(name="m", id=str(folder), family="bert"))
+    refused = ModelSpec(name="m", id=str(folder), family="bert")
+    with pytest.raises(HarnessError, match="has no safetensors weights .* 'allow_pickle: true'"):
+        models.check_weights(refused)
+    with pytest.raises(HarnessError, match="allow_pickle"):
+        models.load_model(refused, AutoModelForSequenceClassification, tok, 0, num_labels=2)
+    allowed = ModelSpec(name="m", id=str(folder), family="bert", allow_pickle=True)
+    models.check_weights(allowed)
+    model = models.load_model(allowed, AutoModelForSequenceClassification, tok, 0, num_labels=2)
+    name = "embeddings.word_embeddings.weight"  # saved from the bare model; the classifier prefixes "bert."
+    assert torch.equal(model.state_dict()[f"bert.{name}"], weights[name])  # the pickled weights, not a random init
+
+
+def _entry(tmp_path: Path, metric: str) -> TaskEntry:
+    spec = make_task("single_cls", ["accuracy", metric], "accuracy", label_names=["a", "b"])
+    return TaskEntry(spec=spec, path=tmp_path / "t.yaml")
+
+
+def test_a_hub_metric_needs_trust_and_is_fetched_at_planning(tmp_path, monkeypatch):
+    entries = [_entry(tmp_path, "evaluate:accuracy")]
+    with pytest.raises(HarnessError, match="t.yaml: field 'metrics': 'evaluate:accuracy' runs the metric's code"):
+        runner.check_metric_code(entries, trusted=False)
+
+    def offline(name):
+        raise ConnectionError(f"cannot reach the Hub for {name}")
+
+    monkeypatch.setattr("evaluate.load", offline)
+    with pytest.raises(HarnessError, match=r"cannot load 'evaluate:accuracy' \(cannot reach the Hub for accuracy\)"):
+        runner.check_metric_code(entries, trusted=True)
+    fetched = []
+    monkeypatch.setattr("evaluate.load", lambda name: fetched.append(name))
+    runner.check_metric_code(entries, trusted=True)
+    assert fetched == ["accuracy"]
+    runner.check_metric_code([_entry(tmp_path, "f1")], trusted=False)  # built-in: nothing to trust
+    assert not metrics.TRUST_METRIC_CODE.get()
