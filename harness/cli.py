@@ -4,117 +4,24 @@ from __future__ import annotations
 import argparse
 import logging
 import os
-import re
 import sys
 from pathlib import Path
-from typing import Any, Optional, Sequence
+from typing import Optional, Sequence
 
-from pydantic import ValidationError
-
+from .cli_args import (Parser, check_train_options, executor_name, int_list, method_list, name_list, positive_float,
+                       positive_int, search_option, seed_list, set_option)
 from .errors import HarnessError, did_you_mean
-from .config_files import format_validation_error, load_models_file
-from .specs import TRAIN_FIELDS, TrainConfig
+from .config_files import load_models_file
 
 log = logging.getLogger("harness")
 DEFAULT_MODELS = Path(__file__).resolve().parent.parent / "models.yaml"
-
-
-def _ints(text: str) -> tuple[int, ...]:
-    try:
-        return tuple(int(s) for s in text.split(",") if s.strip())
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected comma-separated integers, got '{text}'") from None
-
-
-def _seeds(text: str) -> tuple[int, ...]:
-    seeds = _ints(text)
-    if not seeds:
-        raise argparse.ArgumentTypeError(f"expected one or more comma-separated integers, got '{text}'")
-    bad = [s for s in seeds if not 0 <= s < 2**32]
-    if bad:
-        raise argparse.ArgumentTypeError(f"seed {bad[0]} is out of range (expected 0 to {2**32 - 1})")
-    repeated = sorted({s for s in seeds if seeds.count(s) > 1})
-    if repeated:
-        raise argparse.ArgumentTypeError(f"seed {repeated[0]} is given twice (seeds must be unique)")
-    return seeds
-
-
-def _positive_float(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        value = 0.0
-    if not value > 0 or value == float("inf"):
-        raise argparse.ArgumentTypeError(f"expected a positive number, got '{text}'")
-    return value
-
-
-def _names(text: str) -> tuple[str, ...]:
-    return tuple(s.strip() for s in text.split(",") if s.strip())
-
-
-def _methods(text: str) -> tuple[str, ...]:
-    from .methods import method_names
-
-    names, known = _names(text), method_names()
-    if not names:
-        raise argparse.ArgumentTypeError(f"expected one or more of {', '.join(known)}, got '{text}'")
-    if len(set(names)) < len(names):
-        raise argparse.ArgumentTypeError(f"method '{next(n for n in names if names.count(n) > 1)}' is given twice")
-    for n in names:
-        if n not in known:
-            raise argparse.ArgumentTypeError(f"unknown method '{n}' (expected {', '.join(known)})"
-                                             f"{did_you_mean(n, known)}")
-    return names
-
-
-def _executor(text: str) -> str:
-    from .execute.base import EXECUTORS
-
-    if text not in EXECUTORS:
-        raise argparse.ArgumentTypeError(f"unknown executor '{text}'{did_you_mean(text, EXECUTORS)}")
-    return text
-
-
-def _set(text: str) -> tuple[str, Any]:
-    import yaml
-
-    if "=" not in text:
-        raise argparse.ArgumentTypeError(f"expected KEY=VALUE, got '{text}'")
-    key, value = text.split("=", 1)
-    if key not in TRAIN_FIELDS:
-        raise argparse.ArgumentTypeError(f"unknown training option '{key}'{did_you_mean(key, TRAIN_FIELDS)}")
-    return key, yaml.safe_load(value)
-
-
-def _search(text: str) -> tuple[str, list[Any]]:
-    key, value = _set(text)
-    import yaml
-
-    return key, [yaml.safe_load(v) for v in str(text.split("=", 1)[1]).split(",") if v.strip()]
-
-
-def _check_train_options(values: dict[str, Any]) -> None:
-    """The command line's training options alone must make a valid TrainConfig (one-line error otherwise)."""
-    try:
-        TrainConfig(**values)
-    except ValidationError as e:
-        raise HarnessError(format_validation_error("--set", e)) from None
-
-
-class _Parser(argparse.ArgumentParser):
-    """argparse with a user error as one line on stderr ('error: <flag>: <what>'), exit 2, no usage dump."""
-
-    def error(self, message: str) -> None:  # type: ignore[override]
-        message = re.sub(r"^argument (\S+?)(/\S+)?: ", r"\1: ", message)
-        self.exit(2, f"error: {message} (see {self.prog} --help)\n")
 
 
 def build_parser() -> argparse.ArgumentParser:
     from .methods import load_all
 
     methods = load_all().values()  # each method's one-line summary is its --methods help
-    p = _Parser(prog="python -m harness", description=__doc__)
+    p = Parser(prog="python -m harness", description=__doc__)
     sub = p.add_subparsers(dest="command", required=True)
     run = sub.add_parser("run", help="fine-tune models × tasks × seeds, write results and the leaderboard")
     run.add_argument("--models", type=Path, default=DEFAULT_MODELS, help="models YAML (default: models.yaml)")
@@ -122,22 +29,22 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--data-dir", type=Path, help="folder of local task data (e.g. ../shared/data)")
     run.add_argument("--output-dir", type=Path, default=Path("outputs"))
     run.add_argument("--task-dir", type=Path, action="append", default=[], help="extra folder of task YAMLs")
-    run.add_argument("--seeds", type=_seeds, default=(42,), help="comma-separated, unique (default 42)")
-    run.add_argument("--methods", type=_methods, default=("finetune",),
+    run.add_argument("--seeds", type=seed_list, default=(42,), help="comma-separated, unique (default 42)")
+    run.add_argument("--methods", type=method_list, default=("finetune",),
                      help="comma-separated, of: " + "; ".join(f"{m.name} ({m.summary})" for m in methods))
-    run.add_argument("--folds", type=_names, help="few-shot folds to run (default: every fold the task lists)")
-    run.add_argument("--max-train-samples", type=_positive, help="cap the training split (default: all)")
-    run.add_argument("--max-eval-samples", type=_positive, help="cap the evaluated splits (default: all)")
-    run.add_argument("--max-steps", type=_positive, help="optimizer steps per job (default: the epochs decide)")
-    run.add_argument("--epochs", type=_positive_float, help="training epochs (may be fractional)")
-    run.add_argument("--learning-rate", type=_positive_float, help="peak learning rate")
-    run.add_argument("--batch-size", type=_positive, help="training batch size")
-    run.add_argument("--set", type=_set, action="append", default=[], metavar="KEY=VALUE",
+    run.add_argument("--folds", type=name_list, help="few-shot folds to run (default: every fold the task lists)")
+    run.add_argument("--max-train-samples", type=positive_int, help="cap the training split (default: all)")
+    run.add_argument("--max-eval-samples", type=positive_int, help="cap the evaluated splits (default: all)")
+    run.add_argument("--max-steps", type=positive_int, help="optimizer steps per job (default: the epochs decide)")
+    run.add_argument("--epochs", type=positive_float, help="training epochs (may be fractional)")
+    run.add_argument("--learning-rate", type=positive_float, help="peak learning rate")
+    run.add_argument("--batch-size", type=positive_int, help="training batch size")
+    run.add_argument("--set", type=set_option, action="append", default=[], metavar="KEY=VALUE",
                      help="any training option, highest precedence (e.g. --set selection=last)")
-    run.add_argument("--search", type=_search, action="append", default=[], metavar="KEY=V1,V2",
+    run.add_argument("--search", type=search_option, action="append", default=[], metavar="KEY=V1,V2",
                      help="tune a training option on the validation split (repeat for a grid; e.g. "
                           "--search learning_rate=1e-5,3e-5); the best setting then runs on every seed")
-    run.add_argument("--search-trials", type=_positive, default=None, metavar="N",
+    run.add_argument("--search-trials", type=positive_int, default=None, metavar="N",
                      help="Optuna TPE: N trials over the search: ranges of the task/models YAML (or --search lists)")
     run.add_argument("--trust-metric-code", action="store_true",
                      help="allow tasks' evaluate:NAME metrics, which download and run the metric's code from the Hub")
@@ -145,15 +52,15 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--only-models", help="comma-separated model names from the models file")
     run.add_argument("--keep-checkpoints", choices=["best", "all", "none"], default="best",
                      help="best: one checkpoint per configuration (best validation seed); all: every seed; none")
-    run.add_argument("--executor", type=_executor, default=None,
+    run.add_argument("--executor", type=executor_name, default=None,
                      help="serial (default): jobs one after another in this process; local: worker processes on "
                           "this machine, one per GPU slot; ray: Ray tasks on a local instance or a cluster")
-    run.add_argument("--workers", type=_positive, default=None,
+    run.add_argument("--workers", type=positive_int, default=None,
                      help="local executor: jobs at once (implies --executor local; default GPUs ÷ --gpus-per-job, "
                           "1 on CPU)")
     run.add_argument("--gpus-per-job", type=float, default=None,
                      help="share of a GPU per job: 1 (default with --device cuda) or a fraction such as 0.5")
-    run.add_argument("--threads-per-job", type=_positive, default=None,
+    run.add_argument("--threads-per-job", type=positive_int, default=None,
                      help="CPU threads per job (default: OMP_NUM_THREADS if set, else the cores split)")
     run.add_argument("--ray-address", default=None,
                      help="ray executor: 'auto' or ray://HOST:10001 or HOST:PORT joins a cluster (default: start a "
@@ -171,7 +78,7 @@ def build_parser() -> argparse.ArgumentParser:
     pr.add_argument("--checkpoint", type=Path, required=True, help="checkpoint folder (outputs/.../checkpoints/...)")
     pr.add_argument("--input", type=Path, required=True, help=".txt (single-text tasks) or .jsonl/.jsonl.gz")
     pr.add_argument("--output", type=Path, help="jsonl(.gz) to write (default: stdout)")
-    pr.add_argument("--batch-size", type=_positive, help="default: the checkpoint's eval_batch_size")
+    pr.add_argument("--batch-size", type=positive_int, help="default: the checkpoint's eval_batch_size")
     pr.add_argument("--backend", choices=["auto", "torch", "onnx", "onnx-fp32", "onnx-int8"], default="auto",
                     help="auto: ONNX when the checkpoint has an export (onnx/; int8 first), else torch")
     pr.add_argument("--quiet", action="store_true", help="no progress bar")
@@ -180,21 +87,11 @@ def build_parser() -> argparse.ArgumentParser:
     ex.add_argument("--format", default="onnx", choices=["onnx"])
     ex.add_argument("--quantize", choices=["int8"], help="also write a dynamic int8 model (onnx/model.int8.onnx)")
     ex.add_argument("--data-dir", type=Path, help="folder of local task data, for the accuracy check")
-    ex.add_argument("--max-eval-samples", type=_positive, help="cap the evaluated split (default: all)")
+    ex.add_argument("--max-eval-samples", type=positive_int, help="cap the evaluated split (default: all)")
     ex.add_argument("--latency-runs", type=int, default=50, help="timed runs per latency figure (0: skip latency)")
-    ex.add_argument("--threads", type=_ints, default=(1, 2), help="CPU thread counts to time (default 1,2)")
+    ex.add_argument("--threads", type=int_list, default=(1, 2), help="CPU thread counts to time (default 1,2)")
     ex.add_argument("--no-verify", action="store_true", help="export only: no accuracy, logit or latency check")
     return p
-
-
-def _positive(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        value = 0
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got '{text}'")
-    return value
 
 
 def _select_models(path: Path, only: Optional[str]):
@@ -234,7 +131,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     cli_train = {"max_steps": args.max_steps, "epochs": args.epochs, "learning_rate": args.learning_rate,
                  "batch_size": args.batch_size, **dict(args.set)}
     cli_train = {k: v for k, v in cli_train.items() if v is not None}
-    _check_train_options(cli_train)
+    check_train_options(cli_train)
     request = search.request_from_cli(args.search, args.search_trials, cli_train, {k for k, _ in args.set})
     executor = args.executor or ("local" if args.workers is not None else "serial")
     eopts = execute.ExecOptions(executor=executor, workers=args.workers, gpus_per_job=args.gpus_per_job,

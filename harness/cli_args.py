@@ -1,0 +1,114 @@
+"""Argument types of the command line: each turns one flag's text into a checked value, or says in one line
+what was expected (argparse prints it as `error: --flag: …`, exit 2)."""
+from __future__ import annotations
+
+import argparse
+import re
+from typing import Any
+
+from pydantic import ValidationError
+
+from .config_files import format_validation_error
+from .errors import HarnessError, did_you_mean
+from .specs import TRAIN_FIELDS, TrainConfig
+
+
+def int_list(text: str) -> tuple[int, ...]:
+    try:
+        return tuple(int(s) for s in text.split(",") if s.strip())
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected comma-separated integers, got '{text}'") from None
+
+
+def seed_list(text: str) -> tuple[int, ...]:
+    seeds = int_list(text)
+    if not seeds:
+        raise argparse.ArgumentTypeError(f"expected one or more comma-separated integers, got '{text}'")
+    bad = [s for s in seeds if not 0 <= s < 2**32]
+    if bad:
+        raise argparse.ArgumentTypeError(f"seed {bad[0]} is out of range (expected 0 to {2**32 - 1})")
+    repeated = sorted({s for s in seeds if seeds.count(s) > 1})
+    if repeated:
+        raise argparse.ArgumentTypeError(f"seed {repeated[0]} is given twice (seeds must be unique)")
+    return seeds
+
+
+def positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = 0.0
+    if not value > 0 or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"expected a positive number, got '{text}'")
+    return value
+
+
+def name_list(text: str) -> tuple[str, ...]:
+    return tuple(s.strip() for s in text.split(",") if s.strip())
+
+
+def method_list(text: str) -> tuple[str, ...]:
+    from .methods import method_names
+
+    names, known = name_list(text), method_names()
+    if not names:
+        raise argparse.ArgumentTypeError(f"expected one or more of {', '.join(known)}, got '{text}'")
+    if len(set(names)) < len(names):
+        raise argparse.ArgumentTypeError(f"method '{next(n for n in names if names.count(n) > 1)}' is given twice")
+    for n in names:
+        if n not in known:
+            raise argparse.ArgumentTypeError(f"unknown method '{n}' (expected {', '.join(known)})"
+                                             f"{did_you_mean(n, known)}")
+    return names
+
+
+def executor_name(text: str) -> str:
+    from .execute.base import EXECUTORS
+
+    if text not in EXECUTORS:
+        raise argparse.ArgumentTypeError(f"unknown executor '{text}'{did_you_mean(text, EXECUTORS)}")
+    return text
+
+
+def set_option(text: str) -> tuple[str, Any]:
+    import yaml
+
+    if "=" not in text:
+        raise argparse.ArgumentTypeError(f"expected KEY=VALUE, got '{text}'")
+    key, value = text.split("=", 1)
+    if key not in TRAIN_FIELDS:
+        raise argparse.ArgumentTypeError(f"unknown training option '{key}'{did_you_mean(key, TRAIN_FIELDS)}")
+    return key, yaml.safe_load(value)
+
+
+def search_option(text: str) -> tuple[str, list[Any]]:
+    key, value = set_option(text)
+    import yaml
+
+    return key, [yaml.safe_load(v) for v in str(text.split("=", 1)[1]).split(",") if v.strip()]
+
+
+def check_train_options(values: dict[str, Any]) -> None:
+    """The command line's training options alone must make a valid TrainConfig (one-line error otherwise)."""
+    try:
+        TrainConfig(**values)
+    except ValidationError as e:
+        raise HarnessError(format_validation_error("--set", e)) from None
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse with a user error as one line on stderr ('error: <flag>: <what>'), exit 2, no usage dump."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        message = re.sub(r"^argument (\S+?)(/\S+)?: ", r"\1: ", message)
+        self.exit(2, f"error: {message} (see {self.prog} --help)\n")
+
+
+def positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got '{text}'")
+    return value
