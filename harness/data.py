@@ -58,9 +58,10 @@ def pick_source(task: TaskSpec, data_dir: Optional[Path], task_file: Path) -> tu
                        f"the data folder; pass --data-dir DIR (e.g. ../shared/data)")
 
 
-def _lines(path: Path, fmt: str) -> Iterator[tuple[int, str]]:
+def text_lines(path: Path, fmt: str, fix: str = "set sources[].format to match the file"
+               ) -> Iterator[tuple[int, str]]:
     """(line number, text) of a local file, decoded line by line: a non-UTF-8 byte or a file that is not gzip
-    is a HarnessError naming the file and the line."""
+    is a HarnessError naming the file and the line (`fix`: what to do about a compression mismatch)."""
     gz = fmt.endswith(".gz")
     lineno = 0
     try:
@@ -73,8 +74,7 @@ def _lines(path: Path, fmt: str) -> Iterator[tuple[int, str]]:
                                        "not UTF-8; expected a UTF-8 text file (re-encode it, e.g. with iconv)") from None
     except (gzip.BadGzipFile, EOFError, zlib.error) as e:
         what = "is not gzip-compressed" if isinstance(e, gzip.BadGzipFile) else f"is a damaged gzip file ({e})"
-        raise HarnessError(f"{path}: line {lineno + 1}: the file {what}; expected a .{fmt} file (set "
-                           f"sources[].format to match the file)") from None
+        raise HarnessError(f"{path}: line {lineno + 1}: the file {what}; expected a .{fmt} file ({fix})") from None
 
 
 def _read_local(folder: Path, split: str, fmt: str) -> tuple[Path, Iterator[dict]]:
@@ -85,7 +85,7 @@ def _read_local(folder: Path, split: str, fmt: str) -> tuple[Path, Iterator[dict
         raise HarnessError(f"{path}: split file not found{hint}")
     if fmt in ("jsonl", "jsonl.gz"):
         def rows() -> Iterator[dict]:
-            for lineno, line in _lines(path, fmt):
+            for lineno, line in text_lines(path, fmt):
                 if line.strip():
                     try:
                         row = json.loads(line)
@@ -100,7 +100,7 @@ def _read_local(folder: Path, split: str, fmt: str) -> tuple[Path, Iterator[dict
     delim = "\t" if fmt == "tsv" else ","
 
     def table_rows() -> Iterator[dict]:
-        lines = (line for _, line in _lines(path, fmt))
+        lines = (line for _, line in text_lines(path, fmt))
         yield from csv.DictReader(lines, delimiter=delim, quoting=csv.QUOTE_NONE if fmt == "tsv" else csv.QUOTE_MINIMAL)
     return path, table_rows()
 

@@ -34,11 +34,12 @@ def _open_text(path: Path, mode: str = "rt") -> IO[str]:
 def text_lines(path: Path) -> Iterator[tuple[int, str]]:
     """(line number, text) of an input file; a byte that is not UTF-8 (or a .gz that is not gzip) is one line naming
     the file and the line."""
-    from .data import _lines
+    from .data import text_lines as lines
 
     if not path.is_file():
         raise HarnessError(f"--input: file '{path}' does not exist")
-    return _lines(path, "jsonl.gz" if path.name.endswith(".gz") else "txt")
+    gz = path.name.endswith(".gz")
+    return lines(path, "jsonl.gz" if gz else "txt", "compress it with gzip, or drop .gz from its name")
 
 
 def _from_text(path: Path, task: TaskSpec) -> Iterator[tuple[int, dict]]:

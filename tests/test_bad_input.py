@@ -312,7 +312,7 @@ CASES += [
     Case("predict-input-not-utf8", ("predict", "--checkpoint", CKPT, "--input", "{tmp}/in.txt"),
          ("in.txt: line 2", "UTF-8"), ckpt_files(**{"in.txt": b"fine\n\xff\xfe bad\n"})),
     Case("predict-input-gz-not-gzip", ("predict", "--checkpoint", CKPT, "--input", "{tmp}/in.jsonl.gz"),
-         ("in.jsonl.gz: line 1: the file is not gzip-compressed",), ckpt_files(**{"in.jsonl.gz": "{}\n"})),
+         ("in.jsonl.gz: line 1: the file is not gzip-compressed", "drop .gz from its name"), ckpt_files(**{"in.jsonl.gz": "{}\n"})),
     Case("predict-batch-size-zero", ("predict", "--checkpoint", CKPT, "--input", "{tmp}/in.txt", "--batch-size", "0"),
          ("--batch-size: expected a positive integer",), ckpt_files()),
     Case("export-threads-zero", ("export", "--checkpoint", CKPT, "--threads", "0"),
