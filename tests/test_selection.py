@@ -23,10 +23,13 @@ class Stub:
     def gold(self, ex):
         return None
 
+    def inputs(self, ex):
+        return {}
+
 
 def run(scores, patience, monkeypatch, direction="higher"):
     it = iter(scores)
-    monkeypatch.setattr(train.metrics, "compute", lambda task, p, g: {"main": next(it)})
+    monkeypatch.setattr(train.metrics, "compute", lambda task, p, g, inputs=None: {"main": next(it)})
     cb = train.SelectionCallback(Stub(patience, direction), [{"id": 1}], patience)
     model = torch.nn.Linear(1, 1)
     stopped_at = None
