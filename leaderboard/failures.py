@@ -63,9 +63,10 @@ def _shown_config(f: pd.DataFrame, agg: pd.DataFrame) -> pd.DataFrame:
 
 def reason_text(row: Any) -> str:
     """'loss became NaN at step 37 (diverged)': the reason, with the kind when it is not a plain error."""
-    kind = row.get("kind") if hasattr(row, "get") else None
+    failure_kind = row.get("kind") if hasattr(row, "get") else None  # diverged, oom, error (not a task kind)
     reason = str(row.get("error") or "unknown error")
-    return reason + (f" ({kind})" if isinstance(kind, str) and kind not in ("", "error") else "")
+    plain = not isinstance(failure_kind, str) or failure_kind in ("", "error")
+    return reason + ("" if plain else f" ({failure_kind})")
 
 
 def counted(runs: pd.DataFrame, agg: pd.DataFrame, failures: list[dict]) -> pd.DataFrame:
