@@ -59,7 +59,6 @@ class TaskKind:
     # inputs whose equal values link examples in a carve (empty: every input field); see `link_fields`
     carve_links: tuple[str, ...] = ()
 
-
     # ------------------------------------------------------------------ data record
     @property
     def input_fields(self) -> tuple[str, ...]:
