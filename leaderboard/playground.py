@@ -55,7 +55,7 @@ class CheckpointCache:
         self.maxsize, self.loader = maxsize, loader
         self._items: OrderedDict[str, tuple[Any, Any]] = OrderedDict()
         self._lock = threading.Lock()
-        self._loading: dict[str, threading.Lock] = {}  # one lock per path being loaded
+        self._load_lock = threading.Lock()  # one load at a time: from_pretrained is not thread-safe
 
     def _hit(self, key: str) -> Optional[tuple[Any, Any]]:
         with self._lock:
@@ -65,15 +65,14 @@ class CheckpointCache:
             return None
 
     def get(self, path: Path) -> tuple[Any, Any]:
-        """The loaded checkpoint; concurrent first uses of one path load it once (the others wait for it), while
-        other paths load in parallel."""
+        """The loaded checkpoint; concurrent first uses of one path load it once (the others wait for it). Loads
+        run one at a time (transformers' from_pretrained in parallel threads fails: 'Cannot copy out of meta
+        tensor'); cached checkpoints are served meanwhile."""
         key = str(Path(path).resolve())
         hit = self._hit(key)
         if hit is not None:
             return hit
-        with self._lock:
-            gate = self._loading.setdefault(key, threading.Lock())
-        with gate:
+        with self._load_lock:
             hit = self._hit(key)
             if hit is not None:
                 return hit
@@ -83,7 +82,6 @@ class CheckpointCache:
                 self._items.move_to_end(key)
                 while len(self._items) > self.maxsize:
                     self._items.popitem(last=False)
-                self._loading.pop(key, None)
         return item
 
     def __len__(self) -> int:
