@@ -18,6 +18,7 @@ from typing import Any, Callable, Optional
 import gradio as gr
 import pandas as pd
 
+from harness.cli_args import positive_int
 from harness.errors import HarnessError
 from leaderboard.columns import UNK_WARN
 from leaderboard.compare import disagreements, right_choices, run_compare
@@ -268,16 +269,6 @@ def build_app(results_dir: Path | str, concurrency: int = CONCURRENCY, queue_siz
     return demo
 
 
-def _positive(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got '{text}'") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got '{text}'")
-    return value
-
-
 def build_parser() -> argparse.ArgumentParser:
     """app.py's command line (docs/ commands are checked against it)."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -287,9 +278,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--port", type=int, default=int(os.environ.get("GRADIO_SERVER_PORT", 7860)))
     parser.add_argument("--host", default=os.environ.get("GRADIO_SERVER_NAME", "127.0.0.1"))
     env = os.environ.get
-    parser.add_argument("--concurrency", type=_positive, default=env("HARNESS_APP_CONCURRENCY", CONCURRENCY),
+    parser.add_argument("--concurrency", type=positive_int, default=env("HARNESS_APP_CONCURRENCY", CONCURRENCY),
                         help=f"handlers running at once (env HARNESS_APP_CONCURRENCY; default {CONCURRENCY})")
-    parser.add_argument("--queue-size", type=_positive, default=env("HARNESS_APP_QUEUE_SIZE", QUEUE_SIZE),
+    parser.add_argument("--queue-size", type=positive_int, default=env("HARNESS_APP_QUEUE_SIZE", QUEUE_SIZE),
                         help=f"events waiting at most (env HARNESS_APP_QUEUE_SIZE; default {QUEUE_SIZE})")
     return parser
 
