@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 from typing import Optional, Sequence
 
+from . import interrupt
 from .cli_args import (Parser, check_train_options, executor_name, int_list, method_list, name_list, positive_float,
                        positive_int, search_option, seed_list, set_option)
 from .errors import HarnessError, did_you_mean
@@ -258,8 +259,9 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         logging.getLogger(noisy).setLevel(logging.WARNING)
     args = build_parser().parse_args(argv)
     try:
-        return {"run": cmd_run, "list": cmd_list, "leaderboard": cmd_leaderboard, "predict": cmd_predict,
-                "export": cmd_export}[args.command](args)
+        with interrupt.handling():  # a Ctrl-C is never lost (harness.interrupt)
+            return {"run": cmd_run, "list": cmd_list, "leaderboard": cmd_leaderboard, "predict": cmd_predict,
+                    "export": cmd_export}[args.command](args)
     except HarnessError as e:
         print(f"error: {e}", file=sys.stderr)
         return e.exit_code

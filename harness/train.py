@@ -10,7 +10,7 @@ from typing import Any, Optional
 import torch
 from transformers import PrinterCallback, Trainer, TrainerCallback, TrainingArguments
 
-from . import metrics, oom
+from . import interrupt, metrics, oom
 from .divergence import DivergenceGuard, mark_step, watch_outputs
 from .adapters import Adapter
 from .errors import HarnessError
@@ -97,6 +97,10 @@ class LogCallback(TrainerCallback):
         if logs:
             log.info("step %d: %s", state.global_step, {k: round(v, 6) if isinstance(v, float) else v
                                                         for k, v in logs.items()})
+        return control
+
+    def on_step_end(self, args, state, control, **kw):
+        interrupt.check()  # a Ctrl-C a finalizer swallowed stops the job here
         return control
 
 

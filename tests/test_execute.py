@@ -298,3 +298,20 @@ def test_probe_lists_what_a_node_lacks(bert_models, tmp_path):
     assert f"model folder {tmp_path / 'no-model'} is missing" in missing
     assert "model package 'no_such_model_pkg' is not installed" in missing
     assert "is not shared with the driver" in missing[-1]
+
+
+def test_a_ctrl_c_swallowed_by_a_finalizer_is_raised_again():
+    """Python ignores a KeyboardInterrupt raised inside __del__ (e.g. garbage collected mid-training); the
+    harness records the signal and raises it again at the next check (each training step, each grid event)."""
+    from harness import interrupt
+
+    class Finalizer:
+        def __del__(self):
+            os.kill(os.getpid(), signal.SIGINT)  # delivered while __del__ runs: Python prints and ignores it
+            time.sleep(0.05)
+
+    with interrupt.handling():
+        Finalizer()
+        with pytest.raises(KeyboardInterrupt):
+            interrupt.check()
+    interrupt.check()  # outside the block: no leftover state

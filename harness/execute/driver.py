@@ -12,7 +12,7 @@ from typing import Any, Optional
 
 from tqdm.auto import tqdm
 
-from .. import models, results
+from .. import interrupt, models, results
 from ..record import Execution, Failure, JobId, RecordError, ResultRecord, TaskInfo, UnknownSchema
 from ..runner import Job, RunOptions
 from .base import ExecOptions, Outcome, Started, Unit
@@ -160,6 +160,7 @@ def run_grid(jobs: list[Job], opts: RunOptions, eopts: Optional[ExecOptions] = N
         finished: set[int] = set()
         try:
             for event in executor.run(units):
+                interrupt.check()
                 unit = by_uid[event.uid]
                 if isinstance(event, Started):
                     starts[event.uid] = starts.get(event.uid, 0) + 1
