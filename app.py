@@ -95,6 +95,9 @@ def build_app(results_dir: Path | str, concurrency: int = CONCURRENCY, queue_siz
                 sig_cache["sig"] = significance_table(data) if not data.runs.empty else pd.DataFrame()
             return sig_cache["sig"]
 
+    def warm_significance() -> None:
+        significance()
+
     def leaderboard_view(languages, benchmarks_, families, methods, min_m, max_m, search, columns, sort_by,
                          descending, mark, wait=True):
         sig = significance(wait) if mark else pd.DataFrame()
@@ -214,7 +217,10 @@ def build_app(results_dir: Path | str, concurrency: int = CONCURRENCY, queue_siz
                 p_task.change(pl_fn, [p_scope, p_task], [plot_params, plot_lat, plot_bars],
                               api_visibility="private")
                 first = _safe(lambda *a: leaderboard_view(*a, wait=False), 5, 1)  # paint now, marks next
+                # marks next: compute them with no outputs, then redraw with the filters as they are by then (a
+                # redraw computed from the page-load values would undo a filter the user set meanwhile)
                 demo.load(first, lb_inputs, lb_outputs, api_visibility="private").then(
+                    warm_significance, None, None, api_visibility="private").then(
                     lb_fn, lb_inputs, lb_outputs, api_visibility="private")
                 demo.load(pl_fn, [p_scope, p_task], [plot_params, plot_lat, plot_bars], api_visibility="private")
 
