@@ -1,4 +1,4 @@
-"""Command line: run | list | leaderboard | predict | export. User errors print one line and exit with code 2."""
+"""Command line: run | list | leaderboard | predict | export | push | space. User errors print one line and exit with code 2."""
 from __future__ import annotations
 
 import argparse
@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Optional, Sequence
 
 from . import interrupt
+from .publish import commands as publish
 from .cli_args import (Parser, check_train_options, executor_name, int_list, method_list, name_list, positive_float,
                        positive_int, search_option, seed_list, set_option)
 from .errors import HarnessError, did_you_mean
@@ -92,6 +93,7 @@ def build_parser() -> argparse.ArgumentParser:
     ex.add_argument("--latency-runs", type=int, default=50, help="timed runs per latency figure (0: skip latency)")
     ex.add_argument("--threads", type=int_list, default=(1, 2), help="CPU thread counts to time (default 1,2)")
     ex.add_argument("--no-verify", action="store_true", help="export only: no accuracy, logit or latency check")
+    publish.add_parsers(sub)
     return p
 
 
@@ -261,7 +263,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     try:
         with interrupt.handling():  # a Ctrl-C is never lost (harness.interrupt)
             return {"run": cmd_run, "list": cmd_list, "leaderboard": cmd_leaderboard, "predict": cmd_predict,
-                    "export": cmd_export}[args.command](args)
+                    "export": cmd_export, **publish.COMMANDS}[args.command](args)
     except HarnessError as e:
         print(f"error: {e}", file=sys.stderr)
         return e.exit_code

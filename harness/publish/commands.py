@@ -1,0 +1,76 @@
+"""The `push` and `space` subcommands: their arguments (checked where they enter) and what they call."""
+from __future__ import annotations
+
+import argparse
+import re
+from pathlib import Path
+
+HF_RESULTS = re.compile(r"^hf://datasets/(?P<repo>[^@\s]+?)(?:@(?P<rev>[^@\s]+))?$")
+
+
+def repo_id(text: str) -> str:
+    """ORG/NAME, as the Hub validates it (a namespace is required: pushes never go to an implied account)."""
+    from huggingface_hub.utils import HFValidationError, validate_repo_id
+
+    try:
+        validate_repo_id(text)
+    except HFValidationError as e:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a Hub repo id ({str(e).splitlines()[0][:160]})") from None
+    if text.count("/") != 1:
+        raise argparse.ArgumentTypeError(f"expected ORG/NAME (a namespace and a name), got '{text}'")
+    return text
+
+
+def repo_prefix(text: str) -> str:
+    """ORG/ or ORG/name-start: model repos are named <prefix><rule in docs/deploy.md>."""
+    org, _, start = text.partition("/")
+    if not org or not _:
+        raise argparse.ArgumentTypeError(f"expected ORG/ (optionally followed by the start of a name), got '{text}'")
+    repo_id(f"{org}/{start or 'x'}")
+    return text
+
+
+def hf_results(text: str) -> str:
+    """hf://datasets/ORG/NAME[@revision] (the Space reads published results, not a local folder)."""
+    m = HF_RESULTS.match(text)
+    if not m:
+        raise argparse.ArgumentTypeError(f"expected hf://datasets/ORG/NAME[@revision], got '{text}'")
+    repo_id(m["repo"])
+    return text
+
+
+def add_parsers(sub: argparse._SubParsersAction) -> None:
+    """Register `push` and `space` on the harness command line."""
+    ps = sub.add_parser("push", help="publish results (a Hub dataset repo) and checkpoints (model repos with cards)")
+    ps.add_argument("--output-dir", type=Path, required=True, help="the harness output folder to publish")
+    ps.add_argument("--results-repo", type=repo_id, required=True, metavar="ORG/NAME",
+                    help="Hub dataset repo for records, predictions, logs and the leaderboard (created if missing)")
+    ps.add_argument("--checkpoints", choices=["best", "all", "none"], default="best",
+                    help="best: one checkpoint per configuration (best validation seed); all: every kept seed; none")
+    ps.add_argument("--model-repo-prefix", type=repo_prefix, default=None, metavar="ORG/",
+                    help="where checkpoints go: ORG/ (default: the results repo's ORG/); naming in docs/deploy.md")
+    ps.add_argument("--private", action="store_true", help="create new repos as private")
+    ps.add_argument("--dry-run", action="store_true", help="print what would be uploaded and stop (writes nothing)")
+    sp = sub.add_parser("space", help="create or update a Gradio Space that serves published results")
+    sp.add_argument("--space", type=repo_id, required=True, metavar="ORG/NAME", help="the Space repo")
+    sp.add_argument("--results", type=hf_results, required=True, metavar="hf://datasets/ORG/NAME[@rev]",
+                    help="the published results the Space reads (set as its RESULTS variable)")
+    sp.add_argument("--private", action="store_true", help="create the Space as private")
+
+
+def cmd_push(args: argparse.Namespace) -> int:
+    from .push import push
+
+    print(push(args.output_dir, args.results_repo, checkpoints=args.checkpoints,
+               model_repo_prefix=args.model_repo_prefix, private=args.private, dry_run=args.dry_run))
+    return 0
+
+
+def cmd_space(args: argparse.Namespace) -> int:
+    from .space import deploy
+
+    print(deploy(args.space, args.results, private=args.private))
+    return 0
+
+
+COMMANDS = {"push": cmd_push, "space": cmd_space}
