@@ -86,19 +86,25 @@ def training_work(job: Job) -> float:
     return job.train_size * cfg.epochs
 
 
-def prune_checkpoints(job: Job, opts: RunOptions, records: dict[int, ResultRecord]) -> None:
-    """keep-checkpoints best: keep the seed with the best validation score (never the test score), in the main
-    score's direction."""
-    if opts.keep_checkpoints != "best" or len(records) < 2:
-        return
-    sign = -1.0 if job.spec.direction == "lower" else 1.0
+def best_seed(records: dict[int, ResultRecord], direction: str) -> int:
+    """The seed whose checkpoint is kept as "best": the best validation main score (never the test score) in the
+    main score's direction; a seed without a validation score comes last; ties go to the lowest seed. Shared by
+    --keep-checkpoints best and `push --checkpoints best`."""
+    sign = -1.0 if direction == "lower" else 1.0
 
     def val_main(seed: int) -> float:
         v = records[seed].validation
         main = (v.metrics or {}).get("main") if v else None
         return sign * main if main is not None else float("-inf")
 
-    keep = max(sorted(records), key=val_main)
+    return max(sorted(records), key=val_main)
+
+
+def prune_checkpoints(job: Job, opts: RunOptions, records: dict[int, ResultRecord]) -> None:
+    """keep-checkpoints best: keep only the `best_seed` checkpoint."""
+    if opts.keep_checkpoints != "best" or len(records) < 2:
+        return
+    keep = best_seed(records, job.spec.direction)
     for seed in records:
         if seed != keep:
             shutil.rmtree(results.checkpoint_dir(opts.output_dir, job.key, seed), ignore_errors=True)

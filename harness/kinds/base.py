@@ -58,6 +58,10 @@ class TaskKind:
     form_fields: dict[str, str] = field(default_factory=dict)  # form box -> input field, where they differ
     # inputs whose equal values link examples in a carve (empty: every input field); see `link_fields`
     carve_links: tuple[str, ...] = ()
+    # how the Hub names this kind (model cards, harness/publish/cards.py): the model-index `task.type` and the
+    # model's `pipeline_tag` (None: no Hub pipeline serves it, e.g. multiple choice)
+    hub_task_type: str = "text-classification"
+    pipeline_tag: Optional[str] = None
 
     # ------------------------------------------------------------------ data record
     @property

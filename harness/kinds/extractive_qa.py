@@ -53,4 +53,5 @@ QA = register(ExtractiveQA(
     adapters={("encoder", "head"): "harness.adapters.qa:QAAdapter",
               ("seq2seq", "head"): "harness.adapters.genqa:GenQAAdapter"},
     form=("context", "question"), length_field="context",
+    hub_task_type="question-answering", pipeline_tag="question-answering",
     description="context + question -> an answer span of the context"))

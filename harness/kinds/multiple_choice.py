@@ -97,5 +97,6 @@ MULTIPLE_CHOICE = register(MultipleChoice(
     adapters={("encoder", "head"): "harness.adapters.choice:ChoiceAdapter",
               ("seq2seq", "head"): "harness.adapters.choice:Seq2SeqChoiceAdapter"},
     form=("context", "question", CHOICES_BOX), form_fields={CHOICES_BOX: "choices"}, length_field="context",
+    hub_task_type="multiple-choice", pipeline_tag=None,
     carve_links=("context",),  # questions ("关于这段对话，可以知道什么？") and choices recur across passages
     description="context + question + choices -> the index of the right choice"))

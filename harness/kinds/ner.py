@@ -152,4 +152,5 @@ NER_KIND = register(NER(
     metrics=("entity_f1", "entity_precision", "entity_recall", BY_TEXT),
     adapters={("encoder", "head"): "harness.adapters.encoder:TokenAdapter"},
     form=("text",), length_field="tokens", word_fields=("tokens",), needs_label_names=True, text_input=True,
+    hub_task_type="token-classification", pipeline_tag="token-classification",
     description="words -> BIO tags over label_names (entity types)", form_fields={"text": "tokens"}))

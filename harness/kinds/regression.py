@@ -86,4 +86,5 @@ REGRESSION = register(Regression(
     metrics=("pearson", "spearman", "mse", "mae"),
     adapters={("encoder", "head"): "harness.adapters.encoder:SequenceAdapter",
               ("seq2seq", "head"): "harness.adapters.seq2seq:Seq2SeqAdapter"},
-    form=("text_a", "text_b"), length_field="text_b", description="two texts -> a number"))
+    form=("text_a", "text_b"), length_field="text_b", description="two texts -> a number",
+    hub_task_type="text-classification", pipeline_tag="text-classification"))  # transformers: a 1-label head
