@@ -1,0 +1,192 @@
+"""Model cards for pushed checkpoints, built with huggingface_hub's card classes (ModelCardData + EvalResult, so the
+Hub's model-index is valid); the metadata is never written by hand.
+
+Metadata: model-index with the seed mean of every score of the configuration (the main score first), task type
+from the task kind (TaskKind.hub_task_type), the dataset as a Hub id / config / split only when the scored split is
+exactly that Hub split (else the task name and split "local", the source in the body), `base_model` (a Hub id
+only), `library_name` (transformers; peft for a LoRA adapter), `pipeline_tag` (TaskKind.pipeline_tag), tags (the
+method, model-chooser, the task, the benchmark) and `license` only when the base model's is known. The body: the
+per-seed table, data (source, carve, fingerprint, licence, caveats), training configuration, environment and the
+command that reproduces the job.
+"""
+from __future__ import annotations
+
+import json
+import statistics
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Optional
+
+if TYPE_CHECKING:
+    from ..record import ResultRecord
+    from .plan import Checkpoint
+
+LANGUAGES = {"multi": "multilingual"}  # TaskSpec.language -> the Hub's language tag (en, zh are already)
+
+
+def hub_split(rec: "ResultRecord") -> Optional[dict[str, Optional[str]]]:
+    """The Hub dataset split the record was scored on, when it is exactly one ({path, name, split, revision}):
+    a Hub source whose test split was named, not carved; else None (a local substitute or a carve)."""
+    data = rec.data
+    src = data.source if data else {}
+    carved = bool(data and data.carve and "test" in data.carve.get("into", []))
+    if not data or src.get("type") != "hub" or carved or data.evaluated_split != "test" or "test" not in src.get(
+            "splits", {}):
+        return None
+    return {"path": src.get("path"), "name": src.get("name"), "split": src["splits"]["test"],
+            "revision": src.get("revision")}
+
+
+def _mean(values: list[float]) -> float:
+    return round(statistics.fmean(values), 4)
+
+
+def score_means(group: list["ResultRecord"]) -> dict[str, float]:
+    """Seed mean of every score the configuration's records share ('main' first)."""
+    names = [n for n in group[0].metrics if all(n in r.metrics for r in group)]
+    names.sort(key=lambda n: n != "main")
+    return {n: _mean([r.metrics[n] for r in group]) for n in names}
+
+
+def _eval_results(ckpt: "Checkpoint") -> list[Any]:
+    from huggingface_hub import EvalResult
+
+    from ..kinds import get_kind
+
+    rec = ckpt.record
+    info = rec.task_info
+    exact = hub_split(rec)
+    where = ({"dataset_type": exact["path"], "dataset_name": rec.job.task, "dataset_config": exact["name"],
+              "dataset_split": exact["split"], "dataset_revision": exact["revision"]} if exact else
+             {"dataset_type": rec.job.task, "dataset_name": rec.job.task, "dataset_split": "local"})
+    kind = get_kind(info.kind)
+    main_name = " + ".join(info.main_score)
+    out = []
+    for name, value in score_means(ckpt.group).items():
+        metric = main_name if name == "main" and len(info.main_score) == 1 else name
+        if name != "main" and len(info.main_score) == 1 and name == info.main_score[0]:
+            continue  # the main score under its own name already
+        label = f"{metric} (main score, mean of {len(ckpt.group)} seeds)" if name == "main" else \
+            f"{metric} (mean of {len(ckpt.group)} seeds)"
+        out.append(EvalResult(task_type=kind.hub_task_type, task_name=kind.description or info.kind,
+                              metric_type=metric if name != "main" or len(info.main_score) == 1 else "main",
+                              metric_name=label, metric_value=value, **where))
+    return out
+
+
+def card_data(ckpt: "Checkpoint", license: Optional[str] = None) -> Any:
+    """The ModelCardData of a checkpoint's card."""
+    from huggingface_hub import ModelCardData
+
+    from ..kinds import get_kind
+
+    rec = ckpt.record
+    info = rec.task_info
+    exact = hub_split(rec)
+    src = rec.data.source if rec.data else {}
+    tags = list(dict.fromkeys(["model-chooser", rec.job.method, rec.job.task, info.benchmark]))
+    return ModelCardData(
+        model_name=ckpt.repo_id.split("/")[1], eval_results=_eval_results(ckpt),
+        base_model=ckpt.base_model, library_name="peft" if ckpt.kind == "lora-adapter" else "transformers",
+        pipeline_tag=get_kind(info.kind).pipeline_tag, license=license, tags=tags,
+        language=LANGUAGES.get(info.language, info.language),
+        datasets=[src["path"]] if src.get("type") == "hub" and src.get("path") else None,
+        metrics=list(info.main_score))
+
+
+def _table(rows: list[list[Any]], head: list[str]) -> str:
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    lines += ["| " + " | ".join("" if v is None else str(v) for v in row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def _fmt(v: Any) -> str:
+    return f"{v:.4f}" if isinstance(v, float) else ("–" if v is None else str(v))
+
+
+def _source_text(rec: "ResultRecord") -> str:
+    data = rec.data
+    src = data.source
+    if src.get("type") == "hub":
+        where = f"Hub dataset `{src.get('path')}`" + (f", config `{src['name']}`" if src.get("name") else "") + \
+            (f" @ `{src['revision']}`" if src.get("revision") else "")
+    else:
+        where = f"local files (folder `{Path(str(src.get('dir', '?'))).name}`)"
+    splits = ", ".join(f"{role}: `{name}`" for role, name in src.get("splits", {}).items())
+    text = f"- Source: {where}; splits {splits}" + (f"; fold `{src['fold']}`" if src.get("fold") else "")
+    if data.carve:
+        c = data.carve
+        text += (f"\n- Carved: {', '.join(c.get('into', []))} from `{c.get('from')}` (seed {c.get('seed')}, "
+                 f"{c.get('method', '')})")
+    exact = hub_split(rec)
+    text += ("\n- Scored on exactly the Hub split above (the model-index names it)." if exact else
+             "\n- Scored on a local split (a substitute or a carve, not a Hub split as published): the model-index "
+             "names the task and the split `local`.")
+    return text
+
+
+def card_body(ckpt: "Checkpoint") -> str:
+    """The card's Markdown body."""
+    rec, group = ckpt.record, ckpt.group
+    info, j = rec.task_info, rec.job
+    seeds = [r.job.seed for r in group]
+    metrics = [n for n in group[0].metrics if n != "main" and [n] != info.main_score]
+    rows = [[f"**{r.job.seed}**" if r.job.seed == j.seed else r.job.seed, _fmt(r.metrics.get("main")),
+             _fmt((r.validation.metrics or {}).get("main") if r.validation else None),
+             *(_fmt(r.metrics.get(m)) for m in metrics)] for r in group]
+    mains = [r.metrics["main"] for r in group]
+    spread = f" ± {statistics.stdev(mains):.4f} (std)" if len(mains) > 1 else ""
+    chosen = ("the seed with the best validation score (never the test score)" if ckpt.best else
+              "one of the kept seeds")
+    base = f"`{ckpt.base_model}`" if ckpt.base_model else f"{rec.model_info.family} family, not on the Hub"
+    adapter = ("\n\nThis repo holds a **LoRA adapter** (peft) for the base model " + (f"`{ckpt.base_model}`" if
+               ckpt.base_model else f"`{j.model}` (not on the Hub)") +
+               " and the trained task head" + ("." if ckpt.base_model else "; `merged/` holds the merged model.")
+               if ckpt.kind == "lora-adapter" else "")
+    train = rec.config.get("train", {})
+    env = rec.environment
+    versions = ", ".join(f"{k} {v}" for k, v in (env.get("versions") or {}).items() if v)
+    command = " ".join(rec.command) if rec.command else None
+    caveats = "".join(f"\n- {c}" for c in info.caveats) or "\n- none stated"
+    parts = [
+        f"# {ckpt.repo_id.split('/')[1]}",
+        f"`{j.model}` ({base}) trained with the **{j.method}** method on the task **{j.task}** ({info.benchmark}, "
+        f"{info.language}), published by the model-chooser harness. Seed {j.seed}: {chosen} of seeds "
+        f"{', '.join(map(str, seeds))}." + adapter,
+        "## Scores",
+        f"Main score: {' + '.join(info.main_score)} ({info.direction} is better), on the `{rec.data.evaluated_split}`"
+        f" split: mean {statistics.fmean(mains):.4f}{spread} over {len(mains)} seeds.",
+        _table(rows, ["seed", "main (test)", "main (validation)", *metrics]),
+        "## Data",
+        _source_text(rec) + f"\n- Sizes: {json.dumps(rec.data.sizes)}\n- Data fingerprint: `{rec.data.fingerprint}`"
+        f"\n- Data licence: {info.license}\n\n**Task caveats**{caveats}",
+        "## Training configuration",
+        f"Configuration hash `{j.config_hash}`; {rec.training.steps} steps, {rec.training.epochs:g} epochs.\n\n"
+        "```json\n" + json.dumps(train, indent=1, sort_keys=True) + "\n```",
+        "## Environment",
+        f"harness {env.get('harness', '?')} (git `{env.get('git_sha')}`), Python {env.get('python', '?')}, "
+        f"device {env.get('device', '?')}" + (f" ({env['gpu']})" if env.get("gpu") else "") + f"; {versions}.",
+        "## Reproduce",
+        f"```\n{command}\n```" if command else "The record holds no command line (run before commands were recorded).",
+        "## Use",
+        "```python\nfrom huggingface_hub import snapshot_download\nfrom harness.checkpoint import load_checkpoint\n\n"
+        f"path = snapshot_download(\"{ckpt.repo_id}\")\nadapter, model = load_checkpoint(path)  # the model-chooser harness\n```",
+    ]
+    return "\n\n".join(parts) + "\n"
+
+
+def render_card(ckpt: "Checkpoint", license: Optional[str] = None) -> str:
+    """The README.md of a checkpoint's model repo: YAML metadata (from ModelCardData) and the body."""
+    from huggingface_hub import ModelCard
+
+    return str(ModelCard(f"---\n{card_data(ckpt, license).to_yaml()}\n---\n\n{card_body(ckpt)}"))
+
+
+def sample_card(output_dir: Path, results_repo: str = "ORG/results", checkpoints: str = "best") -> str:
+    """The card of the first checkpoint `push` would publish from an output folder, without the Hub (no base
+    model licence lookup): for docs/deploy.md."""
+    from .plan import make_plan
+
+    plan = make_plan(Path(output_dir), results_repo, checkpoints, None)
+    if not plan.checkpoints:
+        raise ValueError(f"{output_dir}: no checkpoint to render a card for")
+    return render_card(plan.checkpoints[0])

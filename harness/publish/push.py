@@ -1,0 +1,189 @@
+"""`python -m harness push`: publish an output folder to the Hub.
+
+Checkpoints go to model repos first (one create_commit each, with its model card: harness/publish/cards.py), the
+results last, in ONE commit to a dataset repo: results/<model>/<revision>/<task>/<method>/<hash>/seed<k>.* (records,
+failures, predictions, logs), leaderboard.csv/.md rebuilt from the result files, checkpoints.json (the mapping:
+record checkpoint path -> model repo @ commit, the app's allow-list) and a README. Every repo is compared with its
+remote tree (git blob sha1 / LFS sha256) and only what changed is uploaded; nothing changed: no commit. A push that
+stopped between model repos leaves the results repo as it was; running it again completes it. The results repo
+mirrors the folder's results/ (files gone locally are deleted there); the mapping keeps earlier entries whose
+record is still published. Checkpoint selection and repo naming: harness/publish/plan.py.
+"""
+from __future__ import annotations
+
+import hashlib
+import logging
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Optional, Union
+
+from ..errors import HarnessError
+from . import api as hub
+from .plan import MAPPING_FILE, Checkpoint, Plan, make_plan, mapping_json, read_mapping
+
+if TYPE_CHECKING:
+    from huggingface_hub import HfApi
+
+__all__ = ["MAPPING_FILE", "push", "read_mapping"]
+log = logging.getLogger(__name__)
+Content = Union[Path, bytes]
+KEEP_REMOTE = (".gitattributes",)  # never deleted from a repo by a push
+
+
+def _bytes(content: Content) -> bytes:
+    return content if isinstance(content, bytes) else Path(content).read_bytes()
+
+
+def same(content: Content, remote: Any) -> bool:
+    """Whether local content equals a remote RepoFile: its LFS sha256, else its git blob sha1."""
+    data = _bytes(content)
+    lfs = getattr(remote, "lfs", None)
+    if lfs is not None:
+        sha = lfs.get("sha256") if isinstance(lfs, dict) else getattr(lfs, "sha256", None)
+        return sha == hashlib.sha256(data).hexdigest()
+    return remote.blob_id == hashlib.sha1(b"blob %d\0" % len(data) + data).hexdigest()
+
+
+def remote_files(api: "HfApi", repo_id: str, repo_type: str) -> dict[str, Any]:
+    """path -> RepoFile of a repo's main branch (folders left out)."""
+    return {f.path: f for f in api.list_repo_tree(repo_id, repo_type=repo_type, recursive=True)
+            if hasattr(f, "blob_id")}
+
+
+def operations(local: dict[str, Content], remote: dict[str, Any], mirror: tuple[str, ...] = ("",)) -> list[Any]:
+    """Adds for new or changed files; deletes for remote files under a `mirror` prefix that are not local."""
+    from huggingface_hub import CommitOperationAdd, CommitOperationDelete
+
+    ops: list[Any] = [CommitOperationAdd(path_in_repo=p, path_or_fileobj=c if isinstance(c, bytes) else str(c))
+                      for p, c in sorted(local.items()) if p not in remote or not same(c, remote[p])]
+    ops += [CommitOperationDelete(path_in_repo=p) for p in sorted(remote)
+            if p not in local and p not in KEEP_REMOTE and p.startswith(mirror)]
+    return ops
+
+
+def _url(repo_id: str, repo_type: str) -> str:
+    return f"{hub.endpoint()}/{'' if repo_type == 'model' else repo_type + 's/'}{repo_id}"
+
+
+def _license(api: "HfApi", base: Optional[str], cache: dict[str, Optional[str]]) -> Optional[str]:
+    """The base model's licence from its Hub card, when it states one (never guessed)."""
+    if base and base not in cache:
+        try:
+            data = getattr(api.repo_info(base, repo_type="model"), "card_data", None)
+            cache[base] = getattr(data, "license", None) if data is not None else None
+        except Exception as e:  # noqa: BLE001 - no licence found: the card states none
+            log.info("licence of %s not found (%s)", base, type(e).__name__)
+            cache[base] = None
+    return cache.get(base) if base else None
+
+
+def model_files(ckpt: Checkpoint, card: str) -> dict[str, Content]:
+    return {**ckpt.files(), "README.md": card.encode("utf-8")}
+
+
+def results_files(plan: Plan, mapping: dict[str, dict[str, Any]]) -> dict[str, Content]:
+    """The results repo's files: result files, leaderboard tables from them, the mapping and the dataset card."""
+    from leaderboard.table import csv_frame, leaderboard, load_results, to_markdown
+
+    loaded = load_results(plan.output_dir)
+    table = leaderboard(loaded.runs, loaded.failures)
+    return {**plan.results, "leaderboard.csv": csv_frame(table).to_csv(index=False, float_format="%.4f").encode(),
+            "leaderboard.md": to_markdown(table).encode("utf-8"), MAPPING_FILE: mapping_json(mapping).encode(),
+            "README.md": dataset_card(plan, mapping).encode("utf-8")}
+
+
+def dataset_card(plan: Plan, mapping: dict[str, dict[str, Any]]) -> str:
+    """The results repo's README (DatasetCard metadata; no timestamps, so an unchanged folder gives the same)."""
+    from huggingface_hub import DatasetCard, DatasetCardData
+
+    recs = plan.records
+    models, tasks = sorted({r.job.model for r in recs}), sorted({r.job.task for r in recs})
+    data = DatasetCardData(pretty_name=f"model-chooser results: {plan.results_repo.split('/')[1]}",
+                           tags=["model-chooser", "leaderboard", "evaluation"])
+    body = (f"# Results of the model-chooser harness\n\n{len(recs)} successful runs: {len(models)} models "
+            f"({', '.join(models[:20])}{', ...' if len(models) > 20 else ''}) on {len(tasks)} tasks "
+            f"({', '.join(tasks[:30])}{', ...' if len(tasks) > 30 else ''}); {len(mapping)} published checkpoints.\n\n"
+            "- `leaderboard.md` / `leaderboard.csv`: the leaderboard (seed means), rebuilt from the result files.\n"
+            "- `results/<model>/<revision>/<task>/<method>/<config-hash>/seed<k>.json`: one record per run "
+            "(`.failed.json`: a failed run), with `.predictions.jsonl.gz` and `.log` beside it.\n"
+            f"- `{MAPPING_FILE}`: each published checkpoint's model repo and commit.\n\n"
+            "## View it\n\n```\npython app.py --results hf://datasets/" + plan.results_repo + "\n"
+            "python -m harness space --space ORG/NAME --results hf://datasets/" + plan.results_repo + "\n```\n\n"
+            "Data licences differ per task (some are non-commercial): see `task_info.license` in each record and "
+            "the model cards.\n")
+    return str(DatasetCard(f"---\n{data.to_yaml()}\n---\n\n{body}"))
+
+
+def _remote_mapping(api: "HfApi", repo: str, remote: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    if MAPPING_FILE not in remote:
+        return {}
+    return read_mapping(Path(api.hf_hub_download(repo, MAPPING_FILE, repo_type="dataset")))
+
+
+def push(output_dir: Path, results_repo: str, *, checkpoints: str = "best", model_repo_prefix: Optional[str] = None,
+         private: bool = False, dry_run: bool = False) -> str:
+    """Publish an output folder (module docstring); returns a short summary (what was uploaded or unchanged, the
+    repo URLs). Hub and network problems raise HarnessError with one line; nothing is written before the token,
+    the folder and every repo's type are checked."""
+    from .cards import render_card
+
+    where = f"push to {results_repo}"
+    api = hub.get_api()
+    with hub.hub_errors(where):
+        api.whoami()
+    plan = make_plan(Path(output_dir), results_repo, checkpoints, model_repo_prefix)
+    with hub.hub_errors(where):
+        results_exists = hub.check_repo_type(api, results_repo, "dataset")
+        exists = {c.repo_id: hub.check_repo_type(api, c.repo_id, "model") for c in plan.checkpoints}
+        licences: dict[str, Optional[str]] = {}
+        todo = []  # (checkpoint, files, operations)
+        for c in plan.checkpoints:
+            files = model_files(c, render_card(c, _license(api, c.base_model, licences)))
+            remote = remote_files(api, c.repo_id, "model") if exists[c.repo_id] else {}
+            todo.append((c, files, operations(files, remote)))
+        remote_res = remote_files(api, results_repo, "dataset") if results_exists else {}
+        keep = {r.checkpoint for r in plan.records if r.checkpoint}
+        mapping = {k: v for k, v in _remote_mapping(api, results_repo, remote_res).items() if k in keep}
+    if dry_run:
+        return _dry_summary(plan, todo, remote_res)
+    lines, pushed = [], 0
+    try:
+        for c, files, ops in todo:
+            with hub.hub_errors(f"{where}: model repo {c.repo_id}"):
+                if not exists[c.repo_id]:
+                    api.create_repo(c.repo_id, repo_type="model", private=private, exist_ok=True)
+                if ops:
+                    info = api.create_commit(c.repo_id, ops, commit_message=f"harness push: {c.key}",
+                                             repo_type="model")
+                    sha = info.oid
+                else:
+                    sha = api.repo_info(c.repo_id, repo_type="model").sha
+            mapping[c.key] = {"repo_id": c.repo_id, "revision": sha, "kind": c.kind, "base_model": c.base_model}
+            lines.append(f"  {_url(c.repo_id, 'model')}: " + (f"{len(ops)} files changed" if ops else "unchanged"))
+            pushed += 1
+        with hub.hub_errors(f"{where}: results repo"):
+            files = results_files(plan, mapping)
+            ops = operations(files, remote_res, mirror=("results/",))
+            if not results_exists:
+                api.create_repo(results_repo, repo_type="dataset", private=private, exist_ok=True)
+            if ops:
+                api.create_commit(results_repo, ops, commit_message=f"harness push: {len(plan.records)} results, "
+                                  f"{len(mapping)} checkpoints", repo_type="dataset")
+    except HarnessError as e:
+        raise HarnessError(f"{e} ({pushed} of {len(todo)} model repos pushed, results repo not updated: run the "
+                           "same command again to complete the push)") from None
+    head = f"results: {_url(results_repo, 'dataset')}: " + (f"{len(ops)} files changed in one commit" if ops
+                                                            else "unchanged")
+    changed = sum(1 for _, _, o in todo if o)
+    models = f"model repos: {len(todo)} ({changed} updated, {len(todo) - changed} unchanged)"
+    return "\n".join([head, models, *lines])
+
+
+def _dry_summary(plan: Plan, todo: list, remote_res: dict[str, Any]) -> str:
+    """What a push would do (the results repo's leaderboard, mapping and card are rebuilt at push time)."""
+    new = [p for p, c in plan.results.items() if p not in remote_res or not same(c, remote_res[p])]
+    lines = [f"dry run: nothing written. Would push to {_url(plan.results_repo, 'dataset')}: {len(new)} of "
+             f"{len(plan.results)} result files new or changed (+ leaderboard, {MAPPING_FILE}, README.md)",
+             f"model repos: {len(todo)} ({sum(1 for _, _, o in todo if o)} to update)"]
+    lines += [f"  {c.repo_id} <- {c.key} ({c.kind}{', best seed' if c.best else ''}): "
+              + (f"{len(ops)} files to upload" if ops else "unchanged") for c, _, ops in todo]
+    return "\n".join(lines)
