@@ -9,8 +9,8 @@ Routes (what huggingface_hub 2.4 requests; <t> = model|dataset|space, <pfx> = ""
     GET  /api/spaces/<org>/<name>/variables               get_space_variables
     GET  /api/whoami-v2                                   whoami (any Bearer token is user "tester")
     HEAD/GET /<pfx><org>/<name>/resolve/<rev>/<path>      hf_hub_download, file_exists, snapshot_download: 200 with
-                                                          X-Repo-Commit, ETag (git sha1, or sha256 for LFS files
-                                                          with X-Linked-Etag/X-Linked-Size), Content-Length, Range
+                                                          X-Repo-Commit, ETag (the git blob sha1; LFS files also
+                                                          X-Linked-Etag = sha256, X-Linked-Size), Content-Length, Range
 Errors: 404 with X-Error-Code RepoNotFound / RevisionNotFound / EntryNotFound (what huggingface_hub maps to its
 exceptions); a private repo without an Authorization header: 401 RepoNotFound. No xet headers: plain HTTP downloads.
 """
@@ -138,7 +138,7 @@ class _Handler(BaseHTTPRequestHandler):
         data = files[path].read_bytes()
         headers = {"X-Repo-Commit": sha, "Accept-Ranges": "bytes", "ETag": f'"{entry["oid"]}"'}
         if "lfs" in entry:
-            headers.update({"ETag": f'"{entry["lfs"]["oid"]}"', "X-Linked-Etag": f'"{entry["lfs"]["oid"]}"',
+            headers.update({"X-Linked-Etag": f'"{entry["lfs"]["oid"]}"',
                             "X-Linked-Size": str(entry["size"])})
         status, rng = 200, self.headers.get("Range")
         if rng and rng.startswith("bytes=") and not head:

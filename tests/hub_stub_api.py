@@ -264,11 +264,11 @@ def stub_api(hub: FolderHub, *, token: bool = True, writable: bool = True, onlin
     for name, member in inspect.getmembers(HfApi, callable):
         if name.startswith("_") or not hasattr(api, name):
             continue
-        getattr(api, name).side_effect = _wire(name, impls.get(name), online)
+        getattr(api, name).side_effect = _wire(name, impls.get(name), online, token)
     return api
 
 
-def _wire(name: str, impl: Optional[Callable[[dict], Any]], online: bool) -> Callable[..., Any]:
+def _wire(name: str, impl: Optional[Callable[[dict], Any]], online: bool, token: bool) -> Callable[..., Any]:
     """The side effect of HfApi.<name>: bind the call to the real signature, then run `impl` (or fail loudly)."""
     sig = inspect.signature(getattr(HfApi, name))
 
@@ -283,6 +283,10 @@ def _wire(name: str, impl: Optional[Callable[[dict], Any]], online: bool) -> Cal
             validate_repo_id(a["repo_id"])
         if a.get("repo_type") not in (None, "model", "dataset", "space"):
             raise ValueError(f"Invalid repo type: {a['repo_type']}")
+        if a.get("token") is True and not token and name != "whoami":
+            raise LocalTokenNotFoundError(
+                "Token is required (`token=True`), but no token found. You need to provide a token or be logged in to "
+                "Hugging Face with `hf auth login` or `huggingface_hub.login`. See https://huggingface.co/settings/tokens.")
         if not online:
             if name == "whoami":
                 impl(dict(a, token=a.get("token")))  # token checks come before the network, as in HfApi.whoami
