@@ -42,6 +42,10 @@ class Case:
     prefix: str = "error:"  # the one line starts with this (on stderr for errors, stdout for "skipped:")
     results: bool = False  # start from a copy of a results folder (tests/fixtures/v1/output) in {tmp}/out
     keep: str = ""  # the folder under {tmp} that must stay untouched ("" = all of it)
+    # Hub commands (push, space): the HfApi stand-in's options (tests/hub_stub.py stub_api: token, writable, online)
+    # over a folder store in {tmp}/hub holding `hub_repos` (repo id, type, Space SDK) before the command runs
+    hub: Optional[dict] = None
+    hub_repos: tuple[tuple[str, str, Optional[str]], ...] = ()
 
 
 CASES: list[Case] = [
@@ -355,6 +359,21 @@ CASES += [
 ]
 
 
+# space (issue 16): `python -m harness space` against the Hub stand-in; nothing is written to the Hub ({tmp}/hub)
+SPACE = ("space", "--space", "org/board", "--results", "hf://datasets/org/results")
+CASES += [
+    Case("space-no-token", SPACE, ("space org/board: not logged in", "hf auth login"), hub={"token": False}),
+    Case("space-no-write-access", SPACE, ("space org/board: no write access (403)",), hub={"writable": False}),
+    Case("space-network-down", SPACE, ("space org/board: cannot reach the Hub",), hub={"online": False}),
+    Case("space-other-sdk", SPACE, ("org/board is a streamlit Space", "expected a gradio Space"), hub={},
+         hub_repos=(("org/board", "space", "streamlit"),)),
+    Case("space-name-is-a-model-repo", SPACE, ("org/board exists on the Hub as a model repo",), hub={},
+         hub_repos=(("org/board", "model", None),)),
+    Case("space-results-not-on-the-hub", ("space", "--space", "org/board", "--results", "outputs/demo"),
+         ("--results", "expected hf://datasets/ORG/NAME[@revision], got 'outputs/demo'"), hub={}),
+]
+
+
 def run_main(args: list[str], capsys) -> tuple[int, str, str]:
     """Run the CLI in-process; return the exit code and what it wrote to stdout and stderr."""
     try:
@@ -395,6 +414,14 @@ def test_bad_input(case: Case, tmp_path, capsys, monkeypatch):
     args = [a.replace("{tmp}", str(tmp_path)) for a in case.args]
     if args[0] == "run" and "--output-dir" not in args:
         args += ["--output-dir", str(out)]
+    if case.hub is not None:
+        from hub_stub import FolderHub, stub_api
+
+        store = FolderHub(tmp_path / "hub")
+        for repo, repo_type, sdk in case.hub_repos:
+            store.create_repo(repo, repo_type, space_sdk=sdk)
+        api = stub_api(store, **case.hub)
+        monkeypatch.setattr("harness.publish.api.get_api", lambda: api)
     kept = tmp_path / case.keep
     before = snapshot(kept)
     code, stdout, stderr = run_main(args, capsys)
@@ -478,3 +505,27 @@ def _app_data(root):
     from leaderboard.data import load_app_data
 
     return load_app_data(root)
+
+
+# --- app source (issue 16): app.py's --results / --refresh-minutes, one line and exit 2 before anything is read ---
+APP_SOURCE_CASES = [
+    ("results-hf-model-repo", ("--results", "hf://models/org/x"), ("--results: expected", "hf://datasets/...")),
+    ("results-hf-no-name", ("--results", "hf://datasets/org"), ("--results:", "ORG/NAME", "'org'")),
+    ("results-hf-empty-revision", ("--results", "hf://datasets/org/x@"), ("--results: expected",)),
+    ("results-hub-web-url", ("--results", "https://huggingface.co/datasets/org/x"),
+     ("did you mean 'hf://datasets/org/x'",)),
+    ("results-empty", ("--results", ""), ("--results: empty value",)),
+    ("results-a-file", ("--results", "README.md"), ("--results: README.md is a file",)),
+    ("refresh-minutes-negative", ("--refresh-minutes", "-5"), ("--refresh-minutes: expected a number of minutes",)),
+]
+
+
+@pytest.mark.parametrize("argv,needles", [c[1:] for c in APP_SOURCE_CASES], ids=[c[0] for c in APP_SOURCE_CASES])
+def test_bad_app_source(argv, needles, capsys, monkeypatch):
+    import app
+
+    monkeypatch.chdir(REPO)
+    monkeypatch.setattr(app, "build_app", lambda *a, **k: pytest.fail("the app was built"))
+    with pytest.raises(SystemExit) as e:
+        app.main(list(argv))
+    assert_one_line(e.value.code, 2, capsys.readouterr().err, "error:", *needles)
