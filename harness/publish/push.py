@@ -169,8 +169,10 @@ def push(output_dir: Path, results_repo: str, *, checkpoints: str = "best", mode
                 api.create_commit(results_repo, ops, commit_message=f"harness push: {len(plan.records)} results, "
                                   f"{len(mapping)} checkpoints", repo_type="dataset")
     except HarnessError as e:
-        raise HarnessError(f"{e} ({pushed} of {len(todo)} model repos pushed, results repo not updated: run the "
-                           "same command again to complete the push)") from None
+        if not pushed:
+            raise
+        raise HarnessError(f"{e} ({pushed} of {len(todo)} model repos pushed, the results repo not updated: run "
+                           "the same command again to complete the push)") from None
     head = f"results: {_url(results_repo, 'dataset')}: " + (f"{len(ops)} files changed in one commit" if ops
                                                             else "unchanged")
     changed = sum(1 for _, _, o in todo if o)

@@ -1,0 +1,245 @@
+"""`python -m harness push` against the folder-backed Hub stand-in (tests/hub_stub.py): the results repo's tree and
+mapping, model cards parsed back with huggingface_hub's parser, idempotent re-push, a partial push completed by a
+rerun, --checkpoints none/all/best, a LoRA adapter's card, dry run. Bad input: tests/test_bad_input.py (push)."""
+from __future__ import annotations
+
+import json
+import shutil
+import statistics
+from pathlib import Path
+
+import httpx2
+import pytest
+from huggingface_hub import CommitOperationAdd, ModelCard
+
+from app_fixtures import tiny_results  # noqa: F401 - fixture
+from harness.cli import main
+from harness.errors import HarnessError
+from harness.kinds import get_kind
+from harness.publish.cards import card_data, hub_split, render_card
+from harness.publish.plan import make_plan, read_mapping, repo_name
+from harness.publish.push import MAPPING_FILE, push
+from harness.record import ResultRecord
+from hub_stub import FolderHub, stub_api
+
+RESULTS = "org/results"
+
+
+def use(monkeypatch, hub: FolderHub, **kw):
+    api = stub_api(hub, **kw)
+    monkeypatch.setattr("harness.publish.api.get_api", lambda: api)
+    return api
+
+
+def n_commits(hub: FolderHub, repo_id: str, repo_type: str = "model") -> int:
+    return len(hub.commits(repo_id, repo_type))
+
+
+def mapping_of(hub: FolderHub) -> dict:
+    return read_mapping(hub.files(RESULTS, "dataset")[MAPPING_FILE])
+
+
+def local_files(root: Path, sub: str) -> set[str]:
+    return {p.relative_to(root).as_posix() for p in (root / sub).rglob("*") if p.is_file()}
+
+
+@pytest.fixture(scope="module")
+def pushed(tiny_results, tmp_path_factory):
+    """tiny_results pushed once with the defaults (--checkpoints best)."""
+    hub = FolderHub(tmp_path_factory.mktemp("hub"))
+    with pytest.MonkeyPatch.context() as mp:
+        use(mp, hub)
+        summary = push(tiny_results, RESULTS)
+    return hub, summary
+
+
+@pytest.fixture(scope="module")
+def small(tiny_results, tmp_path_factory) -> Path:
+    """tiny-bert's results and checkpoints only (three configurations, two seeds each, best checkpoints kept)."""
+    out = tmp_path_factory.mktemp("small") / "out"
+    for sub in ("results", "checkpoints"):
+        shutil.copytree(tiny_results / sub / "tiny-bert", out / sub / "tiny-bert")
+    return out
+
+
+def test_results_repo_tree_and_mapping(pushed, tiny_results):
+    hub, summary = pushed
+    files = hub.files(RESULTS, "dataset")
+    results = {p for p in local_files(tiny_results, "results") if not p.endswith((".corrupt", ".tmp"))}
+    assert {p for p in files if p.startswith("results/")} == results
+    assert {"README.md", "leaderboard.csv", "leaderboard.md", MAPPING_FILE} <= set(files)
+    assert not any(p.startswith("checkpoints/") for p in files)
+    assert files["leaderboard.csv"].read_bytes() == (tiny_results / "leaderboard.csv").read_bytes()
+    mapping = mapping_of(hub)
+    plan = make_plan(tiny_results, RESULTS, "best", None)
+    assert set(mapping) == {c.key for c in plan.checkpoints} and len(mapping) == 11
+    for ckpt in plan.checkpoints:
+        entry = mapping[ckpt.key]
+        assert entry == {"repo_id": ckpt.repo_id, "revision": hub.resolve(ckpt.repo_id, "model"), "kind": "model",
+                         "base_model": None}
+        assert ckpt.repo_id.startswith("org/tiny-") and ckpt.record.checkpoint == ckpt.key
+        repo = hub.files(ckpt.repo_id, "model")
+        assert set(repo) - {".gitattributes"} == set(ckpt.files()) | {"README.md"}
+        assert repo["model.safetensors"].read_bytes() == (ckpt.folder / "model.safetensors").read_bytes()
+    assert "model repos: 11 (11 updated, 0 unchanged)" in summary
+    assert "https://huggingface.co/datasets/org/results" in summary
+
+
+def test_best_is_the_best_validation_seed(pushed, tiny_results):
+    hub, _ = pushed
+    for key in mapping_of(hub):
+        rec = ResultRecord.read(tiny_results / "results" / Path(key).relative_to("checkpoints").parent /
+                                f"{Path(key).name}.json")
+        others = [ResultRecord.read(p) for p in (tiny_results / "results" / Path(key).relative_to("checkpoints")
+                                                 .parent).glob("seed*.json") if not p.name.endswith(".failed.json")]
+        assert rec.validation.metrics["main"] == max(r.validation.metrics["main"] for r in others)
+
+
+def test_cards_parse_back_with_the_records_seed_means(pushed, tiny_results):
+    hub, _ = pushed
+    plan = make_plan(tiny_results, RESULTS, "best", None)
+    for ckpt in plan.checkpoints:
+        card = ModelCard(hub.files(ckpt.repo_id, "model")["README.md"].read_text(encoding="utf-8"))
+        data, rec = card.data, ckpt.record
+        main = data.eval_results[0]
+        assert main.metric_value == round(statistics.fmean(r.metrics["main"] for r in ckpt.group), 4)
+        mains = rec.task_info.main_score
+        assert len(ckpt.group) == 2 and main.metric_type == (mains[0] if len(mains) == 1 else "main")
+        assert main.task_type == get_kind(rec.task_info.kind).hub_task_type
+        assert (main.dataset_type, main.dataset_split, main.dataset_config) == (rec.job.task, "local", None)
+        for res in data.eval_results[1:]:
+            assert res.metric_value == round(statistics.fmean(r.metrics[res.metric_type] for r in ckpt.group), 4)
+        assert data.library_name == "transformers" and data.base_model is None and data.license is None
+        assert data.pipeline_tag == get_kind(rec.task_info.kind).pipeline_tag
+        assert {"model-chooser", rec.job.method, rec.job.task} <= set(data.tags)
+        for r in ckpt.group:  # per-seed values in the body
+            assert f"{r.metrics['main']:.4f}" in card.text
+        assert rec.data.fingerprint in card.text and rec.task_info.license in card.text
+
+
+def test_an_exact_hub_split_is_named_and_a_carve_is_local(small):
+    ckpt = make_plan(small, RESULTS, "best", None).checkpoints[0]
+    src = {"type": "hub", "path": "nyu-mll/glue", "name": "sst2", "revision": None,
+           "splits": {"train": "train", "test": "validation"}}
+
+    def with_data(**change) -> None:
+        recs = [r.model_copy(update={"data": r.data.model_copy(update=change)}) for r in ckpt.group]
+        ckpt.group, ckpt.record = recs, next(r for r in recs if r.job.seed == ckpt.record.job.seed)
+
+    with_data(source=src, carve=None)
+    res = ModelCard(render_card(ckpt)).data.eval_results[0]
+    assert (res.dataset_type, res.dataset_config, res.dataset_split) == ("nyu-mll/glue", "sst2", "validation")
+    with_data(source={**src, "splits": {"test": "validation"}}, carve={"from": "validation", "into":
+                                                                      ["train", "validation", "test"]})
+    assert hub_split(ckpt.record) is None
+    res = ModelCard(render_card(ckpt)).data.eval_results[0]
+    assert (res.dataset_type, res.dataset_split) == (ckpt.record.job.task, "local")
+    assert card_data(ckpt).datasets == ["nyu-mll/glue"]  # trained on it, though not scored on a Hub split
+
+
+def test_repush_changes_nothing_and_says_unchanged(pushed, tiny_results, monkeypatch):
+    hub, _ = pushed
+    repos = [e["repo_id"] for e in mapping_of(hub).values()]
+    before = {r: n_commits(hub, r) for r in repos} | {RESULTS: n_commits(hub, RESULTS, "dataset")}
+    use(monkeypatch, hub)
+    summary = push(tiny_results, RESULTS)
+    assert "results: https://huggingface.co/datasets/org/results: unchanged" in summary
+    assert "model repos: 11 (0 updated, 11 unchanged)" in summary
+    assert {r: n_commits(hub, r) for r in repos} | {RESULTS: n_commits(hub, RESULTS, "dataset")} == before
+
+
+def test_a_partial_push_is_completed_by_a_rerun(small, tmp_path, monkeypatch):
+    hub = FolderHub(tmp_path / "hub")
+    api = use(monkeypatch, hub)
+    real, calls = api.create_commit.side_effect, []
+
+    def fails_after_one(*args, **kwargs):
+        calls.append(args)
+        if len(calls) > 1:
+            raise httpx2.ConnectError("connection reset")
+        return real(*args, **kwargs)
+
+    api.create_commit.side_effect = fails_after_one
+    with pytest.raises(HarnessError, match=r"cannot reach the Hub.*1 of 3 model repos pushed.*run the same command"):
+        push(small, RESULTS)
+    assert not hub.exists(RESULTS, "dataset")  # the results repo (and its mapping) come last
+    first = make_plan(small, RESULTS, "best", None).checkpoints[0].repo_id
+    assert n_commits(hub, first) == 2  # .gitattributes + the checkpoint
+    use(monkeypatch, hub)
+    summary = push(small, RESULTS)
+    assert "model repos: 3 (2 updated, 1 unchanged)" in summary and n_commits(hub, first) == 2
+    assert {e["repo_id"] for e in mapping_of(hub).values()} == {c.repo_id for c in make_plan(
+        small, RESULTS, "best", None).checkpoints}
+
+
+def test_checkpoints_none_all_best(small, tmp_path, monkeypatch):
+    out = tmp_path / "out"
+    shutil.copytree(small, out)
+    kept = next(p for p in (out / "checkpoints").rglob("seed*") if "demo_sentiment" in str(p))
+    other = kept.with_name("seed2" if kept.name == "seed1" else "seed1")
+    shutil.copytree(kept, other)  # as with --keep-checkpoints all: both seeds' checkpoints kept
+    hub = FolderHub(tmp_path / "hub")
+    use(monkeypatch, hub)
+    push(out, RESULTS, checkpoints="none")
+    assert mapping_of(hub) == {} and not (hub.root / "models").exists()
+    push(out, RESULTS, checkpoints="all", model_repo_prefix="other/mc-")
+    mapping = mapping_of(hub)
+    assert len(mapping) == 4 and all(e["repo_id"].startswith("other/mc-tiny-bert-") for e in mapping.values())
+    sentiment = sorted(k for k in mapping if "demo_sentiment" in k)
+    assert [k.rsplit("/", 1)[1] for k in sentiment] == ["seed1", "seed2"]
+    best = make_plan(out, RESULTS, "best", None).checkpoints
+    assert len(best) == 3 and all(c.best for c in best)
+    recs = {c.record.job.seed: c.record for c in make_plan(out, RESULTS, "all", None).checkpoints
+            if c.record.job.task == "demo_sentiment"}
+    chosen = next(c for c in best if c.record.job.task == "demo_sentiment").record.job.seed
+    from harness.execute.driver import best_seed
+
+    assert chosen == best_seed(recs, "higher")
+
+
+def test_lora_adapter_names_its_hub_base_and_its_licence(small, tmp_path, monkeypatch):
+    out = tmp_path / "out"
+    shutil.copytree(small, out)
+    folder = next(p for p in (out / "checkpoints").rglob("seed*") if "demo_sentiment" in str(p))
+    (folder / "adapter_config.json").write_text('{"peft_type": "LORA"}', encoding="utf-8")
+    job = json.loads((folder / "harness_job.json").read_text(encoding="utf-8"))
+    job["model"]["id"] = "google-bert/bert-base-uncased"
+    (folder / "harness_job.json").write_text(json.dumps(job), encoding="utf-8")
+    hub = FolderHub(tmp_path / "hub")
+    hub.create_repo("google-bert/bert-base-uncased", "model")
+    hub.commit("google-bert/bert-base-uncased", "model", [CommitOperationAdd(
+        "README.md", b"---\nlicense: apache-2.0\n---\n# BERT\n")], "card")
+    use(monkeypatch, hub)
+    push(out, RESULTS)
+    entry = next(e for k, e in mapping_of(hub).items() if k in str(folder))
+    assert entry["kind"] == "lora-adapter" and entry["base_model"] == "google-bert/bert-base-uncased"
+    card = ModelCard(hub.files(entry["repo_id"], "model")["README.md"].read_text(encoding="utf-8"))
+    assert (card.data.base_model, card.data.library_name, card.data.license) == (
+        "google-bert/bert-base-uncased", "peft", "apache-2.0")
+    assert "LoRA adapter" in card.text
+    others = [e for k, e in mapping_of(hub).items() if k not in str(folder)]
+    assert others and all(e["kind"] == "model" and e["base_model"] is None for e in others)
+
+
+def test_dry_run_writes_nothing(small, tmp_path, monkeypatch, capsys):
+    hub = FolderHub(tmp_path / "hub")
+    use(monkeypatch, hub)
+    before = {p: p.stat().st_mtime_ns for p in small.rglob("*") if p.is_file() and "results" in p.parts}
+    assert main(["push", "--output-dir", str(small), "--results-repo", RESULTS, "--dry-run"]) == 0
+    text = capsys.readouterr().out
+    assert "dry run: nothing written" in text and "model repos: 3 (3 to update)" in text
+    assert not hub.root.exists() or not any(hub.root.rglob("repo.json"))
+    assert {p: p.stat().st_mtime_ns for p in small.rglob("*") if p.is_file() and "results" in p.parts} == before
+
+
+def test_repo_names_keep_to_the_hubs_rules(small):
+    from huggingface_hub.utils import validate_repo_id
+
+    rec = make_plan(small, RESULTS, "best", None).checkpoints[0].record
+    long = rec.model_copy(update={"job": rec.job.model_copy(update={"model": "m" * 90 + "..x", "fold": "f 0"})})
+    name = repo_name("org/pre--", long)
+    validate_repo_id(name)
+    assert len(name.split("/")[1]) <= 96 and "--" not in name and ".." not in name
+    assert repo_name("org/", rec) == f"org/tiny-bert-{rec.job.task}-finetune-{rec.job.config_hash[:8]}-seed1"
+    assert repo_name("org/pre--", long) != repo_name("org/pre--", long.model_copy(update={
+        "job": long.job.model_copy(update={"seed": 2})}))
