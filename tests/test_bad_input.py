@@ -374,6 +374,28 @@ CASES += [
 ]
 
 
+# push (issue 16): `python -m harness push` against the Hub stand-in; nothing reaches the Hub ({tmp}/hub untouched)
+PUSH = ("push", "--output-dir", "{tmp}/out", "--results-repo", "org/results")
+CASES += [
+    Case("push-no-token", PUSH, ("push to org/results: not logged in", "hf auth login"), hub={"token": False},
+         results=True),
+    # the leaderboard tables are built (its read cache may be refreshed) before the first write is refused
+    Case("push-no-write-access", PUSH, ("push to org/results", "no write access (403)"), hub={"writable": False},
+         results=True, keep="hub"),
+    Case("push-network-down", PUSH, ("push to org/results: cannot reach the Hub",), hub={"online": False},
+         results=True),
+    Case("push-results-repo-is-a-model-repo", PUSH, ("org/results exists on the Hub as a model repo",
+                                                     "expected a dataset repo"), hub={}, results=True,
+         hub_repos=(("org/results", "model", None),)),
+    Case("push-no-results-folder", ("push", "--output-dir", "{tmp}/none", "--results-repo", "org/results"),
+         ("--output-dir: no results/ folder under",), hub={}),
+    Case("push-no-result-files", ("push", "--output-dir", "{tmp}/empty", "--results-repo", "org/results"),
+         ("--output-dir: no result files under", "nothing to push"), {"empty/results/notes.txt": "x"}, hub={}),
+    Case("push-prefix-without-org", (*PUSH, "--model-repo-prefix", "org"), ("--model-repo-prefix", "expected ORG/"),
+         hub={}, results=True),
+]
+
+
 def run_main(args: list[str], capsys) -> tuple[int, str, str]:
     """Run the CLI in-process; return the exit code and what it wrote to stdout and stderr."""
     try:

@@ -131,7 +131,7 @@ def select_checkpoints(output_dir: Path, records: list[ResultRecord], which: str
             folder = (out / rec.checkpoint).resolve() if rec.checkpoint else None
             if folder is None or not folder.is_relative_to(out) or not (folder / "harness_job.json").is_file():
                 if rec.checkpoint:
-                    log.info("%s: no checkpoint folder (or outside the output folder); not pushed", rec.checkpoint)
+                    log.debug("%s: no checkpoint folder (or outside the output folder); not pushed", rec.checkpoint)
                 continue
             have[seed] = (rec, folder)
         if not have:
