@@ -178,13 +178,24 @@ def test_checkpoints_none_all_best(small, tmp_path, monkeypatch):
     kept = next(p for p in (out / "checkpoints").rglob("seed*") if "demo_sentiment" in str(p))
     other = kept.with_name("seed2" if kept.name == "seed1" else "seed1")
     shutil.copytree(kept, other)  # as with --keep-checkpoints all: both seeds' checkpoints kept
+    rfile = out / "results" / other.parent.relative_to(out / "checkpoints") / f"{other.name}.json"
+    rec = json.loads(rfile.read_text(encoding="utf-8"))  # the best on validation, the worst on test
+    rec["validation"]["metrics"] = {"accuracy": 1.0, "main": 1.0}
+    rec["metrics"] = {"accuracy": 0.0, "main": 0.0}
+    rfile.write_text(json.dumps(rec), encoding="utf-8")
     hub = FolderHub(tmp_path / "hub")
     use(monkeypatch, hub)
     push(out, RESULTS, checkpoints="none")
     assert mapping_of(hub) == {} and not (hub.root / "models").exists()
-    push(out, RESULTS, checkpoints="all", model_repo_prefix="other/mc-")
+    push(out, RESULTS, checkpoints="all", model_repo_prefix="other/mc-", private=True)
     mapping = mapping_of(hub)
     assert len(mapping) == 4 and all(e["repo_id"].startswith("other/mc-tiny-bert-") for e in mapping.values())
+    assert all(hub.meta(e["repo_id"], "model")["private"] for e in mapping.values())
+    gone = next((out / "results").rglob("seed1.log"))
+    gone.unlink()  # the results repo mirrors results/; the mapping keeps what was pushed while its record is there
+    push(out, RESULTS, checkpoints="none")
+    assert mapping_of(hub) == mapping
+    assert gone.relative_to(out).as_posix() not in hub.files(RESULTS, "dataset")
     sentiment = sorted(k for k in mapping if "demo_sentiment" in k)
     assert [k.rsplit("/", 1)[1] for k in sentiment] == ["seed1", "seed2"]
     best = make_plan(out, RESULTS, "best", None).checkpoints
@@ -194,7 +205,7 @@ def test_checkpoints_none_all_best(small, tmp_path, monkeypatch):
     chosen = next(c for c in best if c.record.job.task == "demo_sentiment").record.job.seed
     from harness.execute.driver import best_seed
 
-    assert chosen == best_seed(recs, "higher")
+    assert chosen == best_seed(recs, "higher") == int(other.name.removeprefix("seed"))
 
 
 def test_lora_adapter_names_its_hub_base_and_its_licence(small, tmp_path, monkeypatch):
