@@ -114,7 +114,8 @@ class _Handler(BaseHTTPRequestHandler):
             return self._json(hub.info(repo_id, rtype, rest[1], flag))
         if rest[:1] == ["tree"] and len(rest) >= 2 and method == "GET":
             recursive = query.get("recursive", ["False"])[0].lower() == "true"
-            return self._paged(hub.tree(repo_id, rtype, rest[1], "/".join(rest[2:]), recursive), query)
+            expand = query.get("expand", ["False"])[0].lower() == "true"
+            return self._paged(hub.tree(repo_id, rtype, rest[1], "/".join(rest[2:]), recursive, expand), query)
         if rest[:1] == ["commits"] and len(rest) == 2 and method == "GET":
             items = [{"id": c["id"], "title": c["title"], "message": c["message"], "date": c["date"],
                       "authors": [{"user": u} for u in c["authors"]]} for c in hub.commits(repo_id, rtype, rest[1])]
@@ -122,7 +123,8 @@ class _Handler(BaseHTTPRequestHandler):
         if rest[:1] == ["paths-info"] and len(rest) == 2 and method == "POST":
             body = self.rfile.read(int(self.headers.get("Content-Length") or 0)).decode()
             form = parse_qs(body)
-            entries = {e["path"]: e for e in hub.tree(repo_id, rtype, rest[1], "", recursive=True)}
+            expand = form.get("expand", ["False"])[0].lower() == "true"
+            entries = {e["path"]: e for e in hub.tree(repo_id, rtype, rest[1], "", recursive=True, expand=expand)}
             return self._json([entries[p.strip("/")] for p in form.get("paths", []) if p.strip("/") in entries])
         if rest == ["variables"] and rtype == "space" and method == "GET":
             return self._json(hub.meta(repo_id, "space")["variables"])

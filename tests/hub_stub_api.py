@@ -187,9 +187,17 @@ def stub_api(hub: FolderHub, *, token: bool = True, writable: bool = True, onlin
 
         def gen() -> Any:  # a generator, like HfApi.list_repo_tree: errors come when it is iterated
             for e in call(url, a, lambda: hub.tree(a["repo_id"], a["repo_type"], rev, a["path_in_repo"] or "",
-                                                     a["recursive"])):
+                                                     a["recursive"], a["expand"])):
                 yield RepoFile(**e) if e["type"] == "file" else RepoFolder(**e)
         return gen()
+
+    def get_paths_info(a: dict) -> list:
+        rev = a["revision"] or "main"
+        entries = {e["path"]: e for e in call(api_url(a, f"/paths-info/{rev}"), a, lambda: hub.tree(
+            a["repo_id"], a["repo_type"], rev, "", True, a["expand"]))}
+        paths = [a["paths"]] if isinstance(a["paths"], str) else a["paths"]
+        return [RepoFile(**e) if e["type"] == "file" else RepoFolder(**e)
+                for e in (entries.get(p.strip("/")) for p in paths) if e]
 
     def list_repo_files(a: dict) -> list[str]:
         return [f.path for f in list_repo_tree(dict(a, path_in_repo=None, recursive=True, expand=False))
@@ -254,7 +262,8 @@ def stub_api(hub: FolderHub, *, token: bool = True, writable: bool = True, onlin
         "whoami": whoami, "create_repo": create_repo, "repo_info": repo_info, "repo_exists": repo_exists,
         "file_exists": file_exists, "create_commit": create_commit, "upload_file": upload_file,
         "upload_folder": upload_folder, "list_repo_tree": list_repo_tree, "list_repo_files": list_repo_files,
-        "list_repo_commits": list_repo_commits, "add_space_variable": add_space_variable,
+        "list_repo_commits": list_repo_commits, "get_paths_info": get_paths_info,
+        "add_space_variable": add_space_variable,
         "get_space_variables": get_space_variables, "hf_hub_download": hf_hub_download,
         "snapshot_download": snapshot_download,
         "model_info": lambda a: repo_info(dict(a, repo_type="model")),
@@ -279,6 +288,9 @@ def _wire(name: str, impl: Optional[Callable[[dict], Any]], online: bool, token:
         bound.apply_defaults()
         a = dict(bound.arguments)
         a.pop("self", None)
+        for unsupported in ("create_pr", "dry_run"):
+            if a.get(unsupported):
+                raise AssertionError(f"HfApi.{name}({unsupported}=True) is not implemented by the stand-in")
         if a.get("repo_id") is not None:
             validate_repo_id(a["repo_id"])
         if a.get("repo_type") not in (None, "model", "dataset", "space"):
@@ -286,7 +298,8 @@ def _wire(name: str, impl: Optional[Callable[[dict], Any]], online: bool, token:
         if a.get("token") is True and not token and name != "whoami":
             raise LocalTokenNotFoundError(
                 "Token is required (`token=True`), but no token found. You need to provide a token or be logged in to "
-                "Hugging Face with `hf auth login` or `huggingface_hub.login`. See https://huggingface.co/settings/tokens.")
+                "Hugging Face with `hf auth login` or `huggingface_hub.login`. See "
+                "https://huggingface.co/settings/tokens.")
         if not online:
             if name == "whoami":
                 impl(dict(a, token=a.get("token")))  # token checks come before the network, as in HfApi.whoami

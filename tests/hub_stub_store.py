@@ -27,8 +27,8 @@ import yaml
 
 REPO_TYPES = ("model", "dataset", "space")
 LFS_MIN_SIZE = 10 * 1024 * 1024
-_LFS_EXT = ("7z arrow bin bz2 ckpt ftz gz h5 joblib lfs.* mlmodel model msgpack npy npz onnx ot parquet pb pickle pkl pt "
-            "pth rar safetensors tar.* tar tflite tgz wasm xz zip zst").split()
+_LFS_EXT = ("7z arrow bin bz2 ckpt ftz gz h5 joblib lfs.* mlmodel model msgpack npy npz onnx ot parquet pb pickle pkl "
+            "pt pth rar safetensors tar.* tar tflite tgz wasm xz zip zst").split()
 DEFAULT_GITATTRIBUTES = "".join(f"*.{e} filter=lfs diff=lfs merge=lfs -text\n" for e in _LFS_EXT) + (
     "saved_model/**/* filter=lfs diff=lfs merge=lfs -text\n*tfevents* filter=lfs diff=lfs merge=lfs -text\n")
 _HEX40 = re.compile(r"[0-9a-f]{40}")
@@ -183,11 +183,8 @@ class FolderHub:
             out["oid"] = git_blob_sha1(data)
         return out
 
-    def tree(self, repo_id: str, repo_type: Optional[str] = "model", revision: Optional[str] = None,
-             path: str = "", recursive: bool = False) -> list[dict[str, Any]]:
-        """The Hub's /tree JSON: folders ("directory", oid = git tree sha) and files under `path`, sorted;
-        HubError 404 EntryNotFound when `path` is not a folder."""
-        sha = self.resolve(repo_id, repo_type, revision)
+    def _objects(self, repo_id: str, repo_type: Optional[str], sha: str) -> tuple[dict[str, dict], dict[str, str]]:
+        """({file path: entry JSON}, {folder path ("" = root): git tree sha}) at commit `sha`."""
         files = {p: self.entry(repo_id, repo_type, sha, p, d) for p, d in self.files(repo_id, repo_type, sha).items()}
         dirs: dict[str, dict[str, tuple[bool, str]]] = {"": {}}
         for p, e in files.items():
@@ -201,13 +198,32 @@ class FolderHub:
             if d:
                 up, _, name = d.rpartition("/")
                 dirs[up][name] = (True, oids[d])
+        return files, oids
+
+    def tree(self, repo_id: str, repo_type: Optional[str] = "model", revision: Optional[str] = None,
+             path: str = "", recursive: bool = False, expand: bool = False) -> list[dict[str, Any]]:
+        """The Hub's /tree JSON: folders ("directory", oid = git tree sha) and files under `path`, sorted (expand:
+        with lastCommit, and securityFileStatus for files); HubError 404 EntryNotFound when `path` is no folder."""
+        sha = self.resolve(repo_id, repo_type, revision)
+        files, oids = self._objects(repo_id, repo_type, sha)
         path = path.strip("/")
-        if path and path not in dirs:
+        if path and path not in oids:
             raise HubError(404, "EntryNotFound", f"{path} does not exist on \"{revision or 'main'}\"", commit=sha)
         prefix = f"{path}/" if path else ""
-        out = [{"type": "directory", "path": d, "oid": oids[d]} for d in dirs if d.startswith(prefix) and d != path
+        out = [{"type": "directory", "path": d, "oid": oids[d]} for d in oids if d.startswith(prefix) and d != path
                and (recursive or "/" not in d[len(prefix):])]
         out += [e for p, e in files.items() if p.startswith(prefix) and (recursive or "/" not in p[len(prefix):])]
+        if expand:
+            history = self.commits(repo_id, repo_type, sha)
+            states = [(c, {**{p: e["oid"] for p, e in f.items()}, **o}) for c in history
+                      for f, o in [self._objects(repo_id, repo_type, c["id"])]] + [({}, {})]
+            for e in out:
+                c = next(c for (c, now), (_, before) in zip(states, states[1:])
+                         if now[e["path"]] != before.get(e["path"]))
+                e["lastCommit"] = {"id": c["id"], "title": c["title"], "date": c["date"]}
+                if e["type"] == "file":
+                    e["securityFileStatus"] = {"status": "safe", "avScan": {"virusFound": False, "virusNames": None},
+                                               "pickleImportScan": None}
         return sorted(out, key=lambda e: e["path"])
 
     def info(self, repo_id: str, repo_type: Optional[str] = "model", revision: Optional[str] = None,

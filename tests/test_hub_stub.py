@@ -183,6 +183,10 @@ out["sha"] = api.repo_info("org/res", repo_type="dataset").sha
 out["files"] = api.list_repo_files("org/res", repo_type="dataset")
 out["blobs"] = {f.path: [f.blob_id, f.lfs.sha256 if f.lfs else None]
                 for f in api.list_repo_tree("org/res", repo_type="dataset", recursive=True) if hasattr(f, "blob_id")}
+out["last"] = {f.path: f.last_commit.title
+               for f in api.list_repo_tree("org/res", "results", repo_type="dataset", expand=True)}
+out["paths"] = [[type(f).__name__, f.path] for f in api.get_paths_info(
+    "org/res", ["results", "leaderboard.csv", "nope"], repo_type="dataset")]
 out["exists"] = [api.file_exists("org/res", p, repo_type="dataset") for p in ("leaderboard.csv", "nope.csv")]
 out["csv"] = open(hf_hub_download("org/res", "leaderboard.csv", repo_type="dataset")).read()
 path = hf_hub_download("org/m", "model.safetensors", revision=OLD_MODEL)
@@ -239,6 +243,10 @@ def test_real_huggingface_hub_reads_from_the_server(hub):
                             if isinstance(f, RepoFile)}
     assert out["blobs"]["results/b/seed1.predictions.jsonl.gz"][1] is not None  # *.gz is LFS on the Hub
     assert out["exists"] == [True, False]
+    assert out["last"] == {"results/a": "first", "results/b": "second"}
+    assert out["paths"] == [["RepoFolder", "results"], ["RepoFile", "leaderboard.csv"]]
+    assert out["paths"] == [[type(f).__name__, f.path] for f in api.get_paths_info(
+        "org/res", ["results", "leaderboard.csv", "nope"], repo_type="dataset")]
     assert out["csv"] == "model,score\na,1\n" and bytes.fromhex(out["weights"]) == WEIGHTS
     assert out["weights_blob"] == hashlib.sha256(WEIGHTS).hexdigest()  # the cache names LFS blobs by sha256
     assert out["main"] == ["checkpoints.json", "results/a/seed1.json", "results/b/seed1.json",
