@@ -129,6 +129,11 @@ def test_an_exact_hub_split_is_named_and_a_carve_is_local(small):
     with_data(source=src, carve=None)
     res = ModelCard(render_card(ckpt)).data.eval_results[0]
     assert (res.dataset_type, res.dataset_config, res.dataset_split) == ("nyu-mll/glue", "sst2", "validation")
+    assert "non-commercial" not in render_card(ckpt)
+    ckpt.record = ckpt.record.model_copy(update={"task_info": ckpt.record.task_info.model_copy(
+        update={"license": "CC BY-NC 2.0 (stated in CLUEbenchmark/OCNLI README)"})})
+    assert "CC BY-NC 2.0 (stated in CLUEbenchmark/OCNLI README) (**non-commercial** data" in render_card(ckpt)
+    assert ModelCard(render_card(ckpt)).data.license is None  # a data licence never becomes the model's
     with_data(source={**src, "splits": {"test": "validation"}}, carve={"from": "validation", "into":
                                                                       ["train", "validation", "test"]})
     assert hub_split(ckpt.record) is None

@@ -12,6 +12,7 @@ command that reproduces the job.
 from __future__ import annotations
 
 import json
+import re
 import statistics
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Optional
@@ -20,6 +21,7 @@ if TYPE_CHECKING:
     from ..record import ResultRecord
     from .plan import Checkpoint
 
+NON_COMMERCIAL = re.compile(r"non-commercial|noncommercial|\bNC\b|-NC-", re.IGNORECASE)
 LANGUAGES = {"multi": "multilingual"}  # TaskSpec.language -> the Hub's language tag (en, zh are already)
 
 
@@ -67,7 +69,8 @@ def _eval_results(ckpt: "Checkpoint") -> list[Any]:
             continue  # the main score under its own name already
         label = f"{metric} (main score, mean of {len(ckpt.group)} seeds)" if name == "main" else \
             f"{metric} (mean of {len(ckpt.group)} seeds)"
-        out.append(EvalResult(task_type=kind.hub_task_type, task_name=kind.description or info.kind,
+        out.append(EvalResult(task_type=kind.hub_task_type,
+                              task_name=kind.hub_task_type.replace("-", " ").capitalize(),
                               metric_type=metric if name != "main" or len(info.main_score) == 1 else "main",
                               metric_name=label, metric_value=value, **where))
     return out
@@ -89,8 +92,7 @@ def card_data(ckpt: "Checkpoint", license: Optional[str] = None) -> Any:
         base_model=ckpt.base_model, library_name="peft" if ckpt.kind == "lora-adapter" else "transformers",
         pipeline_tag=get_kind(info.kind).pipeline_tag, license=license, tags=tags,
         language=LANGUAGES.get(info.language, info.language),
-        datasets=[src["path"]] if src.get("type") == "hub" and src.get("path") else None,
-        metrics=list(info.main_score))
+        datasets=[src["path"]] if src.get("type") == "hub" and src.get("path") else None)
 
 
 def _table(rows: list[list[Any]], head: list[str]) -> str:
@@ -147,6 +149,8 @@ def card_body(ckpt: "Checkpoint") -> str:
     versions = ", ".join(f"{k} {v}" for k, v in (env.get("versions") or {}).items() if v)
     command = " ".join(rec.command) if rec.command else None
     caveats = "".join(f"\n- {c}" for c in info.caveats) or "\n- none stated"
+    licence_note = (" (**non-commercial** data: check what it allows for a model trained on it)"
+                    if NON_COMMERCIAL.search(info.license) else "")
     parts = [
         f"# {ckpt.repo_id.split('/')[1]}",
         f"`{j.model}` ({base}) trained with the **{j.method}** method on the task **{j.task}** ({info.benchmark}, "
@@ -158,7 +162,7 @@ def card_body(ckpt: "Checkpoint") -> str:
         _table(rows, ["seed", "main (test)", "main (validation)", *metrics]),
         "## Data",
         _source_text(rec) + f"\n- Sizes: {json.dumps(rec.data.sizes)}\n- Data fingerprint: `{rec.data.fingerprint}`"
-        f"\n- Data licence: {info.license}\n\n**Task caveats**{caveats}",
+        f"\n- Data licence: {info.license}{licence_note}\n\n**Task caveats**{caveats}",
         "## Training configuration",
         f"Configuration hash `{j.config_hash}`; {rec.training.steps} steps, {rec.training.epochs:g} epochs.\n\n"
         "```json\n" + json.dumps(train, indent=1, sort_keys=True) + "\n```",
@@ -169,7 +173,8 @@ def card_body(ckpt: "Checkpoint") -> str:
         f"```\n{command}\n```" if command else "The record holds no command line (run before commands were recorded).",
         "## Use",
         "```python\nfrom huggingface_hub import snapshot_download\nfrom harness.checkpoint import load_checkpoint\n\n"
-        f"path = snapshot_download(\"{ckpt.repo_id}\")\nadapter, model = load_checkpoint(path)  # the model-chooser harness\n```",
+        f"path = snapshot_download(\"{ckpt.repo_id}\")\nadapter, model = load_checkpoint(path)  # model-chooser harness"
+        "\n```",
     ]
     return "\n\n".join(parts) + "\n"
 

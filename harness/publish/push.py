@@ -147,7 +147,8 @@ def push(output_dir: Path, results_repo: str, *, checkpoints: str = "best", mode
         return _dry_summary(plan, todo, remote_res)
     lines, pushed = [], 0
     try:
-        for c, files, ops in todo:
+        for i, (c, files, ops) in enumerate(todo, 1):
+            log.info("model repo %d/%d %s: %s", i, len(todo), c.repo_id, f"{len(ops)} files" if ops else "unchanged")
             with hub.hub_errors(f"{where}: model repo {c.repo_id}"):
                 if not exists[c.repo_id]:
                     api.create_repo(c.repo_id, repo_type="model", private=private, exist_ok=True)
@@ -165,6 +166,7 @@ def push(output_dir: Path, results_repo: str, *, checkpoints: str = "best", mode
             ops = operations(files, remote_res, mirror=("results/",))
             if not results_exists:
                 api.create_repo(results_repo, repo_type="dataset", private=private, exist_ok=True)
+            log.info("results repo %s: %s", results_repo, f"{len(ops)} files" if ops else "unchanged")
             if ops:
                 api.create_commit(results_repo, ops, commit_message=f"harness push: {len(plan.records)} results, "
                                   f"{len(mapping)} checkpoints", repo_type="dataset")
