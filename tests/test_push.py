@@ -10,7 +10,7 @@ from pathlib import Path
 
 import httpx2
 import pytest
-from huggingface_hub import CommitOperationAdd, ModelCard
+from huggingface_hub import CommitOperationAdd, DatasetCard, ModelCard
 
 from app_fixtures import tiny_results  # noqa: F401 - fixture
 from harness.cli import main
@@ -70,6 +70,9 @@ def test_results_repo_tree_and_mapping(pushed, tiny_results):
     assert {"README.md", "leaderboard.csv", "leaderboard.md", MAPPING_FILE} <= set(files)
     assert not any(p.startswith("checkpoints/") for p in files)
     assert files["leaderboard.csv"].read_bytes() == (tiny_results / "leaderboard.csv").read_bytes()
+    card = DatasetCard(files["README.md"].read_text(encoding="utf-8"))
+    assert card.data.configs == [{"config_name": "leaderboard", "data_files": "leaderboard.csv"}]
+    assert "python -m harness space --space ORG/NAME --results hf://datasets/org/results" in card.text
     mapping = mapping_of(hub)
     plan = make_plan(tiny_results, RESULTS, "best", None)
     assert set(mapping) == {c.key for c in plan.checkpoints} and len(mapping) == 11

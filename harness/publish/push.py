@@ -98,7 +98,8 @@ def dataset_card(plan: Plan, mapping: dict[str, dict[str, Any]]) -> str:
     recs = plan.records
     models, tasks = sorted({r.job.model for r in recs}), sorted({r.job.task for r in recs})
     data = DatasetCardData(pretty_name=f"model-chooser results: {plan.results_repo.split('/')[1]}",
-                           tags=["model-chooser", "leaderboard", "evaluation"])
+                           tags=["model-chooser", "leaderboard", "evaluation"],
+                           configs=[{"config_name": "leaderboard", "data_files": "leaderboard.csv"}])  # the viewer
     body = (f"# Results of the model-chooser harness\n\n{len(recs)} successful runs: {len(models)} models "
             f"({', '.join(models[:20])}{', ...' if len(models) > 20 else ''}) on {len(tasks)} tasks "
             f"({', '.join(tasks[:30])}{', ...' if len(tasks) > 30 else ''}); {len(mapping)} published checkpoints.\n\n"
