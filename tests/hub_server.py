@@ -20,6 +20,7 @@ import contextlib
 import json
 import logging
 import threading
+import traceback
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any, Iterator, Optional
@@ -103,6 +104,9 @@ class _Handler(BaseHTTPRequestHandler):
             raise HubError(404, None, f"Sorry, we can't find the page you are looking for: {parts.path}")
         except HubError as e:
             self._error(e, head)
+        except Exception as e:  # noqa: BLE001 - a bug in the stand-in: answer 500 and keep the traceback in the log
+            self.requests.append(traceback.format_exc())
+            self._error(HubError(500, None, f"stand-in error: {type(e).__name__}: {e}"), head)
 
     def _api(self, method: str, rtype: str, repo_id: str, rest: list[str], query: dict[str, list[str]]) -> None:
         self._check_access(repo_id, rtype)

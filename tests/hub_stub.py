@@ -29,7 +29,7 @@ REPO = Path(__file__).resolve().parents[1]
 _OFFLINE_VARS = ("HF_HUB_OFFLINE", "HF_DATASETS_OFFLINE", "TRANSFORMERS_OFFLINE", "HF_EVALUATE_OFFLINE")
 
 
-def hub_subprocess(code: str, endpoint: str, env: Optional[dict[str, str]] = None,
+def hub_subprocess(code: str, endpoint: str, env: Optional[dict[str, Optional[str]]] = None,
                    timeout: float = 120) -> subprocess.CompletedProcess:
     """Run `python -c code` (this interpreter) online against `endpoint`: HF_HUB_OFFLINE & co unset, HF_ENDPOINT set,
     HF_HOME a fresh temporary folder, HF_TOKEN a dummy token (override or drop it with env={"HF_TOKEN": ...}; a value
@@ -39,7 +39,8 @@ def hub_subprocess(code: str, endpoint: str, env: Optional[dict[str, str]] = Non
         full = {k: v for k, v in os.environ.items() if k not in _OFFLINE_VARS and not k.startswith("HF_")}
         full.update(HF_ENDPOINT=endpoint, HF_HOME=home, HF_TOKEN="hf_dummy_token_for_tests",
                     HF_HUB_DISABLE_TELEMETRY="1", HF_HUB_DISABLE_PROGRESS_BARS="1",
-                    PYTHONPATH=os.pathsep.join([str(REPO), str(REPO / "tests"), os.environ.get("PYTHONPATH", "")]))
+                    PYTHONPATH=os.pathsep.join(p for p in (str(REPO), str(REPO / "tests"),
+                                                           os.environ.get("PYTHONPATH")) if p))
         for k, v in (env or {}).items():
             if v is None:
                 full.pop(k, None)

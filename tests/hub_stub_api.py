@@ -145,9 +145,16 @@ def stub_api(hub: FolderHub, *, token: bool = True, writable: bool = True, onlin
                     text = f.read().decode()
                 if text.startswith("---") and _front_matter(text) is None:
                     raise ValueError("Invalid metadata in README.md.\n- Invalid YAML in the metadata block")
+        for op in operations:
+            if getattr(op, "_is_committed", False):  # as HfApi.create_commit
+                raise ValueError(f"CommitOperationAdd {op} has already being committed and cannot be reused. Please "
+                                 "create a new CommitOperationAdd object if you want to create a new commit.")
         sha = call(url, a, lambda: hub.commit(a["repo_id"], a.get("repo_type"), operations, message,
                                               a.get("revision") or "main", a.get("commit_description") or "",
                                               a.get("parent_commit")), "POST")
+        for op in operations:
+            if isinstance(op, CommitOperationAdd):
+                op._is_committed = True
         info = commit_info(a, sha, message)
         if a.get("run_as_future"):
             fut: Future = Future()

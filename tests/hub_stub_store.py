@@ -8,9 +8,10 @@ Layout (tests/hub_stub.py documents the public API):
 Like the Hub: a new repo has one commit ("initial commit") holding the default `.gitattributes`; repos of different
 types with the same id are separate; a commit that changes nothing makes no commit (the head is returned).
 LFS rule (what the Hub stores as an LFS pointer): a non-empty file whose path matches a `filter=lfs` pattern of the
-commit's `.gitattributes` (the Hub's default lists *.safetensors, *.onnx, *.bin, *.gz, *.parquet ...), or of 10 MiB or
-more, or binary (a NUL byte in its first 512 bytes, the sample the Hub's preupload inspects). `oid` of a file is its
-git blob sha1 (of the pointer text for LFS files, as in git); LFS files also carry sha256, size and pointer size.
+commit's `.gitattributes` (the Hub's default lists *.safetensors, *.onnx, *.bin, *.gz, *.parquet ...; a dataset's adds
+*.png, *.wav ...; *.json, *.jsonl, *.csv, *.md are not listed), or of 10 MiB or more, or binary (a NUL byte in its first
+512 bytes, the sample the Hub's preupload inspects). `oid` of a file is its git blob sha1 (of the pointer text for LFS
+files, as in git); LFS files also carry sha256, size and pointer size.
 """
 from __future__ import annotations
 
@@ -31,6 +32,10 @@ _LFS_EXT = ("7z arrow bin bz2 ckpt ftz gz h5 joblib lfs.* mlmodel model msgpack 
             "pt pth rar safetensors tar.* tar tflite tgz wasm xz zip zst").split()
 DEFAULT_GITATTRIBUTES = "".join(f"*.{e} filter=lfs diff=lfs merge=lfs -text\n" for e in _LFS_EXT) + (
     "saved_model/**/* filter=lfs diff=lfs merge=lfs -text\n*tfevents* filter=lfs diff=lfs merge=lfs -text\n")
+# the Hub's dataset template adds compressed shards and media files
+DATASET_GITATTRIBUTES = DEFAULT_GITATTRIBUTES + "".join(
+    f"*.{e} filter=lfs diff=lfs merge=lfs -text\n"
+    for e in "lz4 mds pcm sam raw aac flac mp3 ogg wav bmp gif png tiff jpg jpeg webp mp4 webm".split())
 _HEX40 = re.compile(r"[0-9a-f]{40}")
 
 
@@ -128,8 +133,8 @@ class FolderHub:
         meta = {"private": bool(private), "space_sdk": space_sdk if repo_type == "space" else None,
                 "variables": {}, "refs": {}, "commits": [], "created_at": _now()}
         self._save(repo_id, repo_type, meta)
-        self._write_commit(repo_id, repo_type, "main", {".gitattributes": DEFAULT_GITATTRIBUTES.encode()},
-                           "initial commit", "")
+        attrs = DATASET_GITATTRIBUTES if repo_type == "dataset" else DEFAULT_GITATTRIBUTES
+        self._write_commit(repo_id, repo_type, "main", {".gitattributes": attrs.encode()}, "initial commit", "")
         return True
 
     def set_variable(self, repo_id: str, key: str, value: str, description: Optional[str] = None) -> dict:

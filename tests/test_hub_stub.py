@@ -116,6 +116,10 @@ def test_repo_types_privacy_and_space_settings(hub):
     info = api.repo_info("org/same", repo_type="dataset")
     assert isinstance(info, DatasetInfo) and info.private and "d.txt" in [s.rfilename for s in info.siblings]
     assert not stub_api(hub, token=False).repo_exists("org/same", repo_type="dataset")  # private: not seen
+    once = CommitOperationAdd("once.txt", b"1")
+    api.create_commit("org/same", [once], commit_message="once", repo_type="dataset")
+    with pytest.raises(ValueError, match="cannot be reused"):  # as HfApi.create_commit
+        api.create_commit("org/same", [once], commit_message="again", repo_type="dataset")
     with pytest.raises(HfHubHTTPError) as e:
         api.create_repo("org/same", repo_type="dataset")
     assert e.value.response.status_code == 409
