@@ -2,7 +2,8 @@
 
     from hub_stub import FolderHub, stub_api, serve, hub_subprocess
 
-- `FolderHub(root)`: Hub repos kept in a folder (tests/hub_stub_store.py: layout, LFS rule, blob/tree ids as git's).
+- `FolderHub(root)`: Hub repos kept in a folder (tests/hub_stub_store.py: layout; tests/hub_stub_git.py: the LFS rule,
+  blob and tree ids as git computes them).
 - `stub_api(hub, *, token=True, writable=True, online=True, user="tester")`: an HfApi stand-in with HfApi's exact
   signatures acting on the folder (tests/hub_stub_api.py); tests monkeypatch `harness.publish.api.get_api` with it.
 - `serve(root)`: a local HTTP server with the Hub's read routes over the folder, yields the endpoint URL
@@ -20,7 +21,8 @@ from typing import Optional
 
 from hub_server import serve
 from hub_stub_api import stub_api
-from hub_stub_store import DEFAULT_GITATTRIBUTES, FolderHub, HubError, git_blob_sha1, is_lfs, lfs_pointer
+from hub_stub_git import DEFAULT_GITATTRIBUTES, git_blob_sha1, is_lfs, lfs_pointer
+from hub_stub_store import FolderHub, HubError
 
 __all__ = ["FolderHub", "HubError", "stub_api", "serve", "hub_subprocess", "git_blob_sha1", "lfs_pointer", "is_lfs",
            "DEFAULT_GITATTRIBUTES"]
