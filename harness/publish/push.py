@@ -134,7 +134,8 @@ def push(output_dir: Path, results_repo: str, *, checkpoints: str = "best", mode
     plan = make_plan(Path(output_dir), results_repo, checkpoints, model_repo_prefix)
     with hub.hub_errors(where):
         results_exists = hub.check_repo_type(api, results_repo, "dataset")
-        exists = {c.repo_id: hub.check_repo_type(api, c.repo_id, "model") for c in plan.checkpoints}
+        # model repos are named by our rule: a dataset or Space of the same name is another repo, no conflict
+        exists = {c.repo_id: api.repo_exists(c.repo_id, repo_type="model") for c in plan.checkpoints}
         licences: dict[str, Optional[str]] = {}
         todo = []  # (checkpoint, files, operations)
         for c in plan.checkpoints:
