@@ -6,6 +6,7 @@ errors are huggingface_hub's own exceptions, made by its `hf_raise_for_status` f
 from __future__ import annotations
 
 import inspect
+import logging
 import shutil
 from concurrent.futures import Future
 from pathlib import Path
@@ -23,6 +24,7 @@ from huggingface_hub._space_api import SpaceVariable
 
 from hub_stub_store import FolderHub, HubError, _front_matter
 
+_HF_LOG = logging.getLogger("huggingface_hub.hf_api")
 _INFO = {"model": ModelInfo, "dataset": DatasetInfo, "space": SpaceInfo}
 _WRITES = {"create_repo", "create_commit", "upload_file", "upload_folder", "add_space_variable"}
 _NO_NETWORK_DOWNLOAD = ("An error happened while trying to locate the file on the Hub and we cannot find the "
@@ -149,9 +151,15 @@ def stub_api(hub: FolderHub, *, token: bool = True, writable: bool = True, onlin
             if getattr(op, "_is_committed", False):  # as HfApi.create_commit
                 raise ValueError(f"CommitOperationAdd {op} has already being committed and cannot be reused. Please "
                                  "create a new CommitOperationAdd object if you want to create a new commit.")
-        sha = call(url, a, lambda: hub.commit(a["repo_id"], a.get("repo_type"), operations, message,
-                                              a.get("revision") or "main", a.get("commit_description") or "",
-                                              a.get("parent_commit")), "POST")
+
+        def run() -> str:
+            head = hub.resolve(a["repo_id"], a.get("repo_type"), a.get("revision") or "main")
+            sha = hub.commit(a["repo_id"], a.get("repo_type"), operations, message, a.get("revision") or "main",
+                             a.get("commit_description") or "", a.get("parent_commit"))
+            if sha == head:  # huggingface_hub's own words, on its own logger
+                _HF_LOG.warning("No files have been modified since last commit. Skipping to prevent empty commit.")
+            return sha
+        sha = call(url, a, run, "POST")
         for op in operations:
             if isinstance(op, CommitOperationAdd):
                 op._is_committed = True

@@ -44,7 +44,7 @@ def test_signatures_are_hfapis_and_unimplemented_methods_fail_loudly(hub):
         api.repo_info("org/x/y")  # huggingface_hub's own repo id validation
 
 
-def test_commits_tree_ids_lfs_and_noop_like_the_hub(hub, tmp_path):
+def test_commits_tree_ids_lfs_and_noop_like_the_hub(hub, tmp_path, caplog):
     api = stub_api(hub)
     url = api.create_repo("org/m", repo_type="model")
     assert url.repo_id == "org/m" and url.repo_type == "model"
@@ -79,6 +79,7 @@ def test_commits_tree_ids_lfs_and_noop_like_the_hub(hub, tmp_path):
     # nothing changes: no new commit, the head is returned (huggingface_hub skips empty commits)
     same = api.upload_file(path_or_fileobj=b'{"a": 1}\n', path_in_repo="cfg/config.json", repo_id="org/m")
     assert same.oid == info.oid and len(api.list_repo_commits("org/m")) == 2
+    assert "No files have been modified since last commit" in caplog.text
     moved = api.create_commit("org/m", [CommitOperationCopy("cfg/config.json", "config.json"),
                                         CommitOperationDelete("cfg/")], commit_message="move")
     assert api.list_repo_files("org/m") == [".gitattributes", "README.md", "config.json", "model.safetensors",
