@@ -158,23 +158,10 @@ def download_results(source: Source, commit: str) -> Path:
 def read_checkpoint_mapping(root: Path) -> dict[str, dict[str, Any]]:
     """The results repo's checkpoints.json (record checkpoint field -> model repo and commit); {} when absent.
     HarnessError with one line when it is malformed."""
-    try:
-        from harness.publish.push import MAPPING_FILE, read_mapping
-    except ImportError:  # until push (issue 16, H2) lands: the documented format 1, checked lightly
-        MAPPING_FILE, read_mapping = "checkpoints.json", _read_mapping_v1
+    from harness.publish.push import MAPPING_FILE, read_mapping
+
     path = Path(root) / MAPPING_FILE
     return read_mapping(path) if path.is_file() else {}
-
-
-def _read_mapping_v1(path: Path) -> dict[str, dict[str, Any]]:
-    import json
-
-    try:
-        raw = json.loads(Path(path).read_text(encoding="utf-8"))
-        assert raw.get("format") == 1 and isinstance(raw.get("checkpoints"), dict)
-        return {str(k): dict(v) for k, v in raw["checkpoints"].items()}
-    except Exception as e:  # noqa: BLE001 - one line
-        raise HarnessError(f"{path}: not a format-1 checkpoint mapping ({type(e).__name__})") from None
 
 
 _downloads: dict[tuple[str, str], Path] = {}
