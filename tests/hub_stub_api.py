@@ -15,7 +15,8 @@ from unittest import mock
 
 import httpx2
 from huggingface_hub import CommitOperationAdd, CommitOperationDelete, HfApi, constants
-from huggingface_hub.errors import LocalEntryNotFoundError, LocalTokenNotFoundError, RepositoryNotFoundError
+from huggingface_hub.errors import (HfHubHTTPError, LocalEntryNotFoundError, LocalTokenNotFoundError,
+                                    RepositoryNotFoundError)
 from huggingface_hub.hf_api import (CommitInfo, DatasetInfo, GitCommitInfo, ModelInfo, RepoFile, RepoFolder, RepoUrl,
                                     SpaceInfo)
 from huggingface_hub.utils import DEFAULT_IGNORE_PATTERNS, filter_repo_objects, hf_raise_for_status, parse_datetime
@@ -106,8 +107,11 @@ def stub_api(hub: FolderHub, *, token: bool = True, writable: bool = True, onlin
             writing(a, f"{ep}/api/repos/create")
         except Exception as err:
             status = getattr(getattr(err, "response", None), "status_code", None)
-            if a["exist_ok"] and status in (401, 402, 403) and hub.exists(a["repo_id"], rtype):
-                repo_info(dict(a, revision=None, files_metadata=False))  # as huggingface_hub does
+            if a["exist_ok"] and status in (401, 402, 403):  # as huggingface_hub: fine if the repo can be read
+                try:
+                    repo_info(dict(a, revision=None, files_metadata=False))
+                except HfHubHTTPError:
+                    raise err from None
                 return url
             raise
         if hub.exists(a["repo_id"], rtype) and a["exist_ok"]:
