@@ -262,3 +262,17 @@ def test_repo_names_keep_to_the_hubs_rules(small):
     assert repo_name("org/", rec) == f"org/tiny-bert-{rec.job.task}-finetune-{rec.job.config_hash[:8]}-seed1"
     assert repo_name("org/pre--", long) != repo_name("org/pre--", long.model_copy(update={
         "job": long.job.model_copy(update={"seed": 2})}))
+
+
+def test_the_cards_rerun_command_finds_the_same_configuration(small, tmp_path, monkeypatch, capsys):
+    """The records hold no command line: the card's, rebuilt from the config, plans the very job (already done)."""
+    from harness.publish.cards import rerun
+
+    ckpt = make_plan(small, RESULTS, "best", None).checkpoints[0]
+    entry, argv = rerun(ckpt.record)
+    (tmp_path / "models.yaml").write_text(entry, encoding="utf-8")
+    assert argv[:4] == ["python", "-m", "harness", "run"] and "DATA_DIR" not in argv
+    monkeypatch.chdir(tmp_path)
+    assert main([*argv[3:], "--output-dir", str(small), "--dry-run"]) == 0
+    assert "1 runs, 1 already done, 0 to run" in capsys.readouterr().out
+    assert "```yaml\n" + entry in render_card(ckpt)

@@ -22,7 +22,8 @@ if TYPE_CHECKING:
     from .plan import Checkpoint
 
 NON_COMMERCIAL = re.compile(r"non-commercial|noncommercial|\bNC\b|-NC-", re.IGNORECASE)
-LANGUAGES = {"multi": "multilingual"}  # TaskSpec.language -> the Hub's language tag (en, zh are already)
+LANGUAGES = {"multi": "multilingual"}
+HARNESS_DIR = Path(__file__).resolve().parents[1]  # task data inside it (demo tasks) needs no --data-dir  # TaskSpec.language -> the Hub's language tag (en, zh are already)
 
 
 def hub_split(rec: "ResultRecord") -> Optional[dict[str, Optional[str]]]:
@@ -126,6 +127,41 @@ def _source_text(rec: "ResultRecord") -> str:
     return text
 
 
+def rerun(rec: "ResultRecord") -> tuple[str, list[str]]:
+    """A models-file entry (YAML) and the `run` command line that rerun a record's configuration and seed, rebuilt
+    from what its config hash covers (the model's identity, the training options set, the subset flags), for a
+    record that holds no command of its own. DATA_DIR: where a task's local data folder lies."""
+    import yaml
+
+    j, c = rec.job, rec.config
+    entry = yaml.safe_dump({"models": [{"name": j.model, **c.get("model", {})}]}, sort_keys=False,
+                           allow_unicode=True)
+    argv = ["python", "-m", "harness", "run", "--models", "models.yaml", "--only-models", j.model, "--tasks", j.task,
+            "--methods", j.method, "--seeds", str(j.seed), *(["--folds", j.fold] if j.fold else [])]
+    subset = c.get("subset") or {}
+    for key in ("max_train_samples", "max_eval_samples"):
+        if key in subset:
+            argv += ["--" + key.replace("_", "-"), str(subset[key])]
+    src = rec.data.source if rec.data else {}
+    if src.get("type") == "local" and not Path(str(src.get("dir", ""))).resolve().is_relative_to(HARNESS_DIR):
+        argv += ["--data-dir", "DATA_DIR"]
+    for key, value in sorted((c.get("train") or {}).items()):
+        argv += ["--set", f"{key}={json.dumps(value)}"]
+    return entry, argv
+
+
+def _reproduce(rec: "ResultRecord") -> str:
+    import shlex
+
+    if rec.command:
+        return f"```\n{shlex.join(rec.command)}\n```"
+    entry, argv = rerun(rec)
+    note = ("\n\nThe setting was chosen by a hyperparameter search (the record's `search` block); this reruns the "
+            "search's configuration key, not the search." if rec.search else "")
+    return ("Rebuilt from the record's configuration (it holds no command line): with this entry in `models.yaml`"
+            f"\n\n```yaml\n{entry}```\n\n```\n{shlex.join(argv)}\n```" + note)
+
+
 def card_body(ckpt: "Checkpoint") -> str:
     """The card's Markdown body."""
     rec, group = ckpt.record, ckpt.group
@@ -147,7 +183,6 @@ def card_body(ckpt: "Checkpoint") -> str:
     train = rec.config.get("train", {})
     env = rec.environment
     versions = ", ".join(f"{k} {v}" for k, v in (env.get("versions") or {}).items() if v)
-    command = " ".join(rec.command) if rec.command else None
     caveats = "".join(f"\n- {c}" for c in info.caveats) or "\n- none stated"
     licence_note = (" (**non-commercial** data: check what it allows for a model trained on it)"
                     if NON_COMMERCIAL.search(info.license) else "")
@@ -170,7 +205,7 @@ def card_body(ckpt: "Checkpoint") -> str:
         f"harness {env.get('harness', '?')} (git `{env.get('git_sha')}`), Python {env.get('python', '?')}, "
         f"device {env.get('device', '?')}" + (f" ({env['gpu']})" if env.get("gpu") else "") + f"; {versions}.",
         "## Reproduce",
-        f"```\n{command}\n```" if command else "The record holds no command line (run before commands were recorded).",
+        _reproduce(rec),
         "## Use",
         "```python\nfrom huggingface_hub import snapshot_download\nfrom harness.checkpoint import load_checkpoint\n\n"
         f"path = snapshot_download(\"{ckpt.repo_id}\")\nadapter, model = load_checkpoint(path)  # model-chooser harness"
