@@ -22,8 +22,8 @@ if TYPE_CHECKING:
     from .plan import Checkpoint
 
 NON_COMMERCIAL = re.compile(r"non-commercial|noncommercial|\bNC\b|-NC-", re.IGNORECASE)
-LANGUAGES = {"multi": "multilingual"}
-HARNESS_DIR = Path(__file__).resolve().parents[1]  # task data inside it (demo tasks) needs no --data-dir  # TaskSpec.language -> the Hub's language tag (en, zh are already)
+LANGUAGES = {"multi": "multilingual"}  # TaskSpec.language -> the Hub's language tag (en, zh are already)
+HARNESS_DIR = Path(__file__).resolve().parents[1]  # task data inside it (demo tasks) needs no --data-dir
 
 
 def hub_split(rec: "ResultRecord") -> Optional[dict[str, Optional[str]]]:
