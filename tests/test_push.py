@@ -108,6 +108,7 @@ def test_cards_parse_back_with_the_records_seed_means(pushed, tiny_results):
         assert main.metric_value == round(statistics.fmean(r.metrics["main"] for r in ckpt.group), 4)
         mains = rec.task_info.main_score
         assert len(ckpt.group) == 2 and main.metric_type == (mains[0] if len(mains) == 1 else "main")
+        assert main.metric_name.startswith(" + ".join(mains) + " (main score")
         assert main.task_type == get_kind(rec.task_info.kind).hub_task_type
         assert (main.dataset_type, main.dataset_split, main.dataset_config) == (rec.job.task, "local", None)
         for res in data.eval_results[1:]:

@@ -62,17 +62,18 @@ def _eval_results(ckpt: "Checkpoint") -> list[Any]:
               "dataset_split": exact["split"], "dataset_revision": exact["revision"]} if exact else
              {"dataset_type": rec.job.task, "dataset_name": rec.job.task, "dataset_split": "local"})
     kind = get_kind(info.kind)
-    main_name = " + ".join(info.main_score)
+    mains, n = info.main_score, len(ckpt.group)
     out = []
     for name, value in score_means(ckpt.group).items():
-        metric = main_name if name == "main" and len(info.main_score) == 1 else name
-        if name != "main" and len(info.main_score) == 1 and name == info.main_score[0]:
-            continue  # the main score under its own name already
-        label = f"{metric} (main score, mean of {len(ckpt.group)} seeds)" if name == "main" else \
-            f"{metric} (mean of {len(ckpt.group)} seeds)"
+        if name == "main":  # one metric: under its own name; several: "main", their mean
+            metric = mains[0] if len(mains) == 1 else "main"
+            label = f"{' + '.join(mains)} (main score{', their mean' if len(mains) > 1 else ''}; mean of {n} seeds)"
+        elif [name] == mains:
+            continue  # the main score, above
+        else:
+            metric, label = name, f"{name} (mean of {n} seeds)"
         out.append(EvalResult(task_type=kind.hub_task_type,
-                              task_name=kind.hub_task_type.replace("-", " ").capitalize(),
-                              metric_type=metric if name != "main" or len(info.main_score) == 1 else "main",
+                              task_name=kind.hub_task_type.replace("-", " ").capitalize(), metric_type=metric,
                               metric_name=label, metric_value=value, **where))
     return out
 
