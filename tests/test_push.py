@@ -11,6 +11,7 @@ from pathlib import Path
 import httpx2
 import pytest
 from huggingface_hub import CommitOperationAdd, DatasetCard, ModelCard
+from huggingface_hub import errors as hf_errors
 
 from app_fixtures import tiny_results  # noqa: F401 - fixture
 from harness.cli import main
@@ -277,3 +278,31 @@ def test_the_cards_rerun_command_finds_the_same_configuration(small, tmp_path, m
     assert main([*argv[3:], "--output-dir", str(small), "--dry-run"]) == 0
     assert "1 runs, 1 already done, 0 to run" in capsys.readouterr().out
     assert "```yaml\n" + entry in render_card(ckpt)
+
+
+def _http(cls, status: int, text: str):
+    return cls(text, response=httpx2.Response(status, request=httpx2.Request("POST", "https://hub.test/api/x")))
+
+
+@pytest.mark.parametrize("error,needle", [
+    (lambda: hf_errors.LocalTokenNotFoundError("no token"), "not logged in: run `hf auth"),
+    (lambda: hf_errors.OfflineModeIsEnabled("off"), "cannot reach the Hub at"),
+    (lambda: httpx2.ConnectTimeout("timed out"), "cannot reach the Hub at"),
+    (lambda: _http(hf_errors.HfHubHTTPError, 401, "401 Unauthorized"),
+     "refused the token (401"),
+    (lambda: _http(hf_errors.HfHubHTTPError, 403, "403 Forbidden"), "no write access (403)"),
+    (lambda: _http(hf_errors.RepositoryNotFoundError, 404, "404 not found"),
+     "was not found on the Hub"),
+    (lambda: _http(hf_errors.HfHubHTTPError, 500, "500 Server Error\nmore"),
+     "the Hub answered 500: 500 Server Error"),
+])
+def test_hub_errors_are_one_line(error, needle):
+    from harness.publish.api import hub_errors
+
+    with pytest.raises(HarnessError) as e:
+        with hub_errors("push to org/results"):
+            raise error()
+    assert str(e.value).startswith("push to org/results: ") and needle in str(e.value) and "\n" not in str(e.value)
+    with pytest.raises(KeyError):  # not a Hub error: passes through
+        with hub_errors("x"):
+            raise KeyError("k")
