@@ -203,7 +203,8 @@ def test_checkpoints_none_all_best(small, tmp_path, monkeypatch):
     assert all(hub.meta(e["repo_id"], "model")["private"] for e in mapping.values())
     gone = next((out / "results").rglob("seed1.log"))
     gone.unlink()  # the results repo mirrors results/; the mapping keeps what was pushed while its record is there
-    push(out, RESULTS, checkpoints="none")
+    assert "1 to delete (gone from results/ here)" in push(out, RESULTS, checkpoints="none", dry_run=True)
+    assert ", 1 deleted (gone from results/ here)" in push(out, RESULTS, checkpoints="none")
     assert mapping_of(hub) == mapping
     assert gone.relative_to(out).as_posix() not in hub.files(RESULTS, "dataset")
     sentiment = sorted(k for k in mapping if "demo_sentiment" in k)

@@ -177,8 +177,10 @@ def push(output_dir: Path, results_repo: str, *, checkpoints: str = "best", mode
             raise
         raise HarnessError(f"{e} ({pushed} of {len(todo)} model repos pushed, the results repo not updated: run "
                            "the same command again to complete the push)") from None
-    head = f"results: {_url(results_repo, 'dataset')}: " + (f"{len(ops)} files changed in one commit" if ops
-                                                            else "unchanged")
+    gone = sum(1 for o in ops if not hasattr(o, "path_or_fileobj"))
+    head = f"results: {_url(results_repo, 'dataset')}: " + (
+        f"{len(ops) - gone} files uploaded, {gone} deleted (gone from results/ here), in one commit" if ops
+        else "unchanged")
     changed = sum(1 for _, _, o in todo if o)
     models = f"model repos: {len(todo)} ({changed} updated, {len(todo) - changed} unchanged)"
     return "\n".join([head, models, *lines])
@@ -187,8 +189,10 @@ def push(output_dir: Path, results_repo: str, *, checkpoints: str = "best", mode
 def _dry_summary(plan: Plan, todo: list, remote_res: dict[str, Any]) -> str:
     """What a push would do (the results repo's leaderboard, mapping and card are rebuilt at push time)."""
     new = [p for p, c in plan.results.items() if p not in remote_res or not same(c, remote_res[p])]
+    gone = [p for p in remote_res if p.startswith("results/") and p not in plan.results]
     lines = [f"dry run: nothing written. Would push to {_url(plan.results_repo, 'dataset')}: {len(new)} of "
-             f"{len(plan.results)} result files new or changed (+ leaderboard, {MAPPING_FILE}, README.md)",
+             f"{len(plan.results)} result files new or changed, {len(gone)} to delete (gone from results/ here) "
+             f"(+ leaderboard, {MAPPING_FILE}, README.md)",
              f"model repos: {len(todo)} ({sum(1 for _, _, o in todo if o)} to update)"]
     lines += [f"  {c.repo_id} <- {c.key} ({c.kind}{', best seed' if c.best else ''}): "
               + (f"{len(ops)} files to upload" if ops else "unchanged") for c, _, ops in todo]
