@@ -1,0 +1,87 @@
+"""The bundled sample: what the app shows when no results are configured (a fresh Space, `python app.py`).
+
+`SAMPLE_DIR` is a results folder made from the offline demo grid (`python -m harness run --models demo.yaml
+--tasks demo`): its records, predictions and leaderboard tables, without checkpoints or job logs (well under 1 MB,
+committed). Regenerate it after a record schema change:
+
+    python -m harness run --models demo.yaml --tasks demo --output-dir outputs/demo
+    python -m leaderboard.sample outputs/demo
+"""
+from __future__ import annotations
+
+import argparse
+import shutil
+import sys
+from pathlib import Path
+from typing import Optional
+
+from harness.errors import HarnessError
+from harness.record import RecordError, ResultRecord
+
+SAMPLE_DIR = Path(__file__).resolve().with_name("sample")
+PREDICTIONS = ".predictions.jsonl.gz"
+
+NOTICE_MD = ("**This is a bundled sample, not your results.** It comes from the offline demo grid: tiny and untrained "
+             "models (a briefly fine-tuned MiniLM-L6 and randomly initialised ERNIE, ALBERT and T5 models) on the "
+             "project's small demo tasks, so its scores say nothing about how good these models are. It has no "
+             "checkpoints, so the playground and the side-by-side comparison have nothing to run.")
+
+OWN_RESULTS_MD = """**Show your own results.** Run a grid, publish it, and point the app (or a Space) at it:
+
+```bash
+python -m harness run --models models.yaml --tasks clue --output-dir outputs/clue
+python -m harness push --output-dir outputs/clue --results-repo ORG/clue-results
+python -m harness space --space ORG/clue-leaderboard --results hf://datasets/ORG/clue-results
+python app.py --results outputs/clue        # or --results hf://datasets/ORG/clue-results, or env RESULTS
+```
+Details: docs/deploy.md."""
+
+
+def is_sample(root: Path | str) -> bool:
+    """Is this results folder the bundled sample?"""
+    return Path(root).resolve() == SAMPLE_DIR
+
+
+def regenerate(src: Path | str, dest: Path | str = SAMPLE_DIR) -> int:
+    """Rebuild the sample at ``dest`` from a demo-grid output folder: every record (checkpoint fields cleared: the
+    sample ships none) and its predictions, then the leaderboard tables. Returns the sample's size in bytes.
+    HarnessError when ``src`` has no readable results."""
+    from .table import write_tables
+
+    src, dest = Path(src), Path(dest)
+    files = sorted(p for p in (src / "results").rglob("seed*.json")) if (src / "results").is_dir() else []
+    if not files:
+        raise HarnessError(f"{src}: no result files under results/ (run the demo grid first)")
+    staging = dest.with_name(f".{dest.name}.tmp")
+    shutil.rmtree(staging, ignore_errors=True)
+    for path in files:
+        try:
+            rec = ResultRecord.read(path)
+        except RecordError as e:
+            raise HarnessError(f"sample: {e}") from None
+        rel = path.relative_to(src)
+        rec.model_copy(update={"checkpoint": None}).write(staging / rel)
+        pred = path.with_name(path.stem + PREDICTIONS)
+        if pred.is_file():
+            shutil.copyfile(pred, staging / rel.with_name(pred.name))
+    write_tables(staging)
+    shutil.rmtree(dest, ignore_errors=True)
+    staging.rename(dest)
+    return sum(p.stat().st_size for p in dest.rglob("*") if p.is_file())
+
+
+def main(argv: Optional[list[str]] = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m leaderboard.sample", description="regenerate the bundled sample")
+    parser.add_argument("output_dir", type=Path, help="a demo-grid output folder (results/)")
+    args = parser.parse_args(argv)
+    try:
+        size = regenerate(args.output_dir)
+    except HarnessError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    print(f"sample: {SAMPLE_DIR} ({size / 1024:.0f} KiB)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
