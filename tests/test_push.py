@@ -17,7 +17,7 @@ from app_fixtures import tiny_results  # noqa: F401 - fixture
 from harness.cli import main
 from harness.errors import HarnessError
 from harness.kinds import get_kind
-from harness.publish.cards import card_data, hub_split, render_card
+from harness.publish.cards import card_data, pipeline_tag, hub_split, render_card
 from harness.publish.plan import make_plan, read_mapping, repo_name
 from harness.publish.push import MAPPING_FILE, push
 from harness.record import ResultRecord
@@ -115,11 +115,23 @@ def test_cards_parse_back_with_the_records_seed_means(pushed, tiny_results):
         for res in data.eval_results[1:]:
             assert res.metric_value == round(statistics.fmean(r.metrics[res.metric_type] for r in ckpt.group), 4)
         assert data.library_name == "transformers" and data.base_model is None and data.license is None
-        assert data.pipeline_tag == get_kind(rec.task_info.kind).pipeline_tag
+        seq2seq = rec.model_info.family == "t5"  # a T5 checkpoint generates text, whatever the task
+        assert data.pipeline_tag == ("text2text-generation" if seq2seq else get_kind(rec.task_info.kind).pipeline_tag)
         assert {"model-chooser", rec.job.method, rec.job.task} <= set(data.tags)
         for r in ckpt.group:  # per-seed values in the body
             assert f"{r.metrics['main']:.4f}" in card.text
         assert rec.data.fingerprint in card.text and rec.task_info.license in card.text
+
+
+def test_pipeline_tag_is_what_runs_the_saved_model(pushed, tiny_results):
+    recs = {(c.record.model_info.family, c.record.task_info.kind): c.record
+            for c in make_plan(tiny_results, RESULTS, "best", None).checkpoints}
+    assert pipeline_tag(recs["bert", "single_cls"]) == "text-classification"
+    assert pipeline_tag(recs["bert", "ner"]) == "token-classification"
+    assert pipeline_tag(recs["t5", "single_cls"]) == "text2text-generation"
+    as_prompt = recs["bert", "single_cls"].model_copy(
+        update={"job": recs["bert", "single_cls"].job.model_copy(update={"method": "prompt"})})
+    assert pipeline_tag(as_prompt) == "fill-mask"  # a prompt checkpoint is a masked LM
 
 
 def test_an_exact_hub_split_is_named_and_a_carve_is_local(small):

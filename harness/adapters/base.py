@@ -13,6 +13,10 @@ from ..specs import TaskSpec, TrainConfig
 class Adapter(ABC):
     """One family of model heads. Which adapter serves which task kind is declared by the kinds (harness/kinds)."""
 
+    # The Hub pipeline that runs the model this adapter saves, for model cards; None: the task kind's pipeline_tag
+    # (an encoder with a task head). A T5 model generates text and an MLM prompt fills a mask, whatever the task.
+    pipeline_tag: Optional[str] = None
+
     def __init__(self, task: TaskSpec, tokenizer: Any, cfg: TrainConfig):
         # the runner resolves 'auto' settings for its device first; anything still 'auto' is standalone CPU use
         self.task, self.tok, self.cfg = task, tokenizer, cfg.for_device("cpu")

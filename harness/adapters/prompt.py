@@ -96,6 +96,8 @@ def _sym_kl(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
 class PromptAdapter(SequenceAdapter):
     """single_cls / pair_cls through the MLM head: needs task.prompt with resolved label words."""
 
+    pipeline_tag = "fill-mask"
+
     def __init__(self, task, tokenizer, cfg):
         super().__init__(task, tokenizer, cfg)
         if task.prompt is None:

@@ -19,6 +19,8 @@ def _norm(text: str) -> str:
 class Seq2SeqBase(Adapter):
     """What every T5 adapter shares: the model class, special-token setup, padding, batched generation."""
 
+    pipeline_tag = "text2text-generation"
+
     @property
     def auto_class(self) -> Any:
         return AutoModelForSeq2SeqLM

@@ -4,7 +4,8 @@ Hub's model-index is valid); the metadata is never written by hand.
 Metadata: model-index with the seed mean of every score of the configuration (the main score first), task type
 from the task kind (TaskKind.hub_task_type), the dataset as a Hub id / config / split only when the scored split is
 exactly that Hub split (else the task name and split "local", the source in the body), `base_model` (a Hub id
-only), `library_name` (transformers; peft for a LoRA adapter), `pipeline_tag` (TaskKind.pipeline_tag), tags (the
+only), `library_name` (transformers; peft for a LoRA adapter), `pipeline_tag` (`pipeline_tag`: the adapter's, e.g. T5's
+text2text-generation, else the task kind's), tags (the
 method, model-chooser, the task, the benchmark) and `license` only when the base model's is known. The body: the
 per-seed table, data (source, carve, fingerprint, licence, caveats), training configuration, environment and the
 command that reproduces the job.
@@ -78,6 +79,18 @@ def _eval_results(ckpt: "Checkpoint") -> list[Any]:
     return out
 
 
+def pipeline_tag(rec: "ResultRecord") -> Optional[str]:
+    """The Hub pipeline that runs the saved model: its adapter's (T5: text2text-generation; an MLM prompt:
+    fill-mask), else the task kind's (an encoder with a task head; None for multiple choice)."""
+    from ..adapters import adapter_class
+    from ..kinds import get_kind
+    from ..models import FAMILIES
+
+    family = FAMILIES.get(rec.model_info.family, {}) if rec.model_info else {}
+    cls = adapter_class(family["adapter"], rec.task_info.kind, rec.job.method) if "adapter" in family else None
+    return (cls.pipeline_tag if cls is not None else None) or get_kind(rec.task_info.kind).pipeline_tag
+
+
 def card_data(ckpt: "Checkpoint", license: Optional[str] = None) -> Any:
     """The ModelCardData of a checkpoint's card."""
     from huggingface_hub import ModelCardData
@@ -92,7 +105,7 @@ def card_data(ckpt: "Checkpoint", license: Optional[str] = None) -> Any:
     return ModelCardData(
         model_name=ckpt.repo_id.split("/")[1], eval_results=_eval_results(ckpt),
         base_model=ckpt.base_model, library_name="peft" if ckpt.kind == "lora-adapter" else "transformers",
-        pipeline_tag=get_kind(info.kind).pipeline_tag, license=license, tags=tags,
+        pipeline_tag=pipeline_tag(rec), license=license, tags=tags,
         language=LANGUAGES.get(info.language, info.language),
         datasets=[src["path"]] if src.get("type") == "hub" and src.get("path") else None)
 
