@@ -60,3 +60,49 @@ def test_methods_doc_names_every_method_and_the_lora_defaults():
     assert "BERT, ERNIE and ALBERT `[query, value]`" in flat and "T5 `[q, v]`" in flat
     assert {tuple(f["lora"]["target_modules"]) for n, f in FAMILIES.items() if n != "t5"} == {("query", "value")}
     assert FAMILIES["t5"]["lora"]["target_modules"] == ["q", "v"]
+
+
+# --- docs/deploy.md (issue 16): its Hub commands run against the Hub stand-in, its sample card parses ---
+def test_deploy_doc_push_and_space_commands_run_against_the_hub_stand_in(tmp_path, monkeypatch, capsys):
+    """Each `python -m harness push|space` command of docs/deploy.md runs (outputs/… = a copy of the tests' v1
+    results) against the folder Hub stand-in; then the repos and the Space's RESULTS are what the doc says."""
+    import shutil
+
+    from harness.cli import main
+    from hub_stub import FolderHub, stub_api
+
+    store = FolderHub(tmp_path / "hub")
+    api = stub_api(store)
+    monkeypatch.setattr("harness.publish.api.get_api", lambda: api)
+    out = tmp_path / "out"
+    shutil.copytree(REPO / "tests" / "fixtures" / "v1" / "output", out)
+    ran = []
+    for cmd in commands((REPO / "docs" / "deploy.md").read_text(encoding="utf-8")):
+        argv = shlex.split(cmd)[1:]
+        if argv[:2] == ["-m", "harness"] and argv[2] in ("push", "space"):
+            argv = [str(out) if a.startswith("outputs/") else a for a in argv[2:]]
+            assert main(argv) == 0, cmd
+            ran.append(argv[0])
+    assert ran.count("push") >= 2 and ran.count("space") >= 2, ran
+    assert store.exists("ORG/clue-results", "dataset")
+    assert "leaderboard.csv" in store.files("ORG/clue-results", "dataset")
+    assert store.meta("ORG/clue-leaderboard", "space")["variables"]["RESULTS"]["value"].startswith(
+        "hf://datasets/ORG/clue-results")
+    assert "https://huggingface.co/spaces/ORG/clue-leaderboard" in capsys.readouterr().out
+
+
+def test_deploy_sample_card_is_a_model_card_with_scores():
+    """docs/samples/model_card.md (rendered by docs/sample_card.py) parses with huggingface_hub's parser: a valid
+    model-index with the scores, the pipeline tag and the method tag; its reproduce command parses."""
+    from huggingface_hub import ModelCard
+
+    text = (REPO / "docs" / "samples" / "model_card.md").read_text(encoding="utf-8")
+    card = ModelCard(text)
+    assert card.data.eval_results, "no eval results in the model-index"
+    assert all(isinstance(r.metric_value, float) for r in card.data.eval_results)
+    assert card.data.library_name == "transformers" and card.data.pipeline_tag == "text-classification"
+    assert "finetune" in card.data.tags
+    runs = [line for line in text.splitlines() if line.startswith("python -m harness ")]
+    assert runs, "the card shows no command"
+    for cmd in runs:
+        build_parser().parse_args(shlex.split(cmd)[3:])
