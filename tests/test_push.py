@@ -214,9 +214,13 @@ def test_checkpoints_none_all_best(small, tmp_path, monkeypatch):
     assert len(mapping) == 4 and all(e["repo_id"].startswith("other/mc-tiny-bert-") for e in mapping.values())
     assert all(hub.meta(e["repo_id"], "model")["private"] for e in mapping.values())
     gone = next((out / "results").rglob("seed1.log"))
-    gone.unlink()  # the results repo mirrors results/; the mapping keeps what was pushed while its record is there
-    assert "1 to delete (gone from results/ here)" in push(out, RESULTS, checkpoints="none", dry_run=True)
-    assert ", 1 deleted (gone from results/ here)" in push(out, RESULTS, checkpoints="none")
+    gone.unlink()  # the results repo mirrors results/ with --prune; the mapping keeps what was pushed
+    commits = n_commits(hub, RESULTS, "dataset")
+    with pytest.raises(HarnessError, match=r"1 result file\(s\) in the repo are not in .*pass --prune"):
+        push(out, RESULTS, checkpoints="none")  # another folder's results are never deleted unasked
+    assert n_commits(hub, RESULTS, "dataset") == commits
+    assert "1 to delete (gone from results/ here)" in push(out, RESULTS, checkpoints="none", dry_run=True, prune=True)
+    assert ", 1 deleted (gone from results/ here)" in push(out, RESULTS, checkpoints="none", prune=True)
     assert mapping_of(hub) == mapping
     assert gone.relative_to(out).as_posix() not in hub.files(RESULTS, "dataset")
     sentiment = sorted(k for k in mapping if "demo_sentiment" in k)

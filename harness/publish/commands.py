@@ -50,6 +50,9 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     ps.add_argument("--model-repo-prefix", type=repo_prefix, default=None, metavar="ORG/",
                     help="where checkpoints go: ORG/ (default: the results repo's ORG/); naming in docs/deploy.md")
     ps.add_argument("--private", action="store_true", help="create new repos as private")
+    ps.add_argument("--prune", action="store_true",
+                    help="delete result files from the results repo that the output folder lacks (without it, such "
+                         "files stop the push before anything is written)")
     ps.add_argument("--dry-run", action="store_true", help="print what would be uploaded and stop (writes nothing)")
     sp = sub.add_parser("space", help="create or update a Gradio Space that serves published results")
     sp.add_argument("--space", type=repo_id, required=True, metavar="ORG/NAME", help="the Space repo")
@@ -62,7 +65,8 @@ def cmd_push(args: argparse.Namespace) -> int:
     from .push import push
 
     print(push(args.output_dir, args.results_repo, checkpoints=args.checkpoints,
-               model_repo_prefix=args.model_repo_prefix, private=args.private, dry_run=args.dry_run))
+               model_repo_prefix=args.model_repo_prefix, private=args.private, dry_run=args.dry_run,
+               prune=args.prune))
     return 0
 
 

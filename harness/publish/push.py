@@ -6,8 +6,10 @@ failures, predictions, logs), leaderboard.csv/.md rebuilt from the result files,
 record checkpoint path -> model repo @ commit, the app's allow-list) and a README. Every repo is compared with its
 remote tree (git blob sha1 / LFS sha256) and only what changed is uploaded; nothing changed: no commit. A push that
 stopped between model repos leaves the results repo as it was; running it again completes it. The results repo
-mirrors the folder's results/ (files gone locally are deleted there); the mapping keeps earlier entries whose
-record is still published. Checkpoint selection and repo naming: harness/publish/plan.py.
+mirrors the folder's results/; the mapping keeps earlier entries whose
+record is still published. Result files in the repo that the folder lacks (another folder's results pushed to the
+same repo, or ones removed here) are deleted only with prune=True (`--prune`); without it the push stops before
+writing anything and says so. Checkpoint selection and repo naming: harness/publish/plan.py.
 """
 from __future__ import annotations
 
@@ -121,7 +123,7 @@ def _remote_mapping(api: "HfApi", repo: str, remote: dict[str, Any]) -> dict[str
 
 
 def push(output_dir: Path, results_repo: str, *, checkpoints: str = "best", model_repo_prefix: Optional[str] = None,
-         private: bool = False, dry_run: bool = False) -> str:
+         private: bool = False, dry_run: bool = False, prune: bool = False) -> str:
     """Publish an output folder (module docstring); returns a short summary (what was uploaded or unchanged, the
     repo URLs). Hub and network problems raise HarnessError with one line; nothing is written before the token,
     the folder and every repo's type are checked."""
@@ -145,6 +147,11 @@ def push(output_dir: Path, results_repo: str, *, checkpoints: str = "best", mode
         remote_res = remote_files(api, results_repo, "dataset") if results_exists else {}
         keep = {r.checkpoint for r in plan.records if r.checkpoint}
         mapping = {k: v for k, v in _remote_mapping(api, results_repo, remote_res).items() if k in keep}
+    stale = sorted(p for p in remote_res if p.startswith("results/") and p not in plan.results)
+    if stale and not prune:
+        raise HarnessError(f"{where}: {len(stale)} result file(s) in the repo are not in {output_dir} (e.g. "
+                           f"{stale[0]}): results of another output folder, or removed here; pass --prune to delete "
+                           "them from the repo, or push to another --results-repo")
     if dry_run:
         return _dry_summary(plan, todo, remote_res)
     lines, pushed = [], 0
