@@ -1,7 +1,5 @@
-"""Where the app's data comes from: a local output folder, or a Hub repo (env HARNESS_RESULTS_REPO).
-
-From a Hub repo only ``results/`` and ``leaderboard.csv`` are fetched at start; a checkpoint folder is fetched the
-first time it is used. Everything here is a pure function of the folder's result files (no Gradio).
+"""What the app shows, read from one results folder (a local output folder, or a Hub snapshot fetched by
+leaderboard.source). Everything here is a pure function of the folder's result files (no Gradio, no network).
 """
 from __future__ import annotations
 
@@ -17,25 +15,6 @@ from harness.record import RecordError, ResultRecord
 from .columns import is_missing, row_label
 from .table import Loaded, aggregate, leaderboard, load_results
 
-REPO_ENV = "HARNESS_RESULTS_REPO"
-REPO_TYPE_ENV = "HARNESS_RESULTS_REPO_TYPE"  # dataset (default) | model | space
-DIR_ENV = "HARNESS_RESULTS_DIR"
-DEFAULT_DIR = "outputs/demo"
-
-
-def resolve_results_dir(arg: Optional[str] = None) -> Path:
-    """The local results folder: ``arg``, else a snapshot of $HARNESS_RESULTS_REPO, else $HARNESS_RESULTS_DIR,
-    else ./outputs/demo. A Hub snapshot holds results/ and leaderboard.csv only."""
-    if arg:
-        return Path(arg)
-    repo = os.environ.get(REPO_ENV)
-    if repo:
-        from huggingface_hub import snapshot_download
-
-        return Path(snapshot_download(repo_id=repo, repo_type=os.environ.get(REPO_TYPE_ENV, "dataset"),
-                                      allow_patterns=["results/**", "leaderboard.csv"]))
-    return Path(os.environ.get(DIR_ENV, DEFAULT_DIR))
-
 
 def inside_results(root: Path, rel: str) -> bool:
     """Does a checkpoint path taken from a result file name a folder inside the results folder? Absolute paths and
@@ -47,19 +26,11 @@ def inside_results(root: Path, rel: str) -> bool:
 
 
 def ensure_checkpoint(root: Path, rel: str) -> Path:
-    """The local folder of a checkpoint listed in the results; fetched from the Hub repo on first use when the
-    results came from one (only that folder). A missing local folder is returned as is (the loader reports it).
-    ValueError for a path outside the results folder (see inside_results)."""
+    """The local folder of a checkpoint listed in the results (a missing folder is returned as is: the loader
+    reports it). ValueError for a path outside the results folder (see inside_results)."""
     if not inside_results(root, rel):
         raise ValueError(f"checkpoint path '{rel}' is outside the results folder {root}")
-    path = Path(root) / rel
-    repo = os.environ.get(REPO_ENV)
-    if repo and not path.is_dir():
-        from huggingface_hub import snapshot_download
-
-        snapshot_download(repo_id=repo, repo_type=os.environ.get(REPO_TYPE_ENV, "dataset"),
-                          allow_patterns=[f"{rel.rstrip('/')}/*"], local_dir=str(root))
-    return path
+    return Path(root) / rel
 
 
 @dataclass
@@ -71,7 +42,10 @@ class AppData:
     agg: pd.DataFrame
     table: pd.DataFrame
     task_info: dict[str, dict[str, Any]] = field(default_factory=dict)
-    checkpoints: dict[str, dict[str, str]] = field(default_factory=dict)  # task -> label -> relative path
+    checkpoints: dict[str, dict[str, str]] = field(default_factory=dict)  # task -> label -> record's checkpoint
+    # results from the Hub: the pushed checkpoints (checkpoints.json: record's checkpoint -> model repo @ commit),
+    # the only ones the app may load; None: local results, whose checkpoints are folders inside root
+    mapping: Optional[dict[str, dict[str, Any]]] = None
 
     @property
     def runs(self) -> pd.DataFrame:
@@ -120,9 +94,11 @@ def checkpoint_label(model: str, revision: str, seed: Any, method: str = "finetu
     return " · ".join(parts + [f"seed {seed}"])
 
 
-def _checkpoints(root: Path, runs: pd.DataFrame, agg: pd.DataFrame) -> dict[str, dict[str, str]]:
-    """Per task, one checkpoint per (model, revision, method) of the configuration the leaderboard shows:
-    a seed whose folder exists (else the first listed one, which the app reports as missing when chosen)."""
+def _checkpoints(root: Path, runs: pd.DataFrame, agg: pd.DataFrame,
+                 mapping: Optional[dict[str, Any]] = None) -> dict[str, dict[str, str]]:
+    """Per task, one checkpoint per (model, revision, method) of the configuration the leaderboard shows: a seed
+    whose folder exists, or with a mapping one that was pushed (else the first listed one, which the app reports as
+    missing or not published when chosen)."""
     out: dict[str, dict[str, str]] = {}
     if runs.empty or "checkpoint" not in runs:
         return out
@@ -131,7 +107,8 @@ def _checkpoints(root: Path, runs: pd.DataFrame, agg: pd.DataFrame) -> dict[str,
     kept = kept[kept["checkpoint"].notna()]
     for (model, rev, method, task), rows in kept.sort_values(["fold", "seed"]).groupby(
             ["model", "revision", "method", "task"]):
-        rows = rows.assign(exists=[(root / c).is_dir() for c in rows["checkpoint"]])
+        rows = rows.assign(exists=[(c in mapping) if mapping is not None else (root / c).is_dir()
+                                   for c in rows["checkpoint"]])
         pick = rows[rows["exists"]].iloc[0] if rows["exists"].any() else rows.iloc[0]
         label = checkpoint_label(model, rev, pick["seed"], method, pick.get("fold", ""),
                                  untrained=bool(pick.get("untrained", False)))
@@ -139,8 +116,9 @@ def _checkpoints(root: Path, runs: pd.DataFrame, agg: pd.DataFrame) -> dict[str,
     return out
 
 
-def load_app_data(root: Path | str) -> AppData:
-    """Read the results folder once (problems such as corrupt files are collected, never raised)."""
+def load_app_data(root: Path | str, mapping: Optional[dict[str, dict[str, Any]]] = None) -> AppData:
+    """Read the results folder once (problems such as corrupt files are collected, never raised). ``mapping``:
+    the pushed checkpoints when the folder is a Hub snapshot (see AppData.mapping)."""
     root = Path(root)
     loaded = load_results(root)
     if not (root / "results").is_dir():
@@ -148,7 +126,7 @@ def load_app_data(root: Path | str) -> AppData:
     runs = loaded.runs
     agg = aggregate(runs)
     table = leaderboard(runs, loaded.failures)
-    return AppData(root, loaded, agg, table, _task_info(root, runs), _checkpoints(root, runs, agg))
+    return AppData(root, loaded, agg, table, _task_info(root, runs), _checkpoints(root, runs, agg, mapping), mapping)
 
 
 def prediction_files(data: AppData, task: str, model: str, revision: Optional[str] = None,

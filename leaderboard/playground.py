@@ -1,6 +1,8 @@
 """Playground logic: a task kind's form (harness/kinds) in, a listed checkpoint run, the kind's formatted output.
 
-Only checkpoints listed in the results, inside the results folder, can be loaded; loaded ones live in a small LRU cache; inputs are capped.
+Only checkpoints listed in the results can be loaded: local results, folders inside the results folder; results from
+the Hub, the pushed ones (checkpoints.json), downloaded on first use. Loaded ones live in a small LRU cache; inputs
+are capped.
 """
 from __future__ import annotations
 
@@ -17,6 +19,7 @@ from harness.kinds.base import MAX_CHARS  # noqa: F401 - the playground's input 
 from harness.results import read_predictions
 
 from .data import AppData, ensure_checkpoint, inside_results
+from .source import downloaded_checkpoint, fetch_checkpoint
 
 CACHE_SIZE = 4
 
@@ -87,6 +90,9 @@ class CheckpointCache:
     def __len__(self) -> int:
         return len(self._items)
 
+    def __contains__(self, path: object) -> bool:
+        return str(Path(str(path)).resolve()) in self._items
+
     def keys(self) -> list[str]:
         return list(self._items)
 
@@ -103,16 +109,47 @@ class Playground:
             raise InputError(f"task '{task}' has no results")
         return self.data.task_info[task]["kind"]
 
-    def resolve(self, task: str, choice: Optional[str]) -> Path:
-        """A checkpoint label (or a listed relative path) -> its local folder; never an unlisted path."""
+    def listed(self, task: str, choice: Optional[str]) -> str:
+        """A checkpoint label (or a listed record checkpoint field) -> the record's checkpoint field."""
         if not choice:
             raise InputError("choose a checkpoint")
-        listed = self.data.checkpoints.get(task, {})
-        rel = listed.get(choice)
+        rel = self.data.checkpoints.get(task, {}).get(choice)
         if rel is None and choice in self.data.allowed_paths():
             rel = choice
         if rel is None:
             raise InputError(f"checkpoint '{choice}' is not listed in the results for task '{task}'")
+        return rel
+
+    def pending(self, task: str, choice: Optional[str]) -> str:
+        """What the page shows while a prediction starts: 'loading LABEL…' when the checkpoint is not loaded yet
+        (downloading first when it is a pushed one not fetched yet), else ''. No network, never raises."""
+        try:
+            rel = self.listed(task, choice)
+        except InputError:
+            return ""
+        mapping = self.data.mapping
+        if mapping is not None:
+            entry = mapping.get(rel)
+            path = downloaded_checkpoint(entry) if entry else None
+            if entry and path is None:
+                return f"_loading {choice}… (downloading {entry.get('repo_id')} from the Hub)_"
+        else:
+            path = self.data.root / rel
+        return "" if path is not None and path in self.cache else f"_loading {choice}…_"
+
+    def resolve(self, task: str, choice: Optional[str]) -> Path:
+        """A checkpoint label (or a listed record checkpoint field) -> its local folder; never an unlisted path.
+        From the Hub only pushed checkpoints (in the mapping), fetched here on first use."""
+        rel = self.listed(task, choice)
+        mapping = self.data.mapping
+        if mapping is not None:
+            if rel not in mapping:
+                raise InputError(f"checkpoint '{choice}' is not published: the results repo's checkpoints.json does "
+                                 "not list it (push it with --checkpoints all, or choose another)")
+            try:
+                return fetch_checkpoint(mapping[rel])
+            except HarnessError as e:
+                raise InputError(str(e)) from None
         if not inside_results(self.data.root, rel):
             raise InputError(f"checkpoint '{choice}' refused: its result file points outside the results folder "
                              f"('{rel}'); the app loads only checkpoints inside it")

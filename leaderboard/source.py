@@ -104,14 +104,14 @@ def resolve_source(arg: str | Path | Source | None = None, environ: Optional[Map
     if env.get(RESULTS_ENV):
         return parse_results(env[RESULTS_ENV], RESULTS_ENV)
     if env.get(OLD_REPO_ENV):
-        repo, kind = env[OLD_REPO_ENV].strip(), env.get(OLD_REPO_TYPE_ENV, "dataset").strip() or "dataset"
+        repo, repo_type = env[OLD_REPO_ENV].strip(), env.get(OLD_REPO_TYPE_ENV, "dataset").strip() or "dataset"
         _deprecated(OLD_REPO_ENV, f"{RESULTS_ENV}=hf://datasets/{repo}")
-        if kind not in ("dataset", "model", "space"):
-            raise HarnessError(f"{OLD_REPO_TYPE_ENV}: expected dataset, model or space, got '{kind}'")
-        if kind == "dataset":
+        if repo_type not in ("dataset", "model", "space"):
+            raise HarnessError(f"{OLD_REPO_TYPE_ENV}: expected dataset, model or space, got '{repo_type}'")
+        if repo_type == "dataset":
             return parse_results(f"hf://datasets/{repo}", OLD_REPO_ENV)
         _deprecated(OLD_REPO_TYPE_ENV, f"{RESULTS_ENV}=hf://datasets/ORG/NAME (results live in a dataset repo)")
-        return Source("hub", repo_id=repo, repo_type=kind)
+        return Source("hub", repo_id=repo, repo_type=repo_type)
     if env.get(OLD_DIR_ENV):
         _deprecated(OLD_DIR_ENV, f"{RESULTS_ENV}=PATH or --results PATH")
         return parse_results(env[OLD_DIR_ENV], OLD_DIR_ENV)

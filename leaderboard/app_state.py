@@ -1,0 +1,151 @@
+"""The app's data in one swappable place: a `View` (one read of the source, never changed) held by `AppState`, whose
+`refresh()` re-reads the source and swaps in a new View when something changed. Handlers take `state.view` once
+per call, so each call sees one consistent read; a refresh never blocks them. No Gradio here.
+"""
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Optional
+
+import pandas as pd
+
+from harness.errors import HarnessError
+
+from .data import AppData, load_app_data
+from .filters import choices
+from .playground import CheckpointCache, Playground
+from .significance import significance_table
+from .source import SAMPLE, Source, download_results, read_checkpoint_mapping, remote_commit
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class View:
+    """One read of the results: the data, where it came from, and what depends on it only."""
+
+    version: int
+    source: Source  # what was asked for
+    data: AppData
+    label: str  # where the shown data came from ('hf://datasets/ORG/NAME @ abc1234', a folder, 'bundled sample')
+    message: str = ""  # one line about the source ('' when all is well)
+    commit: Optional[str] = None  # Hub sources: the commit shown
+    pg: Playground = field(init=False)
+    _sig: dict[str, pd.DataFrame] = field(default_factory=dict, init=False, repr=False)
+    _sig_lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
+
+    @property
+    def sample(self) -> bool:
+        """Is the bundled sample shown (the page then says so)?"""
+        from .sample import is_sample
+
+        return is_sample(self.data.root)
+
+    @property
+    def choices(self) -> dict[str, list]:
+        return choices(self.data.table, self.data.task_info)
+
+    @property
+    def labels(self) -> list[str]:
+        """Every listed checkpoint label (any task)."""
+        return sorted({lab for by_label in self.data.checkpoints.values() for lab in by_label})
+
+    def significance(self, wait: bool = True) -> Optional[pd.DataFrame]:
+        """The significance table, computed once per view; None when not computed yet and ``wait`` is False."""
+        if "sig" in self._sig or not wait:
+            return self._sig.get("sig")
+        with self._sig_lock:
+            if "sig" not in self._sig:
+                self._sig["sig"] = significance_table(self.data) if not self.data.runs.empty else pd.DataFrame()
+            return self._sig["sig"]
+
+
+def _fingerprint(root: Path) -> tuple:
+    """What a local folder's results look like to the app (names, sizes, modification times): equal = unchanged."""
+    files = [p for p in (root / "results").rglob("seed*") if p.is_file()] if (root / "results").is_dir() else []
+    files += [p for p in (root / "leaderboard.csv",) if p.is_file()]
+    return tuple(sorted((str(p.relative_to(root)), p.stat().st_size, p.stat().st_mtime_ns) for p in files))
+
+
+class AppState:
+    """Holds the current View; ``refresh`` re-reads the source (a Hub repo only when its revision moved)."""
+
+    def __init__(self, source: Source, cache: Optional[CheckpointCache] = None, message: str = ""):
+        self.source = source
+        self.cache = cache if cache is not None else CheckpointCache()  # shared by every view
+        self._lock = threading.Lock()  # one refresh at a time
+        self._checked = time.monotonic()
+        self._fp: Any = None
+        self.view = self._read(0, None, message)
+
+    def _view(self, version: int, root: Path, label: str, message: str = "", commit: Optional[str] = None,
+              mapping: Optional[dict] = None) -> View:
+        view = View(version, self.source, load_app_data(root, mapping), label, message, commit)
+        view.pg = Playground(view.data, self.cache)
+        return view
+
+    def _sample(self, version: int, message: str) -> View:
+        from .sample import SAMPLE_DIR
+
+        return self._view(version, SAMPLE_DIR, SAMPLE.label(), message)
+
+    def _read(self, version: int, current: Optional[View], message: str = "") -> Optional[View]:
+        """A new View, or None when the source has not changed since ``current``. Never raises for a source that
+        cannot be read: a Hub source that fails keeps the current view (or shows the sample) with a message."""
+        src = self.source
+        if src.kind == "sample":
+            return self._sample(version, message) if current is None else None
+        if src.kind == "local":
+            fp = _fingerprint(src.path)
+            if current is not None and fp == self._fp:
+                return None
+            self._fp = fp
+            return self._view(version, src.path, src.label(), message)
+        try:
+            commit = remote_commit(src)
+            if current is not None and commit == current.commit:
+                failed = current.message.startswith("refresh failed")
+                return self._swap_message(current, version, "") if failed else None
+            root = download_results(src, commit)
+            try:
+                mapping = read_checkpoint_mapping(root)
+            except HarnessError as e:
+                mapping, message = {}, f"{e} (no checkpoint can be loaded)"
+            return self._view(version, root, src.label(commit), message, commit, mapping)
+        except HarnessError as e:
+            line = str(e)
+            log.warning("%s", line)
+            if current is not None and current.commit is not None:  # keep the last good read
+                return self._swap_message(current, version, f"refresh failed: {line}")
+            note = f"{line}; showing the bundled sample instead"
+            if current is not None and current.message == note:
+                return None
+            return self._sample(version, note)
+
+    @staticmethod
+    def _swap_message(current: View, version: int, message: str) -> Optional[View]:
+        if current.message == message:
+            return None
+        view = View(version, current.source, current.data, current.label, message, current.commit)
+        view.pg, view._sig = current.pg, current._sig
+        return view
+
+    def refresh(self, min_age_s: float = 0.0) -> View:
+        """Re-read the source unless it was checked less than ``min_age_s`` ago; swap in a new View (version + 1)
+        when something changed. Returns the current View. Concurrent calls wait for the one running."""
+        with self._lock:
+            if time.monotonic() - self._checked >= min_age_s:
+                self._checked = time.monotonic()
+                try:
+                    new = self._read(self.view.version + 1, self.view)
+                except Exception as e:  # noqa: BLE001 - a refresh never breaks the app
+                    log.exception("refresh failed")
+                    new = self._swap_message(self.view, self.view.version + 1,
+                                             f"refresh failed: {type(e).__name__}: {str(e)[:200]}")
+                if new is not None:
+                    self.view = new
+            return self.view
