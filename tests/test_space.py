@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+from app_fixtures import tiny_results  # noqa: F401 - fixture (a results folder with tiny checkpoints)
 from harness.cli import main
 from hub_stub import FolderHub, stub_api
 
@@ -97,8 +98,7 @@ def test_space_private(hub):
 
 # --- space/requirements.txt in a fresh venv -------------------------------------------------------------------------
 FORBIDDEN = ("ray", "optuna", "datasets", "evaluate", "pytest", "onnx", "onnxscript")  # training, export and test tools
-NOT_IMPORTED = FORBIDDEN + ("accelerate",)  # installed (peft requires it) but imported only to load a LoRA adapter
-SAMPLE = REPO / "leaderboard" / "sample"
+NOT_IMPORTED = FORBIDDEN + ("accelerate",)  # installed (peft requires it), not imported until a model loads
 VENV_CHECK = f"""
 import importlib.util, sys
 forbidden = {FORBIDDEN!r}
@@ -109,9 +109,26 @@ demo = app.build_app(sys.argv[1] or None)  # None: what the Space shows with no 
 handlers = {{f.api_name: f.fn for f in demo.fns.values() if f.api_name}}
 assert {{"leaderboard", "predict"}} <= set(handlers), sorted(handlers)
 imported = [m for m in {NOT_IMPORTED!r} if m in sys.modules]
-assert not imported, f"imported by the app: {{imported}}"
+assert not imported, f"imported by building the app: {{imported}}"
 print("space venv ok:", demo.results_root)
+# the playground on a results folder with checkpoints: torch, transformers and tokenizers work in this venv
+from leaderboard.data import load_app_data
+data = load_app_data(sys.argv[2])
+label = sorted(data.checkpoints["demo_sentiment"])[0]
+tiny = app.build_app(sys.argv[2])
+predict = {{f.api_name: f.fn for f in tiny.fns.values() if f.api_name}}["predict"]
+text, probs, *_ = predict("demo_sentiment", label, "a good film", "", "", "", "", "")
+assert probs and not str(text).startswith("⚠"), (text, probs)
+imported = [m for m in forbidden if m in sys.modules]
+assert not imported, f"imported by a prediction: {{imported}}"
+print("prediction ok:", label, probs)
 """
+
+
+def requirements(req: Path) -> list[str]:
+    """The requirement lines of a requirements file (comments and blank lines left out)."""
+    return [line.strip() for line in req.read_text(encoding="utf-8").splitlines()
+            if line.strip() and not line.lstrip().startswith("#")]
 
 
 def _pip(pip: Path, *args: str) -> None:
@@ -122,7 +139,7 @@ def _pip(pip: Path, *args: str) -> None:
 def _wheelhouse(pip: Path, req: Path) -> Path:
     """space/requirements.txt's wheels (sdists built), downloaded once per version of the file into a cache folder
     (HARNESS_TEST_CACHE, default ~/.cache/harness-tests) so a rerun installs without the network."""
-    digest = hashlib.sha256(req.read_bytes()).hexdigest()[:16]
+    digest = hashlib.sha256("\n".join(requirements(req)).encode()).hexdigest()[:16]  # comments do not count
     cache = Path(os.environ.get("HARNESS_TEST_CACHE", Path.home() / ".cache" / "harness-tests"))
     house = cache / f"space-wheels-{digest}"
     if not (house / ".complete").is_file():
@@ -132,12 +149,12 @@ def _wheelhouse(pip: Path, req: Path) -> Path:
     return house
 
 
-def test_space_requirements_install_into_a_fresh_venv_and_serve_the_app(hub, tmp_path):
+def test_space_requirements_install_into_a_fresh_venv_and_serve_the_app(hub, tmp_path, tiny_results):
     """The Space as deployed (its files from the stand-in) runs in a fresh venv holding only space/requirements.txt:
-    the app builds on the bundled sample, and no training-only package is installed or imported."""
+    the app builds on the bundled sample and the playground predicts with a tiny checkpoint; no training-only
+    package is installed or imported."""
     req = REPO / "space" / "requirements.txt"
-    names = [re.split(r"[=<>~!\[; ]", line.strip())[0].lower() for line in req.read_text().splitlines()
-             if line.strip() and not line.lstrip().startswith("#")]
+    names = [re.split(r"[=<>~!\[; ]", line)[0].lower() for line in requirements(req)]
     assert "torch" in names and not set(names) & set(FORBIDDEN), names
     assert main(ARGS) == 0
     space_dir = hub.files(SPACE, "space")["app.py"].parent
@@ -148,14 +165,12 @@ def test_space_requirements_install_into_a_fresh_venv_and_serve_the_app(hub, tmp
     # --no-compile: no .pyc for all of torch & co (most of the install's CPU time); the app compiles what it imports
     _pip(pip, "install", "--no-compile", "--no-index", "--find-links", str(house), "-r",
          str(space_dir / "requirements.txt"))
-    results = "" if SAMPLE.is_dir() else str(REPO / "tests" / "fixtures" / "v1" / "output")  # until the sample exists
     env = {k: v for k, v in os.environ.items()
            if k not in ("PYTHONPATH", "VIRTUAL_ENV", "RESULTS") and not k.startswith("HARNESS_RESULTS")}
     with tempfile.TemporaryDirectory() as home:  # the Space's environment: no results configured, no HF cache
         env.update(HOME=home, HF_HOME=home, HF_HUB_OFFLINE="1")
-        done = subprocess.run([str(python), "-c", VENV_CHECK, results], cwd=space_dir, env=env, capture_output=True,
-                              text=True, timeout=600)
+        done = subprocess.run([str(python), "-c", VENV_CHECK, "", str(tiny_results)], cwd=space_dir, env=env,
+                              capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stderr[-3000:]
-    assert "space venv ok" in done.stdout
-    if SAMPLE.is_dir():
-        assert done.stdout.strip().endswith("leaderboard/sample"), done.stdout
+    assert "space venv ok" in done.stdout and "prediction ok" in done.stdout, done.stdout
+    assert f"space venv ok: {space_dir / 'leaderboard' / 'sample'}\n" in done.stdout, done.stdout
