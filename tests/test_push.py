@@ -305,6 +305,8 @@ def _http(cls, status: int, text: str):
     (lambda: hf_errors.LocalTokenNotFoundError("no token"), "not logged in: run `hf auth"),
     (lambda: hf_errors.OfflineModeIsEnabled("off"), "cannot reach the Hub at"),
     (lambda: httpx2.ConnectTimeout("timed out"), "cannot reach the Hub at"),
+    (lambda: hf_errors.LocalEntryNotFoundError("An error happened while trying to locate the files on the Hub"),
+     "cannot reach the Hub at http"),
     (lambda: _http(hf_errors.HfHubHTTPError, 401, "401 Unauthorized"),
      "refused the token (401"),
     (lambda: _http(hf_errors.HfHubHTTPError, 403, "403 Forbidden"), "no write access (403)"),

@@ -40,8 +40,8 @@ def describe(e: BaseException, what: str) -> Optional[str]:
     """The one line for a Hub/network exception raised while doing `what`, or None when it is not one."""
     import httpx2
     from huggingface_hub.errors import (
-        GatedRepoError, HfHubHTTPError, LocalTokenNotFoundError, OfflineModeIsEnabled, RepositoryNotFoundError,
-        RevisionNotFoundError)
+        GatedRepoError, HfHubHTTPError, LocalEntryNotFoundError, LocalTokenNotFoundError, OfflineModeIsEnabled,
+        RepositoryNotFoundError, RevisionNotFoundError)
 
     if isinstance(e, LocalTokenNotFoundError):
         return f"{what}: not logged in: {LOGIN_HINT}"
@@ -49,6 +49,8 @@ def describe(e: BaseException, what: str) -> Optional[str]:
         return f"{what}: cannot reach the Hub at {endpoint()} (offline mode: HF_HUB_OFFLINE is set)"
     if isinstance(e, (httpx2.TransportError, ConnectionError, TimeoutError)):
         return f"{what}: cannot reach the Hub at {endpoint()} ({type(e).__name__}: {_first_line(e)})"
+    if isinstance(e, LocalEntryNotFoundError):  # a download found neither the Hub nor a cached copy
+        return f"{what}: cannot reach the Hub at {endpoint()} and no copy is in the local cache"
     if isinstance(e, GatedRepoError):
         return f"{what}: access to {e.repo_id or 'the repo'} needs approval on the Hub (gated repo)"
     if isinstance(e, RepositoryNotFoundError):
