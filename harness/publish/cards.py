@@ -44,6 +44,10 @@ def _mean(values: list[float]) -> float:
     return round(statistics.fmean(values), 4)
 
 
+def _seeds(n: int) -> str:
+    return f"{n} seed" + ("s" if n != 1 else "")
+
+
 def score_means(group: list["ResultRecord"]) -> dict[str, float]:
     """Seed mean of every score the configuration's records share ('main' first)."""
     names = [n for n in group[0].metrics if all(n in r.metrics for r in group)]
@@ -63,16 +67,16 @@ def _eval_results(ckpt: "Checkpoint") -> list[Any]:
               "dataset_split": exact["split"], "dataset_revision": exact["revision"]} if exact else
              {"dataset_type": rec.job.task, "dataset_name": rec.job.task, "dataset_split": "local"})
     kind = get_kind(info.kind)
-    mains, n = info.main_score, len(ckpt.group)
+    mains, n = info.main_score, _seeds(len(ckpt.group))
     out = []
     for name, value in score_means(ckpt.group).items():
         if name == "main":  # one metric: under its own name; several: "main", their mean
             metric = mains[0] if len(mains) == 1 else "main"
-            label = f"{' + '.join(mains)} (main score{', their mean' if len(mains) > 1 else ''}; mean of {n} seeds)"
+            label = f"{' + '.join(mains)} (main score{', their mean' if len(mains) > 1 else ''}; mean of {n})"
         elif [name] == mains:
             continue  # the main score, above
         else:
-            metric, label = name, f"{name} (mean of {n} seeds)"
+            metric, label = name, f"{name} (mean of {n})"
         out.append(EvalResult(task_type=kind.hub_task_type,
                               task_name=kind.hub_task_type.replace("-", " ").capitalize(), metric_type=metric,
                               metric_name=label, metric_value=value, **where))
@@ -203,11 +207,11 @@ def card_body(ckpt: "Checkpoint") -> str:
     parts = [
         f"# {ckpt.repo_id.split('/')[1]}",
         f"`{j.model}` ({base}) trained with the **{j.method}** method on the task **{j.task}** ({info.benchmark}, "
-        f"{info.language}), published by the model-chooser harness. Seed {j.seed}: {chosen} of seeds "
-        f"{', '.join(map(str, seeds))}." + adapter,
+        f"{info.language}), published by the model-chooser harness. Seed {j.seed}: {chosen} of "
+        f"{'seeds' if len(seeds) > 1 else 'seed'} {', '.join(map(str, seeds))}." + adapter,
         "## Scores",
         f"Main score: {' + '.join(info.main_score)} ({info.direction} is better), on the `{rec.data.evaluated_split}`"
-        f" split: mean {statistics.fmean(mains):.4f}{spread} over {len(mains)} seeds.",
+        f" split: mean {statistics.fmean(mains):.4f}{spread} over {_seeds(len(mains))}.",
         _table(rows, ["seed", "main (test)", "main (validation)", *metrics]),
         "## Data",
         _source_text(rec) + f"\n- Sizes: {json.dumps(rec.data.sizes)}\n- Data fingerprint: `{rec.data.fingerprint}`"
