@@ -76,3 +76,36 @@ def test_browser_leaderboard_playground_compare(url, tmp_path):
         finally:
             browser.close()
     assert (tmp_path / "compare.png").stat().st_size > 0
+
+
+def test_browser_first_visit_shows_the_sample_and_says_so(monkeypatch, tmp_path):
+    """No results configured (a fresh Space): the page shows the bundled sample's leaderboard under a notice that it
+    is a sample of tiny untrained models, and the 'show your own results' commands."""
+    from app import build_app
+    from leaderboard.source import OLD_DIR_ENV, OLD_REPO_ENV, RESULTS_ENV
+
+    for name in (RESULTS_ENV, OLD_REPO_ENV, OLD_DIR_ENV):
+        monkeypatch.delenv(name, raising=False)
+    demo = build_app(None)
+    port = free_port()
+    demo.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True, ssr_mode=False)
+    try:
+        with sync_api.sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
+            try:
+                page = browser.new_page(viewport={"width": 1400, "height": 1000})
+                page.goto(f"http://127.0.0.1:{port}/", wait_until="domcontentloaded")
+                expect = sync_api.expect
+                expect(page.locator("#sample-notice")).to_contain_text("bundled sample, not your results",
+                                                                       timeout=60_000)
+                expect(page.locator("#sample-notice")).to_contain_text("untrained")
+                expect(page.locator("#sample-notice")).to_be_visible()
+                expect(page.locator("#own-results")).to_contain_text("python -m harness push")
+                expect(page.locator("#header")).to_contain_text("Results: bundled sample")
+                expect(page.locator("#lb-note")).to_contain_text("model(s) shown", timeout=60_000)
+                expect(page.locator("#lb-table")).to_contain_text("minilm")
+                page.screenshot(path=str(tmp_path / "first_visit.png"), full_page=True)
+            finally:
+                browser.close()
+    finally:
+        demo.close()
