@@ -1,6 +1,6 @@
 """The app's results source (leaderboard/source.py): --results / RESULTS parsing and precedence, refresh without a
 restart, Hub results through the HfApi stand-in (in-process) and through real huggingface_hub against a local server
-(one subprocess), pushed checkpoints loaded through checkpoints.json, an unreachable Hub shown as a line + the sample."""
+(one subprocess), pushed checkpoints loaded through checkpoints.json, an unreadable source: tests/test_bad_input.py."""
 from __future__ import annotations
 
 import json
@@ -75,11 +75,10 @@ def test_app_command_line(monkeypatch):
 
 @pytest.fixture(autouse=True)
 def sample_dir(monkeypatch, tmp_path_factory):
-    """A copy of the bundled sample (reading a folder writes the leaderboard's index into it), or of the v1 results
-    while leaderboard/sample/ is not there."""
+    """A copy of the bundled sample (reading a folder writes the leaderboard's index into it)."""
     from leaderboard import sample
 
-    real = sample.SAMPLE_DIR if (sample.SAMPLE_DIR / "results").is_dir() else V1 / "output"
+    real = sample.SAMPLE_DIR
     monkeypatch.setattr(sample, "SAMPLE_DIR", tmp_path_factory.mktemp("sample") / "sample")
     shutil.copytree(real, sample.SAMPLE_DIR, ignore=shutil.ignore_patterns(".leaderboard-index.json"))
     monkeypatch.setattr(source, "_downloads", {})
@@ -236,29 +235,6 @@ def test_hub_results_checkpoints_and_refresh(stub_hub, monkeypatch):
     monkeypatch.setattr("harness.publish.api.get_api", lambda: api)
     out = _call(demo, "refresh_results", shown=2)
     assert out["shown"] == 3 and "refresh failed" not in out["problems"]
-
-
-def test_unreachable_hub_shows_a_line_and_the_sample(monkeypatch, tmp_path, sample_dir):
-    from hub_stub import FolderHub, stub_api
-
-    from app import build_app
-
-    for api, needle in ((None, "offline mode"), (stub_api(FolderHub(tmp_path), online=False), "cannot reach")):
-        if api is not None:
-            monkeypatch.setattr("harness.publish.api.get_api", lambda api=api: api)
-        demo = build_app("hf://datasets/org/gone")  # the real HfApi under HF_HUB_OFFLINE=1, then a network down
-        view = demo.app_state.view
-        page = {c.elem_id: c for c in demo.blocks.values() if getattr(c, "elem_id", None)}
-        line = page["problems"].value
-        assert needle in line and "showing the bundled sample" in line and "Traceback" not in line
-        assert view.sample and view.data.root == sample_dir and page["sample-notice"].visible
-    missing = stub_api(FolderHub(tmp_path))
-    monkeypatch.setattr("harness.publish.api.get_api", lambda: missing)
-    line = build_app("hf://datasets/org/gone").app_state.view.message
-    assert "org/gone was not found" in line and "\n" not in line
-    monkeypatch.setenv("RESULTS", "hf://models/org/x")
-    view = build_app().app_state.view
-    assert view.sample and view.message.startswith("RESULTS: expected")
 
 
 # ------------------------------------------------------------------ real huggingface_hub against a local server

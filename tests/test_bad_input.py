@@ -551,3 +551,40 @@ def test_bad_app_source(argv, needles, capsys, monkeypatch):
     with pytest.raises(SystemExit) as e:
         app.main(list(argv))
     assert_one_line(e.value.code, 2, capsys.readouterr().err, "error:", *needles)
+
+
+# --- an app source that cannot be read (issue 16): the app starts, the page says why in one line, shows the sample --
+# (api: None = the real HfApi under the test command's HF_HUB_OFFLINE=1; else the Hub stand-in's options)
+UNREACHABLE_CASES = [
+    ("hub-offline-mode", "hf://datasets/org/results", None, (), "offline mode: HF_HUB_OFFLINE is set"),
+    ("hub-network-down", "hf://datasets/org/results", {"online": False}, (), "cannot reach the Hub at"),
+    ("hub-no-such-repo", "hf://datasets/org/gone", {}, (), "dataset org/gone was not found on the Hub"),
+    ("hub-private-no-token", "hf://datasets/org/results", {"token": False}, (("org/results", True),),
+     "org/results was not found on the Hub (or is not visible with this token"),
+    ("hub-no-such-revision", "hf://datasets/org/results@v9", {}, (("org/results", False),), "revision not found"),
+    ("env-results-malformed", None, {}, (), "RESULTS: expected"),
+]
+
+
+@pytest.mark.parametrize("results,api,repos,needle", [c[1:] for c in UNREACHABLE_CASES],
+                         ids=[c[0] for c in UNREACHABLE_CASES])
+def test_unreadable_results_source(results, api, repos, needle, tmp_path, monkeypatch):
+    from hub_stub import FolderHub, stub_api
+
+    from app import build_app
+    from leaderboard.sample import SAMPLE_DIR
+
+    hub = FolderHub(tmp_path / "hub")
+    for repo_id, private in repos:
+        hub.create_repo(repo_id, "dataset", private)
+    if api is not None:
+        stub = stub_api(hub, **api)
+        monkeypatch.setattr("harness.publish.api.get_api", lambda: stub)
+    monkeypatch.setenv("RESULTS", "hf://models/org/x")  # used only when no --results is given
+    demo = build_app(results)
+    view = demo.app_state.view
+    page = {c.elem_id: c for c in demo.blocks.values() if getattr(c, "elem_id", None)}
+    lines = [ln for ln in page["problems"].value.splitlines() if ln.strip()]
+    assert len(lines) == 1 and needle in lines[0] and "showing the bundled sample" in lines[0], lines
+    assert "Traceback" not in lines[0] and view.sample and view.data.root == SAMPLE_DIR
+    assert page["sample-notice"].visible and not view.data.runs.empty
