@@ -29,7 +29,8 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--models", type=Path, default=DEFAULT_MODELS, help="models YAML (default: models.yaml)")
     run.add_argument("--tasks", required=True, help="task or group names, comma-separated (e.g. sst2,clue)")
     run.add_argument("--data-dir", type=Path, help="folder of local task data (e.g. ../shared/data)")
-    run.add_argument("--output-dir", type=Path, default=Path("outputs"))
+    run.add_argument("--output-dir", type=Path, default=Path("outputs"),
+                     help="folder for results/, checkpoints/, logs and the leaderboard tables")
     run.add_argument("--task-dir", type=Path, action="append", default=[], help="extra folder of task YAMLs")
     run.add_argument("--seeds", type=seed_list, default=(42,), help="comma-separated, unique (default 42)")
     run.add_argument("--methods", type=method_list, default=("finetune",),
@@ -50,7 +51,7 @@ def build_parser() -> argparse.ArgumentParser:
                      help="Optuna TPE: N trials over the search: ranges of the task/models YAML (or --search lists)")
     run.add_argument("--trust-metric-code", action="store_true",
                      help="allow tasks' evaluate:NAME metrics, which download and run the metric's code from the Hub")
-    run.add_argument("--device", choices=["cpu", "cuda"], default="cpu")
+    run.add_argument("--device", choices=["cpu", "cuda"], default="cpu", help="where jobs train and evaluate")
     run.add_argument("--only-models", help="comma-separated model names from the models file")
     run.add_argument("--keep-checkpoints", choices=["best", "all", "none"], default="best",
                      help="best: one checkpoint per configuration (best validation seed); all: every seed; none")
@@ -72,10 +73,11 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--verbose", action="store_true", help="print each finished job's own log")
     run.add_argument("--quiet", action="store_true", help="no progress bars")
     lst = sub.add_parser("list", help="show tasks (and groups) and the models of a models file")
-    lst.add_argument("--models", type=Path, default=DEFAULT_MODELS)
-    lst.add_argument("--task-dir", type=Path, action="append", default=[])
+    lst.add_argument("--models", type=Path, default=DEFAULT_MODELS, help="models YAML (default: models.yaml)")
+    lst.add_argument("--task-dir", type=Path, action="append", default=[], help="extra folder of task YAMLs")
     lb = sub.add_parser("leaderboard", help="rebuild leaderboard.csv/.md from the result files alone")
-    lb.add_argument("--output-dir", type=Path, default=Path("outputs"))
+    lb.add_argument("--output-dir", type=Path, default=Path("outputs"),
+                    help="the output folder whose results/ to read; the tables are written there")
     pr = sub.add_parser("predict", help="label an unlabelled .txt (one input per line) or .jsonl file with a checkpoint")
     pr.add_argument("--checkpoint", type=Path, required=True, help="checkpoint folder (outputs/.../checkpoints/...)")
     pr.add_argument("--input", type=Path, required=True, help=".txt (single-text tasks) or .jsonl/.jsonl.gz")
@@ -85,8 +87,8 @@ def build_parser() -> argparse.ArgumentParser:
                     help="auto: ONNX when the checkpoint has an export (onnx/; int8 first), else torch")
     pr.add_argument("--quiet", action="store_true", help="no progress bar")
     ex = sub.add_parser("export", help="export an encoder checkpoint to ONNX (+ int8) and verify it against PyTorch")
-    ex.add_argument("--checkpoint", type=Path, required=True)
-    ex.add_argument("--format", default="onnx", choices=["onnx"])
+    ex.add_argument("--checkpoint", type=Path, required=True, help="checkpoint folder (outputs/.../checkpoints/...)")
+    ex.add_argument("--format", default="onnx", choices=["onnx"], help="export format (writes DIR/onnx/model.onnx)")
     ex.add_argument("--quantize", choices=["int8"], help="also write a dynamic int8 model (onnx/model.int8.onnx)")
     ex.add_argument("--data-dir", type=Path, help="folder of local task data, for the accuracy check")
     ex.add_argument("--max-eval-samples", type=positive_int, help="cap the evaluated split (default: all)")
