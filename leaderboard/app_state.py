@@ -15,6 +15,7 @@ import pandas as pd
 
 from harness.errors import HarnessError
 
+from . import sig_cache
 from .data import AppData, load_app_data
 from .filters import choices
 from .playground import CheckpointCache, Playground
@@ -37,6 +38,7 @@ class View:
     pg: Playground = field(init=False)
     _sig: dict[str, pd.DataFrame] = field(default_factory=dict, init=False, repr=False)
     _sig_lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
+    _sig_key_memo: dict[str, str] = field(default_factory=dict, init=False, repr=False)
 
     @property
     def sample(self) -> bool:
@@ -55,13 +57,27 @@ class View:
         return sorted({lab for by_label in self.data.checkpoints.values() for lab in by_label})
 
     def significance(self, wait: bool = True) -> Optional[pd.DataFrame]:
-        """The significance table, computed once per view; None when not computed yet and ``wait`` is False."""
-        if "sig" in self._sig or not wait:
-            return self._sig.get("sig")
+        """The significance table, once per view: from the cache keyed by the results' fingerprint (leaderboard.
+        sig_cache), else computed (and cached); None when it would have to be computed and ``wait`` is False."""
+        if "sig" in self._sig:
+            return self._sig["sig"]
+        if self.data.runs.empty:
+            self._sig["sig"] = pd.DataFrame()
+            return self._sig["sig"]
+        if not wait:
+            hit = sig_cache.load(self._sig_key())
+            if hit is not None:
+                self._sig["sig"] = hit
+            return hit
         with self._sig_lock:
             if "sig" not in self._sig:
-                self._sig["sig"] = significance_table(self.data) if not self.data.runs.empty else pd.DataFrame()
+                self._sig["sig"] = sig_cache.cached(self.data.root, lambda: significance_table(self.data))
             return self._sig["sig"]
+
+    def _sig_key(self) -> str:
+        if "key" not in self._sig_key_memo:
+            self._sig_key_memo["key"] = sig_cache.fingerprint(self.data.root)
+        return self._sig_key_memo["key"]
 
 
 def _fingerprint(root: Path) -> tuple:

@@ -1,0 +1,87 @@
+"""A cache of the significance table, keyed by a fingerprint of the results it was computed from.
+
+The bootstrap over saved predictions takes seconds to minutes; the table depends only on the result files and
+predictions (and the code that scores them), so it is computed once per set of results and kept in a cache folder
+outside the results (a Hub snapshot is read-only and shared): $HARNESS_CACHE_DIR, else ~/.cache/model-chooser.
+The fingerprint covers every result file and predictions file under results/ (relative path, size, modification
+time), the significance code and its settings: rerunning a job, or new code, is a new key. A cache that cannot be
+read or written is ignored (the table is computed again).
+"""
+from __future__ import annotations
+
+import hashlib
+import inspect
+import json
+import logging
+import os
+import tempfile
+from pathlib import Path
+from typing import Callable, Optional
+
+import pandas as pd
+
+from . import significance
+
+log = logging.getLogger(__name__)
+CACHE_ENV = "HARNESS_CACHE_DIR"
+
+
+def cache_dir() -> Path:
+    """Where cached tables live: $HARNESS_CACHE_DIR/significance, else ~/.cache/model-chooser/significance."""
+    base = os.environ.get(CACHE_ENV) or Path.home() / ".cache" / "model-chooser"
+    return Path(base) / "significance"
+
+
+def _code_key() -> str:
+    src = inspect.getsource(significance) + f"{significance.N_RESAMPLES}/{significance.SEED}/{significance.ALPHA}"
+    return hashlib.sha1(src.encode()).hexdigest()[:12]
+
+
+def fingerprint(root: Path | str) -> str:
+    """A key for the results under root/results: every seed* file's path, size and modification time, plus the
+    significance code's key."""
+    h = hashlib.sha1(_code_key().encode())
+    results = Path(root) / "results"
+    for folder, _dirs, files in sorted(os.walk(results)) if results.is_dir() else []:
+        for name in sorted(files):
+            if name.startswith("seed"):
+                st = (Path(folder) / name).stat()
+                rel = (Path(folder) / name).relative_to(results).as_posix()
+                h.update(f"{rel}\0{st.st_size}\0{st.st_mtime_ns}\n".encode())
+    return h.hexdigest()[:20]
+
+
+def load(key: str) -> Optional[pd.DataFrame]:
+    """The cached table for ``key``, or None."""
+    path = cache_dir() / f"{key}.json"
+    try:
+        rows = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return pd.DataFrame(rows, columns=list(significance.PairResult.__dataclass_fields__))
+
+
+def save(key: str, table: pd.DataFrame) -> None:
+    """Store the table under ``key`` (atomically; a failure is logged and ignored)."""
+    folder = cache_dir()
+    tmp = None
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{key}.", suffix=".tmp")
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(table.to_json(orient="records"))
+        os.replace(tmp, folder / f"{key}.json")
+    except OSError as e:
+        log.debug("significance cache not written: %s", e)
+        if tmp:
+            Path(tmp).unlink(missing_ok=True)
+
+
+def cached(root: Path | str, compute: Callable[[], pd.DataFrame]) -> pd.DataFrame:
+    """The significance table of the results at ``root``: from the cache, else ``compute()`` and stored."""
+    key = fingerprint(root)
+    table = load(key)
+    if table is None:
+        table = compute()
+        save(key, table)
+    return table
