@@ -156,6 +156,21 @@ def row_labels(frame: pd.DataFrame) -> list[str]:
                                                                   get("tuning", None), untrained)]
 
 
+def distinct_row_labels(frame: pd.DataFrame) -> list[str]:
+    """row_labels, told apart where two rows would share one (same model and method under two revisions): those get
+    ' @ <revision>', and ' #2', ' #3' ... if still equal. Rows with a label of their own keep it unchanged."""
+    labels = row_labels(frame)
+    revs = [str(r) for r in frame["revision"]] if "revision" in frame else [""] * len(labels)
+    dup = pd.Series(labels).duplicated(keep=False)
+    labels = [f"{lab} @ {rev}" if d and rev else lab for lab, rev, d in zip(labels, revs, dup)]
+    seen: dict[str, int] = {}
+    out = []
+    for lab in labels:
+        seen[lab] = seen.get(lab, 0) + 1
+        out.append(lab if seen[lab] == 1 else f"{lab} #{seen[lab]}")
+    return out
+
+
 def ranking_ascending(direction: Optional[str]) -> bool:
     """Sort ascending to put the best first? True for a lower-is-better score."""
     return direction == LOWER
