@@ -222,14 +222,16 @@ def test_a_task_whose_every_job_failed_still_has_its_column(tmp_path):
 
 
 def test_the_app_shows_failed_cells_and_why(grid):
-    from app import _problems_md
-    from leaderboard.data import load_app_data
+    from leaderboard.app_parts import problems_md
+    from leaderboard.app_state import AppState
     from leaderboard.filters import Filters, filter_table
+    from leaderboard.source import resolve_source
 
-    data = load_app_data(grid)
+    view = AppState(resolve_source(grid)).view
+    data = view.data
     shown, _ = filter_table(data.table, data.task_info, Filters())
     cells = dict(zip(shown["model"], shown["rte"]))
     assert cells["m2"] == "failed" and cells["m3"].endswith("· 1 of 3 failed") and "failed" not in cells["m4"]
     assert dict(zip(shown["model"], shown["GLUE avg"]))["m2"] == "partial (1/2, 1 failed)"
-    md = _problems_md(data)
+    md = problems_md(view)
     assert f"- m2 × rte: seeds 1, 2 of 2 — {NAN} (diverged)" in md and "- m3 × rte: seed 3 of 3 — RuntimeError" in md
