@@ -73,6 +73,7 @@ class ModelInfo(Block):
     parameters: int
     trainable_parameters: Optional[int] = None
     description: str = ""
+    license: Optional[str] = None  # the models file's `license:` (never guessed)
 
 
 class DataInfo(Block):

@@ -245,6 +245,9 @@ class ModelSpec(Strict):
     init: Literal["pretrained", "random"] = "pretrained"
     config: dict[str, Any] = Field(default_factory=dict)
     description: str = ""
+    license: Optional[str] = Field(None, pattern=r"^[A-Za-z0-9][A-Za-z0-9.+\-]*$",
+                                   description="the model's licence as its Hub card states it (e.g. apache-2.0): "
+                                               "shown in the records and the app's licence filter; never guessed")
     allow_pickle: bool = Field(False, description="load a .bin-era model's pickled weights (torch.load with "
                                                   "weights_only=True) when it has no safetensors")
     train: TrainOverrides = TrainOverrides()

@@ -251,6 +251,8 @@ CASES += [
          ("m.yaml", "field 'models'"), {"m.yaml": "models: minilm\n"}),
     Case("models-family-unknown", ("run", "--models", "{tmp}/m.yaml", "--tasks", "demo_sentiment"),
          ("m.yaml", "field 'models.0.family'"), {"m.yaml": M.replace("family: bert", "family: bret")}),
+    Case("models-license-not-an-identifier", ("run", "--models", "{tmp}/m.yaml", "--tasks", "demo_sentiment"),
+         ("m.yaml", "field 'models.0.license'"), {"m.yaml": M.replace("family: bert}", "family: bert, license: my own}")}),
     Case("models-duplicate-name", ("run", "--models", "{tmp}/m.yaml", "--tasks", "demo_sentiment"),
          ("m.yaml", "'m'"), {"m.yaml": M + M.split("\n", 1)[1]}),
     Case("models-batch-size-zero", ("run", "--models", "{tmp}/m.yaml", "--tasks", "demo_sentiment"),
