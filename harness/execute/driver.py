@@ -13,6 +13,7 @@ from typing import Any, Optional
 from tqdm.auto import tqdm
 
 from .. import interrupt, models, results
+from ..rerun import job_command
 from ..record import Execution, Failure, JobId, RecordError, ResultRecord, TaskInfo, UnknownSchema
 from ..runner import Job, RunOptions
 from .base import ExecOptions, Outcome, Started, Unit
@@ -59,8 +60,9 @@ def write_outcome(unit: Unit, out: Outcome, attempts: int = 1) -> Optional[Resul
     if out.log_text or not lfile.exists():  # a worker that died sent no log: keep what it wrote as it ran
         results.write_text(lfile, out.log_text)
     execution = Execution(**{"attempts": max(1, attempts), **out.execution, "log_file": lfile.name})
+    command = job_command(unit.job, unit.seed, unit.opts)  # what reruns exactly this job (None: a search's)
     if out.status == "done" and out.record is not None:
-        record = out.record.model_copy(update={"execution": execution})
+        record = out.record.model_copy(update={"execution": execution, "command": command})
         results.write_predictions(results.predictions_path(rfile), out.rows)
         record.write(rfile)  # last: a result file exists only with everything beside it
         results.failure_path(rfile).unlink(missing_ok=True)
@@ -70,7 +72,7 @@ def write_outcome(unit: Unit, out: Outcome, attempts: int = 1) -> Optional[Resul
     ResultRecord(status="failed", job=JobId(model=job.model.name, revision=models.revision_label(job.model), task=job.spec.name,
                                             method=job.method, fold=job.fold, seed=unit.seed,
                                             config_hash=job.config_hash),
-                 config=job.config, task_info=TaskInfo.of(job.spec),
+                 config=job.config, command=command, task_info=TaskInfo.of(job.spec),
                  failure=Failure(reason=out.error or "unknown error", kind=out.failure_kind, step=out.failure_step,
                                  traceback=out.traceback),
                  execution=execution, environment=results.environment(unit.opts.device), search=job.search,

@@ -18,13 +18,14 @@ import statistics
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Optional
 
+from ..rerun import reproduce, rerun  # noqa: F401 - rerun: the cards' rebuilt command, imported from here too
+
 if TYPE_CHECKING:
     from ..record import ResultRecord
     from .plan import Checkpoint
 
 NON_COMMERCIAL = re.compile(r"non-commercial|noncommercial|\bNC\b|-NC-", re.IGNORECASE)
 LANGUAGES = {"multi": "multilingual"}  # TaskSpec.language -> the Hub's language tag (en, zh are already)
-HARNESS_DIR = Path(__file__).resolve().parents[1]  # task data inside it (demo tasks) needs no --data-dir
 
 
 def hub_split(rec: "ResultRecord") -> Optional[dict[str, Optional[str]]]:
@@ -145,39 +146,15 @@ def _source_text(rec: "ResultRecord") -> str:
     return text
 
 
-def rerun(rec: "ResultRecord") -> tuple[str, list[str]]:
-    """A models-file entry (YAML) and the `run` command line that rerun a record's configuration and seed, rebuilt
-    from what its config hash covers (the model's identity, the training options set, the subset flags), for a
-    record that holds no command of its own. DATA_DIR: where a task's local data folder lies."""
-    import yaml
-
-    j, c = rec.job, rec.config
-    entry = yaml.safe_dump({"models": [{"name": j.model, **c.get("model", {})}]}, sort_keys=False,
-                           allow_unicode=True)
-    argv = ["python", "-m", "harness", "run", "--models", "models.yaml", "--only-models", j.model, "--tasks", j.task,
-            "--methods", j.method, "--seeds", str(j.seed), *(["--folds", j.fold] if j.fold else [])]
-    subset = c.get("subset") or {}
-    for key in ("max_train_samples", "max_eval_samples"):
-        if key in subset:
-            argv += ["--" + key.replace("_", "-"), str(subset[key])]
-    src = rec.data.source if rec.data else {}
-    if src.get("type") == "local" and not Path(str(src.get("dir", ""))).resolve().is_relative_to(HARNESS_DIR):
-        argv += ["--data-dir", "DATA_DIR"]
-    for key, value in sorted((c.get("train") or {}).items()):
-        argv += ["--set", f"{key}={json.dumps(value)}"]
-    return entry, argv
-
-
 def _reproduce(rec: "ResultRecord") -> str:
+    """The card's Reproduce section: the models-file entry and the record's command (rebuilt when it holds none)."""
     import shlex
 
-    if rec.command:
-        return f"```\n{shlex.join(rec.command)}\n```"
-    entry, argv = rerun(rec)
-    note = ("\n\nThe setting was chosen by a hyperparameter search (the record's `search` block); this reruns the "
-            "search's configuration key, not the search." if rec.search else "")
-    return ("Rebuilt from the record's configuration (it holds no command line): with this entry in `models.yaml`"
-            f"\n\n```yaml\n{entry}```\n\n```\n{shlex.join(argv)}\n```" + note)
+    entry, argv, note = reproduce(rec)
+    how = ("The record's command line" if rec.command else
+           "Rebuilt from the record's configuration (it holds no command line)")
+    return (f"{how}: with this entry in `models.yaml`\n\n```yaml\n{entry}```\n\n```\n{shlex.join(argv)}\n```"
+            + (f"\n\n{note}" if note else ""))
 
 
 def card_body(ckpt: "Checkpoint") -> str:
