@@ -6,7 +6,7 @@ import importlib
 import pkgutil
 
 from ..registry import Registry
-from .base import REGISTRY, InputError, TaskKind, get_kind, register
+from .base import REGISTRY, Evidence, InputError, TaskKind, get_kind, register
 
 _LOADED: list[str] = []
 
@@ -20,4 +20,4 @@ def load_all() -> Registry[TaskKind]:
     return REGISTRY
 
 
-__all__ = ["REGISTRY", "InputError", "TaskKind", "get_kind", "load_all", "register"]
+__all__ = ["REGISTRY", "Evidence", "InputError", "TaskKind", "get_kind", "load_all", "register"]

@@ -15,6 +15,8 @@ from ..registry import Registry
 from ..text import join_tokens, split_tokens
 
 if TYPE_CHECKING:  # the specs import this package; keep the import one way at runtime
+    import pandas as pd
+
     from ..specs import Source, TaskSpec
 
 MAX_CHARS = 2000  # longest playground input
@@ -32,6 +34,17 @@ def check_text(name: str, value: Optional[str]) -> str:
     if len(value) > MAX_CHARS:
         raise InputError(f"'{name}' is {len(value):,} characters; the playground takes at most {MAX_CHARS:,}")
     return value
+
+
+@dataclass
+class Evidence:
+    """What a cell's detail view shows of one run's saved predictions beyond its scores, particular to the kind
+    (`TaskKind.evidence`): tables by title, and optionally a count matrix (gold in rows, prediction in columns) that
+    the view draws as a heatmap."""
+
+    tables: dict[str, "pd.DataFrame"] = field(default_factory=dict)
+    matrix: Optional["pd.DataFrame"] = None
+    matrix_title: str = ""
 
 
 @dataclass(frozen=True)
@@ -114,6 +127,24 @@ class TaskKind:
     def bootstrap_scorer(self, rows_by_seed: dict, ids: list, task: "TaskSpec") -> Optional[tuple[Callable, str]]:
         """A fast resampling scorer for the task's main score, (score(idx), how), or None for the generic one."""
         return None
+
+    # ------------------------------------------------------------------ evidence (the app's detail view)
+    def evidence(self, task: "TaskSpec", rows: list[dict]) -> Evidence:
+        """What one run's prediction rows ({id, input, gold, prediction, scores}, as the predictions file holds them)
+        show beyond the scores: per class tables, a confusion matrix... By default nothing."""
+        return Evidence()
+
+    def error_classes(self, gold: Any) -> list[str]:
+        """The classes an example belongs to by its gold value, for filtering errors (a label; NER: its entity
+        types); none by default."""
+        return []
+
+    def confidence(self, row: dict) -> Optional[float]:
+        """How sure the model was of a saved prediction: the probability its scores give the predicted value, or
+        None where the row has none."""
+        scores = row.get("scores")
+        value = scores.get(str(row.get("prediction"))) if isinstance(scores, dict) else None
+        return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
 
     # ------------------------------------------------------------------ display and inputs
     def show(self, value: Any) -> str:

@@ -7,13 +7,14 @@ from typing import TYPE_CHECKING, Any, Callable, Optional
 import numpy as np
 
 from ..errors import HarnessError, did_you_mean
-from .base import TaskKind, register
+from .base import Evidence, TaskKind, register
 
 if TYPE_CHECKING:
     from ..specs import Source, TaskSpec
 
 log = logging.getLogger(__name__)
 CONFUSION = {"accuracy", "f1", "macro_f1", "mcc"}  # main scores computable from a confusion matrix
+INVALID = "(invalid)"  # a prediction that is none of the label names (an unparseable generation)
 
 
 def confusion_metrics(c: np.ndarray, task: "TaskSpec") -> dict[str, float]:
@@ -66,6 +67,26 @@ class Classification(TaskKind):
                                                      zero_division=0)
         return {name: {"precision": float(p[i]), "recall": float(r[i]), "f1": float(f[i]), "support": float(s[i])}
                 for name, i in index.items()}
+
+    def evidence(self, task: "TaskSpec", rows: list[dict]) -> Evidence:
+        """The confusion matrix (gold label x predicted label, plus a column for invalid predictions when there
+        are any) and precision, recall, F1 and support per label (`breakdown`, scikit-learn). `rows`: not empty."""
+        import pandas as pd
+        from sklearn.metrics import confusion_matrix
+
+        names = list(task.label_names)
+        golds = [r["gold"] for r in rows]
+        preds = [r["prediction"] if r["prediction"] in names else INVALID for r in rows]
+        cols = names + ([INVALID] if INVALID in preds else [])
+        counts = confusion_matrix(golds, preds, labels=cols)
+        matrix = pd.DataFrame(counts[:len(names)], index=pd.Index(names, name="gold"),
+                              columns=pd.Index(cols, name="prediction"))
+        per_class = pd.DataFrame.from_dict(self.breakdown(task, [r["prediction"] for r in rows], golds),
+                                           orient="index").rename_axis("label").reset_index()
+        return Evidence({"per class": per_class}, matrix, "confusion matrix (test examples)")
+
+    def error_classes(self, gold: Any) -> list[str]:
+        return [str(gold)]
 
     def bootstrap_scorer(self, rows_by_seed: dict, ids: list, task: "TaskSpec") -> Optional[tuple[Callable, str]]:
         if not set(task.main_metrics) <= CONFUSION:

@@ -1,13 +1,15 @@
 """Extractive QA: context + question -> an answer span (SQuAD; CMRC2018 with character F1)."""
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Optional
 
 from ..errors import HarnessError
-from .base import TaskKind, register
+from .base import Evidence, TaskKind, register
 
 if TYPE_CHECKING:
     from ..specs import Source, TaskSpec
+
+LENGTH_BUCKETS = ((0, 0, "0"), (1, 1, "1"), (2, 2, "2"), (3, 4, "3-4"), (5, 8, "5-8"), (9, None, "9+"))
 
 
 class ExtractiveQA(TaskKind):
@@ -27,6 +29,36 @@ class ExtractiveQA(TaskKind):
 
         golds = gold if isinstance(gold, list) else [gold]
         return float(metrics.exact_match([prediction], [golds], task))
+
+    def answer_length(self, gold: Any, task: "TaskSpec") -> int:
+        """Tokens of the first gold answer as the task's F1 counts them (words; CJK characters with qa_f1: char)."""
+        from ..qa_scoring import cmrc_tokens, squad_tokens
+
+        golds = gold if isinstance(gold, list) else [gold]
+        tokens = cmrc_tokens if task.qa_f1 == "char" else squad_tokens
+        return len(tokens(str(golds[0]))) if golds else 0
+
+    def evidence(self, task: "TaskSpec", rows: list[dict]) -> Evidence:
+        """Exact match and F1 (the task's own scoring) by the gold answer's length in tokens."""
+        import pandas as pd
+
+        from .. import metrics
+
+        lengths = [self.answer_length(r["gold"], task) for r in rows]
+        out = []
+        for low, high, name in LENGTH_BUCKETS:
+            sel = [r for r, n in zip(rows, lengths) if n >= low and (high is None or n <= high)]
+            if sel:
+                preds, golds = [r["prediction"] for r in sel], [r["gold"] for r in sel]
+                out.append({"answer tokens": name, "n": len(sel), "exact_match": metrics.exact_match(preds, golds, task),
+                            "qa_f1": metrics.qa_f1(preds, golds, task)})
+        return Evidence({"by answer length": pd.DataFrame(out, columns=["answer tokens", "n", "exact_match",
+                                                                         "qa_f1"])})
+
+    def confidence(self, row: dict) -> Optional[float]:
+        """The span's score (start + end logits; not a probability) where the row has one."""
+        score = (row.get("scores") or {}).get("score")
+        return float(score) if isinstance(score, (int, float)) and not isinstance(score, bool) else None
 
     def show(self, value: Any) -> str:
         return " | ".join(map(str, value)) if isinstance(value, list) else super().show(value)

@@ -9,12 +9,13 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, Optional
 
 from ..errors import HarnessError
-from .base import InputError, TaskKind, register
+from .base import Evidence, InputError, TaskKind, register
 
 if TYPE_CHECKING:
     from ..specs import Source, TaskSpec
 
 CHOICES_BOX = "choices (one per line)"
+NO_CHOICE = "(none)"  # a prediction that is no choice's index
 
 
 def _short(value: Any) -> str:
@@ -61,6 +62,25 @@ class MultipleChoice(TaskKind):
             except ValueError as e:
                 raise ValueError(f"field 'choices': {e}") from None
         return super().check_input(fld, value)
+
+    def evidence(self, task: "TaskSpec", rows: list[dict]) -> Evidence:
+        """The gold choice's position against the predicted one (a position bias shows off the diagonal) and
+        accuracy by the number of choices."""
+        import pandas as pd
+
+        def pos(v: Any) -> str:
+            return str(v) if isinstance(v, int) and not isinstance(v, bool) else NO_CHOICE
+
+        golds, preds = [pos(r["gold"]) for r in rows], [pos(r["prediction"]) for r in rows]
+        matrix = pd.crosstab(pd.Series(golds, name="gold"), pd.Series(preds, name="prediction"))
+        order = sorted(matrix.columns, key=lambda c: (c == NO_CHOICE, int(c) if c.isdigit() else 0))
+        n_choices = [len((r.get("input") or {}).get("choices") or []) for r in rows]
+        frame = pd.DataFrame({"choices": n_choices, "correct": [float(g == p) for g, p in zip(golds, preds)]})
+        by_n = frame.groupby("choices", as_index=False).agg(n=("correct", "size"), accuracy=("correct", "mean"))
+        return Evidence({"by number of choices": by_n}, matrix[order], "gold choice x predicted choice (position)")
+
+    def error_classes(self, gold: Any) -> list[str]:
+        return [str(gold)]
 
     def show_example(self, value: Any, inputs: dict) -> str:
         """'2: 工作': the index and the text of the choice it points at."""

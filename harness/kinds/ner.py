@@ -7,13 +7,14 @@ import numpy as np
 
 from ..errors import HarnessError, did_you_mean
 from ..text import join_tokens, split_tokens
-from .base import TaskKind, register
+from .base import Evidence, TaskKind, register
 
 if TYPE_CHECKING:
     from ..specs import Source, TaskSpec
 
 ENTITY = {"entity_f1", "entity_precision", "entity_recall"}
 BY_TEXT = "cluener_macro_f1"  # CLUENER2020's official score (entities matched by text, mean over types)
+MISSED, SPURIOUS = "(missed)", "(none)"  # a gold entity no prediction covers; a predicted one no gold entity has
 
 
 def tag_names(task: "TaskSpec") -> list[str]:
@@ -110,6 +111,37 @@ class NER(TaskKind):
             for name, counts in text_totals(task, predictions, references, inputs).items():
                 out[name].update(zip(("text_precision", "text_recall", "text_f1"), text_scores(*counts)))
         return out
+
+    def evidence(self, task: "TaskSpec", rows: list[dict]) -> Evidence:
+        """Per entity type scores (`breakdown`: seqeval's, plus CLUENER's by text when the rows hold the words) and
+        entity types matched by span: each gold entity against the type predicted at exactly its words
+        ("(missed)": none), and predicted entities where no gold one is (row "(none)")."""
+        import pandas as pd
+        from seqeval.metrics.sequence_labeling import get_entities
+
+        preds, golds = [list(r["prediction"] or []) for r in rows], [list(r["gold"]) for r in rows]
+        inputs = [r.get("input") or {} for r in rows]
+        per_type = pd.DataFrame.from_dict(
+            self.breakdown(task, preds, golds, inputs if all("tokens" in i for i in inputs) else None),
+            orient="index").rename_axis("entity type").reset_index()
+        types = list(task.label_names)
+        matrix = pd.DataFrame(0, index=pd.Index(types + [SPURIOUS], name="gold"),
+                              columns=pd.Index(types + [MISSED], name="prediction"))
+        for pred, gold in zip(preds, golds):
+            p = {(start, end): typ for typ, start, end in get_entities(pred)}
+            g = {(start, end): typ for typ, start, end in get_entities(gold)}
+            for span, typ in g.items():
+                matrix.loc[typ, p.get(span, MISSED)] += 1
+            for span, typ in p.items():
+                if span not in g:
+                    matrix.loc[SPURIOUS, typ] += 1
+        return Evidence({"per entity type": per_type}, matrix, "entities by span (gold type x predicted type)")
+
+    def error_classes(self, gold: Any) -> list[str]:
+        """The entity types in the gold tags."""
+        from seqeval.metrics.sequence_labeling import get_entities
+
+        return sorted({typ for typ, _, _ in get_entities(list(gold or []))})
 
     def bootstrap_scorer(self, rows_by_seed: dict, ids: list, task: "TaskSpec") -> Optional[tuple[Callable, str]]:
         main = task.main_metrics

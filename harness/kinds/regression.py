@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any, Callable, Optional
 import numpy as np
 
 from ..errors import HarnessError
-from .base import TaskKind, register
+from .base import Evidence, TaskKind, register
 
 if TYPE_CHECKING:
     from ..specs import Source, TaskSpec
@@ -51,6 +51,21 @@ class Regression(TaskKind):
             return float(abs(float(prediction) - float(gold)) <= 0.5)
         except (TypeError, ValueError):
             return 0.0
+
+    def evidence(self, task: "TaskSpec", rows: list[dict]) -> Evidence:
+        """Errors by gold score (five equal-width bins): n, mean absolute error, mean prediction, and the share
+        within 0.5 of the gold score (`example_correct`); unparseable predictions filled as the scores fill them."""
+        import pandas as pd
+
+        gold = pd.Series([float(r["gold"]) for r in rows])
+        pred = pd.Series(fill_unparseable([r["prediction"] for r in rows], warn=False))
+        bins = pd.cut(gold, bins=min(5, max(gold.nunique(), 1)), include_lowest=True)
+        frame = pd.DataFrame({"gold score": bins.astype(str), "error": (pred - gold).abs(), "prediction": pred,
+                              "within 0.5": ((pred - gold).abs() <= 0.5).astype(float), "order": bins.cat.codes})
+        table = (frame.groupby(["order", "gold score"], as_index=False)
+                 .agg(n=("error", "size"), mae=("error", "mean"), mean_prediction=("prediction", "mean"),
+                      within_05=("within 0.5", "mean")).drop(columns="order"))
+        return Evidence({"by gold score": table.rename(columns={"within_05": "within 0.5"})})
 
     def bootstrap_scorer(self, rows_by_seed: dict, ids: list, task: "TaskSpec") -> Optional[tuple[Callable, str]]:
         if not set(task.main_metrics) <= CORRELATIONS:
