@@ -1,0 +1,78 @@
+"""Screenshot of the app for the README: build the app on a results folder, open it in Debian's chromium (Playwright,
+headless; never `playwright install`) and save the first screen (1400×1000) as a PNG.
+
+    python docs/screenshot.py                          # the bundled demo results -> docs/img/app.png
+    python docs/screenshot.py outputs/demo --out /tmp/app.png
+
+Not imported by the tests (it launches a server and a browser).
+"""
+from __future__ import annotations
+
+import argparse
+import logging
+import shutil
+import socket
+import sys
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from leaderboard.sample import SAMPLE_DIR  # noqa: E402 - after the repo is on the path
+
+log = logging.getLogger("screenshot")
+FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+         "--disable-component-update", "--disable-sync"]
+VIEWPORT = {"width": 1400, "height": 1000}
+
+
+def free_port() -> int:
+    """A port nothing listens on now."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def screenshot(results: Path, out: Path, timeout_s: float = 120.0) -> Path:
+    """Serve `results` with build_app, wait until the leaderboard is drawn, save the viewport to `out`."""
+    from playwright.sync_api import expect, sync_playwright
+
+    from app import build_app
+
+    chromium = shutil.which("chromium")
+    if chromium is None:
+        raise SystemExit("chromium not found (apt-get install -y chromium)")
+    demo = build_app(results)
+    port = free_port()
+    demo.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True, ssr_mode=False)
+    try:
+        with sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=chromium, args=FLAGS)
+            try:
+                page = browser.new_page(viewport=VIEWPORT)
+                page.goto(f"http://127.0.0.1:{port}/", wait_until="domcontentloaded")
+                expect(page.locator("#lb-note")).to_contain_text("model(s) shown", timeout=timeout_s * 1000)
+                page.wait_for_timeout(1500)  # let the plots finish drawing
+                out.parent.mkdir(parents=True, exist_ok=True)
+                page.screenshot(path=str(out), type="png")
+            finally:
+                browser.close()
+    finally:
+        demo.close()
+    log.info("wrote %s (%d KB)", out, out.stat().st_size // 1024)
+    return out
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="docs/screenshot.py", description=__doc__.splitlines()[0])
+    parser.add_argument("results", nargs="?", type=Path, default=SAMPLE_DIR,
+                        help="results folder (default: the bundled demo results, leaderboard/sample)")
+    parser.add_argument("--out", type=Path, default=REPO / "docs" / "img" / "app.png", help="PNG to write")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+    screenshot(args.results, args.out)
+
+
+if __name__ == "__main__":
+    main()
