@@ -30,7 +30,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--tasks", required=True, help="task or group names, comma-separated (e.g. sst2,clue)")
     run.add_argument("--data-dir", type=Path, help="folder of local task data (e.g. ../shared/data)")
     run.add_argument("--output-dir", type=Path, default=Path("outputs"),
-                     help="folder for results/, checkpoints/, logs and the leaderboard tables")
+                     help="folder for results/, checkpoints/ and the leaderboard tables")
     run.add_argument("--task-dir", type=Path, action="append", default=[], help="extra folder of task YAMLs")
     run.add_argument("--seeds", type=seed_list, default=(42,), help="comma-separated, unique (default 42)")
     run.add_argument("--methods", type=method_list, default=("finetune",),
