@@ -1,0 +1,317 @@
+"""The evidence behind one leaderboard cell (model, revision, method, task), from its result files and saved
+predictions alone (no model loaded, no Gradio): every seed's and fold's scores, the training curves, what the
+task kind shows of one run's predictions (a confusion matrix, per class or entity type scores, QA by answer
+length; `TaskKind.evidence`), a sample of errors, the tokenizer fit, the provenance and the command that reruns it.
+"""
+from __future__ import annotations
+
+import logging
+import shlex
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Optional
+from urllib.parse import quote
+
+import pandas as pd
+import plotly.graph_objects as go
+
+from harness.kinds import Evidence, get_kind
+from harness.record import RecordError, ResultRecord
+from harness.rerun import reproduce
+from harness.results import predictions_path, read_predictions
+
+from . import failures as failed_runs
+from .columns import UNK_WARN, row_label
+from .compare import _input_text, show
+from .data import AppData, task_spec
+
+log = logging.getLogger(__name__)
+HUB = "https://huggingface.co"
+NOT_RECORDED = "not recorded"
+
+
+@dataclass
+class CellDetail:
+    """One cell's detail view. Scores are as the records hold them (fractions, not ×100)."""
+
+    model: str
+    revision: str
+    method: str
+    task: str
+    label: str  # the row label (row_label)
+    kind: str = ""
+    main_score: str = ""  # 'accuracy', or 'exact_match + qa_f1' (their mean)
+    direction: str = "higher"
+    config_hash: Optional[str] = None
+    runs: pd.DataFrame = field(default_factory=pd.DataFrame)  # one row per seed (and fold): ok and failed runs
+    curve: Optional[go.Figure] = None  # loss per logging step, validation score per evaluation; one trace per run
+    curve_note: str = ""  # 'not recorded: …' when no run has them (curve None), or which runs lack them
+    run: Optional[str] = None  # the run whose predictions the evidence and errors come from ('seed 1')
+    run_choices: list[str] = field(default_factory=list)  # runs with a predictions file
+    tables: dict[str, pd.DataFrame] = field(default_factory=dict)  # the kind's evidence, by title
+    matrix: Optional[pd.DataFrame] = None  # counts: gold (rows) x prediction (columns)
+    matrix_title: str = ""
+    matrix_figure: Optional[go.Figure] = None  # the matrix as a heatmap
+    evidence_note: str = ""  # why there is no evidence, when there is none
+    rows: list[dict] = field(default_factory=list)  # the run's prediction rows
+    spec: Any = None  # the TaskSpec they were scored with (errors() judges them by it)
+    classes: list[str] = field(default_factory=list)  # gold classes for the errors filter (may be empty)
+    tokenizer: pd.DataFrame = field(default_factory=pd.DataFrame)  # per run: [UNK] and truncation rates
+    tokenizer_note: str = ""
+    provenance: dict[str, str] = field(default_factory=dict)  # name -> text, in display order
+    hub_url: Optional[str] = None  # the model's Hub page at its revision, when it is a Hub model
+    command: str = ""  # the shell command that reruns the shown run
+    models_entry: str = ""  # the models.yaml entry the command names
+    command_note: str = ""  # rebuilt from the config / a search's setting
+    problems: list[str] = field(default_factory=list)  # unreadable files, one line each
+
+
+def run_name(fold: Any, seed: Any) -> str:
+    """'seed 1' or 'fold 0 · seed 1'."""
+    return (f"fold {fold} · " if fold not in (None, "") and not pd.isna(fold) else "") + f"seed {int(seed)}"
+
+
+def _cell_runs(data: AppData, model: str, revision: str, method: str, task: str
+               ) -> tuple[Optional[str], pd.DataFrame, pd.DataFrame]:
+    """(config hash shown, its successful runs, its failed runs no success replaced)."""
+    cell = {"model": model, "revision": revision, "method": method, "task": task}
+
+    def pick(frame: pd.DataFrame) -> pd.DataFrame:
+        if frame.empty:
+            return frame
+        mask = pd.Series(True, index=frame.index)
+        for k, v in cell.items():
+            mask &= frame[k].astype(str) == v
+        return frame[mask]
+
+    agg = pick(data.agg)
+    failed = pick(failed_runs.counted(data.runs, data.agg, list(data.loaded.failures)))
+    chash = (str(agg.iloc[0]["config_hash"]) if not agg.empty else
+             str(failed.iloc[0]["config_hash"]) if not failed.empty else None)
+    runs = pick(data.runs)
+    runs = runs[runs["config_hash"] == chash] if chash and not runs.empty else runs.iloc[0:0]
+    if not runs.empty:
+        runs = runs.assign(fold=runs["fold"].fillna("").astype(str) if "fold" in runs else "")
+        runs = runs.sort_values(["fold", "seed"])
+    failed = failed[failed["config_hash"] == chash] if chash and not failed.empty else failed.iloc[0:0]
+    return chash, runs, failed
+
+
+def _runs_table(records: dict[str, ResultRecord], failed: pd.DataFrame) -> pd.DataFrame:
+    """One row per run: status, main score (test, validation), every other metric of both, steps, reason."""
+    out = []
+    for name, rec in records.items():
+        val = (rec.validation.metrics or {}) if rec.validation else {}
+        row = {"run": name, "fold": rec.job.fold or "", "seed": rec.job.seed, "status": "ok", "main": rec.main,
+               "validation main": val.get("main")}
+        row.update({m: v for m, v in sorted(rec.metrics.items()) if m != "main"})
+        row.update({f"validation {m}": v for m, v in sorted(val.items()) if m != "main"})
+        row.update({"steps": rec.training.steps if rec.training else None, "reason": ""})
+        out.append(row)
+    for _, f in failed.iterrows():
+        out.append({"run": run_name(f["fold"], f["seed"]), "fold": f["fold"], "seed": int(f["seed"]),
+                    "status": "failed", "reason": failed_runs.reason_text(f)})
+    frame = pd.DataFrame(out)
+    if frame.empty:
+        return frame
+    rest = [c for c in frame.columns if c not in ("steps", "reason")]
+    return frame[rest + ["steps", "reason"]].sort_values(["fold", "seed"], kind="stable").reset_index(drop=True)
+
+
+def training_curve(records: dict[str, ResultRecord]) -> tuple[Optional[go.Figure], str]:
+    """Loss per logging step (training.log_history) above the validation main score per evaluation
+    (validation.history), one trace per run and quantity; (None, 'not recorded: …') when no run has either."""
+    from plotly.colors import qualitative
+    from plotly.subplots import make_subplots
+
+    fig = make_subplots(rows=2, cols=1, shared_xaxes=True, vertical_spacing=0.12,
+                        subplot_titles=("training loss", "validation main score"))
+    lacking = []
+    for i, (name, rec) in enumerate(records.items()):
+        color = qualitative.Plotly[i % len(qualitative.Plotly)]
+        logged = [e for e in (rec.training.log_history if rec.training else []) if "loss" in e and "step" in e]
+        evals = [e for e in (rec.validation.history if rec.validation else []) if "main" in e and "step" in e]
+        for row, points, what, label in ((1, logged, "loss", "loss"), (2, evals, "main", "validation")):
+            if points:
+                fig.add_trace(go.Scatter(x=[e["step"] for e in points], y=[e[what] for e in points],
+                                         mode="lines+markers", name=f"{name} {label}", legendgroup=name,
+                                         line={"color": color}), row=row, col=1)
+        if not logged and not evals:
+            lacking.append(name)
+    if not fig.data:
+        return None, (f"{NOT_RECORDED}: these result files hold no training log or validation history (written by "
+                      "an older harness, or no run succeeded)")
+    fig.update_xaxes(title_text="step", row=2, col=1)
+    fig.update_layout(height=460, margin={"l": 50, "r": 20, "t": 40, "b": 40}, legend={"orientation": "h"})
+    return fig, (f"{NOT_RECORDED} for {', '.join(lacking)}" if lacking else "")
+
+
+def matrix_figure(matrix: pd.DataFrame, title: str) -> go.Figure:
+    """A count matrix as a heatmap with the counts written in its cells."""
+    fig = go.Figure(go.Heatmap(z=matrix.values, x=[str(c) for c in matrix.columns], y=[str(i) for i in matrix.index],
+                               colorscale="Blues", text=matrix.values, texttemplate="%{text}",
+                               hovertemplate="gold %{y}<br>prediction %{x}<br>%{z}<extra></extra>"))
+    fig.update_layout(title=title, xaxis_title=matrix.columns.name or "prediction",
+                      yaxis_title=matrix.index.name or "gold", yaxis_autorange="reversed",
+                      height=max(300, 40 * len(matrix) + 160), margin={"l": 80, "r": 20, "t": 50, "b": 60})
+    return fig
+
+
+def _tokenizer_fit(records: dict[str, ResultRecord]) -> tuple[pd.DataFrame, str]:
+    rows = [{"run": name, "unk_rate": rec.tokenizer_stats.get("unk_rate"),
+             "truncation_rate": rec.tokenizer_stats.get("truncation_rate"),
+             "examples": rec.tokenizer_stats.get("examples")} for name, rec in records.items() if rec.tokenizer_stats]
+    frame = pd.DataFrame(rows, columns=["run", "unk_rate", "truncation_rate", "examples"])
+    if frame.empty:
+        return frame, f"{NOT_RECORDED}: the result files hold no tokenizer statistics"
+    unk, trunc = frame["unk_rate"].max(), frame["truncation_rate"].max()
+    note = f"[UNK] {unk:.1%} of tokens, {trunc:.1%} of inputs truncated (test examples)"
+    if pd.notna(unk) and unk > UNK_WARN:
+        note += f" ⚠UNK: over {UNK_WARN:.0%}, the tokenizer does not cover this task's text well"
+    return frame, note
+
+
+def hub_url(rec: ResultRecord) -> Optional[str]:
+    """https://huggingface.co/<id>/tree/<revision> when the model's id is a Hub id (not a local folder, a python:
+    package or random init), else None."""
+    from huggingface_hub.utils import HFValidationError, validate_repo_id
+
+    mid = rec.model_info.id if rec.model_info else None
+    if not mid or (rec.config.get("model") or {}).get("init") == "random" or rec.job.revision == "local" \
+            or mid.startswith(("python:", ".", "/", "~")):
+        return None
+    try:
+        validate_repo_id(mid)
+    except HFValidationError:
+        return None
+    return f"{HUB}/{mid}/tree/{quote(rec.job.revision, safe='')}"
+
+
+def _source(src: dict[str, Any]) -> str:
+    splits = ", ".join(f"{role}: {name}" for role, name in (src.get("splits") or {}).items())
+    if src.get("type") == "hub":
+        where = f"Hub dataset {src.get('path')}" + (f" ({src['name']})" if src.get("name") else "") + (
+            f" @ {src['revision']}" if src.get("revision") else "")
+    else:
+        where = f"local files {src.get('dir', '?')}"
+    return where + (f"; splits {splits}" if splits else "") + (f"; fold {src['fold']}" if src.get("fold") else "")
+
+
+def provenance(recs: list[ResultRecord]) -> tuple[dict[str, str], Optional[str]]:
+    """(name -> text, Hub URL) of a cell's records: model, revision and page, data source and fingerprints,
+    library versions, git sha, config hash."""
+    rec = recs[0]
+    mi, env, url = rec.model_info, rec.environment, hub_url(rec)
+    cfg_model = rec.config.get("model") or {}
+    mid = mi.id if mi and mi.id else None
+    out = {"model": rec.job.model, "model id": mid or f"random init ({cfg_model.get('tokenizer', 'no id')})",
+           "revision": rec.job.revision,
+           "model page": url or (f"local source: {mid}" if mid else "local source: random init (no weights)")}
+    if mi:
+        out["family"] = f"{mi.family}, {mi.parameters:,} parameters" + (
+            f" ({mi.trainable_parameters:,} trained)" if mi.trainable_parameters not in (None, mi.parameters) else "")
+    data = [r.data for r in recs if r.data]
+    if data:
+        out["data source"] = "; ".join(dict.fromkeys(_source(d.source) for d in data))
+        out["data fingerprint"] = ", ".join(dict.fromkeys(d.fingerprint for d in data))
+        if data[0].carve:
+            out["carved"] = f"{', '.join(data[0].carve.get('into', []))} from {data[0].carve.get('from')}"
+        split = data[0].evaluated_split
+        out["evaluated split"] = f"{split} ({data[0].sizes.get(split, '?')} examples)"
+    out["config hash"] = rec.job.config_hash
+    out["git sha"] = str(env.get("git_sha") or NOT_RECORDED)
+    out["harness"] = f"{env.get('harness', '?')}, Python {env.get('python', '?')}, device {env.get('device', '?')}" + (
+        f" ({env['gpu']})" if env.get("gpu") else "")
+    versions = env.get("versions") or {}
+    out["library versions"] = ", ".join(f"{k} {v}" for k, v in versions.items() if v) or NOT_RECORDED
+    created = sorted({r.created_at for r in recs})
+    out["created"] = created[0] + (f" to {created[-1]}" if len(created) > 1 else "")
+    return out, url
+
+
+def cell_detail(data: AppData, model: str, revision: str, method: str, task: str,
+                run: Optional[str] = None) -> CellDetail:
+    """The detail of one cell. ``run``: which run's predictions give the evidence and errors (a name from
+    ``run_choices``, e.g. 'seed 1'); by default the first run that has a predictions file."""
+    detail = CellDetail(model, revision, method, task, label=row_label(model, method))
+    chash, ok, failed = _cell_runs(data, model, revision, method, task)
+    detail.config_hash = chash
+    records: dict[str, ResultRecord] = {}
+    for _, r in ok.iterrows():
+        try:
+            records[run_name(r["fold"], r["seed"])] = ResultRecord.read(data.root / r["path"])
+        except RecordError as e:
+            detail.problems.append(str(e))
+    detail.runs = _runs_table(records, failed)
+    info = data.task_info.get(task, {})
+    detail.kind, detail.direction = str(info.get("kind", "")), str(info.get("direction", "higher"))
+    detail.main_score = " + ".join(info.get("main_score") or [])
+    if ok.empty or not records:
+        detail.curve_note = f"{NOT_RECORDED}: no run of this cell succeeded"
+        detail.evidence_note = "no successful run: no predictions to show"
+        return detail
+    first = next(iter(records.values()))
+    detail.label = row_label(model, method, None, bool(first.model_info.untrained) if first.model_info else False)
+    detail.curve, detail.curve_note = training_curve(records)
+    detail.tokenizer, detail.tokenizer_note = _tokenizer_fit(records)
+    detail.provenance, detail.hub_url = provenance(list(records.values()))
+    files = {name: predictions_path(data.root / p) for name, p in zip(records, ok["path"])}
+    detail.run_choices = [name for name, f in files.items() if f.is_file()]
+    detail.run = run if run in detail.run_choices else (detail.run_choices[0] if detail.run_choices else None)
+    shown = records.get(detail.run or "", first)
+    entry, argv, note = reproduce(shown)
+    detail.command, detail.models_entry = shlex.join(argv), entry
+    detail.command_note = " ".join(filter(None, ["" if shown.command else
+                                                 "Rebuilt from the record's configuration (it holds no command line).",
+                                                 note]))
+    if detail.run is None:
+        detail.evidence_note = "no predictions file was saved for this cell's runs"
+        return detail
+    _add_evidence(detail, data, files[detail.run])
+    return detail
+
+
+def _add_evidence(detail: CellDetail, data: AppData, path: Path) -> None:
+    try:
+        detail.rows = read_predictions(path)
+    except (OSError, ValueError, EOFError) as e:
+        detail.problems.append(f"{path}: unreadable ({type(e).__name__})")
+        detail.evidence_note = f"the predictions of {detail.run} cannot be read"
+        return
+    if not detail.rows:
+        detail.evidence_note = f"the predictions file of {detail.run} is empty"
+        return
+    kind = get_kind(detail.kind)
+    detail.spec = spec = task_spec(data, detail.task)
+    ev: Evidence = kind.evidence(spec, detail.rows)
+    detail.tables, detail.matrix, detail.matrix_title = ev.tables, ev.matrix, ev.matrix_title
+    if ev.matrix is not None:
+        detail.matrix_figure = matrix_figure(ev.matrix, f"{ev.matrix_title} · {detail.run}")
+    if not ev.tables and ev.matrix is None:
+        detail.evidence_note = f"nothing particular to {detail.kind} tasks is shown beyond the scores"
+    detail.classes = sorted({c for r in detail.rows for c in kind.error_classes(r.get("gold"))})
+
+
+def errors(detail: CellDetail, gold_class: Optional[str] = None, limit: int = 50) -> pd.DataFrame:
+    """A sample of the shown run's wrong predictions (as the task kind judges them: `example_correct`), the most
+    confident first: id, input, gold, prediction, confidence (blank where the predictions have no scores).
+    ``gold_class``: only examples of that class (one of ``detail.classes``); None or '' for all."""
+    cols = ["id", "input", "gold", "prediction", "confidence"]
+    if not detail.rows:
+        return pd.DataFrame(columns=cols)
+    kind = get_kind(detail.kind)
+    out = []
+    for r in detail.rows:
+        gold, pred = r.get("gold"), r.get("prediction")
+        if gold_class and gold_class not in kind.error_classes(gold):
+            continue
+        if kind.example_correct(pred, gold, detail.spec) >= 1.0:
+            continue
+        inputs = r.get("input") or {}
+        out.append({"id": r.get("id"), "input": _input_text(inputs), "gold": show(detail.kind, gold, inputs),
+                    "prediction": show(detail.kind, pred, inputs), "confidence": kind.confidence(r)})
+    frame = pd.DataFrame(out, columns=cols)
+    if frame["confidence"].notna().any():
+        frame = frame.sort_values("confidence", ascending=False, na_position="last", kind="stable")
+    return frame.head(limit).reset_index(drop=True)
+

@@ -1,0 +1,198 @@
+"""A cell's detail view (leaderboard/detail.py) over the bundled sample and a tiny run: seeds table, training curves,
+the kinds' evidence checked against the records' own scores, errors, tokenizer fit, provenance, and the command a
+record carries (its --dry-run finds the job done)."""
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from harness.cli import main
+from harness.kinds import get_kind
+from harness.record import ResultRecord
+from harness.rerun import models_entry
+from leaderboard.data import load_app_data
+from leaderboard.detail import NOT_RECORDED, cell_detail, errors, hub_url
+from leaderboard.sample import SAMPLE_DIR
+
+
+@pytest.fixture(scope="module")
+def sample():
+    return load_app_data(SAMPLE_DIR)
+
+
+def _cells(data, where=lambda kind: True):
+    """(model, revision, method, task) of every cell whose task kind passes `where`."""
+    return [(r.model, r.revision, r.method, r.task) for r in data.agg.itertuples()
+            if where(get_kind(data.task_info[r.task]["kind"]))]
+
+
+def _record(data, detail) -> ResultRecord:
+    runs = data.runs
+    row = runs[(runs.model == detail.model) & (runs.task == detail.task) & (runs.method == detail.method)
+               & (runs.config_hash == detail.config_hash)].sort_values("seed").iloc[0]
+    return ResultRecord.read(data.root / row["path"])
+
+
+def test_classification_confusion_and_per_class_agree_with_the_record(sample):
+    cells = _cells(sample, lambda k: k.label_set)
+    assert len(cells) >= 4  # single_cls and pair_cls for every model
+    for cell in cells:
+        d = cell_detail(sample, *cell)
+        rec = _record(sample, d)
+        m = d.matrix
+        assert int(m.values.sum()) == len(d.rows) == rec.data.sizes["test"], cell
+        correct = sum(int(m.loc[name, name]) for name in m.index if name in m.columns)
+        assert correct / len(d.rows) == pytest.approx(rec.metrics["accuracy"]), cell
+        per_class = d.tables["per class"].set_index("label")
+        for name, scores in rec.breakdown.items():
+            assert per_class.loc[name, "f1"] == pytest.approx(scores["f1"]), (cell, name)
+        assert d.matrix_figure is not None and d.classes == sorted(rec.breakdown)
+
+
+def test_ner_and_qa_evidence_agree_with_the_record(sample):
+    ner = [c for c in _cells(sample) if sample.task_info[c[3]]["main_score"] == ["entity_f1"]]
+    qa = [c for c in _cells(sample) if "exact_match" in sample.task_info[c[3]]["main_score"]]
+    assert ner and qa
+    for cell in ner:
+        d = cell_detail(sample, *cell)
+        rec = _record(sample, d)
+        per_type = d.tables["per entity type"].set_index("entity type")
+        for name, scores in rec.breakdown.items():
+            assert per_type.loc[name, "f1"] == pytest.approx(scores["f1"]), (cell, name)
+        gold_entities = d.matrix.drop(index="(none)").values.sum()  # every gold entity once, by its span
+        assert gold_entities == sum(s["support"] for s in rec.breakdown.values())
+    for cell in qa:
+        d = cell_detail(sample, *cell)
+        rec = _record(sample, d)
+        by_len = d.tables["by answer length"]
+        assert by_len["n"].sum() == len(d.rows)
+        em = (by_len["n"] * by_len["exact_match"]).sum() / by_len["n"].sum()
+        assert em == pytest.approx(rec.metrics["exact_match"]), cell
+
+
+def test_errors_are_errors_and_filter_by_gold_class(sample):
+    for cell in _cells(sample):
+        d = cell_detail(sample, *cell)
+        kind = get_kind(d.kind)
+        wrong = [r for r in d.rows if kind.example_correct(r["prediction"], r["gold"], d.spec) < 1]
+        table = errors(d, limit=len(d.rows))
+        assert len(table) == len(wrong), cell
+        by_id = {r["id"]: r for r in d.rows}
+        assert all(by_id[i]["gold"] != by_id[i]["prediction"] for i in table["id"]), cell
+        for cls in d.classes[:2]:
+            sub = errors(d, cls, limit=5)
+            assert len(sub) <= 5 and all(cls in kind.error_classes(by_id[i]["gold"]) for i in sub["id"])
+        conf = [c for c in table["confidence"].tolist() if c is not None and c == c]
+        assert conf == sorted(conf, reverse=True), cell  # the most confident errors first, blanks last
+        if any(r.get("scores") for r in d.rows) and kind.label_set:
+            assert len(conf) == len(table), cell  # probabilities saved: every error has its confidence
+
+
+def test_seeds_table_failed_runs_tokenizer_provenance_and_command(sample, tmp_path):
+    d = cell_detail(sample, *_cells(sample, lambda k: k.label_set)[0])
+    rec = _record(sample, d)
+    assert list(d.runs["run"]) == ["seed 42"] and d.runs.loc[0, "main"] == rec.main
+    assert d.runs.loc[0, "validation main"] == rec.validation.metrics["main"]
+    assert d.provenance["data fingerprint"] == rec.data.fingerprint
+    assert d.provenance["config hash"] == rec.job.config_hash and "transformers" in d.provenance["library versions"]
+    assert d.tokenizer.loc[0, "unk_rate"] == rec.tokenizer_stats["unk_rate"]
+    assert d.command.startswith("python -m harness run --models models.yaml") and "Rebuilt" in d.command_note
+    assert d.models_entry.startswith("models:\n- name: ")
+    hub = rec.model_copy(update={"model_info": rec.model_info.model_copy(update={"id": "org/some-model"}),
+                                 "job": rec.job.model_copy(update={"revision": "v1.0"}),
+                                 "config": {**rec.config, "model": {"id": "org/some-model", "revision": "v1.0"}}})
+    assert hub_url(hub) == "https://huggingface.co/org/some-model/tree/v1.0" and hub_url(rec) is None
+    shutil.copytree(Path(__file__).parent / "fixtures" / "v1" / "output", tmp_path / "v1")  # reading writes an index
+    v1 = load_app_data(tmp_path / "v1")
+    d = cell_detail(v1, *[c for c in _cells(v1) if c[3] == "demo_sentiment"][0])
+    failed = d.runs[d.runs["status"] == "failed"]
+    assert list(failed["seed"]) == [43] and "CUDA error" in failed.iloc[0]["reason"]
+
+
+def test_a_record_without_history_says_not_recorded(sample, tmp_path):
+    root = tmp_path / "out"
+    shutil.copytree(SAMPLE_DIR / "results", root / "results")
+    for path in (root / "results").rglob("seed*.json"):
+        raw = json.loads(path.read_text(encoding="utf-8"))
+        raw["training"]["log_history"], raw["validation"]["history"] = [], []
+        path.write_text(json.dumps(raw), encoding="utf-8")
+    data = load_app_data(root)
+    d = cell_detail(data, *_cells(data)[0])
+    assert d.curve is None and d.curve_note.startswith(NOT_RECORDED)
+    assert cell_detail(sample, *_cells(sample)[0]).curve is not None
+
+
+@pytest.fixture(scope="module")
+def tiny_run(tmp_path_factory) -> Path:
+    """A tiny BERT on demo_sentiment, two seeds of two steps, run by the CLI (the driver writes the records)."""
+    from tiny import models_yaml
+
+    root = tmp_path_factory.mktemp("detail")
+    out = root / "out"
+    assert main(["run", "--models", str(models_yaml(root / "models", families=("bert",))), "--tasks",
+                 "demo_sentiment", "--output-dir", str(out), "--max-train-samples", "24", "--max-eval-samples", "16",
+                 "--max-steps", "2", "--seeds", "1,2", "--quiet"]) == 0
+    return out
+
+
+@pytest.fixture(scope="module")
+def tiny(tiny_run):
+    return load_app_data(tiny_run)
+
+
+def test_two_seeds_give_two_curves_and_a_run_choice(tiny):
+    cell = _cells(tiny, lambda k: k.label_set)[0]
+    d = cell_detail(tiny, *cell)
+    assert list(d.runs["run"]) == ["seed 1", "seed 2"] and d.run_choices == ["seed 1", "seed 2"]
+    runs = tiny.runs[(tiny.runs.task == cell[3]) & (tiny.runs.model == cell[0]) & (tiny.runs.method == cell[2])]
+    recs = [ResultRecord.read(tiny.root / p) for p in runs["path"]]
+    with_log = [r for r in recs if any("loss" in e for e in r.training.log_history)]
+    with_val = [r for r in recs if any("main" in e for e in r.validation.history)]
+    assert len(with_log) == len(with_val) == 2
+    names = [t.name for t in d.curve.data]
+    assert sum(n.endswith(" loss") for n in names) == sum(n.endswith(" validation") for n in names) == 2
+    other = cell_detail(tiny, *cell, run="seed 2")
+    assert other.run == "seed 2" and int(other.matrix.values.sum()) == len(other.rows)
+    assert "--seeds 2" in other.command and "Rebuilt" not in other.command_note
+
+
+def test_a_records_command_reruns_exactly_its_job(tiny_run, tmp_path, monkeypatch, capsys):
+    """The driver fills ResultRecord.command; with the models entry in models.yaml its --dry-run plans the very
+    job (same config hash), already done."""
+    recs = [ResultRecord.read(p) for p in sorted((tiny_run / "results").rglob("seed2.json"))]
+    assert recs and all(r.command for r in recs)
+    rec = recs[0]
+    assert rec.command[:4] == ["python", "-m", "harness", "run"] and "--seeds" in rec.command
+    assert rec.command[rec.command.index("--seeds") + 1] == "2" and "DATA_DIR" not in rec.command
+    (tmp_path / "models.yaml").write_text(models_entry(rec.job.model, rec.config), encoding="utf-8")
+    monkeypatch.chdir(tmp_path)
+    assert main([*rec.command[3:], "--output-dir", str(tiny_run), "--dry-run"]) == 0
+    assert "1 runs, 1 already done, 0 to run" in capsys.readouterr().out
+
+
+def test_every_kind_has_evidence_from_rows_alone():
+    """Kinds the sample lacks (multiple choice), an invalid classification prediction, and the default."""
+    from harness.specs import TaskSpec
+
+    src = [{"type": "local", "dir": "x", "splits": {"test": "test"}}]
+    mc = TaskSpec(name="m", language="zh", benchmark="b", kind="multiple_choice", metrics=["accuracy"],
+                  main_score="accuracy", sources=src)
+    rows = [{"input": {"choices": ["x", "y"]}, "gold": 0, "prediction": 0, "scores": {"0": 0.9, "1": 0.1}},
+            {"input": {"choices": ["x", "y", "z"]}, "gold": 2, "prediction": 0, "scores": {"0": 0.6, "1": 0.3}},
+            {"input": {"choices": ["x", "y", "z"]}, "gold": 1, "prediction": None, "scores": None}]
+    ev = mc.task_kind.evidence(mc, rows)
+    assert ev.matrix.values.sum() == 3 and ev.matrix.loc["0", "0"] == 1 and ev.matrix.loc["1", "(none)"] == 1
+    assert ev.tables["by number of choices"].set_index("choices")["accuracy"].to_dict() == {2: 1.0, 3: 0.0}
+    assert [mc.task_kind.confidence(r) for r in rows] == [0.9, 0.6, None] and mc.task_kind.error_classes(2) == ["2"]
+    cls = TaskSpec(name="c", language="en", benchmark="b", kind="single_cls", label_names=["a", "b"],
+                   metrics=["accuracy"], main_score="accuracy", sources=src)
+    ev = cls.task_kind.evidence(cls, [{"gold": "a", "prediction": None}, {"gold": "b", "prediction": "b"}])
+    assert list(ev.matrix.columns) == ["a", "b", "(invalid)"] and ev.matrix.loc["a", "(invalid)"] == 1
+    reg = TaskSpec(name="r", language="en", benchmark="b", kind="regression", metrics=["pearson"],
+                   main_score="pearson", sources=src)
+    table = reg.task_kind.evidence(reg, [{"gold": g, "prediction": p} for g, p in
+                                         [(0.0, 0.2), (1.0, None), (4.0, 3.0), (5.0, 5.0)]]).tables["by gold score"]
+    assert table["n"].sum() == 4 and set(table.columns) == {"gold score", "n", "mae", "mean_prediction", "within 0.5"}
