@@ -50,7 +50,8 @@ class ExtractiveQA(TaskKind):
             sel = [r for r, n in zip(rows, lengths) if n >= low and (high is None or n <= high)]
             if sel:
                 preds, golds = [r["prediction"] for r in sel], [r["gold"] for r in sel]
-                out.append({"answer tokens": name, "n": len(sel), "exact_match": metrics.exact_match(preds, golds, task),
+                out.append({"answer tokens": name, "n": len(sel),
+                            "exact_match": metrics.exact_match(preds, golds, task),
                             "qa_f1": metrics.qa_f1(preds, golds, task)})
         return Evidence({"by answer length": pd.DataFrame(out, columns=["answer tokens", "n", "exact_match",
                                                                          "qa_f1"])})
