@@ -1,12 +1,12 @@
 """The app's handlers and page texts (app.py lays out the page and wires these to it).
 
 Every handler reads ``state.view`` once per call (leaderboard.app_state), so a refresh that swaps the data in the
-middle of a call never mixes two reads; `sync` redraws whatever depends on the data when a page shows an older view.
+middle of a call never mixes two reads; leaderboard.ui_page redraws whatever depends on the data when a page
+shows an older view.
 """
 from __future__ import annotations
 
 import logging
-import time
 from pathlib import Path
 from typing import Any, Callable, Optional
 
@@ -18,11 +18,11 @@ from harness.errors import HarnessError
 from .app_state import AppState, View
 from .columns import UNK_WARN
 from .compare import disagreements, right_choices, run_compare
-from .downloads import csv_download
+from .downloads import numeric_csv_download
 from .failures import summary as failure_summary
 from .filters import Filters, caveats_markdown, filter_table, visible_tasks
 from .playground import InputError, example_inputs, form
-from .plots import model_points, score_vs_latency, score_vs_params, task_bars
+from .plots import model_points, plot_scope, score_vs_latency, score_vs_params, task_bars
 from .significance import NOTE as SIG_NOTE, tie_markers
 
 log = logging.getLogger(__name__)
@@ -39,9 +39,6 @@ def header_md(view: View) -> str:
 def problems_md(view: View) -> str:
     data = view.data
     lines = [f"**⚠ {view.message}**"] if view.message else []
-    if data.runs.empty and not view.sample:
-        lines.append(f"**No results found in `{view.label}`.** Run `python -m harness run ... --output-dir "
-                     f"{data.root}` first; the app keeps serving and shows them after a refresh.")
     for p in data.loaded.problems[:20]:
         lines.append(f"- skipped: {p}")
     if len(data.loaded.problems) > 20:
@@ -71,6 +68,17 @@ def safe(fn: Callable[..., tuple], n_out: int, msg_index: int) -> Callable[..., 
     return wrapped
 
 
+def linked(shown: pd.DataFrame, links: dict[str, str]) -> Any:
+    """The display table with each row label that has a Hub page as a Markdown link to it (that column rendered
+    as Markdown); unchanged when no row has one."""
+    if shown.empty or not links or not any(v in links for v in shown.iloc[:, 0]):
+        return shown
+    out = shown.copy()
+    col = out.columns[0]
+    out[col] = [f"[{v}]({links[v]})" if v in links else v for v in out[col]]
+    return gr.Dataframe(value=out, datatype=["markdown"] + ["str"] * (len(out.columns) - 1))
+
+
 def scope_choices(view: View) -> list[str]:
     return list(view.choices.get("benchmarks", [])) + view.data.tasks
 
@@ -83,26 +91,30 @@ class Handlers:
 
     # ---------------------------------------------------------------- leaderboard and plots
     def leaderboard_view(self, languages, benchmarks_, families, methods, min_m, max_m, search, columns, sort_by,
-                         descending, mark, wait=True, view: Optional[View] = None):
+                         descending, mark, licenses=None, hide_untrained=False, hide_partial=False, wait=True,
+                         view: Optional[View] = None):
+        """The /leaderboard API (its first eleven arguments are the original ones): the filtered table (model names
+        linked to their Hub pages), a note, the numeric CSV, the significance rows and the caveats."""
         view = view or self.state.view
         data = view.data
         sig = view.significance(wait) if mark else pd.DataFrame()
         pending = sig is None
         sig = pd.DataFrame() if pending else sig
         f = Filters(languages or [], benchmarks_ or [], families or [], methods or [], min_m, max_m, search or "",
-                    columns or [], sort_by, bool(descending), tie_markers(sig) if len(sig) else {})
+                    columns or [], sort_by, bool(descending), tie_markers(sig) if len(sig) else {},
+                    licenses or [], bool(hide_untrained), bool(hide_partial))
         shown, hidden = filter_table(data.table, data.task_info, f)
         vis = [t for ts in visible_tasks(data.table, data.task_info, f).values() for t in ts]
-        path = csv_download(shown, self.csv_dir)
+        path = numeric_csv_download(shown, data.table, self.csv_dir)
         note = (f"**{len(shown)} model(s) shown, {hidden} hidden by the filters.** Rows: model, with the method "
                 "in brackets when it is not plain fine-tuning. Cells: main score ×100, mean ± std (n seeds); "
                 f"⚠UNK: the tokenizer maps over {UNK_WARN:.0%} of the task's tokens to [UNK]. ⚙: a hyperparameter "
-                "search chose the setting on the validation split (values and trial count: leaderboard.md/.csv). "
-                "Ranks follow each score's direction (higher is better unless the task says lower). ")
+                "search chose the setting on the validation split. Click a score for its evidence (Details tab); "
+                "the About tab says how every number is computed. ")
         if mark:
             note += "_Significance marks: being computed; they appear in a moment._ " if pending else SIG_NOTE
         sig_view = sig[sig["task"].isin(vis)].round(4) if len(sig) else pd.DataFrame()
-        return shown, note, path, sig_view, caveats_markdown(data.task_info, vis)
+        return linked(shown, view.links), note, path, sig_view, caveats_markdown(data.task_info, vis)
 
     def first_paint(self, *lb_inputs):
         return self.leaderboard_view(*lb_inputs, wait=False)
@@ -111,9 +123,12 @@ class Handlers:
         self.state.view.significance()
 
     def plots_view(self, scope, task, view: Optional[View] = None):
+        """Score vs parameters and vs latency on ``scope``, bars on ``task``, and under each what it leaves out."""
         data = (view or self.state.view).data
         pts = model_points(data.agg, data.table, scope or "")
-        return score_vs_params(pts, scope or ""), score_vs_latency(pts, scope or ""), task_bars(data.agg, task)
+        return (score_vs_params(pts, scope or ""), score_vs_latency(pts, scope or ""), task_bars(data.agg, task),
+                plot_scope(data.agg, data.table, scope, "params"), plot_scope(data.agg, data.table, scope, "latency"),
+                plot_scope(data.agg, data.table, task, "bars"))
 
     # ---------------------------------------------------------------- playground and compare
     def _task_parts(self, view: View, task):
@@ -169,67 +184,3 @@ class Handlers:
 
     def compare_examples(self, task, labels, right):
         return disagreements(self.state.view.data, task, labels or [], right or "any")
-
-    # ---------------------------------------------------------------- refresh
-    def checked_md(self, view: View) -> str:
-        return (f"_Results checked {time.strftime('%H:%M:%S', time.gmtime())} UTC: `{view.label}`, "
-                f"{len(view.data.runs)} result file(s)._")
-
-    def choice_sets(self, view: View) -> list[list]:
-        """The choices of the data-dependent pickers, in CHOICE_PICKERS order (app.py builds them from these)."""
-        c, tasks = view.choices, view.data.tasks
-        return [c.get("languages", []), c.get("benchmarks", []), c.get("families", []), c.get("methods", []),
-                c.get("sort_by", []), scope_choices(view), tasks, tasks, tasks, view.labels]
-
-    def bind(self, pickers: list) -> None:
-        """The picker components (CHOICE_PICKERS order, + the compare checkpoints last) whose choices a refresh
-        updates on the server too: Gradio checks an API call's values against the server's copy."""
-        self.pickers, self._applied = pickers, self.state.view.version
-
-    def _apply_choices(self, view: View) -> None:
-        if self._applied == view.version:
-            return
-        for comp, values in zip(self.pickers, self.choice_sets(view)):
-            comp.choices = [tuple(v) if isinstance(v, (tuple, list)) else (str(v), v) for v in values]
-        self._applied = view.version
-
-    def sync(self, min_age: Optional[float], shown: int, *vals) -> tuple:
-        """Re-read the source (unless min_age is None: just compare) and, when the page shows an older view, every
-        update that depends on the data; else skip all but the 'checked' line. Outputs: SYNC_OUT in app.py."""
-        try:
-            view = self.state.refresh(min_age) if min_age is not None else self.state.view
-            checked = self.checked_md(view) if min_age is not None else gr.skip()
-        except Exception as e:  # noqa: BLE001 - refresh never breaks the page
-            log.exception("refresh failed")
-            return (gr.skip(),) * 2 + (f"⚠ refresh failed: {type(e).__name__}",) + (gr.skip(),) * self.n_sync
-        if shown == view.version:
-            return (gr.skip(),) * 2 + (checked,) + (gr.skip(),) * self.n_sync
-        self._apply_choices(view)
-        sets = self.choice_sets(view)
-        lb, (scope, p_task, c_task, g_task) = list(vals[:11]), vals[11:15]
-        for i in range(4):  # filter picks that still exist
-            lb[i] = [v for v in (lb[i] or []) if v in sets[i]]
-        lb[8] = lb[8] if lb[8] in sets[4] else None
-
-        def pick(value, options):
-            return value if value in options else (options[0] if options else None)
-        scope, p_task, c_task, g_task = (pick(v, sets[i]) for i, v in zip(range(5, 9), (scope, p_task, c_task, g_task)))
-        pickers = [gr.CheckboxGroup(choices=sets[i], value=lb[i]) for i in range(4)]
-        pickers += [gr.Dropdown(choices=sets[4], value=lb[8])]
-        pickers += [gr.Dropdown(choices=sets[i], value=v) for i, v in zip(range(5, 9), (scope, p_task, c_task, g_task))]
-        pending = bool(lb[10]) and view.significance(wait=False) is None
-        return (view.version, pending, checked, header_md(view), problems_md(view), gr.Markdown(visible=view.sample),
-                gr.Markdown(visible=view.sample), *pickers, *self.playground_task(g_task, view),
-                *self.compare_task(c_task, view), *self.leaderboard_view(*lb, wait=False, view=view),
-                *self.plots_view(scope, p_task, view))
-
-    @property
-    def n_sync(self) -> int:
-        """sync's outputs after version, marks-pending and checked."""
-        return 4 + 9 + (self.n_boxes + 3) * 2 + 5 + 3
-
-    def marks_after_sync(self, pending, *lb_inputs):
-        """After a redraw whose significance marks were still being computed: wait for them and redraw."""
-        if not pending:
-            return (False,) + (gr.skip(),) * 5
-        return (False, *self.leaderboard_view(*lb_inputs))

@@ -20,6 +20,7 @@ from .data import AppData, load_app_data
 from .filters import choices
 from .playground import CheckpointCache, Playground
 from .significance import significance_table
+from .table import RUN_KEYS
 from .source import SAMPLE, Source, download_results, read_checkpoint_mapping, remote_commit
 
 log = logging.getLogger(__name__)
@@ -38,7 +39,7 @@ class View:
     pg: Playground = field(init=False)
     _sig: dict[str, pd.DataFrame] = field(default_factory=dict, init=False, repr=False)
     _sig_lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
-    _sig_key_memo: dict[str, str] = field(default_factory=dict, init=False, repr=False)
+    _memo: dict[str, Any] = field(default_factory=dict, init=False, repr=False)  # derived once per view
 
     @property
     def sample(self) -> bool:
@@ -55,6 +56,19 @@ class View:
     def labels(self) -> list[str]:
         """Every listed checkpoint label (any task)."""
         return sorted({lab for by_label in self.data.checkpoints.values() for lab in by_label})
+
+    @property
+    def links(self) -> dict[str, str]:
+        """Row label -> the model's Hub page at its revision (rows of models on the Hub only)."""
+        if "links" not in self._memo:
+            runs, table = self.data.runs, self.data.table
+            out: dict[str, str] = {}
+            if not runs.empty and "model_url" in runs and not table.empty:
+                urls = runs.dropna(subset=["model_url"]).drop_duplicates(RUN_KEYS)[RUN_KEYS + ["model_url"]]
+                merged = table[RUN_KEYS + ["row"]].merge(urls, on=RUN_KEYS)
+                out = dict(zip(merged["row"], merged["model_url"]))
+            self._memo["links"] = out
+        return self._memo["links"]
 
     def significance(self, wait: bool = True) -> Optional[pd.DataFrame]:
         """The significance table, once per view: from the cache keyed by the results' fingerprint (leaderboard.
@@ -75,9 +89,9 @@ class View:
             return self._sig["sig"]
 
     def _sig_key(self) -> str:
-        if "key" not in self._sig_key_memo:
-            self._sig_key_memo["key"] = sig_cache.fingerprint(self.data.root)
-        return self._sig_key_memo["key"]
+        if "key" not in self._memo:
+            self._memo["key"] = sig_cache.fingerprint(self.data.root)
+        return self._memo["key"]
 
 
 def _fingerprint(root: Path) -> tuple:

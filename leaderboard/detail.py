@@ -10,7 +10,6 @@ import shlex
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Optional
-from urllib.parse import quote
 
 import pandas as pd
 import plotly.graph_objects as go
@@ -24,9 +23,9 @@ from . import failures as failed_runs
 from .columns import UNK_WARN, row_label
 from .compare import _input_text, show
 from .data import AppData, task_spec
+from .result_files import model_url
 
 log = logging.getLogger(__name__)
-HUB = "https://huggingface.co"
 NOT_RECORDED = "not recorded"
 
 
@@ -171,22 +170,6 @@ def _tokenizer_fit(records: dict[str, ResultRecord]) -> tuple[pd.DataFrame, str]
     return frame, note
 
 
-def hub_url(rec: ResultRecord) -> Optional[str]:
-    """https://huggingface.co/<id>/tree/<revision> when the model's id is a Hub id (not a local folder, a python:
-    package or random init), else None."""
-    from huggingface_hub.utils import HFValidationError, validate_repo_id
-
-    mid = rec.model_info.id if rec.model_info else None
-    if not mid or (rec.config.get("model") or {}).get("init") == "random" or rec.job.revision == "local" \
-            or mid.startswith(("python:", ".", "/", "~")):
-        return None
-    try:
-        validate_repo_id(mid)
-    except HFValidationError:
-        return None
-    return f"{HUB}/{mid}/tree/{quote(rec.job.revision, safe='')}"
-
-
 def _source(src: dict[str, Any]) -> str:
     splits = ", ".join(f"{role}: {name}" for role, name in (src.get("splits") or {}).items())
     if src.get("type") == "hub":
@@ -201,7 +184,7 @@ def provenance(recs: list[ResultRecord]) -> tuple[dict[str, str], Optional[str]]
     """(name -> text, Hub URL) of a cell's records: model, revision and page, data source and fingerprints,
     library versions, git sha, config hash."""
     rec = recs[0]
-    mi, env, url = rec.model_info, rec.environment, hub_url(rec)
+    mi, env, url = rec.model_info, rec.environment, model_url(rec)
     cfg_model = rec.config.get("model") or {}
     mid = mi.id if mi and mi.id else None
     out = {"model": rec.job.model, "model id": mid or f"random init ({cfg_model.get('tokenizer', 'no id')})",

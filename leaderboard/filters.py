@@ -31,6 +31,9 @@ class Filters:
     sort_by: Optional[str] = None  # a benchmark ("<b> avg"), a task name, "model" or "parameters"
     descending: bool = True
     markers: dict[tuple[str, str], str] = field(default_factory=dict)  # (row label, task) -> "≈" / ">" / "<"
+    licenses: Sequence[str] = ()  # data licences of the tasks shown (and models' licences, where given)
+    hide_untrained: bool = False  # untrained baselines (random init)
+    hide_partial: bool = False  # rows without an average in a shown benchmark (tasks missing or failed)
 
 
 def choices(table: pd.DataFrame, task_info: dict[str, dict[str, Any]]) -> dict[str, list[str]]:
@@ -38,9 +41,11 @@ def choices(table: pd.DataFrame, task_info: dict[str, dict[str, Any]]) -> dict[s
     tasks = [t for ts in benchmarks(table).values() for t in ts]
     get = lambda col: sorted({str(v) for v in table[col].dropna()}) if col in table else []  # noqa: E731
     sorts = [f"{b} avg" for b in benchmarks(table)] + tasks + ["model", "parameters"]
+    licenses = {str(task_info.get(t, {}).get("license", "not stated")) for t in tasks}
+    licenses |= {str(v) for v in table.get("model_license", pd.Series(dtype=object)).dropna()}
     return {"languages": sorted({task_info.get(t, {}).get("language", "?") for t in tasks}),
             "benchmarks": list(benchmarks(table)), "families": get("family"), "methods": get("method"),
-            "columns": list(OPTIONAL_COLUMNS), "sort_by": sorts}
+            "columns": list(OPTIONAL_COLUMNS), "sort_by": sorts, "licenses": sorted(licenses)}
 
 
 def visible_tasks(table: pd.DataFrame, task_info: dict[str, dict[str, Any]], f: Filters) -> dict[str, list[str]]:
@@ -49,7 +54,8 @@ def visible_tasks(table: pd.DataFrame, task_info: dict[str, dict[str, Any]], f: 
     for b, tasks in benchmarks(table).items():
         if f.benchmarks and b not in f.benchmarks:
             continue
-        keep = [t for t in tasks if not f.languages or task_info.get(t, {}).get("language") in f.languages]
+        keep = [t for t in tasks if (not f.languages or task_info.get(t, {}).get("language") in f.languages)
+                and (not f.licenses or str(task_info.get(t, {}).get("license", "not stated")) in f.licenses)]
         if keep:
             out[b] = keep
     return out
@@ -76,10 +82,18 @@ def _param_range(f: Filters) -> tuple[Optional[float], Optional[float]]:
     return lo, hi
 
 
-def filter_rows(table: pd.DataFrame, f: Filters, tasks: list[str]) -> pd.DataFrame:
-    """The rows that pass the family, method, parameter-range and text filters and have a score (or a failed
-    cell) shown."""
+def filter_rows(table: pd.DataFrame, f: Filters, tasks: list[str], benches: Sequence[str] = ()) -> pd.DataFrame:
+    """The rows that pass the family, method, licence, parameter-range, baseline, partial and text filters and have
+    a score (or a failed cell) shown; ``benches``: the benchmarks shown (for hide_partial)."""
     keep = pd.Series(True, index=table.index)
+    if f.hide_untrained and "untrained" in table:
+        keep &= ~table["untrained"].fillna(False).astype(bool)
+    if f.hide_partial:
+        for b in benches:
+            keep &= table[f"{b}_avg"].notna() if f"{b}_avg" in table else False
+    if f.licenses and "model_license" in table:  # a model's own licence, where the models file gives one
+        lic = table["model_license"]
+        keep &= lic.isna() | lic.astype(str).isin(list(f.licenses))
     if f.families:
         keep &= table["family"].astype(str).isin(list(f.families))
     if f.methods:
@@ -109,7 +123,7 @@ def filter_table(table: pd.DataFrame, task_info: dict[str, dict[str, Any]], f: F
         return pd.DataFrame(columns=["model"]), 0
     vis = visible_tasks(table, task_info, f)
     tasks = [t for ts in vis.values() for t in ts]
-    rows = filter_rows(table, f, tasks)
+    rows = filter_rows(table, f, tasks, list(vis))
     key = _sort_key(rows, f.sort_by)
     if key:
         rows = rows.sort_values(key, ascending=not f.descending, na_position="last", kind="stable")

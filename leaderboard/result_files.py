@@ -22,6 +22,25 @@ from harness.record import SCHEMA_VERSION, RecordError, ResultRecord
 
 log = logging.getLogger(__name__)
 INDEX_NAME = ".leaderboard-index.json"
+HUB = "https://huggingface.co"
+
+
+def model_url(rec: ResultRecord) -> Optional[str]:
+    """The model's Hub page at the trained revision (https://huggingface.co/<id>/tree/<revision>) when its id is a Hub
+    id; None for a local folder, a python: package or a random init."""
+    from urllib.parse import quote
+
+    from huggingface_hub.utils import HFValidationError, validate_repo_id
+
+    mid = rec.model_info.id if rec.model_info else None
+    if not mid or (rec.config.get("model") or {}).get("init") == "random" or rec.job.revision == "local" \
+            or mid.startswith(("python:", ".", "/", "~")):
+        return None
+    try:
+        validate_repo_id(mid)
+    except HFValidationError:
+        return None
+    return f"{HUB}/{mid}/tree/{quote(rec.job.revision, safe='')}"
 
 
 def run_row(rec: ResultRecord, rel: str) -> dict[str, Any]:
@@ -38,7 +57,8 @@ def run_row(rec: ResultRecord, rel: str) -> dict[str, Any]:
         "cpu_latency_ms": timing.cpu_latency_ms_p50, "train_samples_per_s": timing.train_samples_per_s,
         "eval_samples_per_s": timing.eval_samples_per_s, "test_size": rec.data.sizes.get("test"),
         "checkpoint": rec.checkpoint, "license": info.license, "created_at": rec.created_at, "path": rel,
-        "tuned": search_note(rec) or "",
+        "tuned": search_note(rec) or "", "model_id": mi.id, "model_url": model_url(rec),
+        "model_license": getattr(mi, "license", None),
     }
 
 

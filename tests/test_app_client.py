@@ -40,8 +40,23 @@ def test_leaderboard_endpoint(served):
     models = [r["model"] for r in _rows(table)]
     assert models == ["tiny-bert", "tiny-t5"]
     assert "2 model(s) shown, 2 hidden" in note and "≈" in note
-    assert csv and open(csv, encoding="utf-8").read().startswith("model,family")
+    import pandas as pd
+
+    frame = pd.read_csv(csv)  # the filtered view as numbers: leaderboard.csv's columns, the shown rows
+    assert list(frame["model"]) == ["tiny-bert", "tiny-t5"] and list(frame.columns[:3]) == ["row", "model", "revision"]
+    assert all(pd.api.types.is_numeric_dtype(frame[c]) for c in ("demo_ner", "demo_ner_std", "demo_ner_n"))
     assert _rows(sig) and "synthetic" in caveats
+    # the newer arguments (licence, hide untrained, hide partial) after the original eleven
+    from leaderboard.data import load_app_data
+    from leaderboard.filters import Filters, choices, filter_table
+
+    data = load_app_data(_root(served))
+    lic = choices(data.table, data.task_info)["licenses"][:1]
+    want, hidden = filter_table(data.table, data.task_info, Filters(licenses=lic, hide_untrained=True,
+                                                                     hide_partial=True))
+    table, note, *_ = client.predict([], [], [], [], None, None, "", ["family"], None, True, False, lic, True, True,
+                                     api_name="/leaderboard")
+    assert [r["model"] for r in _rows(table)] == list(want["model"]) and f"{hidden} hidden" in note
 
 
 def test_concurrent_downloads_each_get_their_own_rows(served):
@@ -75,8 +90,8 @@ def test_app_command_line_queue_settings(monkeypatch, capsys):
 
 def test_plots_endpoint(served):
     _, client = served
-    params, latency, bars = client.predict("demo", "demo_ner", api_name="/plots")
-    assert params and latency and bars
+    params, latency, bars, *scopes = client.predict("demo", "demo_ner", api_name="/plots")
+    assert params and latency and bars and all(s.startswith("_Plot scope") for s in scopes), scopes
 
 
 def test_playground_endpoint_and_bad_input(served):

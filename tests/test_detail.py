@@ -14,7 +14,8 @@ from harness.kinds import get_kind
 from harness.record import ResultRecord
 from harness.rerun import models_entry
 from leaderboard.data import load_app_data
-from leaderboard.detail import NOT_RECORDED, cell_detail, errors, hub_url
+from leaderboard.detail import NOT_RECORDED, cell_detail, errors
+from leaderboard.result_files import model_url as hub_url
 from leaderboard.sample import SAMPLE_DIR
 
 
