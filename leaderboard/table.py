@@ -211,16 +211,16 @@ def _arrow(direction: str) -> str:
 
 # how the cells are computed: leaderboard.md's notes and the app's About tab
 SCORES_NOTE = ("Scores ×100, mean ± sample std over seeds (n runs; one run: no spread, \"(n=1)\"); for few-shot "
-               "tasks with folds (FewCLUE), the mean of the fold means ± std over folds (n = folds × seeds). Higher is "
-               "better unless the column is marked ↓ (lower is better); ranks and row order follow each benchmark's direction. Benchmark averages "
-               "only over rows with every task of the benchmark; others are partial (tasks present/total). A benchmark "
-               "whose tasks mix directions (some higher, some lower is better) gets no average and no rank "
-               "(\"mixed directions\"). Rank is the first ranked benchmark's. trainable: parameters that train; ckpt MB: "
-               "the trained weights a checkpoint saves (LoRA: the adapter and head; MB = 2^20 bytes); like params, both "
-               "of the row's first task (task heads differ in size). The app's significance marks (≈ > <) compare "
-               "each row with the next-ranked one by a two-level paired bootstrap: test examples and each row's seeds "
-               "resampled, so their interval covers seed variation as well as test sampling (one run: test sampling "
-               "only).")
+               "tasks with folds (FewCLUE), the mean of the fold means ± std over folds (n = folds × seeds). "
+               "Higher is better unless the column is marked ↓ (lower is better); ranks and row order follow "
+               "each benchmark's direction. Benchmark averages only over rows with every task of the benchmark; "
+               "others are partial (tasks present/total). A benchmark whose tasks mix directions (some higher, "
+               "some lower is better) gets no average and no rank (\"mixed directions\"). Rank is the first ranked"
+               " benchmark's. trainable: parameters that train; ckpt MB: the trained weights a checkpoint saves "
+               "(LoRA: the adapter and head; MB = 2^20 bytes); like params, both of the row's first task (task "
+               "heads differ in size). The app's significance marks (≈ > <) compare each row with the next-"
+               "ranked one by a two-level paired bootstrap: test examples and each row's seeds resampled, so "
+               "their interval covers seed variation as well as test sampling (one run: test sampling only).")
 
 
 def to_markdown(table: pd.DataFrame) -> str:

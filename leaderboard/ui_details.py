@@ -70,10 +70,11 @@ class DetailHandlers:
         ev_title, ev = next(iter(d.tables.items()), ("", pd.DataFrame()))
         cmd = "\n".join(x for x in (f"# models.yaml entry:\n{d.models_entry}" if d.models_entry else "", d.command)
                         if x)
-        return (_title_md(d), d.runs, d.curve, d.curve_note,
+        return (_title_md(d), d.runs.round(4), d.curve, d.curve_note,
                 gr.Dropdown(choices=d.run_choices, value=d.run), d.matrix_figure,
-                gr.Dataframe(value=ev, label=ev_title or "evidence"), d.evidence_note,
-                gr.Dropdown(choices=classes, value=cls), errors(d, cls or None), d.tokenizer, _fit_md(d),
+                gr.Dataframe(value=ev.round(4), label=ev_title or "evidence"), d.evidence_note,
+                gr.Dropdown(choices=classes, value=cls), errors(d, cls or None).round(4), d.tokenizer.round(4),
+                _fit_md(d),
                 _provenance_md(d), cmd, d.command_note)
 
     def errors_only(self, label, task, run, gold_class):

@@ -22,8 +22,9 @@ log = logging.getLogger(__name__)
 def empty_md(view: View) -> str:
     """The one panel a configured source with no results shows (no empty tables or plots)."""
     where = view.label
+    out = where if view.commit is None else "outputs/clue"  # a local folder: run into it
     return (f"## No results yet in `{where}`\n\nThis source holds no result files. To fill it:\n\n"
-            f"```bash\npython -m harness run --models models.yaml --tasks clue --output-dir {where if view.commit is None else 'outputs/clue'}\n"
+            f"```bash\npython -m harness run --models models.yaml --tasks clue --output-dir {out}\n"
             "python -m harness push --output-dir outputs/clue --results-repo ORG/NAME   # for a Hub source\n```\n\n"
             "then press **Refresh results** (or wait for the refresh interval). docs/deploy.md has the details.")
 

@@ -42,9 +42,14 @@ WRITE_JS = """(...values) => {
     let v = values[i];
     const d = defaults[control];
     let s = null;
-    if (type === "list") { s = (v && v.length) ? v.join(",") : null; if (d && JSON.stringify(v) === JSON.stringify(d)) s = null; }
+    if (type === "list") {
+      s = (v && v.length) ? v.join(",") : null;
+      if (d && JSON.stringify(v) === JSON.stringify(d)) s = null;
+    }
     else if (type === "bool") { s = (d !== undefined && !!v === d) ? null : (v ? "1" : "0"); }
-    else if (type === "num") { s = (v === null || v === undefined || v === "" || Number.isNaN(v) || v === 0) ? null : String(v); }
+    else if (type === "num") {
+      s = (v === null || v === undefined || v === "" || Number.isNaN(v) || v === 0) ? null : String(v);
+    }
     else { s = v ? String(v) : null; }
     if (s === null) url.searchParams.delete(param); else url.searchParams.set(param, s);
   });
