@@ -82,7 +82,9 @@ def build_app(results: str | Path | Source | None = None, concurrency: int = CON
         sync = Sync(h, page)
 
         # a click on a score opens its details
-        board.table.select(dh.from_cell, board.table, [details.row, details.task, tabs], api_visibility="private")
+        board.table.select(dh.from_cell, board.table, [details.row, details.task, tabs],
+                           api_visibility="private").then(details.show, [details.row, details.task], details.outputs,
+                                                          api_visibility="private")
         # page load: the filters a shared link carries, the table (marks next: computed with no outputs, then a
         # redraw with the filters as they are by then), the plots and the tabs' task pickers
         lb_fn = safe(h.leaderboard_view, 5, 1)

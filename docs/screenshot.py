@@ -1,7 +1,7 @@
 """Screenshot of the app for the README: build the app on a results folder, open it in Debian's chromium (Playwright,
-headless; never `playwright install`) and save the first screen (1400×1000) as a PNG.
+headless; never `playwright install`) and save the leaderboard (1400×1000, from the tabs down) and one score's details as PNGs.
 
-    python docs/screenshot.py                          # the bundled demo results -> docs/img/app.png
+    python docs/screenshot.py                          # the bundled demo results -> docs/img/app.png, app-details.png
     python docs/screenshot.py outputs/demo --out /tmp/app.png
 
 Not imported by the tests (it launches a server and a browser).
@@ -34,7 +34,9 @@ def free_port() -> int:
 
 
 def screenshot(results: Path, out: Path, timeout_s: float = 120.0) -> Path:
-    """Serve `results` with build_app, wait until the leaderboard is drawn, save the viewport to `out`."""
+    """Serve `results` with build_app, wait until the leaderboard is drawn, save the viewport from the tabs down to
+    `out`; then open the details of a score and save them beside it (<out stem>-details.png)."""
+    details = out.with_name(f"{out.stem}-details{out.suffix}")
     from playwright.sync_api import expect, sync_playwright
 
     from app import build_app
@@ -54,12 +56,20 @@ def screenshot(results: Path, out: Path, timeout_s: float = 120.0) -> Path:
                 expect(page.locator("#lb-note")).to_contain_text("model(s) shown", timeout=timeout_s * 1000)
                 page.wait_for_timeout(1500)  # let the plots finish drawing
                 out.parent.mkdir(parents=True, exist_ok=True)
+                page.evaluate("document.querySelector('#refresh').scrollIntoView()")  # tabs, controls, table
                 page.screenshot(path=str(out), type="png")
+                # the details of the best row's first task cell: a click on a score opens them
+                page.locator("#lb-table [data-testid='cell-0-5']").first.click()
+                expect(page.locator("#detail-curve .js-plotly-plot")).to_have_count(1, timeout=timeout_s * 1000)
+                page.wait_for_timeout(1500)
+                page.evaluate("document.querySelector('#detail-title').scrollIntoView()")
+                page.screenshot(path=str(details), type="png")
             finally:
                 browser.close()
     finally:
         demo.close()
-    log.info("wrote %s (%d KB)", out, out.stat().st_size // 1024)
+    for path in (out, details):
+        log.info("wrote %s (%d KB)", path, path.stat().st_size // 1024)
     return out
 
 

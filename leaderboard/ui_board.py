@@ -29,6 +29,21 @@ class Board:
         return [self.controls[c] for _, c, _ in PARAMS]
 
 
+def _first_view(h: Handlers, view: View) -> tuple[dict[str, Any], str]:
+    """The table (value, and datatype when rows link to the Hub) and note of the default view, without waiting for
+    the significance marks."""
+    defaults = {"columns": list(DEFAULT_COLUMNS), "descending": True, "markers": True}
+    args = [defaults.get(c, [] if t == "list" else (False if t == "bool" else None)) for _, c, t in PARAMS]
+    args[PARAMS.index(("q", "search", "text"))] = ""
+    try:
+        table, note, *_ = h.leaderboard_view(*args, wait=False, view=view)
+    except Exception:  # noqa: BLE001 - the page load draws it (and reports a problem) instead
+        return {}, ""
+    if isinstance(table, gr.Dataframe):
+        return {"value": table.value, "datatype": table.datatype}, note
+    return {"value": table}, note
+
+
 def leaderboard_tab(h: Handlers, view: View) -> Board:
     """Lay out the tab (inside a gr.Tab) and wire its own events; returns its components."""
     c = view.choices
@@ -56,9 +71,12 @@ def leaderboard_tab(h: Handlers, view: View) -> Board:
                                               value=False, elem_id="f-partial")
             ctl["markers"] = gr.Checkbox(label="significance markers (paired bootstrap)", value=True)
         apply = gr.Button("Apply filters", elem_id="apply", size="sm", scale=0)
-    note = gr.Markdown(elem_id="lb-note")
-    table = gr.Dataframe(interactive=False, wrap=True, elem_id="lb-table", label="leaderboard (click a score for "
-                         "its details)")
+    # painted with the page itself (no round trip): the default view, marks if the significance cache has them; the
+    # page load then applies a shared link's filters and the marks
+    first, first_note = _first_view(h, view)
+    note = gr.Markdown(first_note, elem_id="lb-note")
+    table = gr.Dataframe(**first, interactive=False, wrap=True, elem_id="lb-table",
+                         label="leaderboard (click a score for its details)")
     csv = gr.DownloadButton("Download CSV (filtered view, numbers)", elem_id="lb-csv")
     with gr.Accordion("Significance details", open=False):
         sig = gr.Dataframe(interactive=False, label="adjacent pairs per task")

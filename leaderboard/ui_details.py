@@ -4,7 +4,7 @@ Everything comes from the result files and saved predictions (no model is loaded
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Optional
+from typing import Any, Callable, Optional
 
 import gradio as gr
 import pandas as pd
@@ -22,6 +22,7 @@ class Details:
     run: Any
     gold_class: Any
     outputs: list[Any]
+    show: Callable[[Any, Any], tuple]  # (row, task) -> outputs: what a click on a leaderboard score chains to
 
 
 def _row_keys(view: View, label: Optional[str]) -> tuple[str, str, str]:
@@ -137,8 +138,8 @@ def details_tab(h: Handlers, view: View) -> tuple[Details, DetailHandlers]:
                prov, cmd, cmd_note]
     show = safe(dh.show, len(outputs), 0)
     go.click(show, [row, task, run, gold_class], outputs, api_name="details")
-    for picker in (row, task):
-        picker.change(lambda *a: show(a[0], a[1], None, None), [row, task], outputs, api_visibility="private")
+    for picker in (row, task):  # a pick here (.input: the user's, not a click on the leaderboard's, see app.py)
+        picker.input(lambda *a: show(a[0], a[1], None, None), [row, task], outputs, api_visibility="private")
     run.input(show, [row, task, run, gold_class], outputs, api_visibility="private")
     gold_class.input(safe(dh.errors_only, 1, 0), [row, task, run, gold_class], [errs], api_visibility="private")
-    return Details(row, task, run, gold_class, outputs), dh
+    return Details(row, task, run, gold_class, outputs, lambda label, t: show(label, t, None, None)), dh
