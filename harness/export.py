@@ -28,9 +28,9 @@ log = logging.getLogger(__name__)
 OPSET = 18
 INPUTS = ("input_ids", "attention_mask", "token_type_ids")  # what the encoder adapters pass to model(**batch)
 # Dynamic int8: weights of MatMul/Gemm (and fused Attention, see onnx_fusion) only, per output channel. On
-# MiniLM/SST-2 (README) the ORT default (every supported op, per tensor) lost 0.57 points; per channel lost 0.23
-# with embeddings (Gather) quantized too and gained 0.12 without: embedding tables stay fp32 (a larger file, same
-# speed, the smallest logit error). ORT quantizes QAttention weights with reduce_range whatever is asked.
+# MiniLM/SST-2 (docs/predict.md) the ORT default (every supported op, per tensor) lost 0.57 points; per channel lost
+# 0.23 with embeddings (Gather) quantized too and gained 0.12 without: embedding tables stay fp32 (a larger file,
+# same speed, the smallest logit error). ORT quantizes QAttention weights with reduce_range whatever is asked.
 QUANT_SETTINGS: dict[str, Any] = {"method": "onnxruntime.quantization.quantize_dynamic", "weight_type": "QInt8",
                                   "op_types_to_quantize": ["MatMul", "Gemm", "Attention"], "per_channel": True,
                                   "reduce_range": False}

@@ -53,7 +53,7 @@ def show(kind: str, value: Any, inputs: Optional[dict] = None) -> str:
     return get_kind(kind).show_example(value, inputs or {})
 
 
-def _input_text(inp: dict) -> str:
+def input_text(inp: dict) -> str:
     parts = []
     for k, v in inp.items():
         v = "".join(v) if isinstance(v, list) and all(len(str(t)) == 1 for t in v) else (
@@ -102,7 +102,7 @@ def disagreements(data: AppData, task: str, labels: Sequence[str], right: str = 
             if not ok.get(right[:-6]):
                 continue
         inputs = preds[labels[0]][i].get("input", {})
-        row = {"id": i, "input": _input_text(inputs), "gold": show(spec.kind, gold, inputs)}
+        row = {"id": i, "input": input_text(inputs), "gold": show(spec.kind, gold, inputs)}
         for lab in labels:
             row[lab] = ("✓ " if ok[lab] else "✗ ") + show(spec.kind, preds[lab][i]["prediction"], inputs)
         out.append(row)

@@ -21,7 +21,7 @@ from harness.results import predictions_path, read_predictions
 
 from . import failures as failed_runs
 from .columns import UNK_WARN, row_label
-from .compare import _input_text, show
+from .compare import input_text, show
 from .data import AppData, task_spec
 from .result_files import model_url
 
@@ -291,7 +291,7 @@ def errors(detail: CellDetail, gold_class: Optional[str] = None, limit: int = 50
         if kind.example_correct(pred, gold, detail.spec) >= 1.0:
             continue
         inputs = r.get("input") or {}
-        out.append({"id": r.get("id"), "input": _input_text(inputs), "gold": show(detail.kind, gold, inputs),
+        out.append({"id": r.get("id"), "input": input_text(inputs), "gold": show(detail.kind, gold, inputs),
                     "prediction": show(detail.kind, pred, inputs), "confidence": kind.confidence(r)})
     frame = pd.DataFrame(out, columns=cols)
     if frame["confidence"].notna().any():
