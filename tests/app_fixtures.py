@@ -4,11 +4,19 @@ from __future__ import annotations
 import gzip
 import json
 import shutil
+import socket
 from pathlib import Path
 
 import pytest
 
 TASKS = "demo_sentiment,demo_ner,demo_qa"
+
+
+def free_port() -> int:
+    """A port on 127.0.0.1 nothing listens on now (for an app served by a test)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
 _CACHE: dict[str, Path] = {}
 
 

@@ -7,11 +7,10 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 
 import pytest
 
-from app_fixtures import tiny_results  # noqa: F401 - fixture
+from app_fixtures import free_port, tiny_results  # noqa: F401 - fixture
 
 CHROMIUM = os.environ.get("CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
 FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
@@ -20,12 +19,6 @@ FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-ne
 if not os.path.exists(CHROMIUM):
     pytest.skip(f"chromium not found at {CHROMIUM} (apt-get install -y chromium)", allow_module_level=True)
 sync_api = pytest.importorskip("playwright.sync_api", reason="playwright not installed (pip install playwright)")
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture(scope="module")

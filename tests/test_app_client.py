@@ -1,20 +1,13 @@
 """Drive each tab's functions through gradio_client against the app served in a thread on a free port."""
 from __future__ import annotations
 
-import socket
 
 import pytest
 
-from app_fixtures import tiny_results  # noqa: F401 - fixture
+from app_fixtures import free_port, tiny_results  # noqa: F401 - fixture
 
 gr = pytest.importorskip("gradio")
 gradio_client = pytest.importorskip("gradio_client")
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture(scope="module")
