@@ -91,5 +91,8 @@ def job_command(job: "Job", seed: int, opts: "RunOptions") -> Optional[list[str]
 def reproduce(rec: "ResultRecord") -> tuple[str, list[str], str]:
     """(models-file entry, argv, note) that rerun a record: its own command when it holds one, else `rerun`; the
     note says what the command does not replay (a search), else ''."""
+    note = NOTE_SEARCH if rec.search else ""
+    if rec.command:  # the entry alone: no need to rebuild the command
+        return models_entry(rec.job.model, rec.config), list(rec.command), note
     entry, argv = rerun(rec)
-    return entry, list(rec.command) if rec.command else argv, NOTE_SEARCH if rec.search else ""
+    return entry, argv, note

@@ -117,6 +117,7 @@ class Handlers:
         return linked(shown, view.links), note, path, sig_view, caveats_markdown(data.task_info, vis)
 
     def first_paint(self, *lb_inputs):
+        """The view without waiting for the significance marks (the page load's, after a shared link's filters)."""
         return self.leaderboard_view(*lb_inputs, wait=False)
 
     def warm_significance(self) -> None:

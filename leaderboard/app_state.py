@@ -19,6 +19,7 @@ from . import sig_cache
 from .data import AppData, load_app_data
 from .filters import choices
 from .playground import CheckpointCache, Playground
+from .result_files import stat_results
 from .significance import significance_table
 from .table import RUN_KEYS
 from .source import SAMPLE, Source, download_results, read_checkpoint_mapping, remote_commit
@@ -94,13 +95,6 @@ class View:
         return self._memo["key"]
 
 
-def _fingerprint(root: Path) -> tuple:
-    """What a local folder's results look like to the app (names, sizes, modification times): equal = unchanged."""
-    files = [p for p in (root / "results").rglob("seed*") if p.is_file()] if (root / "results").is_dir() else []
-    files += [p for p in (root / "leaderboard.csv",) if p.is_file()]
-    return tuple(sorted((str(p.relative_to(root)), p.stat().st_size, p.stat().st_mtime_ns) for p in files))
-
-
 class AppState:
     """Holds the current View; ``refresh`` re-reads the source (a Hub repo only when its revision moved)."""
 
@@ -130,7 +124,7 @@ class AppState:
         if src.kind == "sample":
             return self._sample(version, message) if current is None else None
         if src.kind == "local":
-            fp = _fingerprint(src.path)
+            fp = stat_results(src.path)
             if current is not None and fp == self._fp:
                 return None
             self._fp = fp

@@ -129,26 +129,32 @@ def load_app_data(root: Path | str, mapping: Optional[dict[str, dict[str, Any]]]
     return AppData(root, loaded, agg, table, _task_info(root, runs), _checkpoints(root, runs, agg, mapping), mapping)
 
 
-def prediction_files(data: AppData, task: str, model: str, revision: Optional[str] = None,
-                     method: Optional[str] = None) -> dict[Any, Path]:
-    """seed (or 'fold-k/seed' for tasks with folds) -> predictions file of a model's shown configuration on a
-    task (files that exist only)."""
-    runs = data.runs
-    if runs.empty:
-        return {}
-    sel = data.agg[(data.agg.task == task) & (data.agg.model == model)]
+def cell_runs(data: AppData, task: str, model: str, revision: Optional[str] = None,
+              method: Optional[str] = None) -> tuple[Optional[str], pd.DataFrame]:
+    """(the config hash the leaderboard shows for a model's cell on a task, that configuration's successful runs
+    sorted by fold and seed); (None, empty) when the cell has no successful run."""
+    runs, agg = data.runs, data.agg
+    sel = agg[(agg.task == task) & (agg.model == model)] if not runs.empty else agg.iloc[0:0]
     if revision is not None:
         sel = sel[sel.revision == revision]
     if method is not None:
         sel = sel[sel.method == method]
     if sel.empty:
-        return {}
+        return None, runs.iloc[0:0]
     row = sel.iloc[0]
     mine = runs[(runs.task == task) & (runs.model == model) & (runs.revision == row["revision"])
                 & (runs.method == row["method"]) & (runs.config_hash == row["config_hash"])]
+    mine = mine.assign(fold=mine["fold"].fillna("").astype(str) if "fold" in mine else "")
+    return str(row["config_hash"]), mine.sort_values(["fold", "seed"], kind="stable")
+
+
+def prediction_files(data: AppData, task: str, model: str, revision: Optional[str] = None,
+                     method: Optional[str] = None) -> dict[Any, Path]:
+    """seed (or 'fold-k/seed' for tasks with folds) -> predictions file of a model's shown configuration on a
+    task (files that exist only)."""
+    _, mine = cell_runs(data, task, model, revision, method)
     out = {}
-    folds = mine["fold"] if "fold" in mine else [""] * len(mine)
-    for seed, fold, rel in zip(mine["seed"], folds, mine["path"]):
+    for seed, fold, rel in zip(mine["seed"], mine["fold"], mine["path"]):
         p = data.root / rel
         pred = p.with_name(p.stem + ".predictions.jsonl.gz")
         if pred.is_file():

@@ -22,7 +22,7 @@ from harness.results import predictions_path, read_predictions
 from . import failures as failed_runs
 from .columns import UNK_WARN, row_label
 from .compare import input_text, show
-from .data import AppData, task_spec
+from .data import AppData, cell_runs, task_spec
 from .result_files import model_url
 
 log = logging.getLogger(__name__)
@@ -72,26 +72,14 @@ def run_name(fold: Any, seed: Any) -> str:
 
 def _cell_runs(data: AppData, model: str, revision: str, method: str, task: str
                ) -> tuple[Optional[str], pd.DataFrame, pd.DataFrame]:
-    """(config hash shown, its successful runs, its failed runs no success replaced)."""
-    cell = {"model": model, "revision": revision, "method": method, "task": task}
-
-    def pick(frame: pd.DataFrame) -> pd.DataFrame:
-        if frame.empty:
-            return frame
-        mask = pd.Series(True, index=frame.index)
-        for k, v in cell.items():
-            mask &= frame[k].astype(str) == v
-        return frame[mask]
-
-    agg = pick(data.agg)
-    failed = pick(failed_runs.counted(data.runs, data.agg, list(data.loaded.failures)))
-    chash = (str(agg.iloc[0]["config_hash"]) if not agg.empty else
-             str(failed.iloc[0]["config_hash"]) if not failed.empty else None)
-    runs = pick(data.runs)
-    runs = runs[runs["config_hash"] == chash] if chash and not runs.empty else runs.iloc[0:0]
-    if not runs.empty:
-        runs = runs.assign(fold=runs["fold"].fillna("").astype(str) if "fold" in runs else "")
-        runs = runs.sort_values(["fold", "seed"])
+    """(config hash shown, its successful runs (data.cell_runs), its failed runs no success replaced; a cell whose
+    runs all failed: the failures' configuration)."""
+    chash, runs = cell_runs(data, task, model, revision, method)
+    failed = failed_runs.counted(data.runs, data.agg, list(data.loaded.failures))
+    if not failed.empty:
+        failed = failed[(failed["model"].astype(str) == model) & (failed["revision"].astype(str) == revision)
+                        & (failed["method"].astype(str) == method) & (failed["task"].astype(str) == task)]
+    chash = chash or (str(failed.iloc[0]["config_hash"]) if not failed.empty else None)
     failed = failed[failed["config_hash"] == chash] if chash and not failed.empty else failed.iloc[0:0]
     return chash, runs, failed
 

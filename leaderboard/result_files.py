@@ -105,6 +105,19 @@ def _result_files(results: Path) -> list[tuple[Path, os.stat_result]]:
     return sorted(found)
 
 
+def stat_results(root: Path | str) -> tuple[tuple[str, int, int], ...]:
+    """Every seed* file under root/results (records, failures, predictions, logs) as (path relative to root, size,
+    mtime in ns), sorted: equal tuples mean unchanged results (the app's refresh, the significance cache's key)."""
+    root = Path(root)
+    out = []
+    for folder, _dirs, files in os.walk(root / "results"):
+        for name in files:
+            if name.startswith("seed"):
+                st = (Path(folder) / name).stat()
+                out.append(((Path(folder) / name).relative_to(root).as_posix(), st.st_size, st.st_mtime_ns))
+    return tuple(sorted(out))
+
+
 def _code_key() -> str:
     """Changes whenever the code that builds entries changes, so an index from older code is not reused."""
     src = (inspect.getsource(run_row) + inspect.getsource(read_entry) + inspect.getsource(record_module)

@@ -9,6 +9,7 @@ read or written is ignored (the table is computed again).
 """
 from __future__ import annotations
 
+import functools
 import hashlib
 import inspect
 import json
@@ -21,6 +22,7 @@ from typing import Callable, Optional
 import pandas as pd
 
 from . import significance
+from .result_files import stat_results
 
 log = logging.getLogger(__name__)
 CACHE_ENV = "HARNESS_CACHE_DIR"
@@ -32,23 +34,16 @@ def cache_dir() -> Path:
     return Path(base) / "significance"
 
 
+@functools.cache
 def _code_key() -> str:
     src = inspect.getsource(significance) + f"{significance.N_RESAMPLES}/{significance.SEED}/{significance.ALPHA}"
     return hashlib.sha1(src.encode()).hexdigest()[:12]
 
 
 def fingerprint(root: Path | str) -> str:
-    """A key for the results under root/results: every seed* file's path, size and modification time, plus the
-    significance code's key."""
-    h = hashlib.sha1(_code_key().encode())
-    results = Path(root) / "results"
-    for folder, _dirs, files in sorted(os.walk(results)) if results.is_dir() else []:
-        for name in sorted(files):
-            if name.startswith("seed"):
-                st = (Path(folder) / name).stat()
-                rel = (Path(folder) / name).relative_to(results).as_posix()
-                h.update(f"{rel}\0{st.st_size}\0{st.st_mtime_ns}\n".encode())
-    return h.hexdigest()[:20]
+    """A key for the results under root/results (result_files.stat_results: every seed* file's path, size and
+    modification time) and the significance code."""
+    return hashlib.sha1(f"{_code_key()}\n{stat_results(root)!r}".encode()).hexdigest()[:20]
 
 
 def load(key: str) -> Optional[pd.DataFrame]:

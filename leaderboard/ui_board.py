@@ -29,19 +29,17 @@ class Board:
         return [self.controls[c] for _, c, _ in PARAMS]
 
 
-def _first_view(h: Handlers, view: View) -> tuple[dict[str, Any], str]:
-    """The table (value, and datatype when rows link to the Hub) and note of the default view, without waiting for
-    the significance marks."""
-    defaults = {"columns": list(DEFAULT_COLUMNS), "descending": True, "markers": True}
+def _first_view(h: Handlers, view: View) -> list[dict[str, Any]]:
+    """The tab's five outputs (table, note, CSV, significance, caveats) for the default view, as component
+    arguments, without waiting for the significance marks (they come with it when the cache has them)."""
+    defaults = {"columns": list(DEFAULT_COLUMNS), "descending": True, "markers": True, "search": ""}
     args = [defaults.get(c, [] if t == "list" else (False if t == "bool" else None)) for _, c, t in PARAMS]
-    args[PARAMS.index(("q", "search", "text"))] = ""
     try:
-        table, note, *_ = h.leaderboard_view(*args, wait=False, view=view)
+        table, note, csv, sig, cav = h.leaderboard_view(*args, wait=False, view=view)
     except Exception:  # noqa: BLE001 - the page load draws it (and reports a problem) instead
-        return {}, ""
-    if isinstance(table, gr.Dataframe):
-        return {"value": table.value, "datatype": table.datatype}, note
-    return {"value": table}, note
+        return [{}] * 5
+    first = {"value": table.value, "datatype": table.datatype} if isinstance(table, gr.Dataframe) else {"value": table}
+    return [first, {"value": note}, {"value": csv}, {"value": sig}, {"value": cav}]
 
 
 def leaderboard_tab(h: Handlers, view: View) -> Board:
@@ -73,15 +71,15 @@ def leaderboard_tab(h: Handlers, view: View) -> Board:
         apply = gr.Button("Apply filters", elem_id="apply", size="sm", scale=0)
     # painted with the page itself (no round trip): the default view, marks if the significance cache has them; the
     # page load then applies a shared link's filters and the marks
-    first, first_note = _first_view(h, view)
-    note = gr.Markdown(first_note, elem_id="lb-note")
-    table = gr.Dataframe(**first, interactive=False, wrap=True, elem_id="lb-table",
+    first = _first_view(h, view)
+    note = gr.Markdown(**first[1], elem_id="lb-note")
+    table = gr.Dataframe(**first[0], interactive=False, wrap=True, elem_id="lb-table",
                          label="leaderboard (click a score for its details)")
-    csv = gr.DownloadButton("Download CSV (filtered view, numbers)", elem_id="lb-csv")
+    csv = gr.DownloadButton("Download CSV (filtered view, numbers)", **first[2], elem_id="lb-csv")
     with gr.Accordion("Significance details", open=False):
-        sig = gr.Dataframe(interactive=False, label="adjacent pairs per task")
+        sig = gr.Dataframe(**first[3], interactive=False, label="adjacent pairs per task")
     gr.Markdown("### Task licences and caveats")
-    cav = gr.Markdown(elem_id="lb-caveats")
+    cav = gr.Markdown(**first[4], elem_id="lb-caveats")
     gr.Markdown("### Plots")
     with gr.Row():
         scope = gr.Dropdown(scopes, value=scopes[0] if scopes else None, label="score scope (benchmark or task)")
@@ -99,9 +97,11 @@ def leaderboard_tab(h: Handlers, view: View) -> Board:
     board = Board(ctl, [table, note, csv, sig, cav], table, [scope, p_task],
                   [p_params, p_lat, p_bars, n_params, n_lat, n_bars], {"apply": apply})
     lb_fn = safe(h.leaderboard_view, 5, 1)
-    for comp in board.inputs:  # applied on change; typing in a box waits for the last keystroke's answer
-        comp.change(lb_fn, board.inputs, board.outputs, api_visibility="private", trigger_mode="always_last")
-        comp.change(None, board.inputs, None, js=WRITE_JS, api_visibility="private")  # the URL follows
+    # applied on the user's change (.input: a value set by the page load or a refresh redraws once, there); typing
+    # in a box waits for the last keystroke's answer; the URL follows in the browser
+    for comp in board.inputs:
+        comp.input(lb_fn, board.inputs, board.outputs, api_visibility="private", trigger_mode="always_last")
+        comp.input(None, board.inputs, None, js=WRITE_JS, api_visibility="private")
     apply.click(lb_fn, board.inputs, board.outputs, api_name="leaderboard")
     pl_fn = safe(h.plots_view, 6, 3)
     scope.change(pl_fn, board.plot_in, board.plot_out, api_name="plots")

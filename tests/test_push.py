@@ -285,7 +285,7 @@ def test_repo_names_keep_to_the_hubs_rules(small):
 
 def test_the_cards_rerun_command_finds_the_same_configuration(small, tmp_path, monkeypatch, capsys):
     """The records hold no command line: the card's, rebuilt from the config, plans the very job (already done)."""
-    from harness.publish.cards import rerun
+    from harness.rerun import rerun
 
     ckpt = make_plan(small, RESULTS, "best", None).checkpoints[0]
     entry, argv = rerun(ckpt.record)

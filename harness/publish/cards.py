@@ -18,7 +18,7 @@ import statistics
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Optional
 
-from ..rerun import reproduce, rerun  # noqa: F401 - rerun: the cards' rebuilt command, imported from here too
+from ..rerun import reproduce
 
 if TYPE_CHECKING:
     from ..record import ResultRecord
