@@ -5,118 +5,20 @@
 
 Nothing is read, downloaded or computed at import; build_app(results) reads the source once, and "Refresh results"
 (or --refresh-minutes) re-reads it without a restart. The queue's size and concurrency: --queue-size /
---concurrency, or env HARNESS_APP_QUEUE_SIZE / HARNESS_APP_CONCURRENCY.
+--concurrency, or env HARNESS_APP_QUEUE_SIZE / HARNESS_APP_CONCURRENCY. The app itself is the webapp package
+(webapp.build.build_app); this file is its command line.
 """
 from __future__ import annotations
 
 import argparse
-import logging
 import os
-import tempfile
-from pathlib import Path
 from typing import Optional
 
-import gradio as gr
-
 from harness.cli_args import Parser, positive_int
-from harness.errors import HarnessError
-from leaderboard.about import about_markdown
-from leaderboard.app_parts import TITLE, Handlers, header_md, problems_md, safe
-from leaderboard.app_state import AppState
-from leaderboard.downloads import MAX_AGE_S
-from leaderboard.playground import max_boxes
-from leaderboard.sample import NOTICE_MD, OWN_RESULTS_MD
-from leaderboard.source import RESULTS_ENV, SAMPLE, Source, resolve_source, results_arg
-from leaderboard.ui_board import leaderboard_tab
-from leaderboard.ui_details import details_tab
-from leaderboard.ui_page import Page, Sync, empty_md, is_empty
-from leaderboard.ui_tabs import compare_tab, playground_tab
+from webapp.build import CONCURRENCY, QUEUE_SIZE, build_app
+from webapp.source import RESULTS_ENV, results_arg
 
-log = logging.getLogger(__name__)
-CONCURRENCY = 4  # handlers run at once (the Gradio queue's default_concurrency_limit)
-QUEUE_SIZE = 512  # events waiting at most: 50 users opening the page (8 load events each) and clicking fit
 REFRESH_ENV = "RESULTS_REFRESH_MINUTES"
-
-
-def build_app(results: str | Path | Source | None = None, concurrency: int = CONCURRENCY,
-              queue_size: int = QUEUE_SIZE, refresh_minutes: float = 0) -> gr.Blocks:
-    """The app for one results source (a folder, hf://datasets/ORG/NAME[@rev], or None: env RESULTS, else the
-    bundled sample), read once here (significance after the table's first paint, or from its cache); its queue
-    holds ``queue_size`` events and runs ``concurrency`` handlers at once; ``refresh_minutes`` > 0 re-reads the
-    source that often (a Hub repo only when its revision moved). A source that cannot be read is a line in the page."""
-    try:
-        source, message = resolve_source(results), ""
-    except HarnessError as e:  # a bad RESULTS value: the page says so and shows the sample
-        source, message = SAMPLE, f"{e}; showing the bundled sample instead"
-    state = AppState(source, message=message)
-    view = state.view
-    # Input boxes: as many as the largest form of a task kind; a task shows its own (each starts as "", so an API
-    # call may leave out the boxes its task does not use)
-    h = Handlers(state, Path(tempfile.mkdtemp(prefix="leaderboard-csv-")), max_boxes())  # this app's CSV downloads
-    empty = is_empty(view)
-
-    with gr.Blocks(title=TITLE, delete_cache=(MAX_AGE_S, MAX_AGE_S)) as demo:
-        version, marks_pending = gr.State(view.version), gr.State(False)  # the data version this page shows
-        header = gr.Markdown(header_md(view), elem_id="header")
-        problems = gr.Markdown(problems_md(view), elem_id="problems")
-        notice = gr.Markdown(NOTICE_MD, elem_id="sample-notice", visible=view.sample)
-        own = gr.Markdown(OWN_RESULTS_MD, elem_id="own-results", visible=view.sample)
-        empty_panel = gr.Markdown(empty_md(view) if empty else "", elem_id="empty-state", visible=empty)
-        with gr.Row():
-            r_btn = gr.Button("Refresh results", elem_id="refresh", size="sm", scale=0)
-            checked = gr.Markdown(elem_id="refresh-msg")
-        with gr.Column(visible=not empty) as body:
-            with gr.Tabs(selected="leaderboard") as tabs:
-                with gr.Tab("Leaderboard", id="leaderboard"):
-                    board = leaderboard_tab(h, view)
-                with gr.Tab("Details", id="details"):
-                    details, dh = details_tab(h, view)
-                with gr.Tab("Compare", id="compare"):
-                    compare = compare_tab(h, view)
-                with gr.Tab("Playground", id="playground"):
-                    playground = playground_tab(h, view)
-                with gr.Tab("About", id="about"):
-                    about = gr.Markdown(about_markdown(view.data, view.label, view.sample), elem_id="about")
-        page = Page(version, marks_pending, checked, header, problems, notice, own, empty_panel, body, board, compare,
-                    playground, [details.row, details.task], about)
-        sync = Sync(h, page)
-
-        # a click on a score opens its details
-        board.table.select(dh.from_cell, board.table, [details.row, details.task, tabs],
-                           api_visibility="private").then(details.show, [details.row, details.task], details.outputs,
-                                                          api_visibility="private")
-        # page load: the filters a shared link carries, the table (marks next: computed with no outputs, then a
-        # redraw with the filters as they are by then), the plots and the tabs' task pickers
-        lb_fn = safe(h.leaderboard_view, 5, 1)
-        demo.load(sync.from_url, None, board.inputs, api_visibility="private").then(
-            safe(h.first_paint, 5, 1), board.inputs, board.outputs, api_visibility="private").then(
-            h.warm_significance, None, None, api_visibility="private").then(
-            lb_fn, board.inputs, board.outputs, api_visibility="private")
-        demo.load(safe(h.plots_view, 6, 3), board.plot_in, board.plot_out, api_visibility="private")
-        demo.load(h.playground_task, playground.task, playground.on_task, api_visibility="private")
-        demo.load(h.compare_task, compare.task, compare.on_task, api_visibility="private")
-
-        # refresh: re-read the source (button, timer), or on page load just catch up with a newer read; redraw
-        # everything that depends on the data when this page shows an older one, then the significance marks
-        def refresh_results(*vals):
-            return sync.refresh(0.0, *vals)
-
-        def refresh_tick(*vals):
-            return sync.refresh(refresh_minutes * 54, *vals)  # the source is re-read at most about once an interval
-
-        def catch_up(*vals):
-            return sync.refresh(None, *vals)
-        marks = (sync.marks_after, [marks_pending, *board.inputs], [marks_pending, *board.outputs])
-        triggers = [(r_btn.click, refresh_results), (demo.load, catch_up)]
-        if refresh_minutes > 0:
-            triggers.append((gr.Timer(refresh_minutes * 60).tick, refresh_tick))
-        for event, fn in triggers:
-            event(fn, page.sync_inputs, page.sync_outputs, api_visibility="private").then(
-                *marks, api_visibility="private")
-    demo.app_state = state  # type: ignore[attr-defined] - for tests and tools
-    demo.results_root = view.data.root  # type: ignore[attr-defined]
-    demo.queue(default_concurrency_limit=concurrency, max_size=queue_size)
-    return demo
 
 
 def minutes(text: str) -> float:

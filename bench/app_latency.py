@@ -72,7 +72,7 @@ def main() -> int:
     from harness.checkpoint import load_checkpoint
     from harness.onnx_model import find_onnx
     from leaderboard.data import load_app_data
-    from leaderboard.playground import CheckpointCache, Playground
+    from webapp.playground import CheckpointCache, Playground
 
     data = load_app_data(args.results)
     label, rel = next(iter(data.checkpoints[args.task].items()))
@@ -96,7 +96,7 @@ def main() -> int:
 
     import gradio_client
 
-    from app import build_app
+    from webapp.build import build_app
 
     demo = build_app(args.results)
     demo.queue(default_concurrency_limit=2, max_size=32)

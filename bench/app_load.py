@@ -41,7 +41,7 @@ def cases(results: Path, per_task: int = 3) -> tuple[list[tuple], list[tuple]]:
     the expectations computed in-process with the functions behind the endpoints."""
     from leaderboard.data import load_app_data
     from leaderboard.filters import Filters, filter_table
-    from leaderboard.playground import Playground, example_inputs
+    from webapp.playground import Playground, example_inputs
 
     data = load_app_data(results)
     pg = Playground(data)

@@ -1,7 +1,7 @@
 """First paint of the app in Chromium: how long until a visitor sees the leaderboard, and until the significance
 marks arrive, with a cold and a warm significance cache.
 
-    python bench/first_paint.py [RESULTS]        # default: the bundled demo results (leaderboard/sample)
+    python bench/first_paint.py [RESULTS]        # default: the bundled demo results (webapp/sample)
 
 Measured: build_app (reading the results), then per page load (a fresh browser page each time) the seconds from
 navigation to the first table row, and to the marks note ("Significance (two-level ...") replacing "being computed".
@@ -35,7 +35,7 @@ def one_load(results: Path) -> dict[str, float]:
     """Build the app, serve it, open it once: seconds to build, to the first row, to the marks."""
     from playwright.sync_api import expect, sync_playwright
 
-    from app import build_app
+    from webapp.build import build_app
 
     t0 = time.perf_counter()
     demo = build_app(results)
@@ -61,7 +61,7 @@ def one_load(results: Path) -> dict[str, float]:
 
 
 def main(argv: list[str] | None = None) -> None:
-    from leaderboard.sample import SAMPLE_DIR
+    from webapp.sample import SAMPLE_DIR
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("results", nargs="?", type=Path, default=SAMPLE_DIR, help="results folder (default: sample)")

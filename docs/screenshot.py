@@ -18,7 +18,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from leaderboard.sample import SAMPLE_DIR  # noqa: E402 - after the repo is on the path
+from webapp.sample import SAMPLE_DIR  # noqa: E402 - after the repo is on the path
 
 log = logging.getLogger("screenshot")
 FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
@@ -39,7 +39,7 @@ def screenshot(results: Path, out: Path, timeout_s: float = 120.0) -> Path:
     details = out.with_name(f"{out.stem}-details{out.suffix}")
     from playwright.sync_api import expect, sync_playwright
 
-    from app import build_app
+    from webapp.build import build_app
 
     chromium = shutil.which("chromium")
     if chromium is None:
@@ -76,7 +76,7 @@ def screenshot(results: Path, out: Path, timeout_s: float = 120.0) -> Path:
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="docs/screenshot.py", description=__doc__.splitlines()[0])
     parser.add_argument("results", nargs="?", type=Path, default=SAMPLE_DIR,
-                        help="results folder (default: the bundled demo results, leaderboard/sample)")
+                        help="results folder (default: the bundled demo results, webapp/sample)")
     parser.add_argument("--out", type=Path, default=REPO / "docs" / "img" / "app.png", help="PNG to write")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")

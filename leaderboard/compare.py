@@ -1,4 +1,5 @@
-"""Side-by-side comparison of 2-4 checkpoints of one task: a live input, and saved test examples they disagree on."""
+"""Side-by-side comparison of 2-4 checkpoints of one task from their saved test predictions: the examples they
+disagree on, and who was right (the live input through each checkpoint is webapp.playground.run_compare)."""
 from __future__ import annotations
 
 from pathlib import PurePosixPath
@@ -6,34 +7,20 @@ from typing import Any, Optional, Sequence
 
 import pandas as pd
 
-from harness.kinds import get_kind
+from harness.kinds import InputError, get_kind
 from harness.results import read_predictions
 
 from .data import AppData, task_spec
-from .playground import InputError, Playground, build_example
 from .significance import example_correct
 
 MIN_MODELS, MAX_MODELS = 2, 4
 
 
-def _check_choices(labels: Sequence[str]) -> list[str]:
+def checked_labels(labels: Sequence[str]) -> list[str]:
     labels = list(dict.fromkeys(labels or []))
     if not MIN_MODELS <= len(labels) <= MAX_MODELS:
         raise InputError(f"choose {MIN_MODELS} to {MAX_MODELS} checkpoints to compare (got {len(labels)})")
     return labels
-
-
-def run_compare(pg: Playground, task: str, labels: Sequence[str], *values: Optional[str]) -> pd.DataFrame:
-    """One input (the values of the task kind's form boxes) through each chosen checkpoint: model, prediction,
-    latency (ms), backend (torch / onnx)."""
-    labels = _check_choices(labels)
-    build_example(pg.kind(task), *values)  # validate once before loading anything
-    rows = []
-    for label in labels:
-        out, ms = pg.predict(task, label, *values)
-        rows.append({"checkpoint": label, "prediction": out["text"], "latency ms": round(ms, 1),
-                     "backend": out["backend"]})
-    return pd.DataFrame(rows)
 
 
 def predictions_for(data: AppData, checkpoint_rel: str) -> Optional[list[dict]]:
@@ -73,7 +60,7 @@ def disagreements(data: AppData, task: str, labels: Sequence[str], right: str = 
     """Test examples (joined by id) where the chosen checkpoints' predictions differ, with gold and who was right.
 
     ``right``: 'any', 'none right', '<label> right' or 'only <label> right'. Returns (table, one-line summary)."""
-    labels = _check_choices(labels)
+    labels = checked_labels(labels)
     listed = data.checkpoints.get(task, {})
     preds: dict[str, dict[str, dict]] = {}
     for lab in labels:

@@ -1,7 +1,8 @@
 """The evidence behind one leaderboard cell (model, revision, method, task), from its result files and saved
-predictions alone (no model loaded, no Gradio): every seed's and fold's scores, the training curves, what the
-task kind shows of one run's predictions (a confusion matrix, per class or entity type scores, QA by answer
-length; `TaskKind.evidence`), a sample of errors, the tokenizer fit, the provenance and the command that reruns it.
+predictions alone (no model loaded; data only: the app draws it): every seed's and fold's scores, the training
+curves, what the task kind shows of one run's predictions (a confusion matrix, per class or entity type scores, QA
+by answer length; `TaskKind.evidence`), a sample of errors, the tokenizer fit, the provenance and the command that
+reruns it.
 """
 from __future__ import annotations
 
@@ -12,7 +13,6 @@ from pathlib import Path
 from typing import Any, Optional
 
 import pandas as pd
-import plotly.graph_objects as go
 
 from harness.kinds import Evidence, get_kind
 from harness.record import RecordError, ResultRecord
@@ -27,6 +27,8 @@ from .result_files import model_url
 
 log = logging.getLogger(__name__)
 NOT_RECORDED = "not recorded"
+# run name -> series ('loss': per logging step, 'validation': main score per evaluation) -> (steps, values)
+CurveData = dict[str, dict[str, tuple[list, list]]]
 
 
 @dataclass
@@ -43,14 +45,13 @@ class CellDetail:
     direction: str = "higher"
     config_hash: Optional[str] = None
     runs: pd.DataFrame = field(default_factory=pd.DataFrame)  # one row per seed (and fold): ok and failed runs
-    curve: Optional[go.Figure] = None  # loss per logging step, validation score per evaluation; one trace per run
-    curve_note: str = ""  # 'not recorded: …' when no run has them (curve None), or which runs lack them
+    curve: CurveData = field(default_factory=dict)  # loss per logging step, validation score per evaluation, per run
+    curve_note: str = ""  # 'not recorded: …' when no run has them (curve empty), or which runs lack them
     run: Optional[str] = None  # the run whose predictions the evidence and errors come from ('seed 1')
     run_choices: list[str] = field(default_factory=list)  # runs with a predictions file
     tables: dict[str, pd.DataFrame] = field(default_factory=dict)  # the kind's evidence, by title
     matrix: Optional[pd.DataFrame] = None  # counts: gold (rows) x prediction (columns)
     matrix_title: str = ""
-    matrix_figure: Optional[go.Figure] = None  # the matrix as a heatmap
     evidence_note: str = ""  # why there is no evidence, when there is none
     rows: list[dict] = field(default_factory=list)  # the run's prediction rows
     spec: Any = None  # the TaskSpec they were scored with (errors() judges them by it)
@@ -105,43 +106,24 @@ def _runs_table(records: dict[str, ResultRecord], failed: pd.DataFrame) -> pd.Da
     return frame[rest + ["steps", "reason"]].sort_values(["fold", "seed"], kind="stable").reset_index(drop=True)
 
 
-def training_curve(records: dict[str, ResultRecord]) -> tuple[Optional[go.Figure], str]:
-    """Loss per logging step (training.log_history) above the validation main score per evaluation
-    (validation.history), one trace per run and quantity; (None, 'not recorded: …') when no run has either."""
-    from plotly.colors import qualitative
-    from plotly.subplots import make_subplots
-
-    fig = make_subplots(rows=2, cols=1, shared_xaxes=True, vertical_spacing=0.12,
-                        subplot_titles=("training loss", "validation main score"))
+def training_curve(records: dict[str, ResultRecord]) -> tuple[CurveData, str]:
+    """Per run (in order), its loss per logging step (training.log_history) and its validation main score per
+    evaluation (validation.history) as (steps, values), where recorded; ({}, 'not recorded: …') when no run has
+    either (webapp.detail_plots draws it)."""
+    curves: CurveData = {}
     lacking = []
-    for i, (name, rec) in enumerate(records.items()):
-        color = qualitative.Plotly[i % len(qualitative.Plotly)]
+    for name, rec in records.items():
         logged = [e for e in (rec.training.log_history if rec.training else []) if "loss" in e and "step" in e]
         evals = [e for e in (rec.validation.history if rec.validation else []) if "main" in e and "step" in e]
-        for row, points, what, label in ((1, logged, "loss", "loss"), (2, evals, "main", "validation")):
-            if points:
-                fig.add_trace(go.Scatter(x=[e["step"] for e in points], y=[e[what] for e in points],
-                                         mode="lines+markers", name=f"{name} {label}", legendgroup=name,
-                                         line={"color": color}), row=row, col=1)
+        curves[name] = {series: ([e["step"] for e in points], [e[what] for e in points])
+                        for points, what, series in ((logged, "loss", "loss"), (evals, "main", "validation"))
+                        if points}
         if not logged and not evals:
             lacking.append(name)
-    if not fig.data:
-        return None, (f"{NOT_RECORDED}: these result files hold no training log or validation history (written by "
-                      "an older harness, or no run succeeded)")
-    fig.update_xaxes(title_text="step", row=2, col=1)
-    fig.update_layout(height=460, margin={"l": 50, "r": 20, "t": 40, "b": 40}, legend={"orientation": "h"})
-    return fig, (f"{NOT_RECORDED} for {', '.join(lacking)}" if lacking else "")
-
-
-def matrix_figure(matrix: pd.DataFrame, title: str) -> go.Figure:
-    """A count matrix as a heatmap with the counts written in its cells."""
-    fig = go.Figure(go.Heatmap(z=matrix.values, x=[str(c) for c in matrix.columns], y=[str(i) for i in matrix.index],
-                               colorscale="Blues", text=matrix.values, texttemplate="%{text}",
-                               hovertemplate="gold %{y}<br>prediction %{x}<br>%{z}<extra></extra>"))
-    fig.update_layout(title=title, xaxis_title=matrix.columns.name or "prediction",
-                      yaxis_title=matrix.index.name or "gold", yaxis_autorange="reversed",
-                      height=max(300, 40 * len(matrix) + 160), margin={"l": 80, "r": 20, "t": 50, "b": 60})
-    return fig
+    if not any(curves.values()):
+        return {}, (f"{NOT_RECORDED}: these result files hold no training log or validation history (written by "
+                    "an older harness, or no run succeeded)")
+    return curves, (f"{NOT_RECORDED} for {', '.join(lacking)}" if lacking else "")
 
 
 def _tokenizer_fit(records: dict[str, ResultRecord]) -> tuple[pd.DataFrame, str]:
@@ -256,8 +238,6 @@ def _add_evidence(detail: CellDetail, data: AppData, path: Path) -> None:
     detail.spec = spec = task_spec(data, detail.task)
     ev: Evidence = kind.evidence(spec, detail.rows)
     detail.tables, detail.matrix, detail.matrix_title = ev.tables, ev.matrix, ev.matrix_title
-    if ev.matrix is not None:
-        detail.matrix_figure = matrix_figure(ev.matrix, f"{ev.matrix_title} · {detail.run}")
     if not ev.tables and ev.matrix is None:
         detail.evidence_note = f"nothing particular to {detail.kind} tasks is shown beyond the scores"
     detail.classes = sorted({c for r in detail.rows for c in kind.error_classes(r.get("gold"))})

@@ -12,6 +12,8 @@ import inspect
 import json
 import logging
 import os
+import re
+import string
 import tempfile
 from pathlib import Path
 from typing import Any, Optional
@@ -23,24 +25,34 @@ from harness.record import SCHEMA_VERSION, RecordError, ResultRecord
 log = logging.getLogger(__name__)
 INDEX_NAME = ".leaderboard-index.json"
 HUB = "https://huggingface.co"
+REPO_ID = re.compile(r"(\b[\w\-.]{1,96}\b/)?\b[\w\-.]{1,96}\b", re.ASCII)
+UNRESERVED = frozenset(string.ascii_letters + string.digits + "_.-~")
+
+
+def _hub_id(text: str) -> bool:
+    """Is ``text`` a Hub repo id ('name' or 'namespace/name': letters, digits, '-', '_', '.', at most 96 each, no
+    '--' or '..', not ending in '.git')? The rule of huggingface_hub's validate_repo_id, kept here so the
+    leaderboard imports no Hub client."""
+    return (text.count("/") <= 1 and REPO_ID.fullmatch(text) is not None and "--" not in text and ".." not in text
+            and not text.endswith(".git"))
+
+
+def _quote(text: str) -> str:
+    """``text`` percent-encoded for one URL path segment (every byte but A-Z a-z 0-9 _ . - ~, as urllib's
+    quote(text, safe=''))."""
+    return "".join(chr(b) if chr(b) in UNRESERVED else f"%{b:02X}" for b in text.encode("utf-8"))
 
 
 def model_url(rec: ResultRecord) -> Optional[str]:
     """The model's Hub page at the trained revision (https://huggingface.co/<id>/tree/<revision>) when its id is a Hub
     id; None for a local folder, a python: package or a random init."""
-    from urllib.parse import quote
-
-    from huggingface_hub.utils import HFValidationError, validate_repo_id
-
     mid = rec.model_info.id if rec.model_info else None
     if not mid or (rec.config.get("model") or {}).get("init") == "random" or rec.job.revision == "local" \
             or mid.startswith(("python:", ".", "/", "~")):
         return None
-    try:
-        validate_repo_id(mid)
-    except HFValidationError:
+    if not _hub_id(mid):
         return None
-    return f"{HUB}/{mid}/tree/{quote(rec.job.revision, safe='')}"
+    return f"{HUB}/{mid}/tree/{_quote(rec.job.revision)}"
 
 
 def run_row(rec: ResultRecord, rel: str) -> dict[str, Any]:

@@ -23,7 +23,7 @@ sync_api = pytest.importorskip("playwright.sync_api", reason="playwright not ins
 
 @pytest.fixture(scope="module")
 def url(tiny_results):
-    from app import build_app
+    from webapp.build import build_app
 
     demo = build_app(tiny_results)
     demo.queue(default_concurrency_limit=2, max_size=32)
@@ -74,8 +74,8 @@ def test_browser_leaderboard_playground_compare(url, tmp_path):
 def test_browser_first_visit_shows_the_sample_and_says_so(monkeypatch, tmp_path):
     """No results configured (a fresh Space): the page shows the bundled sample's leaderboard under a notice that it
     is a sample of tiny untrained models, and the 'show your own results' commands."""
-    from app import build_app
-    from leaderboard.source import OLD_DIR_ENV, OLD_REPO_ENV, RESULTS_ENV
+    from webapp.build import build_app
+    from webapp.source import OLD_DIR_ENV, OLD_REPO_ENV, RESULTS_ENV
 
     for name in (RESULTS_ENV, OLD_REPO_ENV, OLD_DIR_ENV):
         monkeypatch.delenv(name, raising=False)

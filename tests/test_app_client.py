@@ -12,7 +12,7 @@ gradio_client = pytest.importorskip("gradio_client")
 
 @pytest.fixture(scope="module")
 def served(tiny_results):
-    from app import build_app
+    from webapp.build import build_app
 
     demo = build_app(tiny_results, concurrency=4)
     port = free_port()

@@ -1,4 +1,4 @@
-"""The app's results source (leaderboard/source.py): --results / RESULTS parsing and precedence, refresh without a
+"""The app's results source (webapp/source.py): --results / RESULTS parsing and precedence, refresh without a
 restart, Hub results through the HfApi stand-in (in-process) and through real huggingface_hub against a local server
 (one subprocess), pushed checkpoints loaded through checkpoints.json, an unreadable source: tests/test_bad_input.py."""
 from __future__ import annotations
@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 
 from harness.errors import HarnessError
-from leaderboard import source
-from leaderboard.source import SAMPLE, Source, parse_results, resolve_source
+from webapp import source
+from webapp.source import SAMPLE, ResultsSource, parse_results, resolve_source
 
 REPO = Path(__file__).resolve().parents[1]
 V1 = REPO / "tests/fixtures/v1"
@@ -24,8 +24,8 @@ CKPT_SENT, CKPT_NER = f"checkpoints/{SENT}/seed42", f"checkpoints/{NER}/seed42"
 # ------------------------------------------------------------------ parsing and precedence
 
 def test_parse_results_forms():
-    assert parse_results("outputs/demo") == Source("local", path=Path("outputs/demo"))
-    assert parse_results("hf://datasets/org/res") == Source("hub", repo_id="org/res")
+    assert parse_results("outputs/demo") == ResultsSource("local", path=Path("outputs/demo"))
+    assert parse_results("hf://datasets/org/res") == ResultsSource("hub", repo_id="org/res")
     hub = parse_results("hf://datasets/org/res@v1.2")
     assert (hub.repo_id, hub.revision) == ("org/res", "v1.2") and hub.label("a" * 40) == \
         "hf://datasets/org/res@v1.2 @ aaaaaaa"
@@ -43,16 +43,16 @@ def test_parse_results_forms():
 def test_precedence_and_one_deprecation_warning(monkeypatch, caplog):
     monkeypatch.setattr(source, "_warned", set())
     env = {"RESULTS": "hf://datasets/a/new", "HARNESS_RESULTS_REPO": "a/old", "HARNESS_RESULTS_DIR": "old/dir"}
-    assert resolve_source("here", env) == Source("local", path=Path("here"))
+    assert resolve_source("here", env) == ResultsSource("local", path=Path("here"))
     assert resolve_source(None, env).repo_id == "a/new"
-    with caplog.at_level(logging.WARNING, logger="leaderboard.source"):
+    with caplog.at_level(logging.WARNING, logger="webapp.source"):
         del env["RESULTS"]
-        assert resolve_source(None, env) == Source("hub", repo_id="a/old")
-        assert resolve_source(None, env) == Source("hub", repo_id="a/old")  # warned once
+        assert resolve_source(None, env) == ResultsSource("hub", repo_id="a/old")
+        assert resolve_source(None, env) == ResultsSource("hub", repo_id="a/old")  # warned once
         assert resolve_source(None, {**env, "HARNESS_RESULTS_REPO_TYPE": "model"}) == \
-            Source("hub", repo_id="a/old", repo_type="model")
+            ResultsSource("hub", repo_id="a/old", repo_type="model")
         del env["HARNESS_RESULTS_REPO"]
-        assert resolve_source(None, env) == Source("local", path=Path("old/dir"))
+        assert resolve_source(None, env) == ResultsSource("local", path=Path("old/dir"))
     warned = [r.getMessage() for r in caplog.records]
     assert len([w for w in warned if w.startswith("HARNESS_RESULTS_REPO is deprecated")]) == 1
     assert any("RESULTS=hf://datasets/a/old" in w for w in warned)
@@ -66,7 +66,7 @@ def test_app_command_line(monkeypatch):
     from app import build_parser
 
     args = build_parser().parse_args(["--results", "hf://datasets/org/res@main"])
-    assert args.results == Source("hub", repo_id="org/res", revision="main") and args.refresh_minutes == 0
+    assert args.results == ResultsSource("hub", repo_id="org/res", revision="main") and args.refresh_minutes == 0
     monkeypatch.setenv("RESULTS_REFRESH_MINUTES", "2.5")
     assert build_parser().parse_args([]).refresh_minutes == 2.5 and build_parser().parse_args([]).results is None
 
@@ -76,7 +76,7 @@ def test_app_command_line(monkeypatch):
 @pytest.fixture(autouse=True)
 def sample_dir(monkeypatch, tmp_path_factory):
     """A copy of the bundled sample (reading a folder writes the leaderboard's index into it)."""
-    from leaderboard import sample
+    from webapp import sample
 
     real = sample.SAMPLE_DIR
     monkeypatch.setattr(sample, "SAMPLE_DIR", tmp_path_factory.mktemp("sample") / "sample")
@@ -118,7 +118,7 @@ def _clone_record(root: Path, model: str) -> None:
 def test_refresh_picks_up_a_new_result_without_a_rebuild(tmp_path):
     import gradio as gr
 
-    from app import build_app
+    from webapp.build import build_app
 
     root = tmp_path / "out"
     shutil.copytree(V1 / "output", root)
@@ -195,7 +195,7 @@ def stub_hub(monkeypatch, tmp_path):
 def test_hub_results_checkpoints_and_refresh(stub_hub, monkeypatch):
     from huggingface_hub import CommitOperationAdd
 
-    from app import build_app
+    from webapp.build import build_app
     from leaderboard.data import load_app_data
 
     hub, api, local = stub_hub
@@ -211,7 +211,7 @@ def test_hub_results_checkpoints_and_refresh(stub_hub, monkeypatch):
     assert "downloading org/ckpt-sent" in pg.pending("demo_sentiment", sent)
     out, _ = pg.predict("demo_sentiment", sent, "the food was great")
     assert out["text"].startswith("prediction:") and pg.pending("demo_sentiment", sent) == ""
-    from leaderboard.playground import InputError
+    from webapp.playground import InputError
 
     with pytest.raises(InputError, match="is not published"):
         pg.predict("demo_ner", ner, "张伟在北京")
@@ -250,7 +250,7 @@ def test_app_reads_published_results_with_real_huggingface_hub(tmp_path):
     code = """if True:
         import json
         from pathlib import Path
-        from app import build_app
+        from webapp.build import build_app
         view = build_app("hf://datasets/org/results").app_state.view
         label = next(iter(view.data.checkpoints["demo_sentiment"]))
         out, _ = view.pg.predict("demo_sentiment", label, "the food was great")

@@ -12,16 +12,16 @@ import pytest
 from app_fixtures import sig_results, tiny_results  # noqa: F401 - fixtures
 from harness.checkpoint import load_checkpoint
 from harness.errors import HarnessError
-from leaderboard.compare import disagreements, right_choices, run_compare
-from leaderboard.data import inside_results, load_app_data
-from leaderboard.filters import Filters, caveats_markdown, choices, filter_table
-from leaderboard.playground import (MAX_CHARS, CheckpointCache, InputError, Playground, build_example,
-                                    example_inputs)
 from harness.kinds.ner import entity_spans
 from harness.text import split_tokens
-from leaderboard.plots import model_points, pareto_mask, score_scatter, score_vs_params, task_bars
+from leaderboard.compare import disagreements, right_choices
+from leaderboard.data import inside_results, load_app_data
+from leaderboard.filters import Filters, caveats_markdown, choices, filter_table
 from leaderboard.significance import (compare_pair, paired_bootstrap, significance_table, task_significance,
                                       two_level_bootstrap)
+from webapp.playground import (MAX_CHARS, CheckpointCache, InputError, Playground, build_example, example_inputs,
+                               run_compare)
+from webapp.plots import model_points, pareto_mask, score_scatter, score_vs_params, task_bars
 
 
 @pytest.fixture(scope="module")

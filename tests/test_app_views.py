@@ -10,9 +10,9 @@ import pytest
 from leaderboard.about import about_markdown
 from leaderboard.data import load_app_data
 from leaderboard.filters import Filters, choices, filter_table
-from leaderboard.sample import SAMPLE_DIR
 from leaderboard.table import SCORES_NOTE
 from leaderboard.url_state import PARAMS, WRITE_JS, from_query
+from webapp.sample import SAMPLE_DIR
 
 
 @pytest.fixture(scope="module")
@@ -72,7 +72,7 @@ def test_about_says_how_every_number_is_made(sample):
 
 
 def test_empty_source_shows_one_panel_and_no_tables(tmp_path):
-    from app import build_app
+    from webapp.build import build_app
 
     (tmp_path / "results").mkdir()
     demo = build_app(tmp_path)
@@ -91,13 +91,13 @@ def _descendants(block):
 
 
 def test_hub_models_link_to_their_page(sample):
-    from leaderboard.app_parts import linked
+    from webapp.handlers import linked
 
     rec = next((sample / "results").rglob("minilm-l6-h384/**/seed*.json"))
     data = json.loads(rec.read_text())
     assert data["model_info"]["id"].startswith("python:")  # the packaged MiniLM: a local source, no link
-    from leaderboard.app_state import AppState
-    from leaderboard.source import resolve_source
+    from webapp.state import AppState
+    from webapp.source import resolve_source
 
     view = AppState(resolve_source(sample)).view
     assert view.links == {}
@@ -109,8 +109,8 @@ def test_hub_models_link_to_their_page(sample):
 
 
 def test_a_hub_model_row_links_to_its_revision(sample, tmp_path):
-    from leaderboard.app_state import AppState
-    from leaderboard.source import resolve_source
+    from webapp.state import AppState
+    from webapp.source import resolve_source
 
     root = tmp_path / "hub-model"
     shutil.copytree(sample, root, ignore=shutil.ignore_patterns(".leaderboard-index.json"))

@@ -500,7 +500,7 @@ APP_CASES = [
 
 @pytest.mark.parametrize("case", APP_CASES, ids=[c.id for c in APP_CASES])
 def test_bad_app_input(case: AppCase, tmp_path, caplog):
-    from app import build_app
+    from webapp.build import build_app
 
     root = tmp_path / "out"
     shutil.copytree(V1_OUT, root)
@@ -573,8 +573,8 @@ UNREACHABLE_CASES = [
 def test_unreadable_results_source(results, api, repos, needle, tmp_path, monkeypatch):
     from hub_stub import FolderHub, stub_api
 
-    from app import build_app
-    from leaderboard.sample import SAMPLE_DIR
+    from webapp.build import build_app
+    from webapp.sample import SAMPLE_DIR
 
     hub = FolderHub(tmp_path / "hub")
     for repo_id, private in repos:

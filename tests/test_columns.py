@@ -11,9 +11,9 @@ from leaderboard.columns import COLUMNS, Column, format_cell, row_label, row_lab
 from leaderboard.compare import right_choices
 from leaderboard.data import checkpoint_label, load_app_data
 from leaderboard.filters import Filters, filter_table
-from leaderboard.plots import model_points, pareto_mask, score_scatter, task_bars
 from leaderboard.significance import rank_rows, task_significance, tie_markers
 from leaderboard.table import aggregate, csv_frame, leaderboard, to_markdown, write_tables
+from webapp.plots import model_points, pareto_mask, score_scatter, task_bars
 
 
 def run(model: str, task: str, bench: str, main: float, seed: int = 1, method: str = "finetune",

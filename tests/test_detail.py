@@ -1,6 +1,6 @@
-"""A cell's detail view (leaderboard/detail.py) over the bundled sample and a tiny run: seeds table, training curves,
-the kinds' evidence checked against the records' own scores, errors, tokenizer fit, provenance, and the command a
-record carries (its --dry-run finds the job done)."""
+"""A cell's detail view (leaderboard/detail.py; its figures: webapp/detail_plots.py) over the bundled sample and a
+tiny run: seeds table, training curves, the kinds' evidence checked against the records' own scores, errors,
+tokenizer fit, provenance, and the command a record carries (its --dry-run finds the job done)."""
 from __future__ import annotations
 
 import json
@@ -16,7 +16,8 @@ from harness.rerun import models_entry
 from leaderboard.data import load_app_data
 from leaderboard.detail import NOT_RECORDED, cell_detail, errors
 from leaderboard.result_files import model_url as hub_url
-from leaderboard.sample import SAMPLE_DIR
+from webapp.detail_plots import curve_figure, detail_matrix_figure
+from webapp.sample import SAMPLE_DIR
 
 
 @pytest.fixture(scope="module")
@@ -50,7 +51,7 @@ def test_classification_confusion_and_per_class_agree_with_the_record(sample):
         per_class = d.tables["per class"].set_index("label")
         for name, scores in rec.breakdown.items():
             assert per_class.loc[name, "f1"] == pytest.approx(scores["f1"]), (cell, name)
-        assert d.matrix_figure is not None and d.classes == sorted(rec.breakdown)
+        assert detail_matrix_figure(d) is not None and d.classes == sorted(rec.breakdown)
 
 
 def test_ner_and_qa_evidence_agree_with_the_record(sample):
@@ -122,8 +123,8 @@ def test_a_record_without_history_says_not_recorded(sample, tmp_path):
         path.write_text(json.dumps(raw), encoding="utf-8")
     data = load_app_data(root)
     d = cell_detail(data, *_cells(data)[0])
-    assert d.curve is None and d.curve_note.startswith(NOT_RECORDED)
-    assert cell_detail(sample, *_cells(sample)[0]).curve is not None
+    assert d.curve == {} and curve_figure(d.curve) is None and d.curve_note.startswith(NOT_RECORDED)
+    assert curve_figure(cell_detail(sample, *_cells(sample)[0]).curve) is not None
 
 
 @pytest.fixture(scope="module")
@@ -153,7 +154,7 @@ def test_two_seeds_give_two_curves_and_a_run_choice(tiny):
     with_log = [r for r in recs if any("loss" in e for e in r.training.log_history)]
     with_val = [r for r in recs if any("main" in e for e in r.validation.history)]
     assert len(with_log) == len(with_val) == 2
-    names = [t.name for t in d.curve.data]
+    names = [t.name for t in curve_figure(d.curve).data]
     assert sum(n.endswith(" loss") for n in names) == sum(n.endswith(" validation") for n in names) == 2
     other = cell_detail(tiny, *cell, run="seed 2")
     assert other.run == "seed 2" and int(other.matrix.values.sum()) == len(other.rows)

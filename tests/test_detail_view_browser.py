@@ -26,7 +26,7 @@ expect = sync_api.expect
 
 @pytest.fixture(scope="module")
 def results(tmp_path_factory):
-    from leaderboard.sample import SAMPLE_DIR
+    from webapp.sample import SAMPLE_DIR
 
     root = tmp_path_factory.mktemp("reviewer") / "results"
     shutil.copytree(SAMPLE_DIR, root, ignore=shutil.ignore_patterns(".leaderboard-index.json"))
@@ -39,7 +39,7 @@ def results(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def url(results):
-    from app import build_app
+    from webapp.build import build_app
 
     demo = build_app(results)
     port = free_port()

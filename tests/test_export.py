@@ -206,9 +206,8 @@ def test_playground_answers_with_onnx_when_exported(tiny_checkpoints, tmp_path):
     import shutil
 
     from harness.export import export_checkpoint
-    from leaderboard.compare import run_compare
     from leaderboard.data import load_app_data
-    from leaderboard.playground import Playground
+    from webapp.playground import Playground, run_compare
 
     src_out = tiny_checkpoints[("tiny-bert", "demo_sentiment")].parents[6]
     root = tmp_path / "out"

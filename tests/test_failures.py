@@ -222,10 +222,10 @@ def test_a_task_whose_every_job_failed_still_has_its_column(tmp_path):
 
 
 def test_the_app_shows_failed_cells_and_why(grid):
-    from leaderboard.app_parts import problems_md
-    from leaderboard.app_state import AppState
+    from webapp.handlers import problems_md
+    from webapp.state import AppState
     from leaderboard.filters import Filters, filter_table
-    from leaderboard.source import resolve_source
+    from webapp.source import resolve_source
 
     view = AppState(resolve_source(grid)).view
     data = view.data

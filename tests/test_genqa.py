@@ -14,7 +14,7 @@ from harness.checkpoint import load_checkpoint
 from harness.cli import main
 from harness.results import read_predictions
 from harness.specs import TaskSpec, TrainConfig
-from leaderboard.playground import format_prediction
+from webapp.playground import format_prediction
 
 NAMES = ["alice", "bob", "张伟"]
 CITIES = ["paris", "london", "北京", "上海"]

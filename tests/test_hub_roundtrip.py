@@ -14,14 +14,14 @@ from app_fixtures import tiny_results  # noqa: F401 - fixture
 from harness.publish.push import push
 from hub_stub import FolderHub, hub_subprocess, serve
 from leaderboard.data import load_app_data
-from leaderboard.playground import Playground
+from webapp.playground import Playground
 
 TASK, TEXT = "demo_sentiment", "a fine, warm film"
 
 READ_BACK = """
 import json, sys
-from leaderboard.app_state import AppState
-from leaderboard.source import parse_results
+from webapp.source import parse_results
+from webapp.state import AppState
 view = AppState(parse_results("hf://datasets/org/results")).view
 out, _ = view.pg.predict(sys.argv[1], sys.argv[2], sys.argv[3])
 print(json.dumps({"label": view.label, "message": view.message, "sample": view.sample,

@@ -94,7 +94,7 @@ def test_kind_validates_rows_and_shows_the_chosen_choice():
 
 
 def test_playground_form_builds_an_input_from_three_boxes():
-    from leaderboard.playground import build_example, form, max_boxes
+    from webapp.playground import build_example, form, max_boxes
 
     assert form(KIND) == ("context", "question", "choices (one per line)") and max_boxes() == 3
     ex = build_example(KIND, "男：去北京吗？女：去。", "她去哪里?", "北京\n\n 上海 \n")
@@ -234,7 +234,7 @@ def test_cli_run_records_choice_indices_for_encoder_and_t5(mc_run):
 def test_predict_on_a_checkpoint_and_the_playground(mc_run, capsys):
     from leaderboard.compare import disagreements
     from leaderboard.data import load_app_data
-    from leaderboard.playground import Playground, example_inputs
+    from webapp.playground import Playground, example_inputs
 
     root, out = mc_run
     inputs = root / "in.jsonl"
@@ -267,7 +267,7 @@ def test_predict_on_a_checkpoint_and_the_playground(mc_run, capsys):
 def test_app_predicts_from_three_boxes(mc_run):
     """The served app's /predict takes the task's three boxes (context, question, choices one per line)."""
     gradio_client = pytest.importorskip("gradio_client")
-    from app import build_app
+    from webapp.build import build_app
     from leaderboard.data import load_app_data
     from test_app_client import free_port
 

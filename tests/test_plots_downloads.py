@@ -1,5 +1,5 @@
 """Plots that can be read (one bar per row, labels inside and apart, the scope note) and the filtered download as
-numbers (leaderboard/plots.py, leaderboard/downloads.py), on the bundled sample and a copy of it with a second
+numbers (webapp/plots.py, webapp/downloads.py), on the bundled sample and a copy of it with a second
 method ('prompt', two seeds) for two of its models."""
 from __future__ import annotations
 
@@ -13,11 +13,11 @@ import pytest
 
 from leaderboard.columns import distinct_row_labels
 from leaderboard.data import load_app_data
-from leaderboard.downloads import FLOAT_FORMAT, csv_download, numeric_csv_download, numeric_rows, plain_label
 from leaderboard.filters import Filters, filter_table
-from leaderboard.plots import (CANDIDATES, MARKER_PX, model_points, place_labels, plot_scope, score_vs_latency,
-                               score_vs_params, task_bars)
 from leaderboard.table import aggregate, leaderboard, write_tables
+from webapp.downloads import FLOAT_FORMAT, csv_download, numeric_csv_download, numeric_rows, plain_label
+from webapp.plots import (CANDIDATES, MARKER_PX, model_points, place_labels, plot_scope, score_vs_latency,
+                          score_vs_params, task_bars)
 
 SAMPLE = Path(__file__).resolve().parents[1] / "leaderboard" / "sample"
 PROMPTED = ("minilm-l6-h384", "ernie-random-small")

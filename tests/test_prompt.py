@@ -176,7 +176,7 @@ def test_finetune_and_prompt_are_separate_rows_in_the_app(who_run):
     """Leaderboard rows, checkpoint labels, playground and significance all tell the two methods apart."""
     from leaderboard.data import load_app_data
     from leaderboard.filters import Filters, filter_table
-    from leaderboard.playground import Playground
+    from webapp.playground import Playground
     from leaderboard.significance import compare_pair
     from leaderboard.table import to_markdown
 

@@ -116,7 +116,7 @@ def test_a_v1_checkpoint_loads_in_predict_export_and_the_app(v1_checkpoint, v1_o
     from harness.export import export_checkpoint
     from harness.predict import predict_file
     from leaderboard.data import load_app_data
-    from leaderboard.playground import Playground
+    from webapp.playground import Playground
 
     info = CheckpointInfo.read(v1_checkpoint / "harness_job.json")
     assert info.schema_version == SCHEMA_VERSION and info.method == "finetune" and info.adapter == "encoder"

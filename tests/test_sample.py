@@ -1,4 +1,4 @@
-"""The bundled sample (leaderboard/sample/): reads with the current record schema, its tables are its results',
+"""The bundled sample (webapp/sample/): reads with the current record schema, its tables are its results',
 it stays small and checkpoint-free, and the script that regenerates it works."""
 from __future__ import annotations
 
@@ -11,10 +11,10 @@ from app_fixtures import tiny_results  # noqa: F401 - fixture
 from harness.errors import HarnessError
 from harness.record import SCHEMA_VERSION, ResultRecord
 from leaderboard.data import load_app_data
-from leaderboard.sample import NOTICE_MD, SAMPLE_DIR, is_sample, main, regenerate
 from leaderboard.table import write_tables
+from webapp.sample import NOTICE_MD, SAMPLE_DIR, is_sample, main, regenerate
 
-REGENERATE = "regenerate it: python -m leaderboard.sample <demo output folder> (see leaderboard/sample.py)"
+REGENERATE = "regenerate it: python -m webapp.sample <demo output folder> (see webapp/sample.py)"
 
 
 def test_sample_reads_with_current_schema():

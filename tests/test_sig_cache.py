@@ -8,7 +8,7 @@ from pathlib import Path
 import pandas as pd
 
 from leaderboard import sig_cache
-from leaderboard.sample import SAMPLE_DIR
+from webapp.sample import SAMPLE_DIR
 
 
 def test_computed_once_per_fingerprint_and_kept_outside_the_results(tmp_path, monkeypatch):

@@ -33,10 +33,10 @@ def hub(tmp_path, monkeypatch) -> FolderHub:
 
 
 def local_files() -> set[str]:
-    """What the Space should hold from this checkout: app.py and every file of leaderboard/ and harness/ except
+    """What the Space should hold from this checkout: app.py and every file of leaderboard/, webapp/ and harness/ except
     caches (and the README and requirements written by the command)."""
     out = {"app.py", "README.md", "requirements.txt", ".gitattributes"}
-    for pkg in ("leaderboard", "harness"):
+    for pkg in ("leaderboard", "webapp", "harness"):
         out |= {p.relative_to(REPO).as_posix() for p in (REPO / pkg).rglob("*")
                 if p.is_file() and "__pycache__" not in p.parts and not p.name.startswith(".")
                 and not p.name.endswith((".pyc", ".tmp"))}
@@ -59,9 +59,9 @@ def test_space_uploads_the_app_and_sets_results(hub, capsys):
     assert not [p for p in files if "__pycache__" in p or p.endswith(".pyc") or p.startswith("tests/")]
     assert files["app.py"].read_bytes() == (REPO / "app.py").read_bytes()
     assert files["requirements.txt"].read_bytes() == (REPO / "space" / "requirements.txt").read_bytes()
-    sample = REPO / "leaderboard" / "sample"
+    sample = REPO / "webapp" / "sample"
     if sample.is_dir():  # the bundled sample travels with the app (the Space's first visit before RESULTS works)
-        assert any(p.startswith("leaderboard/sample/results/") for p in files)
+        assert any(p.startswith("webapp/sample/results/") for p in files)
     card = SpaceCard.load(files["README.md"])
     assert card.data.sdk == "gradio" and card.data.app_file == "app.py"
     assert card.data.sdk_version == gradio.__version__

@@ -1,12 +1,13 @@
 """`python -m harness space`: create or update a Gradio Space that serves published results.
 
-The Space gets, in ONE commit: app.py, leaderboard/ (with the bundled sample), the harness package (what the app
-imports; no __pycache__), space/requirements.txt as its requirements.txt (what the app needs to serve, no
-training-only packages) and a README.md whose front matter (built with huggingface_hub's SpaceCardData) says: sdk
-gradio at the installed gradio version, app_file app.py, this Python's version. Then its variable RESULTS is set to
-the hf://datasets/ORG/NAME[@rev] it should read. Like push, only what differs from the Space's tree is uploaded
-(files under leaderboard/ and harness/ gone locally are deleted there) and a rerun with nothing changed makes no
-commit. A name that exists as another repo type or as a Space with another SDK is refused (one line, exit 2).
+The Space gets, in ONE commit: app.py, webapp/ (the app, with the bundled sample), leaderboard/, the harness
+package (what the app imports; no __pycache__), space/requirements.txt as its requirements.txt (what the app needs to
+serve, no training-only packages) and a README.md whose front matter (built with huggingface_hub's SpaceCardData)
+says: sdk gradio at the installed gradio version, app_file app.py, this Python's version. Then its variable RESULTS is
+set to the hf://datasets/ORG/NAME[@rev] it should read. Like push, only what differs from the Space's tree is
+uploaded (files under webapp/, leaderboard/ and harness/ gone locally are deleted there) and a rerun with nothing
+changed makes no commit. A name that exists as another repo type or as a Space with another SDK is refused (one
+line, exit 2).
 """
 from __future__ import annotations
 
@@ -21,7 +22,7 @@ from .push import Content, operations, remote_files
 log = logging.getLogger(__name__)
 REPO = Path(__file__).resolve().parents[2]
 REQUIREMENTS = REPO / "space" / "requirements.txt"
-PACKAGES = ("leaderboard", "harness")  # folders uploaded whole (mirrored: files gone locally are deleted there)
+PACKAGES = ("webapp", "leaderboard", "harness")  # folders uploaded whole (mirrored: files gone locally deleted there)
 SKIP_PARTS = {"__pycache__", "outputs", "tests", ".pytest_cache", ".ipynb_checkpoints"}
 SKIP_SUFFIXES = (".pyc", ".pyo", ".tmp")
 VARIABLE = "RESULTS"
@@ -39,7 +40,8 @@ A leaderboard of fine-tuned models, served by this repository's `app.py` from th
 
 
 def space_files(results: str, space: str) -> dict[str, Content]:
-    """path in the Space -> local file or bytes: app.py, leaderboard/, harness/, requirements.txt, README.md."""
+    """path in the Space -> local file or bytes: app.py, webapp/, leaderboard/, harness/, requirements.txt and
+    README.md."""
     files: dict[str, Content] = {"app.py": REPO / "app.py", "requirements.txt": REQUIREMENTS}
     for pkg in PACKAGES:
         for path in sorted((REPO / pkg).rglob("*")):

@@ -1,8 +1,7 @@
-"""The app's handlers and page texts (app.py lays out the page and wires these to it).
+"""The app's handlers and page texts (webapp.build and each tab's module lay out the page and wire these to it).
 
-Every handler reads ``state.view`` once per call (leaderboard.app_state), so a refresh that swaps the data in the
-middle of a call never mixes two reads; leaderboard.ui_page redraws whatever depends on the data when a page
-shows an older view.
+Every handler reads ``state.view`` once per call (webapp.state), so a refresh that swaps the data in the middle of
+a call never mixes two reads; webapp.page redraws whatever depends on the data when a page shows an older view.
 """
 from __future__ import annotations
 
@@ -14,16 +13,16 @@ import gradio as gr
 import pandas as pd
 
 from harness.errors import HarnessError
+from leaderboard.columns import UNK_WARN
+from leaderboard.compare import disagreements, right_choices
+from leaderboard.failures import summary as failure_summary
+from leaderboard.filters import Filters, caveats_markdown, filter_table, visible_tasks
+from leaderboard.significance import NOTE as SIG_NOTE, tie_markers
 
-from .app_state import AppState, View
-from .columns import UNK_WARN
-from .compare import disagreements, right_choices, run_compare
 from .downloads import numeric_csv_download
-from .failures import summary as failure_summary
-from .filters import Filters, caveats_markdown, filter_table, visible_tasks
-from .playground import InputError, example_inputs, form
+from .playground import InputError, example_inputs, form, run_compare
 from .plots import model_points, plot_scope, score_vs_latency, score_vs_params, task_bars
-from .significance import NOTE as SIG_NOTE, tie_markers
+from .state import AppState, View
 
 log = logging.getLogger(__name__)
 TITLE = "model-chooser leaderboard"

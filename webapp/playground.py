@@ -1,4 +1,5 @@
-"""Playground logic: a task kind's form (harness/kinds) in, a listed checkpoint run, the kind's formatted output.
+"""Playground logic: a task kind's form (harness/kinds) in, a listed checkpoint run, the kind's formatted output;
+the Compare tab's live input through 2-4 checkpoints (run_compare).
 
 Only checkpoints listed in the results can be loaded: local results, folders inside the results folder; results from
 the Hub, the pushed ones (checkpoints.json), downloaded on first use. Loaded ones live in a small LRU cache; inputs
@@ -10,15 +11,18 @@ import threading
 import time
 from collections import OrderedDict
 from pathlib import Path
-from typing import Any, Callable, Optional
+from typing import Any, Callable, Optional, Sequence
+
+import pandas as pd
 
 from harness.checkpoint import backend_name, load_checkpoint
 from harness.errors import HarnessError
 from harness.kinds import REGISTRY, InputError, TaskKind, load_all
 from harness.kinds.base import MAX_CHARS  # noqa: F401 - the playground's input cap, shown in the app
 from harness.results import read_predictions
+from leaderboard.compare import checked_labels
+from leaderboard.data import AppData, ensure_checkpoint, inside_results
 
-from .data import AppData, ensure_checkpoint, inside_results
 from .source import downloaded_checkpoint, fetch_checkpoint
 
 CACHE_SIZE = 4
@@ -194,3 +198,16 @@ def example_inputs(data: AppData, task: str, n: int = 5) -> list[list[str]]:
             continue
         return [REGISTRY[kind].form_values(r.get("input", {})) for r in rows[:n]]
     return []
+
+
+def run_compare(pg: Playground, task: str, labels: Sequence[str], *values: Optional[str]) -> pd.DataFrame:
+    """One input (the values of the task kind's form boxes) through each chosen checkpoint: model, prediction,
+    latency (ms), backend (torch / onnx)."""
+    labels = checked_labels(labels)
+    build_example(pg.kind(task), *values)  # validate once before loading anything
+    rows = []
+    for label in labels:
+        out, ms = pg.predict(task, label, *values)
+        rows.append({"checkpoint": label, "prediction": out["text"], "latency ms": round(ms, 1),
+                     "backend": out["backend"]})
+    return pd.DataFrame(rows)

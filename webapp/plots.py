@@ -24,8 +24,8 @@ import pandas as pd
 import plotly.graph_objects as go
 from plotly.colors import qualitative
 
-from .columns import HIGHER, LOWER, distinct_row_labels, format_cell, is_missing, ranking_ascending
-from .table import RUN_KEYS, benchmarks, directions, task_direction
+from leaderboard.columns import HIGHER, LOWER, distinct_row_labels, format_cell, is_missing, ranking_ascending
+from leaderboard.table import RUN_KEYS, benchmarks, directions, task_direction
 
 PLOTS = {"params": "parameters", "latency": "latency_ms", "bars": None}  # plot -> its x column (bars: none)
 X_NAMES = {"parameters": "no parameter count", "latency_ms": "no CPU latency measured"}

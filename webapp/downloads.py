@@ -12,8 +12,8 @@ from typing import Optional, Sequence
 
 import pandas as pd
 
-from .columns import IDENTITY
-from .table import csv_frame
+from leaderboard.columns import IDENTITY
+from leaderboard.table import csv_frame
 
 MAX_AGE_S = 600  # a download's file is removed after this (Gradio serves its own copy from its cache)
 FLOAT_FORMAT = "%.4f"  # as leaderboard.csv is written (table.write_tables)

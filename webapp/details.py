@@ -1,4 +1,5 @@
-"""The Details tab: the evidence behind one cell (leaderboard.detail), opened from a leaderboard cell or picked here.
+"""The Details tab: the evidence behind one cell (leaderboard.detail, drawn by webapp.detail_plots), opened from a
+leaderboard cell or picked here.
 
 Everything comes from the result files and saved predictions (no model is loaded)."""
 from __future__ import annotations
@@ -9,10 +10,12 @@ from typing import Any, Callable, Optional
 import gradio as gr
 import pandas as pd
 
-from .app_parts import Handlers, safe
-from .app_state import View
-from .detail import CellDetail, cell_detail, errors
+from leaderboard.detail import CellDetail, cell_detail, errors
+
+from .detail_plots import curve_figure, detail_matrix_figure
 from .downloads import plain_label
+from .handlers import Handlers, safe
+from .state import View
 
 
 @dataclass
@@ -71,8 +74,8 @@ class DetailHandlers:
         ev_title, ev = next(iter(d.tables.items()), ("", pd.DataFrame()))
         cmd = "\n".join(x for x in (f"# models.yaml entry:\n{d.models_entry}" if d.models_entry else "", d.command)
                         if x)
-        return (_title_md(d), d.runs.round(4), d.curve, d.curve_note,
-                gr.Dropdown(choices=d.run_choices, value=d.run), d.matrix_figure,
+        return (_title_md(d), d.runs.round(4), curve_figure(d.curve), d.curve_note,
+                gr.Dropdown(choices=d.run_choices, value=d.run), detail_matrix_figure(d),
                 gr.Dataframe(value=ev.round(4), label=ev_title or "evidence"), d.evidence_note,
                 gr.Dropdown(choices=classes, value=cls), errors(d, cls or None).round(4), d.tokenizer.round(4),
                 _fit_md(d),
@@ -138,7 +141,7 @@ def details_tab(h: Handlers, view: View) -> tuple[Details, DetailHandlers]:
                prov, cmd, cmd_note]
     show = safe(dh.show, len(outputs), 0)
     go.click(show, [row, task, run, gold_class], outputs, api_name="details")
-    for picker in (row, task):  # a pick here (.input: the user's, not a click on the leaderboard's, see app.py)
+    for picker in (row, task):  # a pick here (.input: the user's, not a click on the leaderboard's, see webapp.build)
         picker.input(lambda *a: show(a[0], a[1], None, None), [row, task], outputs, api_visibility="private")
     run.input(show, [row, task, run, gold_class], outputs, api_visibility="private")
     gold_class.input(safe(dh.errors_only, 1, 0), [row, task, run, gold_class], [errs], api_visibility="private")

@@ -14,15 +14,15 @@ from typing import Any, Optional
 import pandas as pd
 
 from harness.errors import HarnessError
+from leaderboard import sig_cache
+from leaderboard.data import AppData, load_app_data
+from leaderboard.filters import choices
+from leaderboard.result_files import stat_results
+from leaderboard.significance import significance_table
+from leaderboard.table import RUN_KEYS
 
-from . import sig_cache
-from .data import AppData, load_app_data
-from .filters import choices
 from .playground import CheckpointCache, Playground
-from .result_files import stat_results
-from .significance import significance_table
-from .table import RUN_KEYS
-from .source import SAMPLE, Source, download_results, read_checkpoint_mapping, remote_commit
+from .source import SAMPLE, ResultsSource, download_results, read_checkpoint_mapping, remote_commit
 
 log = logging.getLogger(__name__)
 
@@ -32,7 +32,7 @@ class View:
     """One read of the results: the data, where it came from, and what depends on it only."""
 
     version: int
-    source: Source  # what was asked for
+    source: ResultsSource  # what was asked for
     data: AppData
     label: str  # where the shown data came from ('hf://datasets/ORG/NAME @ abc1234', a folder, 'bundled sample')
     message: str = ""  # one line about the source ('' when all is well)
@@ -98,7 +98,7 @@ class View:
 class AppState:
     """Holds the current View; ``refresh`` re-reads the source (a Hub repo only when its revision moved)."""
 
-    def __init__(self, source: Source, cache: Optional[CheckpointCache] = None, message: str = ""):
+    def __init__(self, source: ResultsSource, cache: Optional[CheckpointCache] = None, message: str = ""):
         self.source = source
         self.cache = cache if cache is not None else CheckpointCache()  # shared by every view
         self._lock = threading.Lock()  # one refresh at a time

@@ -1,5 +1,5 @@
 """The whole page's data-dependent parts: the empty state, the URL's filter state on load, and the refresh that
-redraws everything depending on the data when a page shows an older read (handlers: app_parts.Handlers)."""
+redraws everything depending on the data when a page shows an older read (handlers: webapp.handlers.Handlers)."""
 from __future__ import annotations
 
 import logging
@@ -9,12 +9,13 @@ from typing import Any, Optional
 
 import gradio as gr
 
-from .app_parts import Handlers, header_md, problems_md, scope_choices
-from .app_state import View
-from .about import about_markdown
-from .ui_board import Board
-from .ui_tabs import TaskTab
-from .url_state import PARAMS, from_query
+from leaderboard.about import about_markdown
+from leaderboard.url_state import PARAMS, from_query
+
+from .board import Board
+from .handlers import Handlers, header_md, problems_md, scope_choices
+from .state import View
+from .tabs import TaskTab
 
 log = logging.getLogger(__name__)
 

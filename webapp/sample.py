@@ -5,7 +5,7 @@
 committed). Regenerate it after a record schema change:
 
     python -m harness run --models demo.yaml --tasks demo --output-dir outputs/demo
-    python -m leaderboard.sample outputs/demo
+    python -m webapp.sample outputs/demo
 """
 from __future__ import annotations
 
@@ -46,7 +46,7 @@ def regenerate(src: Path | str, dest: Path | str = SAMPLE_DIR) -> int:
     """Rebuild the sample at ``dest`` from a demo-grid output folder: every record (checkpoint fields cleared: the
     sample ships none) and its predictions, then the leaderboard tables. Returns the sample's size in bytes.
     HarnessError when ``src`` has no readable results."""
-    from .table import write_tables
+    from leaderboard.table import write_tables
 
     src, dest = Path(src), Path(dest)
     files = sorted(p for p in (src / "results").rglob("seed*.json")) if (src / "results").is_dir() else []
@@ -71,7 +71,7 @@ def regenerate(src: Path | str, dest: Path | str = SAMPLE_DIR) -> int:
 
 
 def main(argv: Optional[list[str]] = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m leaderboard.sample", description="regenerate the bundled sample")
+    parser = argparse.ArgumentParser(prog="python -m webapp.sample", description="regenerate the bundled sample")
     parser.add_argument("output_dir", type=Path, help="a demo-grid output folder (results/)")
     args = parser.parse_args(argv)
     try:

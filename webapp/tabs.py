@@ -1,4 +1,4 @@
-"""The Compare and Playground tabs' layout and events (handlers: app_parts.Handlers)."""
+"""The Compare and Playground tabs' layout and events (handlers: webapp.handlers.Handlers)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -6,9 +6,10 @@ from typing import Any
 
 import gradio as gr
 
-from .app_parts import Handlers, safe
-from .app_state import View
-from .compare import right_choices
+from leaderboard.compare import right_choices
+
+from .handlers import Handlers, safe
+from .state import View
 
 
 @dataclass

@@ -1,7 +1,7 @@
 """Where the app's results come from: one setting, ``--results PATH|hf://datasets/ORG/NAME[@rev]`` or env ``RESULTS``.
 
 Precedence: the flag, then $RESULTS, then the deprecated $HARNESS_RESULTS_REPO (+ $HARNESS_RESULTS_REPO_TYPE) and
-$HARNESS_RESULTS_DIR (a deprecation warning logged once), then the bundled sample (leaderboard.sample). From a Hub
+$HARNESS_RESULTS_DIR (a deprecation warning logged once), then the bundled sample (webapp.sample). From a Hub
 dataset repo only the records, predictions, job logs, leaderboard tables and the checkpoint mapping are downloaded
 (`HUB_PATTERNS`), at one commit; a pushed checkpoint is downloaded from its model repo when first used. Hub access
 goes through harness.publish.api (get_api, describe), so tests put the stand-in in there.
@@ -31,7 +31,7 @@ _warned: set[str] = set()
 
 
 @dataclass(frozen=True)
-class Source:
+class ResultsSource:
     """A typed results source: a local folder, a Hub repo at a revision (None = main), or the bundled sample."""
 
     kind: str  # "local" | "hub" | "sample"
@@ -48,11 +48,11 @@ class Source:
         return "bundled sample" if self.kind == "sample" else str(self.path)
 
 
-SAMPLE = Source("sample")
+SAMPLE = ResultsSource("sample")
 
 
-def parse_results(text: str, where: str = "--results") -> Source:
-    """A --results / RESULTS value -> Source; HarnessError with one line naming ``where`` for a bad form."""
+def parse_results(text: str, where: str = "--results") -> ResultsSource:
+    """A --results / RESULTS value -> ResultsSource; HarnessError with one line naming ``where`` for a bad form."""
     from harness.publish.commands import HF_RESULTS, repo_id
 
     value = str(text).strip()
@@ -72,14 +72,14 @@ def parse_results(text: str, where: str = "--results") -> Source:
             repo_id(m["repo"])
         except argparse.ArgumentTypeError as e:
             raise HarnessError(f"{where}: {e}") from None
-        return Source("hub", repo_id=m["repo"], revision=m["rev"])
+        return ResultsSource("hub", repo_id=m["repo"], revision=m["rev"])
     path = Path(value).expanduser()
     if path.is_file():
         raise HarnessError(f"{where}: {path} is a file; expected {EXPECTED}")
-    return Source("local", path=path)
+    return ResultsSource("local", path=path)
 
 
-def results_arg(text: str) -> Source:
+def results_arg(text: str) -> ResultsSource:
     """argparse type for --results (a bad form: one line, exit 2)."""
     try:
         return parse_results(text)
@@ -93,13 +93,14 @@ def _deprecated(name: str, instead: str) -> None:
         log.warning("%s is deprecated and will be removed: set %s instead", name, instead)
 
 
-def resolve_source(arg: str | Path | Source | None = None, environ: Optional[Mapping[str, str]] = None) -> Source:
+def resolve_source(arg: str | Path | ResultsSource | None = None,
+                   environ: Optional[Mapping[str, str]] = None) -> ResultsSource:
     """The source the app reads: ``arg``, else $RESULTS, else the deprecated $HARNESS_RESULTS_REPO(+_TYPE) /
     $HARNESS_RESULTS_DIR, else the bundled sample. HarnessError (one line naming the flag or variable) for a bad form."""
-    if isinstance(arg, Source):
+    if isinstance(arg, ResultsSource):
         return arg
     if arg is not None and str(arg) != "":
-        return parse_results(str(arg)) if isinstance(arg, str) else Source("local", path=Path(arg))
+        return parse_results(str(arg)) if isinstance(arg, str) else ResultsSource("local", path=Path(arg))
     env = os.environ if environ is None else environ
     if env.get(RESULTS_ENV):
         return parse_results(env[RESULTS_ENV], RESULTS_ENV)
@@ -111,7 +112,7 @@ def resolve_source(arg: str | Path | Source | None = None, environ: Optional[Map
         if repo_type == "dataset":
             return parse_results(f"hf://datasets/{repo}", OLD_REPO_ENV)
         _deprecated(OLD_REPO_TYPE_ENV, f"{RESULTS_ENV}=hf://datasets/ORG/NAME (results live in a dataset repo)")
-        return Source("hub", repo_id=repo, repo_type=repo_type)
+        return ResultsSource("hub", repo_id=repo, repo_type=repo_type)
     if env.get(OLD_DIR_ENV):
         _deprecated(OLD_DIR_ENV, f"{RESULTS_ENV}=PATH or --results PATH")
         return parse_results(env[OLD_DIR_ENV], OLD_DIR_ENV)
@@ -132,7 +133,7 @@ def hub_line(e: BaseException, what: str) -> str:
     return line or f"{what}: {type(e).__name__}: {text}"
 
 
-def remote_commit(source: Source) -> str:
+def remote_commit(source: ResultsSource) -> str:
     """The commit the source's revision points at now (one Hub API call); HarnessError with one line."""
     from harness.publish.api import get_api
 
@@ -143,7 +144,7 @@ def remote_commit(source: Source) -> str:
     return str(info.sha)
 
 
-def download_results(source: Source, commit: str) -> Path:
+def download_results(source: ResultsSource, commit: str) -> Path:
     """The results files of the repo at ``commit`` (HUB_PATTERNS only) in the Hugging Face cache; the snapshot
     folder has the layout of a local output folder."""
     from harness.publish.api import get_api

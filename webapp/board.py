@@ -1,5 +1,5 @@
 """The Leaderboard tab's layout and events: controls at the top (applied on change, kept in the page URL), the table
-(a cell opens its details), downloads, significance, caveats and plots with their scope. Handlers: app_parts."""
+(a cell opens its details), downloads, significance, caveats and plots with their scope. Handlers: webapp.handlers."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -7,10 +7,11 @@ from typing import Any
 
 import gradio as gr
 
-from .app_parts import Handlers, safe, scope_choices
-from .app_state import View
-from .filters import DEFAULT_COLUMNS, OPTIONAL_COLUMNS
-from .url_state import PARAMS, WRITE_JS
+from leaderboard.filters import DEFAULT_COLUMNS, OPTIONAL_COLUMNS
+from leaderboard.url_state import PARAMS, WRITE_JS
+
+from .handlers import Handlers, safe, scope_choices
+from .state import View
 
 
 @dataclass
