@@ -1,10 +1,9 @@
 """The leaderboard's filter and sort state in the page URL, so a reviewer can share a view.
 
-``PARAMS`` names each control's query parameter and type, in the order of the leaderboard's inputs (the
-/leaderboard API's arguments: the first eleven are the API's original ones).
-The page writes them with ``history.replaceState`` on every change (``WRITE_JS``, run in the browser, no round
-trip); on load ``from_query`` turns the query string back into control values, keeping only values the
-controls offer (an unknown value in a shared link is dropped, never an error). No Gradio here.
+The page declares its controls' query parameters and types (``Params``, in its controls' order). It
+writes them with ``history.replaceState`` on every change (``write_js``, run in the browser, no round trip); on
+load ``from_query`` turns the query string back into control values, keeping only values the controls offer (an
+unknown value in a shared link is dropped, never an error). No Gradio here.
 """
 from __future__ import annotations
 
@@ -12,30 +11,13 @@ import json
 import math
 from typing import Any, Mapping, Optional, Sequence
 
-# (query parameter, control, type): "list" = comma-separated picks, "num", "text", "bool" (1/0), "choice"
-PARAMS: tuple[tuple[str, str, str], ...] = (
-    ("lang", "languages", "list"),
-    ("bench", "benchmarks", "list"),
-    ("family", "families", "list"),
-    ("method", "methods", "list"),
-    ("min", "min_params", "num"),
-    ("max", "max_params", "num"),
-    ("q", "search", "text"),
-    ("cols", "columns", "list"),
-    ("sort", "sort_by", "choice"),
-    ("desc", "descending", "bool"),
-    ("marks", "markers", "bool"),
-    ("license", "licenses", "list"),
-    ("hide_untrained", "hide_untrained", "bool"),
-    ("hide_partial", "hide_partial", "bool"),
-)
-DEFAULTS: dict[str, Any] = {"columns": ["family", "parameters"], "descending": True, "markers": True,
-                            "hide_untrained": False, "hide_partial": False}
+Params = Sequence[tuple[str, str, str]]  # (query parameter, control, type), in the controls' order; type: "list" =
+# comma-separated picks, "num", "text", "bool" (1/0), "choice"
 
-# Runs in the browser with the leaderboard inputs' values (PARAMS order); writes the non-default ones to the URL
-# and returns nothing (no outputs). Lists are joined with commas (values never hold commas: names and licences
-# are checked in from_query).
-WRITE_JS = """(...values) => {
+# Runs in the browser with the controls' values (params order); writes the non-default ones to the URL and returns
+# nothing (no outputs). Lists are joined with commas (values never hold commas: names and licences are checked in
+# from_query).
+_JS = """(...values) => {
   const spec = %s, defaults = %s;
   const url = new URL(window.location.href);
   spec.forEach(([param, control, type], i) => {
@@ -55,7 +37,13 @@ WRITE_JS = """(...values) => {
   });
   window.history.replaceState(null, "", url.toString());
   return [];
-}""" % (json.dumps([list(p) for p in PARAMS]), json.dumps(DEFAULTS))
+}"""
+
+
+def write_js(params: Params, defaults: Mapping[str, Any]) -> str:
+    """The browser function that writes the controls' non-default values (``defaults``: control -> its default, for
+    lists and booleans) to the page URL."""
+    return _JS % (json.dumps([list(p) for p in params]), json.dumps(dict(defaults)))
 
 
 def _num(text: str) -> Optional[float]:
@@ -66,12 +54,12 @@ def _num(text: str) -> Optional[float]:
     return v if math.isfinite(v) and v != 0 else None  # 0: unset (no bound), as the boxes treat it
 
 
-def from_query(query: Mapping[str, str], options: Mapping[str, Sequence[Any]]) -> dict[str, Any]:
+def from_query(query: Mapping[str, str], options: Mapping[str, Sequence[Any]], params: Params) -> dict[str, Any]:
     """Control values from a query string (``request.query_params``): control -> value, for the parameters present
     (the rest keep their defaults). ``options``: control -> the values it offers (lists and choices are checked
     against them; columns too)."""
     out: dict[str, Any] = {}
-    for param, control, typ in PARAMS:
+    for param, control, typ in params:
         if param not in query:
             continue
         raw = str(query[param])

@@ -11,7 +11,7 @@ from leaderboard.about import about_markdown
 from leaderboard.data import load_app_data
 from leaderboard.filters import Filters, choices, filter_table
 from leaderboard.table import SCORES_NOTE
-from leaderboard.url_state import PARAMS, WRITE_JS, from_query
+from leaderboard.url_state import from_query
 from webapp.sample import SAMPLE_DIR
 
 
@@ -50,13 +50,15 @@ def test_model_licence_from_the_models_file_filters_rows(sample):
 
 
 def test_url_state_round_trip_keeps_only_offered_values():
+    from webapp.board import PARAMS, WRITE_JS
+
     options = {"languages": ["en", "zh"], "benchmarks": ["glue"], "sort_by": ["glue avg", "model"],
                "columns": ["family", "parameters", "method"], "licenses": ["MIT"]}
     got = from_query({"lang": "zh,xx", "min": "10", "max": "0", "q": "bert", "sort": "nope", "desc": "0",
-                      "hide_partial": "1", "cols": "method", "license": "MIT,GPL", "zzz": "1"}, options)
+                      "hide_partial": "1", "cols": "method", "license": "MIT,GPL", "zzz": "1"}, options, PARAMS)
     assert got == {"languages": ["zh"], "min_params": 10.0, "max_params": None, "search": "bert", "sort_by": None,
                    "descending": False, "hide_partial": True, "columns": ["method"], "licenses": ["MIT"]}
-    assert from_query({"min": "abc", "max": "inf"}, options) == {"min_params": None, "max_params": None}
+    assert from_query({"min": "abc", "max": "inf"}, options, PARAMS) == {"min_params": None, "max_params": None}
     assert all(f'"{p}"' in WRITE_JS for p, _, _ in PARAMS)  # the page writes every parameter it reads
     assert [c for _, c, _ in PARAMS][:11] == ["languages", "benchmarks", "families", "methods", "min_params",
                                               "max_params", "search", "columns", "sort_by", "descending", "markers"]

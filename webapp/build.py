@@ -13,22 +13,29 @@ from pathlib import Path
 import gradio as gr
 
 from harness.errors import HarnessError
-from leaderboard.about import about_markdown
 
 from .board import leaderboard_tab
 from .details import details_tab
 from .downloads import MAX_AGE_S
-from .handlers import TITLE, Handlers, header_md, problems_md, safe
-from .page import Page, Sync, empty_md, is_empty
+from .handlers import TITLE, Handlers, header_md, problems_md
+from .page import Mount, Page, Sync, empty_md, is_empty
 from .playground import max_boxes
 from .sample import NOTICE_MD, OWN_RESULTS_MD
 from .source import SAMPLE, ResultsSource, resolve_source
 from .state import AppState
-from .tabs import compare_tab, playground_tab
+from .tabs import about_tab, compare_tab, playground_tab
 
 log = logging.getLogger(__name__)
 CONCURRENCY = 4  # handlers run at once (the Gradio queue's default_concurrency_limit)
 QUEUE_SIZE = 512  # events waiting at most: 50 users opening the page (8 load events each) and clicking fit
+TABS = (  # (title, id, mount): a tab's module lays it out and wires it; mounted in this order (a later tab may
+    # wire itself to an earlier one: a click on a leaderboard score opens the details)
+    ("Leaderboard", "leaderboard", leaderboard_tab),
+    ("Details", "details", details_tab),
+    ("Compare", "compare", compare_tab),
+    ("Playground", "playground", playground_tab),
+    ("About", "about", about_tab),
+)
 
 
 def build_app(results: str | Path | ResultsSource | None = None, concurrency: int = CONCURRENCY,
@@ -49,7 +56,7 @@ def build_app(results: str | Path | ResultsSource | None = None, concurrency: in
     empty = is_empty(view)
 
     with gr.Blocks(title=TITLE, delete_cache=(MAX_AGE_S, MAX_AGE_S)) as demo:
-        version, marks_pending = gr.State(view.version), gr.State(False)  # the data version this page shows
+        version = gr.State(view.version)  # the data version this page shows
         header = gr.Markdown(header_md(view), elem_id="header")
         problems = gr.Markdown(problems_md(view), elem_id="problems")
         notice = gr.Markdown(NOTICE_MD, elem_id="sample-notice", visible=view.sample)
@@ -60,37 +67,15 @@ def build_app(results: str | Path | ResultsSource | None = None, concurrency: in
             checked = gr.Markdown(elem_id="refresh-msg")
         with gr.Column(visible=not empty) as body:
             with gr.Tabs(selected="leaderboard") as tabs:
-                with gr.Tab("Leaderboard", id="leaderboard"):
-                    board = leaderboard_tab(h, view)
-                with gr.Tab("Details", id="details"):
-                    details, dh = details_tab(h, view)
-                with gr.Tab("Compare", id="compare"):
-                    compare = compare_tab(h, view)
-                with gr.Tab("Playground", id="playground"):
-                    playground = playground_tab(h, view)
-                with gr.Tab("About", id="about"):
-                    about = gr.Markdown(about_markdown(view.data, view.label, view.sample), elem_id="about")
-        page = Page(version, marks_pending, checked, header, problems, notice, own, empty_panel, body, board, compare,
-                    playground, [details.row, details.task], about)
-        sync = Sync(h, page)
-
-        # a click on a score opens its details
-        board.table.select(dh.from_cell, board.table, [details.row, details.task, tabs],
-                           api_visibility="private").then(details.show, [details.row, details.task], details.outputs,
-                                                          api_visibility="private")
-        # page load: the filters a shared link carries, the table (marks next: computed with no outputs, then a
-        # redraw with the filters as they are by then), the plots and the tabs' task pickers
-        lb_fn = safe(h.leaderboard_view, 5, 1)
-        demo.load(sync.from_url, None, board.inputs, api_visibility="private").then(
-            safe(h.first_paint, 5, 1), board.inputs, board.outputs, api_visibility="private").then(
-            h.warm_significance, None, None, api_visibility="private").then(
-            lb_fn, board.inputs, board.outputs, api_visibility="private")
-        demo.load(safe(h.plots_view, 6, 3), board.plot_in, board.plot_out, api_visibility="private")
-        demo.load(h.playground_task, playground.task, playground.on_task, api_visibility="private")
-        demo.load(h.compare_task, compare.task, compare.on_task, api_visibility="private")
+                mount = Mount(h, view, demo, tabs)
+                for title, tab_id, mount_tab in TABS:
+                    with gr.Tab(title, id=tab_id):
+                        mount.mounted[tab_id] = mount_tab(mount)
+        sync = Sync(h, Page(version, checked, header, problems, notice, own, empty_panel, body), mount.mounted)
 
         # refresh: re-read the source (button, timer), or on page load just catch up with a newer read; redraw
-        # everything that depends on the data when this page shows an older one, then the significance marks
+        # everything that depends on the data when this page shows an older one, then what each tab chains after
+        # (the board's significance marks)
         def refresh_results(*vals):
             return sync.refresh(0.0, *vals)
 
@@ -99,13 +84,14 @@ def build_app(results: str | Path | ResultsSource | None = None, concurrency: in
 
         def catch_up(*vals):
             return sync.refresh(None, *vals)
-        marks = (sync.marks_after, [marks_pending, *board.inputs], [marks_pending, *board.outputs])
         triggers = [(r_btn.click, refresh_results), (demo.load, catch_up)]
         if refresh_minutes > 0:
             triggers.append((gr.Timer(refresh_minutes * 60).tick, refresh_tick))
-        for event, fn in triggers:
-            event(fn, page.sync_inputs, page.sync_outputs, api_visibility="private").then(
-                *marks, api_visibility="private")
+        for trigger, fn in triggers:
+            chain = trigger(fn, sync.inputs, sync.outputs, api_visibility="private")
+            for tab in mount.mounted.values():
+                if tab.after is not None:
+                    chain = chain.then(*tab.after, api_visibility="private")
     demo.app_state = state  # type: ignore[attr-defined] - for tests and tools
     demo.results_root = view.data.root  # type: ignore[attr-defined]
     demo.queue(default_concurrency_limit=concurrency, max_size=queue_size)

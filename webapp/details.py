@@ -4,8 +4,7 @@ leaderboard cell or picked here.
 Everything comes from the result files and saved predictions (no model is loaded)."""
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any, Callable, Optional
+from typing import Any, Optional
 
 import gradio as gr
 import pandas as pd
@@ -14,18 +13,11 @@ from leaderboard.detail import CellDetail, cell_detail, errors
 
 from .detail_plots import curve_figure, detail_matrix_figure
 from .downloads import plain_label
-from .handlers import Handlers, safe
+from .board import Board
+from .handlers import Handlers
+from .page import Mount, Tab, pick
 from .state import View
-
-
-@dataclass
-class Details:
-    row: Any
-    task: Any
-    run: Any
-    gold_class: Any
-    outputs: list[Any]
-    show: Callable[[Any, Any], tuple]  # (row, task) -> outputs: what a click on a leaderboard score chains to
+from .wiring import bound, event
 
 
 def _row_keys(view: View, label: Optional[str]) -> tuple[str, str, str]:
@@ -62,36 +54,38 @@ class DetailHandlers:
     def __init__(self, h: Handlers):
         self.h = h
 
-    def show(self, label, task, run=None, gold_class=None):
+    def show(self, row, task, run=None, gold_class=None) -> dict[str, Any]:
         """Everything the tab shows for (row, task), evidence from ``run`` (default: the first with predictions)."""
         view = self.h.state.view
-        if not label or not task:
+        if not row or not task:
             raise ValueError("choose a leaderboard row and a task (or click a score on the Leaderboard tab)")
-        model, revision, method = _row_keys(view, label)
+        model, revision, method = _row_keys(view, row)
         d = cell_detail(view.data, model, revision, method, task, run or None)
         classes = [""] + list(d.classes)
         cls = gold_class if gold_class in classes else ""
         ev_title, ev = next(iter(d.tables.items()), ("", pd.DataFrame()))
         cmd = "\n".join(x for x in (f"# models.yaml entry:\n{d.models_entry}" if d.models_entry else "", d.command)
                         if x)
-        return (_title_md(d), d.runs.round(4), curve_figure(d.curve), d.curve_note,
-                gr.Dropdown(choices=d.run_choices, value=d.run), detail_matrix_figure(d),
-                gr.Dataframe(value=ev.round(4), label=ev_title or "evidence"), d.evidence_note,
-                gr.Dropdown(choices=classes, value=cls), errors(d, cls or None).round(4), d.tokenizer.round(4),
-                _fit_md(d),
-                _provenance_md(d), cmd, d.command_note)
+        return {"title": _title_md(d), "runs": d.runs.round(4), "curve": curve_figure(d.curve),
+                "curve_note": d.curve_note, "run": gr.Dropdown(choices=d.run_choices, value=d.run),
+                "matrix": detail_matrix_figure(d),
+                "evidence": gr.Dataframe(value=ev.round(4), label=ev_title or "evidence"),
+                "evidence_note": d.evidence_note, "gold_class": gr.Dropdown(choices=classes, value=cls),
+                "errors": errors(d, cls or None).round(4), "fit": d.tokenizer.round(4), "fit_note": _fit_md(d),
+                "provenance": _provenance_md(d), "command": cmd, "command_note": d.command_note}
 
-    def errors_only(self, label, task, run, gold_class):
+    def errors_only(self, row, task, run, gold_class) -> dict[str, Any]:
         view = self.h.state.view
-        model, revision, method = _row_keys(view, label)
-        return errors(cell_detail(view.data, model, revision, method, task, run or None), gold_class or None)
+        model, revision, method = _row_keys(view, row)
+        return {"errors": errors(cell_detail(view.data, model, revision, method, task, run or None),
+                                 gold_class or None)}
 
-    def from_cell(self, shown: pd.DataFrame, evt: gr.SelectData):
-        """A click on a leaderboard cell: its row and, when the column is a task, that task; opens the tab."""
+    def from_cell(self, shown: pd.DataFrame, index: Any) -> dict[str, Any]:
+        """A click on a leaderboard cell (its index): its row and, when the column is a task, that task."""
         view = self.h.state.view
-        row_i, col_i = evt.index if isinstance(evt.index, (list, tuple)) else (evt.index, 0)
+        row_i, col_i = index if isinstance(index, (list, tuple)) else (index, 0)
         if shown is None or len(shown) <= row_i:
-            return gr.skip(), gr.skip(), gr.skip()
+            return {}
         label = plain_label(shown.iloc[row_i, 0])
         column = str(shown.columns[col_i]) if col_i < len(shown.columns) else ""
         tasks = view.data.tasks
@@ -101,12 +95,13 @@ class DetailHandlers:
             r = view.data.table[view.data.table["row"] == label]
             task = next((t for t in tasks if not r.empty and t in r and pd.notna(r.iloc[0][t])), tasks[0] if tasks
                         else None)
-        return label, task, gr.Tabs(selected="details")
+        return {"row": label, "task": task}
 
 
-def details_tab(h: Handlers, view: View) -> tuple[Details, DetailHandlers]:
-    """Lay out the tab (inside a gr.Tab) and wire its own events."""
-    dh = DetailHandlers(h)
+def details_tab(m: Mount) -> Tab:
+    """Lay out the tab (inside a gr.Tab) and wire its own events, and a click on a leaderboard score to it."""
+    view = m.view
+    dh = DetailHandlers(m.h)
     rows = list(view.data.table["row"]) if "row" in view.data.table else []
     tasks = view.data.tasks
     gr.Markdown("Pick a row and a task, or click a score on the Leaderboard tab. Built from the result files and "
@@ -116,33 +111,54 @@ def details_tab(h: Handlers, view: View) -> tuple[Details, DetailHandlers]:
         task = gr.Dropdown(tasks, value=tasks[0] if tasks else None, label="task", elem_id="d-task")
         run = gr.Dropdown([], label="run for the evidence", elem_id="d-run", allow_custom_value=True)
         go = gr.Button("Show details", elem_id="d-show", scale=0)
-    title = gr.Markdown(elem_id="detail-title")
-    runs = gr.Dataframe(interactive=False, wrap=True, label="every seed and fold", elem_id="detail-runs")
+    out: dict[str, Any] = {}
+    out["title"] = gr.Markdown(elem_id="detail-title")
+    out["runs"] = gr.Dataframe(interactive=False, wrap=True, label="every seed and fold", elem_id="detail-runs")
     gr.Markdown("#### Training curve")
-    curve = gr.Plot(label="loss per logging step, validation score per evaluation", elem_id="detail-curve")
-    curve_note = gr.Markdown(elem_id="detail-curve-note")
+    out["curve"] = gr.Plot(label="loss per logging step, validation score per evaluation", elem_id="detail-curve")
+    out["curve_note"] = gr.Markdown(elem_id="detail-curve-note")
+    out["run"] = run
     gr.Markdown("#### What the predictions show")
     with gr.Row():
-        matrix = gr.Plot(label="confusion matrix", elem_id="detail-matrix")
-        evidence = gr.Dataframe(interactive=False, wrap=True, label="evidence", elem_id="detail-evidence")
-    evidence_note = gr.Markdown(elem_id="detail-evidence-note")
+        out["matrix"] = gr.Plot(label="confusion matrix", elem_id="detail-matrix")
+        out["evidence"] = gr.Dataframe(interactive=False, wrap=True, label="evidence", elem_id="detail-evidence")
+    out["evidence_note"] = gr.Markdown(elem_id="detail-evidence-note")
     gr.Markdown("#### Errors (most confident first)")
-    gold_class = gr.Dropdown([""], value="", label="gold class (empty: all)", elem_id="d-class")
-    errs = gr.Dataframe(interactive=False, wrap=True, label="wrong predictions", elem_id="detail-errors")
+    out["gold_class"] = gold_class = gr.Dropdown([""], value="", label="gold class (empty: all)", elem_id="d-class")
+    out["errors"] = gr.Dataframe(interactive=False, wrap=True, label="wrong predictions", elem_id="detail-errors")
     gr.Markdown("#### Tokenizer fit")
-    fit = gr.Dataframe(interactive=False, label="[UNK] and truncation rates per run", elem_id="detail-fit")
-    fit_note = gr.Markdown(elem_id="detail-fit-note")
+    out["fit"] = gr.Dataframe(interactive=False, label="[UNK] and truncation rates per run", elem_id="detail-fit")
+    out["fit_note"] = gr.Markdown(elem_id="detail-fit-note")
     gr.Markdown("#### Provenance")
-    prov = gr.Markdown(elem_id="detail-provenance")
+    out["provenance"] = gr.Markdown(elem_id="detail-provenance")
     gr.Markdown("#### Reproduce")
-    cmd = gr.Code(language="shell", label="command", elem_id="detail-command")
-    cmd_note = gr.Markdown(elem_id="detail-command-note")
-    outputs = [title, runs, curve, curve_note, run, matrix, evidence, evidence_note, gold_class, errs, fit, fit_note,
-               prov, cmd, cmd_note]
-    show = safe(dh.show, len(outputs), 0)
-    go.click(show, [row, task, run, gold_class], outputs, api_name="details")
-    for picker in (row, task):  # a pick here (.input: the user's, not a click on the leaderboard's, see webapp.build)
-        picker.input(lambda *a: show(a[0], a[1], None, None), [row, task], outputs, api_visibility="private")
-    run.input(show, [row, task, run, gold_class], outputs, api_visibility="private")
-    gold_class.input(safe(dh.errors_only, 1, 0), [row, task, run, gold_class], [errs], api_visibility="private")
-    return Details(row, task, run, gold_class, outputs, lambda label, t: show(label, t, None, None)), dh
+    out["command"] = gr.Code(language="shell", label="command", elem_id="detail-command")
+    out["command_note"] = gr.Markdown(elem_id="detail-command-note")
+    picked = {"row": row, "task": task}
+    chosen = {**picked, "run": run, "gold_class": gold_class}
+    event(go.click, dh.show, chosen, out, "title", api_name="details")
+    for picker in (row, task):  # a pick here (.input: the user's, not a click on the leaderboard's, below)
+        event(picker.input, dh.show, picked, out, "title", api_visibility="private")
+    event(run.input, dh.show, chosen, out, "title", api_visibility="private")
+    event(gold_class.input, dh.errors_only, chosen, {"errors": out["errors"]}, "errors", api_visibility="private")
+
+    board = m.mounted.get("leaderboard")
+    if isinstance(board, Board):  # a click on a score opens its details
+        def from_cell(shown: pd.DataFrame, evt: gr.SelectData) -> dict:
+            got = dh.from_cell(shown, evt.index)
+            if not got:
+                return {row: gr.skip(), task: gr.skip(), m.tabs: gr.skip()}
+            return {row: got["row"], task: got["task"], m.tabs: gr.Tabs(selected="details")}
+
+        board.table.select(from_cell, board.table, [row, task, m.tabs], api_visibility="private").then(
+            *bound(dh.show, picked, out, "title"), api_visibility="private")
+
+    def redraw(view: View, kept: dict[str, Any]) -> dict[Any, Any]:
+        rows = list(view.data.table["row"]) if "row" in view.data.table else []
+        return {row: gr.Dropdown(choices=rows, value=pick(kept.get("row"), rows)),
+                task: gr.Dropdown(choices=view.data.tasks, value=pick(kept.get("task"), view.data.tasks))}
+
+    def choices(view: View) -> list[tuple[Any, list]]:
+        return [(task, view.data.tasks), (row, list(view.data.table["row"]) if "row" in view.data.table else [])]
+
+    return Tab(keep=picked, outputs=[row, task], redraw=redraw, choices=choices)

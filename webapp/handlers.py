@@ -1,18 +1,17 @@
 """The app's handlers and page texts (webapp.build and each tab's module lay out the page and wire these to it).
 
+Handlers take their inputs by name and return a dict by output name (webapp.wiring binds them to the components).
 Every handler reads ``state.view`` once per call (webapp.state), so a refresh that swaps the data in the middle of
 a call never mixes two reads; webapp.page redraws whatever depends on the data when a page shows an older view.
 """
 from __future__ import annotations
 
-import logging
 from pathlib import Path
-from typing import Any, Callable, Optional
+from typing import Any, Optional
 
 import gradio as gr
 import pandas as pd
 
-from harness.errors import HarnessError
 from leaderboard.columns import UNK_WARN
 from leaderboard.compare import disagreements, right_choices
 from leaderboard.failures import summary as failure_summary
@@ -20,11 +19,10 @@ from leaderboard.filters import Filters, caveats_markdown, filter_table, visible
 from leaderboard.significance import NOTE as SIG_NOTE, tie_markers
 
 from .downloads import numeric_csv_download
-from .playground import InputError, example_inputs, form, run_compare
+from .playground import example_inputs, form, run_compare
 from .plots import model_points, plot_scope, score_vs_latency, score_vs_params, task_bars
 from .state import AppState, View
 
-log = logging.getLogger(__name__)
 TITLE = "model-chooser leaderboard"
 
 
@@ -50,23 +48,6 @@ def problems_md(view: View) -> str:
     return "\n".join(lines)
 
 
-def safe(fn: Callable[..., tuple], n_out: int, msg_index: int) -> Callable[..., tuple]:
-    """Wrap a handler: a user error (or any error) becomes a one-line message in output msg_index."""
-    def wrapped(*args: Any) -> tuple:
-        try:
-            return fn(*args)
-        except (InputError, HarnessError) as e:
-            msg = f"⚠ {e}"
-        except Exception as e:  # noqa: BLE001 - keep serving whatever happens
-            log.exception("handler failed")
-            msg = f"⚠ internal error: {type(e).__name__}: {str(e)[:200]}"
-        out: list[Any] = [None] * n_out
-        out[msg_index] = msg
-        return tuple(out)
-    wrapped.__name__ = fn.__name__
-    return wrapped
-
-
 def linked(shown: pd.DataFrame, links: dict[str, str]) -> Any:
     """The display table with each row label that has a Hub page as a Markdown link to it (that column rendered
     as Markdown); unchanged when no row has one."""
@@ -89,19 +70,20 @@ class Handlers:
         self.state, self.csv_dir, self.n_boxes = state, csv_dir, n_boxes
 
     # ---------------------------------------------------------------- leaderboard and plots
-    def leaderboard_view(self, languages, benchmarks_, families, methods, min_m, max_m, search, columns, sort_by,
-                         descending, mark, licenses=None, hide_untrained=False, hide_partial=False, wait=True,
-                         view: Optional[View] = None):
-        """The /leaderboard API (its first eleven arguments are the original ones): the filtered table (model names
-        linked to their Hub pages), a note, the numeric CSV, the significance rows and the caveats."""
+    def leaderboard_view(self, wait: bool = True, view: Optional[View] = None, **values: Any) -> dict[str, Any]:
+        """The /leaderboard API, the controls by name (webapp.board.CONTROLS): the filtered table (model names linked
+        to their Hub pages), a note, the numeric CSV, the significance rows and the caveats."""
+        v = values.get
         view = view or self.state.view
         data = view.data
+        mark = v("markers")
         sig = view.significance(wait) if mark else pd.DataFrame()
         pending = sig is None
         sig = pd.DataFrame() if pending else sig
-        f = Filters(languages or [], benchmarks_ or [], families or [], methods or [], min_m, max_m, search or "",
-                    columns or [], sort_by, bool(descending), tie_markers(sig) if len(sig) else {},
-                    licenses or [], bool(hide_untrained), bool(hide_partial))
+        f = Filters(v("languages") or [], v("benchmarks") or [], v("families") or [], v("methods") or [],
+                    v("min_params"), v("max_params"), v("search") or "", v("columns") or [], v("sort_by"),
+                    bool(v("descending")), tie_markers(sig) if len(sig) else {}, v("licenses") or [],
+                    bool(v("hide_untrained")), bool(v("hide_partial")))
         shown, hidden = filter_table(data.table, data.task_info, f)
         vis = [t for ts in visible_tasks(data.table, data.task_info, f).values() for t in ts]
         path = numeric_csv_download(shown, data.table, self.csv_dir)
@@ -113,22 +95,24 @@ class Handlers:
         if mark:
             note += "_Significance marks: being computed; they appear in a moment._ " if pending else SIG_NOTE
         sig_view = sig[sig["task"].isin(vis)].round(4) if len(sig) else pd.DataFrame()
-        return linked(shown, view.links), note, path, sig_view, caveats_markdown(data.task_info, vis)
+        return {"table": linked(shown, view.links), "note": note, "csv": path, "significance": sig_view,
+                "caveats": caveats_markdown(data.task_info, vis)}
 
-    def first_paint(self, *lb_inputs):
+    def first_paint(self, **values: Any) -> dict[str, Any]:
         """The view without waiting for the significance marks (the page load's, after a shared link's filters)."""
-        return self.leaderboard_view(*lb_inputs, wait=False)
+        return self.leaderboard_view(wait=False, **values)
 
     def warm_significance(self) -> None:
         self.state.view.significance()
 
-    def plots_view(self, scope, task, view: Optional[View] = None):
+    def plots_view(self, scope, task, view: Optional[View] = None) -> dict[str, Any]:
         """Score vs parameters and vs latency on ``scope``, bars on ``task``, and under each what it leaves out."""
         data = (view or self.state.view).data
         pts = model_points(data.agg, data.table, scope or "")
-        return (score_vs_params(pts, scope or ""), score_vs_latency(pts, scope or ""), task_bars(data.agg, task),
-                plot_scope(data.agg, data.table, scope, "params"), plot_scope(data.agg, data.table, scope, "latency"),
-                plot_scope(data.agg, data.table, task, "bars"))
+        return {"params": score_vs_params(pts, scope or ""), "latency": score_vs_latency(pts, scope or ""),
+                "bars": task_bars(data.agg, task), "params_scope": plot_scope(data.agg, data.table, scope, "params"),
+                "latency_scope": plot_scope(data.agg, data.table, scope, "latency"),
+                "bars_scope": plot_scope(data.agg, data.table, task, "bars")}
 
     # ---------------------------------------------------------------- playground and compare
     def _task_parts(self, view: View, task):
@@ -145,42 +129,46 @@ class Handlers:
                            **({} if values is None else {"value": values[i] if i < len(values) else ""}))
                 for i in range(self.n_boxes)]
 
-    def playground_task(self, task, view: Optional[View] = None):
+    def playground_task(self, task, view: Optional[View] = None) -> dict[str, Any]:
         view = view or self.state.view
         labels, names, caveat = self._task_parts(view, task)
         ex = example_inputs(view.data, task)
         ex_choices = [(f"{i + 1}: {e[0][:70]}", str(i)) for i, e in enumerate(ex)]
-        return (gr.Dropdown(choices=labels, value=labels[0] if labels else None), *self._boxes(names),
-                gr.Dropdown(choices=ex_choices, value=None), caveat)
+        return {"checkpoint": gr.Dropdown(choices=labels, value=labels[0] if labels else None),
+                "boxes": self._boxes(names), "example": gr.Dropdown(choices=ex_choices, value=None),
+                "caveat": caveat}
 
-    def compare_task(self, task, view: Optional[View] = None):
+    def compare_task(self, task, view: Optional[View] = None) -> dict[str, Any]:
         view = view or self.state.view
         labels, names, caveat = self._task_parts(view, task)
         ex = example_inputs(view.data, task, 1)
-        return (gr.CheckboxGroup(choices=labels, value=labels[:2]), *self._boxes(names, ex[0] if ex else []),
-                caveat, gr.Dropdown(choices=right_choices(labels[:2]), value="any"))
+        return {"models": gr.CheckboxGroup(choices=labels, value=labels[:2]),
+                "boxes": self._boxes(names, ex[0] if ex else []), "caveat": caveat,
+                "right": gr.Dropdown(choices=right_choices(labels[:2]), value="any")}
 
-    def fill_example(self, task, idx):
+    def fill_example(self, task, example) -> dict[str, Any]:
         ex = example_inputs(self.state.view.data, task)
-        if idx is None or not str(idx).isdigit() or int(idx) >= len(ex):
-            return tuple(gr.Textbox() for _ in range(self.n_boxes))
-        values = ex[int(idx)]
-        return tuple(values[i] if i < len(values) else "" for i in range(self.n_boxes))
+        if example is None or not str(example).isdigit() or int(example) >= len(ex):
+            return {"boxes": [gr.Textbox() for _ in range(self.n_boxes)]}
+        values = ex[int(example)]
+        return {"boxes": [values[i] if i < len(values) else "" for i in range(self.n_boxes)]}
 
-    def predict_pending(self, task, choice):
+    def predict_pending(self, task, checkpoint) -> dict[str, Any]:
         """The visible 'loading LABEL…' state before a prediction whose checkpoint is not loaded yet."""
-        return self.state.view.pg.pending(task, choice) or gr.skip()
+        return {"msg": self.state.view.pg.pending(task, checkpoint) or gr.skip()}
 
-    def predict(self, task, choice, *values):
-        out, ms = self.state.view.pg.predict(task, choice, *values)
-        return out["text"], out["label"], out["highlight"], f"{ms:.1f} ms (single input, CPU, {out['backend']})"
+    def predict(self, task, checkpoint, boxes) -> dict[str, Any]:
+        out, ms = self.state.view.pg.predict(task, checkpoint, *boxes)
+        return {"msg": out["text"], "label": out["label"], "spans": out["highlight"],
+                "latency": f"{ms:.1f} ms (single input, CPU, {out['backend']})"}
 
-    def compare_pending(self, task, labels):
+    def compare_pending(self, task, models) -> dict[str, Any]:
         pg = self.state.view.pg
-        return " ".join(filter(None, (pg.pending(task, lab) for lab in (labels or [])))) or gr.skip()
+        return {"msg": " ".join(filter(None, (pg.pending(task, lab) for lab in (models or [])))) or gr.skip()}
 
-    def compare_run(self, task, labels, *values):
-        return run_compare(self.state.view.pg, task, labels or [], *values), ""
+    def compare_run(self, task, models, boxes) -> dict[str, Any]:
+        return {"out": run_compare(self.state.view.pg, task, models or [], *boxes), "msg": ""}
 
-    def compare_examples(self, task, labels, right):
-        return disagreements(self.state.view.data, task, labels or [], right or "any")
+    def compare_examples(self, task, models, right) -> dict[str, Any]:
+        table, summary = disagreements(self.state.view.data, task, models or [], right or "any")
+        return {"table": table, "summary": summary}

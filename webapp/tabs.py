@@ -1,24 +1,16 @@
-"""The Compare and Playground tabs' layout and events (handlers: webapp.handlers.Handlers)."""
+"""The Compare, Playground and About tabs' layout and events (handlers: webapp.handlers.Handlers)."""
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 import gradio as gr
 
+from leaderboard.about import about_markdown
 from leaderboard.compare import right_choices
 
-from .handlers import Handlers, safe
+from .page import Mount, Tab, pick
 from .state import View
-
-
-@dataclass
-class TaskTab:
-    """A tab driven by a task picker: ``task``, and the outputs its task change updates (``on_task``)."""
-
-    task: Any
-    on_task: list[Any]
-    pickers: list[Any]  # components whose choices a refresh updates (besides the task)
+from .wiring import as_tuple, bound, event, flat
 
 
 def _boxes(n: int, prefix: str) -> list[Any]:
@@ -26,7 +18,24 @@ def _boxes(n: int, prefix: str) -> list[Any]:
             for i in range(n)]
 
 
-def compare_tab(h: Handlers, view: View) -> TaskTab:
+def _task_tab(m: Mount, task: Any, on_task: dict[str, Any], handler: Any, pickers: dict[Any, Any]) -> Tab:
+    """A tab driven by a task picker: ``on_task`` (by name) is what its task change updates, through ``handler``
+    (task, view) -> dict by name; ``pickers``: component -> view -> the values a refresh offers it."""
+    event(task.change, handler, {"task": task}, on_task, api_visibility="private")
+    event(m.demo.load, handler, {"task": task}, on_task, api_visibility="private")
+
+    def redraw(view: View, kept: dict[str, Any]) -> dict[Any, Any]:
+        tasks = view.data.tasks
+        chosen = pick(kept.get("task"), tasks)
+        return {task: gr.Dropdown(choices=tasks, value=chosen),
+                **dict(zip(flat(on_task), as_tuple(on_task, handler(chosen, view))))}
+
+    return Tab(keep={"task": task}, outputs=[task, *flat(on_task)], redraw=redraw,
+               choices=lambda view: [(comp, values(view)) for comp, values in pickers.items()])
+
+
+def compare_tab(m: Mount) -> Tab:
+    h, view = m.h, m.view
     tasks, labels = view.data.tasks, view.labels
     task = gr.Dropdown(tasks, value=tasks[0] if tasks else None, label="task")
     cav = gr.Markdown()
@@ -40,17 +49,20 @@ def compare_tab(h: Handlers, view: View) -> TaskTab:
     list_btn = gr.Button("List disagreements", elem_id="c-list")
     summary = gr.Markdown(elem_id="c-summary")
     table = gr.Dataframe(interactive=False, wrap=True, label="disagreements")
-    run.click(h.compare_pending, [task, models], msg, api_visibility="private").then(
-        safe(h.compare_run, 2, 1), [task, models, *boxes], [out, msg], api_name="compare")
-    list_btn.click(safe(h.compare_examples, 2, 1), [task, models, right], [table, summary], api_name="disagreements")
+    chosen = {"task": task, "models": models}
+    event(run.click, h.compare_pending, chosen, {"msg": msg}, api_visibility="private").then(
+        *bound(h.compare_run, {**chosen, "boxes": boxes}, {"out": out, "msg": msg}, "msg"), api_name="compare")
+    event(list_btn.click, h.compare_examples, {**chosen, "right": right}, {"table": table, "summary": summary},
+          "summary", api_name="disagreements")
     models.change(lambda labs: gr.Dropdown(choices=right_choices(labs or []), value="any"), models, right,
                   api_visibility="private")
-    on_task = [models, *boxes, cav, right]
-    task.change(h.compare_task, task, on_task, api_visibility="private")
-    return TaskTab(task, on_task, [models])
+    on_task = {"models": models, "boxes": boxes, "caveat": cav, "right": right}
+    return _task_tab(m, task, on_task, h.compare_task,
+                     {task: lambda v: v.data.tasks, models: lambda v: v.labels})
 
 
-def playground_tab(h: Handlers, view: View) -> TaskTab:
+def playground_tab(m: Mount) -> Tab:
+    h, view = m.h, m.view
     tasks, labels = view.data.tasks, view.labels
     task = gr.Dropdown(tasks, value=tasks[0] if tasks else None, label="task")
     cav = gr.Markdown()
@@ -62,9 +74,19 @@ def playground_tab(h: Handlers, view: View) -> TaskTab:
     label = gr.Label(label="class probabilities")
     spans = gr.HighlightedText(label="entities / answer span", combine_adjacent=False)
     lat = gr.Markdown(elem_id="g-lat")
-    run.click(h.predict_pending, [task, ckpt], msg, api_visibility="private").then(
-        safe(h.predict, 4, 0), [task, ckpt, *boxes], [msg, label, spans, lat], api_name="predict")
-    example.change(h.fill_example, [task, example], boxes, api_visibility="private")
-    on_task = [ckpt, *boxes, example, cav]
-    task.change(h.playground_task, task, on_task, api_visibility="private")
-    return TaskTab(task, on_task, [])
+    chosen = {"task": task, "checkpoint": ckpt}
+    event(run.click, h.predict_pending, chosen, {"msg": msg}, api_visibility="private").then(
+        *bound(h.predict, {**chosen, "boxes": boxes}, {"msg": msg, "label": label, "spans": spans, "latency": lat},
+                "msg"), api_name="predict")
+    event(example.change, h.fill_example, {"task": task, "example": example}, {"boxes": boxes},
+          api_visibility="private")
+    on_task = {"checkpoint": ckpt, "boxes": boxes, "example": example, "caveat": cav}
+    return _task_tab(m, task, on_task, h.playground_task, {task: lambda v: v.data.tasks})
+
+
+def about_tab(m: Mount) -> Tab:
+    """What the numbers mean and how they are made (leaderboard.about), for the shown data."""
+    view = m.view
+    about = gr.Markdown(about_markdown(view.data, view.label, view.sample), elem_id="about")
+    return Tab(outputs=[about], redraw=lambda v, kept: {about: about_markdown(v.data, v.label, v.sample)})
+
