@@ -3,8 +3,8 @@
     python bench/app_load.py --results outputs/demo [--users 50] [--requests 20] [--concurrency 4] [--queue-size 512]
 
 DIR (--results) is a harness output folder, e.g. the one the main command writes (`python -m harness run --models
-demo.yaml --tasks demo --output-dir outputs/demo`). The app is built with `app.build_app` (its queue settings as
-given, the defaults being the app's) and served on a free localhost port. Each user is its own
+demo.yaml --tasks demo --output-dir outputs/demo`). The app is built with `webapp.build.build_app` (its queue
+settings as given, the defaults being the app's) and served on a free localhost port. Each user is its own
 `gradio_client.Client` in its own thread; all start together, and each alternates /predict (a listed checkpoint
 on one of its task's saved test inputs) and /leaderboard (filtered by a search for one model, significance marks
 on, the CSV download read back). Counted:
@@ -98,7 +98,7 @@ def user(url: str, play: list, board: list, n: int, seed: int, start: threading.
 
 
 def main() -> int:
-    import app
+    from webapp import build as app
 
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--results", type=Path, required=True)
