@@ -19,7 +19,7 @@ from webapp.downloads import FLOAT_FORMAT, csv_download, numeric_csv_download, n
 from webapp.plots import (CANDIDATES, MARKER_PX, model_points, place_labels, plot_scope, score_vs_latency,
                           score_vs_params, task_bars)
 
-SAMPLE = Path(__file__).resolve().parents[1] / "leaderboard" / "sample"
+SAMPLE = Path(__file__).resolve().parents[1] / "webapp" / "sample"
 PROMPTED = ("minilm-l6-h384", "ernie-random-small")
 MINILM, MINILM_P = "minilm-l6-h384", "minilm-l6-h384 [prompt]"
 T5 = "t5-random-small (untrained)"
