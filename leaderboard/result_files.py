@@ -13,10 +13,10 @@ import json
 import logging
 import os
 import re
-import string
 import tempfile
 from pathlib import Path
 from typing import Any, Optional
+from urllib.parse import quote
 
 from harness import record as record_module
 from harness.results import writer_tag
@@ -26,7 +26,6 @@ log = logging.getLogger(__name__)
 INDEX_NAME = ".leaderboard-index.json"
 HUB = "https://huggingface.co"
 REPO_ID = re.compile(r"(\b[\w\-.]{1,96}\b/)?\b[\w\-.]{1,96}\b", re.ASCII)
-UNRESERVED = frozenset(string.ascii_letters + string.digits + "_.-~")
 
 
 def _hub_id(text: str) -> bool:
@@ -35,12 +34,6 @@ def _hub_id(text: str) -> bool:
     leaderboard imports no Hub client."""
     return (text.count("/") <= 1 and REPO_ID.fullmatch(text) is not None and "--" not in text and ".." not in text
             and not text.endswith(".git"))
-
-
-def _quote(text: str) -> str:
-    """``text`` percent-encoded for one URL path segment (every byte but A-Z a-z 0-9 _ . - ~, as urllib's
-    quote(text, safe=''))."""
-    return "".join(chr(b) if chr(b) in UNRESERVED else f"%{b:02X}" for b in text.encode("utf-8"))
 
 
 def model_url(rec: ResultRecord) -> Optional[str]:
@@ -52,7 +45,7 @@ def model_url(rec: ResultRecord) -> Optional[str]:
         return None
     if not _hub_id(mid):
         return None
-    return f"{HUB}/{mid}/tree/{_quote(rec.job.revision)}"
+    return f"{HUB}/{mid}/tree/{quote(rec.job.revision, safe='')}"
 
 
 def run_row(rec: ResultRecord, rel: str) -> dict[str, Any]:
