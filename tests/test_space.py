@@ -173,4 +173,4 @@ def test_space_requirements_install_into_a_fresh_venv_and_serve_the_app(hub, tmp
                               capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stderr[-3000:]
     assert "space venv ok" in done.stdout and "prediction ok" in done.stdout, done.stdout
-    assert f"space venv ok: {space_dir / 'leaderboard' / 'sample'}\n" in done.stdout, done.stdout
+    assert f"space venv ok: {space_dir / 'webapp' / 'sample'}\n" in done.stdout, done.stdout
