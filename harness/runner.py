@@ -26,7 +26,7 @@ from .methods import get_method, load_all as load_methods
 from .record import (CheckpointInfo, DataInfo, JobId, ModelInfo, ResultRecord, Search, TaskInfo, Timing, Training,
                      Validation)
 from .specs import ModelSpec, TaskSpec, TrainConfig, TrainOverrides, resolve_train_config
-from .tasks import TaskEntry
+from .catalog import TaskEntry
 
 log = logging.getLogger(__name__)
 

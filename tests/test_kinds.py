@@ -16,7 +16,7 @@ from harness.kinds import REGISTRY, get_kind, load_all
 from harness.kinds.classification import SINGLE
 from harness.methods import get_method, method_names
 from harness.record import ResultRecord
-from harness.tasks import TASKS_DIR, discover
+from harness.catalog import TASKS_DIR, discover
 
 REPO = Path(__file__).resolve().parents[1]
 DEMO = TASKS_DIR / "demo" / "demo_sentiment.yaml"

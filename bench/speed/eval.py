@@ -55,7 +55,7 @@ def main() -> int:
     from transformers import AutoModelForSequenceClassification, set_seed
     from transformers.utils import logging as hf_logging
 
-    from harness import models, tasks
+    from harness import catalog, models
     from harness.adapters import make_adapter
     from harness.data import load_task_data
 
@@ -63,7 +63,7 @@ def main() -> int:
     spec = ModelSpec(name="bench", id=args.model, family="bert")
     tok = models.tokenizer_for(spec)
     path, _ = models.resolve_ref(args.model)
-    registry = tasks.discover()
+    registry = catalog.discover()
     print(f"{'task':<6} {'examples':>8} {'reference/s':>12} {'harness/s':>10} {'ratio':>6}  same labels")
     for name in (t.strip() for t in args.tasks.split(",") if t.strip()):
         entry = registry[name]

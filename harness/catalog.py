@@ -1,4 +1,4 @@
-"""Task registry: every YAML under harness/tasks (and extra folders), selectable by name or group."""
+"""The task catalogue: every YAML under harness/tasks (and extra folders), selectable by name or group."""
 from __future__ import annotations
 
 from dataclasses import dataclass
