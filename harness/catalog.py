@@ -1,15 +1,83 @@
-"""The task catalogue: every YAML under harness/tasks (and extra folders), selectable by name or group."""
+"""The task catalogue: every YAML under harness/tasks (and extra folders), selectable by name or group; and where a
+task is checked against the registries as it is loaded (`validate_task`: the task kinds and the metrics; a TaskSpec
+itself imports neither).
+
+Every TaskSpec built from user input goes through `validate_task` (task YAMLs here; a checkpoint's
+harness_task.json; the task of a result file in the leaderboard), so each gets the same checks and one-line errors.
+"""
 from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable, Optional
+from typing import Any, Iterable, Mapping, Optional
 
+from pydantic import ValidationError
+
+from . import metrics
+from .config_files import format_validation_error, read_yaml
 from .errors import HarnessError, did_you_mean
-from .config_files import load_task_file
-from .specs import TaskSpec
+from .kinds import TaskKind, load_all as load_kinds
+from .specs import CONTEXT_KEY, TaskSpec
 
 TASKS_DIR = Path(__file__).parent / "tasks"
+
+
+@dataclass(frozen=True)
+class Registries:
+    """The task kinds and metrics a TaskSpec is checked against (specs.TaskRegistries); raises ValueError with the
+    field's problem, which the validation reports as today: `file: field 'x': ...`."""
+
+    def check_kind(self, name: str) -> None:
+        kinds = load_kinds()
+        if name not in kinds:
+            raise ValueError(kinds.unknown(name))
+
+    def check_task(self, task: TaskSpec) -> None:
+        self.kind(task.kind).check_task(task)
+
+    def check_metrics(self, task: TaskSpec) -> None:
+        for m in task.metrics:
+            metrics.check_name(m)
+        directions = {m: metrics.direction_of(m) for m in task.main_metrics}
+        if len(set(directions.values())) > 1:
+            raise ValueError(f"main_score mixes directions {directions}: a mean of a higher-is-better and a "
+                             "lower-is-better metric ranks nothing; pick metrics of one direction")
+
+    def check_prompt(self, task: TaskSpec) -> None:
+        kind = self.kind(task.kind)
+        if not kind.label_set:
+            labelled = [k.name for k in load_kinds().values() if k.label_set]
+            raise ValueError(f"prompt: applies to kinds with a label set ({', '.join(labelled)}), not {task.kind}")
+        fields = kind.input_fields
+        for name in task.prompt.placeholders():
+            if name != "mask" and name not in fields:
+                raise ValueError(f"prompt.template: unknown placeholder {{{name}}}; a {task.kind} task has "
+                                 f"{', '.join('{' + f + '}' for f in fields)} and {{mask}}"
+                                 f"{did_you_mean(name, fields)}")
+
+    def kind(self, name: str) -> TaskKind:
+        return load_kinds()[name]
+
+    def direction(self, metric: str) -> str:
+        return metrics.direction_of(metric)
+
+
+REGISTRIES = Registries()
+
+
+def validate_task(data: Mapping[str, Any]) -> TaskSpec:
+    """A TaskSpec from user data, with every check (pydantic's ValidationError, a ValueError, otherwise)."""
+    return TaskSpec.model_validate(data, context={CONTEXT_KEY: REGISTRIES})
+
+
+def load_task_file(path: Path) -> TaskSpec:
+    data = read_yaml(path)
+    if not isinstance(data, dict):
+        raise HarnessError(f"{path}: expected a mapping of task fields, got {type(data).__name__}")
+    try:
+        return validate_task(data)
+    except ValidationError as e:
+        raise HarnessError(format_validation_error(path, e)) from None
 
 
 @dataclass(frozen=True)

@@ -164,9 +164,9 @@ def prediction_files(data: AppData, task: str, model: str, revision: Optional[st
 
 def task_spec(data: AppData, task: str):
     """The TaskSpec a task's results were scored with (rebuilt from the hashed config in its result file)."""
-    from harness.specs import TaskSpec
+    from harness.catalog import validate_task
 
     spec = dict(data.task_info.get(task, {}).get("spec") or {})
     spec.pop("train", None)
     spec.setdefault("name", task)
-    return TaskSpec(**{**spec, "sources": []})
+    return validate_task({**spec, "sources": []})

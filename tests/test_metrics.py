@@ -9,6 +9,7 @@ import pytest
 from harness import metrics
 from harness.errors import HarnessError
 from harness.qa_scoring import cmrc_tokens
+from harness.catalog import validate_task
 from harness.specs import TaskSpec
 
 SOURCES = [{"type": "local", "dir": "x", "splits": {"test": "test"}}]
@@ -16,9 +17,9 @@ SOURCES = [{"type": "local", "dir": "x", "splits": {"test": "test"}}]
 
 def make_task(kind: str, metrics_: list[str], main_score, label_names=(), positive_label=None,
               language: str = "en", qa_f1: str = "token") -> TaskSpec:
-    return TaskSpec(name=f"t_{kind}", language=language, benchmark="test", kind=kind,
-                    label_names=list(label_names), positive_label=positive_label, metrics=metrics_,
-                    main_score=main_score, sources=SOURCES, qa_f1=qa_f1)
+    return validate_task(dict(name=f"t_{kind}", language=language, benchmark="test", kind=kind,
+                              label_names=list(label_names), positive_label=positive_label, metrics=metrics_,
+                              main_score=main_score, sources=SOURCES, qa_f1=qa_f1))
 
 
 MRPC = make_task("pair_cls", ["accuracy", "f1", "macro_f1", "mcc"], ["accuracy", "f1"],
@@ -263,3 +264,4 @@ class _Fixed:
 
     def compute(self, predictions, references):
         return {"accuracy": self.value}
+

@@ -114,7 +114,7 @@ def test_label_word_the_tokenizer_changes_is_refused(setup):
     from transformers import BertTokenizerFast
 
     from harness.adapters.seq2seq import Seq2SeqAdapter
-    from harness.config_files import load_task_file
+    from harness.catalog import load_task_file
     from harness.specs import TrainConfig
 
     vocab = setup / "accents" / "vocab.txt"

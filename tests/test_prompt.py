@@ -13,6 +13,7 @@ from harness.adapters import make_adapter
 from harness.checkpoint import load_checkpoint
 from harness.cli import main
 from harness.errors import HarnessError
+from harness.catalog import validate_task
 from harness.specs import TaskSpec, TrainConfig
 from harness.verbalizer import parse_label_words, resolve_label_words
 
@@ -26,7 +27,7 @@ def _spec(**over) -> TaskSpec:
                                                                       "splits": {"test": "test"}}],
                 prompt={"template": "{text} it was {mask} .", "label_words": {"neg": "bad", "pos": "good"}})
     base.update(over)
-    return TaskSpec(**base)
+    return validate_task(base)
 
 
 @pytest.mark.parametrize("prompt, needle", [

@@ -12,7 +12,7 @@ import pytest
 import yaml
 
 from harness.carve import components, shared_text
-from harness.config_files import load_task_file
+from harness.catalog import load_task_file
 from harness.data import load_task_data
 from harness.errors import HarnessError
 from harness.kinds import get_kind
