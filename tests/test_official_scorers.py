@@ -100,7 +100,7 @@ def test_cluener_matches_entities_by_text_and_averages_types():
         metrics.compute(NER, [pred], [gold])  # needs the words
 
 
-def test_cluener_bootstrap_scorer_agrees_with_the_metric():
+def test_cluener_resampled_score_agrees_with_the_metric():
     rng = np.random.default_rng(0)
     tags = ["O", "B-name", "I-name", "B-address", "I-address", "B-book"]
     rows = {}
@@ -109,7 +109,10 @@ def test_cluener_bootstrap_scorer_agrees_with_the_metric():
         rows[str(i)] = {"input": {"tokens": list(rng.choice(list("甲乙丙丁"), n))},
                         "gold": list(rng.choice(tags, n)), "prediction": list(rng.choice(tags, n))}
     ids = list(rows)
-    score, how = NER.task_kind.bootstrap_scorer({0: rows}, ids, NER)
+    metric = metrics.REGISTRY["cluener_macro_f1"]
+    score = metric.resampler([rows[i]["prediction"] for i in ids], [rows[i]["gold"] for i in ids], NER,
+                             [rows[i]["input"] for i in ids])
+    how = metric.resampled_as
     idx = np.array([3, 3, 7, 12, 20, 29, 0])
     sub = [rows[ids[j]] for j in idx]
     expected = metrics.cluener_macro_f1([r["prediction"] for r in sub], [r["gold"] for r in sub], NER,

@@ -8,16 +8,15 @@ from __future__ import annotations
 
 import importlib
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Callable, Optional
+from typing import TYPE_CHECKING, Any, Optional
 
 from ..errors import did_you_mean
 from ..registry import Registry
+from ..specs import Source, TaskSpec
 from ..text import join_tokens, split_tokens
 
-if TYPE_CHECKING:  # the specs import this package; keep the import one way at runtime
+if TYPE_CHECKING:  # pandas is heavy: imported where evidence is built
     import pandas as pd
-
-    from ..specs import Source, TaskSpec
 
 MAX_CHARS = 2000  # longest playground input
 
@@ -123,10 +122,6 @@ class TaskKind:
     def example_correct(self, prediction: Any, gold: Any, task: "TaskSpec") -> float:
         """1.0 when one prediction is right (the comparison view's ✓)."""
         return float(prediction == gold)
-
-    def bootstrap_scorer(self, rows_by_seed: dict, ids: list, task: "TaskSpec") -> Optional[tuple[Callable, str]]:
-        """A fast resampling scorer for the task's main score, (score(idx), how), or None for the generic one."""
-        return None
 
     # ------------------------------------------------------------------ evidence (the app's detail view)
     def evidence(self, task: "TaskSpec", rows: list[dict]) -> Evidence:
