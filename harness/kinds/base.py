@@ -7,7 +7,9 @@ view and the significance tests ask the kind object.
 from __future__ import annotations
 
 import importlib
+import pkgutil
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Optional
 
 from ..errors import did_you_mean
@@ -212,9 +214,20 @@ REGISTRY: Registry[TaskKind] = Registry("task kind")
 register = REGISTRY.register
 
 
+_LOADED: list[str] = []
+
+
+def load_all() -> Registry[TaskKind]:
+    """Import every kind module of this package but this one (each registers its kinds); idempotent."""
+    if not _LOADED:
+        package = __name__.rpartition(".")[0]
+        for mod in sorted(m.name for m in pkgutil.iter_modules([str(Path(__file__).parent)]) if m.name != "base"):
+            importlib.import_module(f"{package}.{mod}")
+            _LOADED.append(mod)
+    return REGISTRY
+
+
 def get_kind(name: str, where: str = "kind") -> TaskKind:
     """The registered kind called `name`; HarnessError with a did-you-mean otherwise."""
-    from . import load_all
-
     load_all()
     return REGISTRY.lookup(name, where)
