@@ -25,7 +25,7 @@ TASKS_DIR = Path(__file__).parent / "tasks"
 @dataclass(frozen=True)
 class Registries:
     """The task kinds and metrics a TaskSpec is checked against (specs.TaskRegistries); raises ValueError with the
-    field's problem, which the validation reports as today: `file: field 'x': ...`."""
+    field's problem, which a task file's loading reports in one line (`file: field 'x': ...`)."""
 
     def check_kind(self, name: str) -> None:
         kinds = load_kinds()

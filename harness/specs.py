@@ -129,25 +129,16 @@ class PromptSpec(Strict):
 
 class TaskRegistries(Protocol):
     """What a TaskSpec asks of the registries it is checked against (harness.catalog hands them in as the validation
-    context under `CONTEXT_KEY`). The checks raise ValueError with the field's problem."""
+    context under `CONTEXT_KEY`): the checks raise ValueError with the field's problem (the kind is registered; the
+    kind's own checks; every metric is known and the main metrics agree on a direction; the kind takes a prompt and
+    the template's placeholders are its input fields); `kind` and `direction` answer `task_kind` and `direction`."""
 
-    def check_kind(self, name: str) -> None:
-        """The kind is registered."""
-
-    def check_task(self, task: "TaskSpec") -> None:
-        """The kind's own checks of a task."""
-
-    def check_metrics(self, task: "TaskSpec") -> None:
-        """Every metric is known and the main metrics agree on a direction."""
-
-    def check_prompt(self, task: "TaskSpec") -> None:
-        """The kind takes a prompt and the template's placeholders are its input fields."""
-
-    def kind(self, name: str) -> Any:
-        """The kind object called `name` (harness/kinds)."""
-
-    def direction(self, metric: str) -> str:
-        """'higher' or 'lower': which way the metric is better."""
+    def check_kind(self, name: str) -> None: ...
+    def check_task(self, task: "TaskSpec") -> None: ...
+    def check_metrics(self, task: "TaskSpec") -> None: ...
+    def check_prompt(self, task: "TaskSpec") -> None: ...
+    def kind(self, name: str) -> Any: ...
+    def direction(self, metric: str) -> str: ...
 
 
 CONTEXT_KEY = "registries"  # the validation context key of the TaskRegistries a TaskSpec is checked against
