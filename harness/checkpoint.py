@@ -17,7 +17,7 @@ from .onnx_model import (FP32_FILE, INT8_FILE, SUPPORTED, OnnxModel, find_onnx, 
 from .methods import get_method
 from .models import FAMILIES
 from .record import CheckpointInfo
-from .specs import TrainConfig
+from .trainconfig import TrainConfig
 
 REQUIRED = ("harness_task.json", "harness_job.json", "config.json")
 TOKENIZER_FILES = ("tokenizer.json", "vocab.txt", "spiece.model", "sentencepiece.bpe.model")

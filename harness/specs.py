@@ -1,5 +1,5 @@
 """Validated configuration: TaskSpec and ModelSpec (strict: unknown keys are errors). The training options
-(TrainConfig, TrainOverrides) live in harness.trainconfig and are importable from here.
+(TrainConfig, TrainOverrides) live in harness.trainconfig.
 
 A TaskSpec is plain data: it imports no registry. The checks that need the task kinds and the metrics run where
 tasks are loaded (harness.catalog), which hands the registries in as the validation context (`TaskRegistries`); a
@@ -13,12 +13,10 @@ from pydantic import Field, PrivateAttr, ValidationInfo, field_validator, model_
 
 from .errors import did_you_mean
 from .search_space import Range, check_space
-from .trainconfig import (EVAL_BATCH_AUTO, LR_SCHEDULERS, TRAIN_FIELDS, Strict, TrainConfig, TrainOverrides,
-                          resolve_train_config)
+from .trainconfig import Strict, TrainOverrides
 
 ROLES = ("train", "validation", "test")
-__all__ = ["EVAL_BATCH_AUTO", "LR_SCHEDULERS", "ROLES", "TRAIN_FIELDS", "ModelSpec", "ModelsFile", "Source",
-           "Strict", "TaskSpec", "TrainConfig", "TrainOverrides", "resolve_train_config"]
+__all__ = ["CONTEXT_KEY", "ROLES", "ModelSpec", "ModelsFile", "Source", "TaskRegistries", "TaskSpec"]
 
 
 class Source(Strict):

@@ -14,7 +14,7 @@ from harness.checkpoint import load_checkpoint
 from harness.cli import main
 from harness.results import read_predictions
 from harness.catalog import validate_task
-from harness.specs import TrainConfig
+from harness.trainconfig import TrainConfig
 from leaderboard.playground import format_prediction
 
 NAMES = ["alice", "bob", "张伟"]

@@ -108,7 +108,7 @@ def plan_one(tiny_models: Path, monkeypatch=None, cli: dict | None = None, task_
              model_train: dict | None = None, out: Path | None = None) -> runner.Job:
     specs = [m for m in load_models_file(tiny_models) if m.name == "tiny-bert"]
     if model_train:
-        from harness.specs import TrainOverrides
+        from harness.trainconfig import TrainOverrides
 
         specs = [m.model_copy(update={"train": TrainOverrides(**model_train)}) for m in specs]
     reg = discover([task_yaml] if task_yaml else [])

@@ -55,7 +55,7 @@ def test_only_the_adapter_and_the_head_train(tiny_models):
     from harness import models
     from harness.adapters import make_adapter
     from harness.methods import get_method
-    from harness.specs import TrainConfig
+    from harness.trainconfig import TrainConfig
     from harness.catalog import discover
 
     spec = tiny_spec(tiny_models, "tiny-bert")
@@ -76,7 +76,8 @@ def test_a_hub_base_gets_no_merged_copy(tiny_models, tmp_path):
     from harness import models
     from harness.adapters import make_adapter
     from harness.methods import get_method
-    from harness.specs import ModelSpec, TrainConfig
+    from harness.specs import ModelSpec
+    from harness.trainconfig import TrainConfig
     from harness.catalog import discover
 
     hub = ModelSpec(name="h", id="google-bert/bert-base-uncased", family="bert")

@@ -12,7 +12,8 @@ from harness.cli import main
 from harness.errors import HarnessError
 from harness.kinds import InputError, get_kind
 from harness.catalog import validate_task
-from harness.specs import Source, TaskSpec, TrainConfig
+from harness.specs import Source, TaskSpec
+from harness.trainconfig import TrainConfig
 
 KIND = "multiple_choice"
 TASK_YAML = """name: mc_tiny

@@ -115,7 +115,7 @@ def test_label_word_the_tokenizer_changes_is_refused(setup):
 
     from harness.adapters.seq2seq import Seq2SeqAdapter
     from harness.catalog import load_task_file
-    from harness.specs import TrainConfig
+    from harness.trainconfig import TrainConfig
 
     vocab = setup / "accents" / "vocab.txt"
     vocab.parent.mkdir()

@@ -14,7 +14,8 @@ from harness.checkpoint import load_checkpoint
 from harness.cli import main
 from harness.errors import HarnessError
 from harness.catalog import validate_task
-from harness.specs import TaskSpec, TrainConfig
+from harness.specs import TaskSpec
+from harness.trainconfig import TrainConfig
 from harness.verbalizer import parse_label_words, resolve_label_words
 
 LABELS = {"w_alice": "alice", "w_bob": "bob", "w_paris": "paris", "w_london": "london"}

@@ -6,7 +6,7 @@ from types import SimpleNamespace
 import torch
 
 from harness import train
-from harness.specs import TrainConfig
+from harness.trainconfig import TrainConfig
 
 
 class Stub:

@@ -13,7 +13,8 @@ from harness.errors import HarnessError
 from harness.catalog import load_task_file, validate_task
 from harness.config_files import load_models_file
 from harness.kinds.ner import tag_names
-from harness.specs import TaskSpec, TrainConfig, TrainOverrides, resolve_train_config
+from harness.specs import TaskSpec
+from harness.trainconfig import TrainConfig, TrainOverrides, resolve_train_config
 
 TASK = """
 name: t
@@ -200,6 +201,6 @@ def test_lr_schedulers_are_trainers():
     """Every scheduler the specs accept is one Trainer knows (kept in step with transformers' SchedulerType)."""
     from transformers.trainer_utils import SchedulerType
 
-    from harness.specs import LR_SCHEDULERS
+    from harness.trainconfig import LR_SCHEDULERS
 
     assert set(LR_SCHEDULERS) <= {s.value for s in SchedulerType}

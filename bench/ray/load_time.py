@@ -22,7 +22,7 @@ def main() -> None:
     from harness.adapters import make_adapter
     from harness.config_files import load_models_file
     from harness.data import load_task_data
-    from harness.specs import TrainConfig
+    from harness.trainconfig import TrainConfig
 
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--task", default="sst2")

@@ -23,7 +23,8 @@ REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
-from harness.specs import ModelSpec, TrainConfig  # noqa: E402
+from harness.specs import ModelSpec  # noqa: E402
+from harness.trainconfig import TrainConfig  # noqa: E402
 
 
 def reference_predict(model, tok, examples: list[dict], fields: tuple[str, ...]) -> tuple[list[int], float]:
