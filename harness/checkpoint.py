@@ -10,13 +10,14 @@ from pathlib import Path
 from typing import Any
 
 from .adapters import Adapter, make_adapter
+from .catalog import validate_task
 from .errors import HarnessError, did_you_mean
 from .onnx_model import (FP32_FILE, INT8_FILE, SUPPORTED, OnnxModel, find_onnx, onnx_outputs,
                          onnxruntime_available)
 from .methods import get_method
 from .models import FAMILIES
 from .record import CheckpointInfo
-from .specs import TaskSpec, TrainConfig
+from .trainconfig import TrainConfig
 
 REQUIRED = ("harness_task.json", "harness_job.json", "config.json")
 TOKENIZER_FILES = ("tokenizer.json", "vocab.txt", "spiece.model", "sentencepiece.bpe.model")
@@ -84,7 +85,7 @@ def load_checkpoint(path: Path | str, backend: str = "auto") -> tuple[Adapter, A
                            "carries its own tokenizer, so no other one is fetched in its place")
     job = CheckpointInfo.read(folder / "harness_job.json")  # migrates older formats
     try:
-        task = TaskSpec(**_read(folder / "harness_task.json"))
+        task = validate_task(_read(folder / "harness_task.json"))
         # loaded checkpoints run on CPU: its speed settings, not the training device's
         cfg = TrainConfig(**{**job.train, "bf16": "off", "eval_batch_size": "auto"}).for_device("cpu")
     except (KeyError, TypeError, ValueError) as e:

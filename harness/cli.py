@@ -113,15 +113,15 @@ def _select_models(path: Path, only: Optional[str]):
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from . import tasks  # light: the models file, task YAMLs and flags are checked before any heavy import
+    from . import catalog  # light: the models file, task YAMLs and flags are checked before any heavy import
 
     if args.data_dir is not None and not args.data_dir.is_dir():
         raise HarnessError(f"--data-dir: folder '{args.data_dir}' does not exist")
     if args.output_dir.exists() and not args.output_dir.is_dir():
         raise HarnessError(f"--output-dir: '{args.output_dir}' is a file; expected a folder (new or existing)")
     model_specs = _select_models(args.models, args.only_models)
-    registry = tasks.discover(args.task_dir)
-    entries = tasks.select(registry, args.tasks)
+    registry = catalog.discover(args.task_dir)
+    entries = catalog.select(registry, args.tasks)
     for i, m in enumerate(model_specs):
         for name in m.tasks:
             if name not in registry:
@@ -184,9 +184,9 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def cmd_list(args: argparse.Namespace) -> int:
-    from . import tasks
+    from . import catalog
 
-    reg = tasks.discover(args.task_dir)
+    reg = catalog.discover(args.task_dir)
     kw = max([len("kind"), *(len(e.spec.kind) for e in reg.values())])  # the longest kind name sets the column
     print(f"{'task':<18} {'benchmark':<9} {'lang':<5} {'kind':<{kw}} {'main score':<26} {'groups':<8} also")
     for name, e in sorted(reg.items(), key=lambda kv: (kv[1].spec.benchmark, kv[0])):
@@ -194,7 +194,7 @@ def cmd_list(args: argparse.Namespace) -> int:
         also = (["prompt"] if s.prompt else []) + ([f"{len(s.folds)} folds"] if s.folds else [])
         print(f"{name:<18} {s.benchmark:<9} {s.language:<5} {s.kind:<{kw}} {'+'.join(s.main_metrics):<26} "
               f"{','.join(s.groups):<8} {', '.join(also)}".rstrip())
-    print("\ngroups: " + ", ".join(f"{g} ({len(ts)})" for g, ts in sorted(tasks.groups(reg).items())))
+    print("\ngroups: " + ", ".join(f"{g} ({len(ts)})" for g, ts in sorted(catalog.groups(reg).items())))
     if args.models.exists():
         print(f"\nmodels in {args.models}:")
         for m in load_models_file(args.models):

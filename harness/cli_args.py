@@ -10,7 +10,7 @@ from pydantic import ValidationError
 
 from .config_files import format_validation_error
 from .errors import HarnessError, did_you_mean
-from .specs import TRAIN_FIELDS, TrainConfig
+from .trainconfig import TRAIN_FIELDS, TrainConfig
 
 
 def int_list(text: str) -> tuple[int, ...]:

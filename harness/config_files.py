@@ -1,4 +1,5 @@
-"""Reading config files: YAML parsing and strict validation into specs, with one-line errors (file, field, hint)."""
+"""Reading config files: YAML parsing and strict validation into specs, with one-line errors (file, field, hint).
+Task files are loaded by the catalogue (harness.catalog.load_task_file), which adds the registries' checks."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -68,16 +69,6 @@ def read_yaml(path: Path) -> Any:
         mark = getattr(e, "problem_mark", None)
         where = f" line {mark.line + 1}" if mark else ""
         raise HarnessError(f"{path}:{where}: invalid YAML: {getattr(e, 'problem', e)}") from None
-
-
-def load_task_file(path: Path) -> TaskSpec:
-    data = read_yaml(path)
-    if not isinstance(data, dict):
-        raise HarnessError(f"{path}: expected a mapping of task fields, got {type(data).__name__}")
-    try:
-        return TaskSpec(**data)
-    except ValidationError as e:
-        raise HarnessError(format_validation_error(path, e)) from None
 
 
 def load_models_file(path: Path) -> list[ModelSpec]:

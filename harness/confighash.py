@@ -15,7 +15,8 @@ import hashlib
 import json
 from typing import Any, Optional
 
-from .specs import ModelSpec, TaskSpec, TrainConfig
+from .specs import ModelSpec, TaskSpec
+from .trainconfig import TrainConfig
 
 TASK_EXCLUDED = {"description", "license", "caveats", "sources", "groups", "search"}  # never change a score
 MODEL_FIELDS = {"id", "revision", "family", "tokenizer", "init", "config"}

@@ -15,7 +15,7 @@ from typing import Optional
 from . import models, results, runner, search
 from .runner import Job, RunOptions
 from .specs import ModelSpec
-from .tasks import TaskEntry
+from .catalog import TaskEntry
 
 SAMPLE_ROWS = 200  # training rows per (model, task) the tokenizer fit is measured on
 

@@ -77,7 +77,7 @@ def job_command(job: "Job", seed: int, opts: "RunOptions") -> Optional[list[str]
     hyperparameter search. Its models-file entry is `models_entry(job.model.name, job.config)`."""
     from .data import pick_source
     from .metrics import hub_metrics
-    from .tasks import TASKS_DIR
+    from .catalog import TASKS_DIR
 
     if job.search is not None:
         return None

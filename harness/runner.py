@@ -25,8 +25,9 @@ from .errors import HarnessError, did_you_mean
 from .methods import get_method, load_all as load_methods
 from .record import (CheckpointInfo, DataInfo, JobId, ModelInfo, ResultRecord, Search, TaskInfo, Timing, Training,
                      Validation)
-from .specs import ModelSpec, TaskSpec, TrainConfig, TrainOverrides, resolve_train_config
-from .tasks import TaskEntry
+from .specs import ModelSpec, TaskSpec
+from .trainconfig import TrainConfig, TrainOverrides, resolve_train_config
+from .catalog import TaskEntry
 
 log = logging.getLogger(__name__)
 

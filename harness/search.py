@@ -23,7 +23,7 @@ from .record import RecordError, ResultRecord, Search
 from .runner import Job, RunOptions, plan_one
 from .search_space import Range, check_space, dump_space
 from .specs import ModelSpec
-from .tasks import TaskEntry
+from .catalog import TaskEntry
 
 log = logging.getLogger(__name__)
 CLI_FLAGS = {"learning_rate": "--learning-rate", "batch_size": "--batch-size", "epochs": "--epochs",

@@ -12,7 +12,7 @@ from typing import Any, Optional
 
 import torch
 
-from . import metrics, tasks
+from . import catalog, metrics
 from .data import load_task_data, subset_indices
 from .errors import HarnessError
 from .onnx_model import OnnxModel
@@ -41,7 +41,7 @@ def eval_examples(folder: Path, adapter: Any, data_dir: Optional[Path], max_eval
                   ) -> tuple[Optional[list[dict]], str]:
     """The checkpoint task's evaluated (test) split, subset like `run --max-eval-samples`; (None, why) if unloadable."""
     task = adapter.task
-    entry = tasks.discover().get(task.name)
+    entry = catalog.discover().get(task.name)
     task_file = entry.path if entry is not None else folder / "harness_task.json"
     try:
         data = load_task_data(task, task_file, data_dir, need_validation=False)

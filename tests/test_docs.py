@@ -231,7 +231,7 @@ def test_methods_doc_names_every_method_and_the_lora_defaults():
     family defaults are harness/families.yaml's."""
     from harness.methods import method_names
     from harness.models import FAMILIES
-    from harness.specs import TrainConfig
+    from harness.trainconfig import TrainConfig
 
     text = (REPO / "docs" / "methods.md").read_text(encoding="utf-8")
     for name in method_names():

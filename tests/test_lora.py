@@ -55,8 +55,8 @@ def test_only_the_adapter_and_the_head_train(tiny_models):
     from harness import models
     from harness.adapters import make_adapter
     from harness.methods import get_method
-    from harness.specs import TrainConfig
-    from harness.tasks import discover
+    from harness.trainconfig import TrainConfig
+    from harness.catalog import discover
 
     spec = tiny_spec(tiny_models, "tiny-bert")
     task = discover([])["demo_sentiment"].spec
@@ -76,8 +76,9 @@ def test_a_hub_base_gets_no_merged_copy(tiny_models, tmp_path):
     from harness import models
     from harness.adapters import make_adapter
     from harness.methods import get_method
-    from harness.specs import ModelSpec, TrainConfig
-    from harness.tasks import discover
+    from harness.specs import ModelSpec
+    from harness.trainconfig import TrainConfig
+    from harness.catalog import discover
 
     hub = ModelSpec(name="h", id="google-bert/bert-base-uncased", family="bert")
     assert models.from_hub(hub) and not models.from_hub(tiny_spec(tiny_models, "tiny-bert"))

@@ -13,7 +13,9 @@ from harness.adapters import make_adapter
 from harness.checkpoint import load_checkpoint
 from harness.cli import main
 from harness.errors import HarnessError
-from harness.specs import TaskSpec, TrainConfig
+from harness.catalog import validate_task
+from harness.specs import TaskSpec
+from harness.trainconfig import TrainConfig
 from harness.verbalizer import parse_label_words, resolve_label_words
 
 LABELS = {"w_alice": "alice", "w_bob": "bob", "w_paris": "paris", "w_london": "london"}
@@ -26,7 +28,7 @@ def _spec(**over) -> TaskSpec:
                                                                       "splits": {"test": "test"}}],
                 prompt={"template": "{text} it was {mask} .", "label_words": {"neg": "bad", "pos": "good"}})
     base.update(over)
-    return TaskSpec(**base)
+    return validate_task(base)
 
 
 @pytest.mark.parametrize("prompt, needle", [

@@ -150,8 +150,9 @@ def test_tpe_trials_stored_and_resumed(tmp_path, capsys):
 def test_search_section_is_not_part_of_a_plain_jobs_hash():
     """Adding a search: section to a task YAML re-runs nothing: a plain job's config leaves it out."""
     from harness.confighash import TASK_EXCLUDED, legacy_config
-    from harness.specs import ModelSpec, TrainConfig
-    from harness.tasks import discover
+    from harness.specs import ModelSpec
+    from harness.trainconfig import TrainConfig
+    from harness.catalog import discover
 
     spec = discover([])["demo_sentiment"].spec
     assert spec.search and "search" in TASK_EXCLUDED

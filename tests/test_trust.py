@@ -14,7 +14,7 @@ from harness import metrics, models, results, runner
 from harness.cli import main
 from harness.errors import HarnessError
 from harness.specs import ModelSpec
-from harness.tasks import TaskEntry
+from harness.catalog import TaskEntry
 from test_metrics import make_task
 from tiny import build_model
 

@@ -7,7 +7,8 @@ from __future__ import annotations
 
 from typing import Any, Optional
 
-from ..specs import TaskSpec, TrainConfig
+from ..specs import TaskSpec
+from ..trainconfig import TrainConfig
 from .base import Adapter
 
 

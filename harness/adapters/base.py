@@ -7,7 +7,8 @@ from typing import Any, Callable, Iterator, Optional
 
 import torch
 
-from ..specs import TaskSpec, TrainConfig
+from ..specs import TaskSpec
+from ..trainconfig import TrainConfig
 
 
 class Adapter(ABC):

@@ -14,7 +14,8 @@ from ..errors import HarnessError
 from ..registry import Registry
 
 if TYPE_CHECKING:
-    from ..specs import ModelSpec, TaskSpec, TrainConfig
+    from ..specs import ModelSpec, TaskSpec
+    from ..trainconfig import TrainConfig
 
 
 class Method:

@@ -21,7 +21,8 @@ from ..errors import HarnessError, did_you_mean
 from .base import Method, register
 
 if TYPE_CHECKING:
-    from ..specs import ModelSpec, TaskSpec, TrainConfig
+    from ..specs import ModelSpec, TaskSpec
+    from ..trainconfig import TrainConfig
 
 log = logging.getLogger(__name__)
 ADAPTER_FILE = "adapter_model.safetensors"
@@ -33,7 +34,7 @@ def origin(model: "ModelSpec", task: "TaskSpec", cfg: "TrainConfig", opt: str) -
     """Where an option's value was set, for an error line: the models file's or the task YAML's field whose value
     it is (highest precedence first), else the command line."""
     from .. import models
-    from ..specs import TrainOverrides
+    from ..trainconfig import TrainOverrides
 
     value = getattr(cfg, opt)
     levels = ((model.tasks.get(task.name), f"models file: field 'models.{model.name}.tasks.{task.name}.{opt}'"),
@@ -99,7 +100,7 @@ class Lora(Method):
 
         from .. import models
         from ..adapters import make_adapter
-        from ..specs import TrainConfig
+        from ..trainconfig import TrainConfig
 
         where = f"model {model.name}, task {task.name}, method {self.name}"
         for opt in FREEZE_OPTIONS:
