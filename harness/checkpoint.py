@@ -9,7 +9,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from .adapters import Adapter, make_adapter
+from .adapters import Adapter
 from .errors import HarnessError, did_you_mean
 from .onnx_model import (FP32_FILE, INT8_FILE, SUPPORTED, OnnxModel, find_onnx, onnx_outputs,
                          onnxruntime_available)
@@ -102,7 +102,7 @@ def load_checkpoint(path: Path | str, backend: str = "auto") -> tuple[Adapter, A
         raise HarnessError(f"checkpoint: {folder}: cannot load tokenizer ({type(e).__name__}: "
                            f"{str(e).splitlines()[0][:200] if str(e) else ''})") from None
     try:
-        adapter = make_adapter(kind, task, tok, cfg, method.name)
+        adapter = method.make_adapter(kind, task, tok, cfg)
     except ValueError as e:
         raise HarnessError(f"checkpoint: {folder}: {e}") from None
     onnx_file = _onnx_file(folder, adapter, backend)

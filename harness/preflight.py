@@ -14,8 +14,10 @@ from typing import Optional
 
 from . import models, results, runner, search
 from .runner import Job, RunOptions
+from .methods import get_method
 from .specs import ModelSpec
 from .tasks import TaskEntry
+from .text import UNK_WARN
 
 SAMPLE_ROWS = 200  # training rows per (model, task) the tokenizer fit is measured on
 
@@ -62,11 +64,9 @@ def make_plan(model_specs: list[ModelSpec], entries: list[TaskEntry], opts: RunO
 def tokenizer_fit(job: Job, opts: RunOptions, rows: int = SAMPLE_ROWS) -> Fit:
     """[UNK] and truncation rates of the job's tokenizer at its max_length on the first `rows` training rows, as
     its adapter counts them for the result record (`Adapter.token_stats`)."""
-    from .adapters import make_adapter
-
     sample = runner.job_data(job, opts).splits["train"][:rows]
-    adapter = make_adapter(models.family(job.model)["adapter"], job.spec, models.tokenizer_for(job.model), job.cfg,
-                           job.method)
+    adapter = get_method(job.method).make_adapter(models.family(job.model)["adapter"], job.spec,
+                                                  models.tokenizer_for(job.model), job.cfg)
     stats = adapter.token_stats(sample)
     return Fit(job.model.name, job.spec.name, job.cfg.max_length, stats["unk_rate"], stats["truncation_rate"],
                len(sample))
@@ -115,8 +115,6 @@ def plan_lines(plan: Plan, opts: RunOptions) -> list[str]:
 
 def fit_lines(fit_list: list[Fit]) -> list[str]:
     """One line per fit, then a warning line for each whose [UNK] rate is over the leaderboard's ⚠UNK mark."""
-    from leaderboard.columns import UNK_WARN
-
     if not fit_list:
         return []
     lines = [f"tokenizer fit (first {max(f.rows for f in fit_list)} training rows; [UNK]: share of input tokens, "

@@ -255,7 +255,6 @@ def run_job(job: Job, seed: int, opts: RunOptions, cfg: Optional[TrainConfig] = 
     """Train and evaluate one (model, task, seed); save the checkpoint; return the result record and the
     per-example prediction rows (the caller writes them). `cfg` overrides the per-device batch sizes only
     (out-of-memory back-off): the record keeps the requested config and its hash."""
-    from .adapters import make_adapter  # torch and transformers: imported when a job runs, not when a run is planned
     from .divergence import watch_outputs
     from .train import fine_tune
 
@@ -266,7 +265,7 @@ def run_job(job: Job, seed: int, opts: RunOptions, cfg: Optional[TrainConfig] = 
     data = job_data(job, opts)
     fam = models.family(spec)
     tok = models.tokenizer_for(spec)
-    adapter = make_adapter(fam["adapter"], task, tok, cfg, job.method)
+    adapter = method.make_adapter(fam["adapter"], task, tok, cfg)
     model = method.build(adapter, spec, tok, seed)
     splits = data.splits
     train = _subset(splits["train"], opts.max_train_samples)

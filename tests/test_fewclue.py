@@ -105,5 +105,5 @@ def test_more_fewclue_tasks_plan_every_fold_and_method(task, size, masks, tmp_pa
         assert {ex["label"] for ex in data.splits["train"]} <= set(entry.spec.label_names)
     prompt = next(j for j in jobs if j.method == "prompt")
     assert list(prompt.spec.prompt.label_words) == entry.spec.label_names  # every label has its word
-    adapter = make_adapter("encoder", prompt.spec, models.tokenizer_for(prompt.model), prompt.cfg, "prompt")
+    adapter = make_adapter("encoder", prompt.spec, models.tokenizer_for(prompt.model), prompt.cfg, "mlm")
     assert adapter.n_masks == masks

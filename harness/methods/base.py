@@ -31,6 +31,12 @@ class Method:
             return f"{model.family} models do not run {task.kind} tasks with the {self.name} method"
         return None
 
+    def make_adapter(self, family_adapter: str, task: "TaskSpec", tokenizer: Any, cfg: "TrainConfig") -> Any:
+        """The adapter this method trains through: the task kind's adapter of the method's role."""
+        from ..adapters import make_adapter
+
+        return make_adapter(family_adapter, task, tokenizer, cfg, self.adapter_role, f"the {self.name} method")
+
     def prepare_task(self, task: "TaskSpec", task_file: Path, data_dir: Optional[Path]) -> "TaskSpec":
         """The task as this method runs it (e.g. prompt label words resolved into the spec)."""
         return task
@@ -39,10 +45,8 @@ class Method:
               family_adapter: str) -> Optional[str]:
         """Planning-time check with the tokenizer: a reason to skip the job, or None. By default the adapter's own
         check (`Adapter.check`: e.g. label words the tokenizer turns into [UNK], for prompts and for T5 targets)."""
-        from ..adapters import make_adapter
-
         try:
-            adapter = make_adapter(family_adapter, task, tokenizer, cfg, self.name)
+            adapter = self.make_adapter(family_adapter, task, tokenizer, cfg)
         except HarnessError as e:  # an adapter that cannot serve this task at all (e.g. no mask token)
             return str(e)
         return adapter.check()

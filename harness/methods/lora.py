@@ -98,7 +98,6 @@ class Lora(Method):
         import torch
 
         from .. import models
-        from ..adapters import make_adapter
         from ..specs import TrainConfig
 
         where = f"model {model.name}, task {task.name}, method {self.name}"
@@ -110,7 +109,7 @@ class Lora(Method):
         if reason:
             return reason
         targets, source = target_modules(model, cfg, task)
-        adapter = make_adapter(family_adapter, task, tokenizer, cfg, self.name)
+        adapter = self.make_adapter(family_adapter, task, tokenizer, cfg)
         with torch.device("meta"):
             meta = adapter.auto_class.from_config(models.model_config(model, tokenizer, **adapter.model_kwargs()))
         head = adapter.head_modules(meta)
