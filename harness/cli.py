@@ -127,10 +127,11 @@ def cmd_run(args: argparse.Namespace) -> int:
             if name not in registry:
                 raise HarnessError(f"{args.models}: field 'models.{i}.tasks.{name}': unknown task"
                                    f"{did_you_mean(name, registry)}")
-    from . import execute, preflight, runner, search  # metrics (scipy, sklearn), not yet torch or transformers
+    from . import execute, preflight, search  # metrics (scipy, sklearn), not yet torch or transformers
+    from .plan import RunOptions, check_folds, check_metric_code
 
-    runner.check_metric_code(entries, args.trust_metric_code)
-    folds_note = runner.check_folds(entries, args.folds)
+    check_metric_code(entries, args.trust_metric_code)
+    folds_note = check_folds(entries, args.folds)
     if folds_note:
         print(folds_note)
     cli_train = {"max_steps": args.max_steps, "epochs": args.epochs, "learning_rate": args.learning_rate,
@@ -149,12 +150,12 @@ def cmd_run(args: argparse.Namespace) -> int:
         if not torch.cuda.is_available():
             raise HarnessError("--device cuda: no CUDA device is available here; use --device cpu")
     _quiet_hf()  # the grid draws the one progress bar; library bars (e.g. saving shards) stay off
-    opts = runner.RunOptions(output_dir=args.output_dir.resolve(),
-                             data_dir=args.data_dir.resolve() if args.data_dir else None, seeds=args.seeds,
-                             max_train_samples=args.max_train_samples, max_eval_samples=args.max_eval_samples,
-                             device=args.device, keep_checkpoints=args.keep_checkpoints, cli_train=cli_train,
-                             progress=not args.quiet, methods=args.methods, folds=args.folds,
-                             trust_metric_code=args.trust_metric_code)
+    opts = RunOptions(output_dir=args.output_dir.resolve(),
+                      data_dir=args.data_dir.resolve() if args.data_dir else None, seeds=args.seeds,
+                      max_train_samples=args.max_train_samples, max_eval_samples=args.max_eval_samples,
+                      device=args.device, keep_checkpoints=args.keep_checkpoints, cli_train=cli_train,
+                      progress=not args.quiet, methods=args.methods, folds=args.folds,
+                      trust_metric_code=args.trust_metric_code)
     plan = preflight.make_plan(model_specs, entries, opts, request)  # searches: trials first, then chosen settings
     for line in preflight.report(plan, opts):  # the plan and the tokenizer fit, before anything trains
         print(line)

@@ -20,7 +20,7 @@ from . import models, results
 from .confighash import config_hash
 from .errors import HarnessError
 from .record import RecordError, ResultRecord, Search
-from .runner import Job, RunOptions, plan_one
+from .plan import Job, RunOptions, plan_one
 from .search_space import Range, check_space, dump_space
 from .specs import ModelSpec
 from .tasks import TaskEntry

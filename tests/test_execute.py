@@ -256,14 +256,15 @@ def test_gpu_slots_pin_workers_and_refuse_oversubscription():
 
 def test_local_workers_see_only_their_gpu(bert_models, tmp_path):
     """Each worker process is pinned through CUDA_VISIBLE_DEVICES (the jobs themselves run on CPU here)."""
-    from harness import runner, tasks
+    from harness import tasks
+    from harness.plan import RunOptions, plan
     from harness.config_files import load_models_file
     from harness.execute.base import Outcome, Unit
     from harness.execute.local import LocalExecutor
 
-    opts = runner.RunOptions(output_dir=tmp_path / "o", seeds=(1, 2), max_train_samples=24, max_eval_samples=16,
+    opts = RunOptions(output_dir=tmp_path / "o", seeds=(1, 2), max_train_samples=24, max_eval_samples=16,
                              cli_train={"max_steps": 2}, progress=False)
-    jobs, _ = runner.plan(load_models_file(bert_models), [tasks.discover()["demo_sentiment"]], opts)
+    jobs, _ = plan(load_models_file(bert_models), [tasks.discover()["demo_sentiment"]], opts)
     units = [Unit(i, jobs[0], seed, opts) for i, seed in enumerate(jobs[0].seeds)]
     executor = LocalExecutor(["3", "5"], threads=1)
     try:
@@ -277,12 +278,13 @@ def test_local_workers_see_only_their_gpu(bert_models, tmp_path):
 
 def test_probe_lists_what_a_node_lacks(bert_models, tmp_path):
     """The per-node check itself (run on every Ray node before a grid), against a driver's expectations."""
-    from harness import runner, tasks
+    from harness import tasks
+    from harness.plan import RunOptions, plan
     from harness.config_files import load_models_file
     from harness.execute.probe import expectations, probe_node
 
-    opts = runner.RunOptions(output_dir=tmp_path / "o", data_dir=tmp_path, max_train_samples=8)
-    jobs, _ = runner.plan(load_models_file(bert_models), [tasks.discover()["demo_sentiment"]], opts)
+    opts = RunOptions(output_dir=tmp_path / "o", data_dir=tmp_path, max_train_samples=8)
+    jobs, _ = plan(load_models_file(bert_models), [tasks.discover()["demo_sentiment"]], opts)
     (tmp_path / "o").mkdir()
     (tmp_path / "o" / ".marker").write_text("")
     expect = expectations(jobs, opts, ".marker")

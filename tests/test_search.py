@@ -10,7 +10,7 @@ import pytest
 from harness import cli
 from harness.execute import ExecOptions, concurrency
 from harness.record import ResultRecord
-from harness.runner import RunOptions
+from harness.plan import RunOptions
 from harness.search_space import Range, check_space, dump_space
 from leaderboard.table import leaderboard, load_results, to_markdown
 

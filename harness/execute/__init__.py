@@ -5,7 +5,7 @@ An executor is one module here with a `make(...)` and a class with run / cancel 
 from __future__ import annotations
 
 from ..errors import HarnessError, did_you_mean
-from ..runner import RunOptions
+from ..plan import RunOptions
 from .base import EXECUTORS, ExecOptions, Executor, Unit, threads_per_job
 from .driver import run_grid
 

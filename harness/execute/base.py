@@ -5,7 +5,7 @@ import os
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Iterator, Optional, Protocol, Union
 
-from ..runner import Job, RunOptions
+from ..plan import Job, RunOptions
 
 EXECUTORS = ("serial", "local", "ray")
 

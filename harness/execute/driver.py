@@ -15,7 +15,7 @@ from tqdm.auto import tqdm
 from .. import interrupt, models, results
 from ..rerun import job_command
 from ..record import Execution, Failure, JobId, RecordError, ResultRecord, TaskInfo, UnknownSchema
-from ..runner import Job, RunOptions
+from ..plan import Job, RunOptions
 from .base import ExecOptions, Outcome, Started, Unit
 
 log = logging.getLogger(__name__)
@@ -114,7 +114,7 @@ def prune_checkpoints(job: Job, opts: RunOptions, records: dict[int, ResultRecor
 
 def _remove_partial_files(unit: Unit) -> None:
     """An interrupted unit leaves its live log and, if stopped while saving, a hidden temporary checkpoint folder
-    (runner.save_checkpoint): remove both, so only finished units have files."""
+    (checkpoint.save_checkpoint): remove both, so only finished units have files."""
     results.log_path(results.result_path(unit.opts.output_dir, unit.job.key, unit.seed)).unlink(missing_ok=True)
     final = results.checkpoint_dir(unit.opts.output_dir, unit.job.key, unit.seed)
     for tmp in final.parent.glob(f".{final.name}.*.tmp") if final.parent.is_dir() else ():

@@ -5,7 +5,7 @@ from pathlib import Path
 from typing import Any, Optional
 
 from .. import results
-from ..runner import Job, RunOptions
+from ..plan import Job, RunOptions
 
 
 def expectations(jobs: list[Job], opts: RunOptions, marker: Optional[str]) -> dict[str, Any]:

@@ -12,7 +12,7 @@ import uuid
 from typing import Any, Iterator, Optional
 
 from ..errors import HarnessError
-from ..runner import RunOptions
+from ..plan import RunOptions
 from .base import Event, ExecOptions, Outcome, Started, Unit, env_threads
 from .probe import expectations, probe_node
 

@@ -1,7 +1,7 @@
 """What a training method is: what it needs from the task and the model, and how it builds, saves and loads one.
 
 A method module (harness/methods/<method>.py) registers one `Method`. Planning asks it whether a (model, task)
-can run it (a reason when not: the job is skipped and the reason printed), the job runner asks it to build the
+can run it (a reason when not: the job is skipped and the reason printed), a job (harness.job) asks it to build the
 model, the checkpoint writer to save it and the checkpoint loader to load it. Adapters come from the task kind:
 a method names the adapter role it uses ("head": a task head; "mlm": the masked-LM head).
 """
