@@ -10,8 +10,8 @@ from typing import Optional, Sequence
 
 from . import interrupt
 from .publish import commands as publish
-from .cli_args import (Parser, check_train_options, executor_name, int_list, method_list, name_list, positive_float,
-                       positive_int, search_option, seed_list, set_option)
+from .cli_args import (Parser, check_train_options, executor_help, executor_name, int_list, method_list, name_list,
+                       positive_float, positive_int, search_option, seed_list, set_option)
 from .errors import HarnessError, did_you_mean
 from .config_files import load_models_file
 
@@ -55,9 +55,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--only-models", help="comma-separated model names from the models file")
     run.add_argument("--keep-checkpoints", choices=["best", "all", "none"], default="best",
                      help="best: one checkpoint per configuration (best validation seed); all: every seed; none")
-    run.add_argument("--executor", type=executor_name, default=None,
-                     help="serial (default): jobs one after another in this process; local: worker processes on "
-                          "this machine, one per GPU slot; ray: Ray tasks on a local instance or a cluster")
+    run.add_argument("--executor", type=executor_name, default=None, help=executor_help())
     run.add_argument("--workers", type=positive_int, default=None,
                      help="local executor: jobs at once (implies --executor local; default GPUs ÷ --gpus-per-job, "
                           "1 on CPU)")
@@ -127,7 +125,11 @@ def cmd_run(args: argparse.Namespace) -> int:
             if name not in registry:
                 raise HarnessError(f"{args.models}: field 'models.{i}.tasks.{name}': unknown task"
                                    f"{did_you_mean(name, registry)}")
-    from . import execute, preflight, search  # metrics (scipy, sklearn), not yet torch or transformers
+    from . import preflight, search  # metrics (scipy, sklearn), not yet torch or transformers
+    from .execute.base import ExecOptions
+    from .execute.driver import run_grid
+    from .execute.executors import check_options, get_executor
+    from .execute.search import run_searches
     from .plan import RunOptions, check_folds, check_metric_code
 
     check_metric_code(entries, args.trust_metric_code)
@@ -140,11 +142,10 @@ def cmd_run(args: argparse.Namespace) -> int:
     check_train_options(cli_train)
     request = search.request_from_cli(args.search, args.search_trials, cli_train, {k for k, _ in args.set})
     executor = args.executor or ("local" if args.workers is not None else "serial")
-    eopts = execute.ExecOptions(executor=executor, workers=args.workers, gpus_per_job=args.gpus_per_job,
-                                threads_per_job=args.threads_per_job, ray_address=args.ray_address,
-                                verbose=args.verbose)
-    execute.check_options(eopts)
-    if args.device == "cuda" and args.executor != "ray":  # on Ray the GPUs are the cluster's (checked there)
+    eopts = ExecOptions(executor=executor, workers=args.workers, gpus_per_job=args.gpus_per_job,
+                        threads_per_job=args.threads_per_job, ray_address=args.ray_address, verbose=args.verbose)
+    check_options(eopts)
+    if args.device == "cuda" and get_executor(executor).local_gpus:  # Ray: the cluster's GPUs (checked there)
         import torch
 
         if not torch.cuda.is_available():
@@ -163,14 +164,14 @@ def cmd_run(args: argparse.Namespace) -> int:
         return 0
     jobs, counts = plan.jobs, {"done": 0, "skipped": 0, "failed": 0}
     if request.active:
-        jobs, counts, chosen = search.run_searches(plan.searches, opts, eopts)
+        jobs, counts, chosen = run_searches(plan.searches, opts, eopts)
         for line in chosen:
             print(line)
     log.info("%d jobs (model × task × method × fold) × %d seeds under %s", len(jobs), len(args.seeds),
              args.output_dir)
     if not jobs:
         print("no job applies to these models, tasks and methods")
-    for k, v in execute.run_grid(jobs, opts, eopts).items():
+    for k, v in run_grid(jobs, opts, eopts).items():
         counts[k] += v
     args.output_dir.mkdir(parents=True, exist_ok=True)
     from leaderboard.table import failure_lines, to_markdown, write_tables

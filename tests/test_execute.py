@@ -241,8 +241,8 @@ def test_verbose_prints_each_jobs_log(bert_models, tmp_path, capsys):
 
 def test_gpu_slots_pin_workers_and_refuse_oversubscription():
     from harness.errors import HarnessError
-    from harness.execute import ExecOptions
-    from harness.execute.local import plan_slots
+    from harness.execute.base import ExecOptions
+    from harness.execute.executors.local import plan_slots
 
     assert plan_slots("cuda", ExecOptions(executor="local"), ["0", "1"]) == ["0", "1"]
     assert plan_slots("cuda", ExecOptions(executor="local", gpus_per_job=0.5), ["0", "1"]) == ["0", "1", "0", "1"]
@@ -260,7 +260,7 @@ def test_local_workers_see_only_their_gpu(bert_models, tmp_path):
     from harness.plan import RunOptions, plan
     from harness.config_files import load_models_file
     from harness.execute.base import Outcome, Unit
-    from harness.execute.local import LocalExecutor
+    from harness.execute.executors.local import LocalExecutor
 
     opts = RunOptions(output_dir=tmp_path / "o", seeds=(1, 2), max_train_samples=24, max_eval_samples=16,
                              cli_train={"max_steps": 2}, progress=False)

@@ -19,7 +19,8 @@ from harness.plan import RunOptions, plan  # noqa: E402
 from harness.cli import main  # noqa: E402
 from harness.config_files import load_models_file  # noqa: E402
 from harness.errors import HarnessError  # noqa: E402
-from harness.execute import ExecOptions, run_grid  # noqa: E402
+from harness.execute.base import ExecOptions  # noqa: E402
+from harness.execute.driver import run_grid  # noqa: E402
 from test_execute import records  # noqa: E402
 
 SMOKE = ["--max-train-samples", "24", "--max-eval-samples", "16", "--max-steps", "2", "--quiet"]

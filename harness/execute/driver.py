@@ -17,6 +17,7 @@ from ..rerun import job_command
 from ..record import Execution, Failure, JobId, RecordError, ResultRecord, TaskInfo, UnknownSchema
 from ..plan import Job, RunOptions
 from .base import ExecOptions, Outcome, Started, Unit
+from .executors import make_executor
 
 log = logging.getLogger(__name__)
 
@@ -139,8 +140,6 @@ def _finished_record(rfile) -> "ResultRecord | bool | None":
 
 def run_grid(jobs: list[Job], opts: RunOptions, eopts: Optional[ExecOptions] = None) -> dict[str, int]:
     """Run every (job, seed) whose result file is missing; returns counts of done, skipped and failed."""
-    from . import make_executor
-
     eopts = eopts or ExecOptions()
     for path in results.remove_leftovers(opts.output_dir):
         log.info("removed %s (a temporary file of a write that did not finish)", path)
