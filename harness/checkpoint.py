@@ -12,13 +12,13 @@ import shutil
 from pathlib import Path
 from typing import Any
 
-from . import models, results
+from . import results
 from .adapters import Adapter
 from .errors import HarnessError, did_you_mean
 from .onnx_model import (FP32_FILE, INT8_FILE, SUPPORTED, OnnxModel, find_onnx, onnx_outputs,
                          onnxruntime_available)
 from .methods import get_method
-from .models import FAMILIES
+from .families import adapter_kinds
 from .record import CheckpointInfo
 from .specs import TaskSpec, TrainConfig
 
@@ -74,7 +74,7 @@ def save_checkpoint(path: Path, model: Any, tokenizer: Any, job: Any, seed: int)
     shutil.rmtree(tmp, ignore_errors=True)
     saved_bytes = get_method(job.method).save(tmp, model, tokenizer)
     results.write_json(tmp / "harness_task.json", job.spec.model_dump(mode="json"))
-    CheckpointInfo(model=job.model.model_dump(mode="json"), adapter=models.family(job.model)["adapter"],
+    CheckpointInfo(model=job.model.model_dump(mode="json"), adapter=job.family.adapter,
                    method=job.method, fold=job.fold, train=job.cfg.model_dump(mode="json"), seed=seed,
                    config_hash=job.config_hash).write(tmp / "harness_job.json")
     if path.exists():
@@ -114,7 +114,7 @@ def load_checkpoint(path: Path | str, backend: str = "auto") -> tuple[Adapter, A
         raise HarnessError(f"checkpoint: {folder}: invalid harness_task.json / harness_job.json "
                            f"({str(e).splitlines()[0][:200]})") from None
     kind, method = job.adapter, get_method(job.method, f"checkpoint: {folder}: harness_job.json: field 'method'")
-    known = sorted({fam["adapter"] for fam in FAMILIES.values()})
+    known = adapter_kinds()
     if kind not in known:
         raise HarnessError(f"checkpoint: {folder}: unknown adapter kind '{kind}' (expected {' or '.join(known)})")
     from transformers import AutoTokenizer

@@ -14,6 +14,7 @@ from .cli_args import (Parser, check_train_options, executor_help, executor_name
                        positive_float, positive_int, search_option, seed_list, set_option)
 from .errors import HarnessError, did_you_mean
 from .config_files import load_models_file
+from .families import family_names
 
 log = logging.getLogger("harness")
 DEFAULT_MODELS = Path(__file__).resolve().parent.parent / "models.yaml"
@@ -98,7 +99,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _select_models(path: Path, only: Optional[str]):
-    specs = load_models_file(path)
+    specs = load_models_file(path, family_names())
     if not only:
         return specs
     names = {m.name: m for m in specs}
@@ -199,7 +200,7 @@ def cmd_list(args: argparse.Namespace) -> int:
     print("\ngroups: " + ", ".join(f"{g} ({len(ts)})" for g, ts in sorted(tasks.groups(reg).items())))
     if args.models.exists():
         print(f"\nmodels in {args.models}:")
-        for m in load_models_file(args.models):
+        for m in load_models_file(args.models, family_names()):
             ident = m.id or f"random init ({m.tokenizer})"
             print(f"  {m.name:<24} {m.family:<7} {ident}" + ("  [untrained]" if m.untrained else ""))
     return 0

@@ -53,7 +53,7 @@ def prepare(job: Job, seed: int, opts: RunOptions, cfg: TrainConfig) -> Prepared
     data = job_data(job, opts.data_dir)
     tok = models.tokenizer_for(job.model)
     method = get_method(job.method)
-    adapter = method.make_adapter(models.family(job.model)["adapter"], job.spec, tok, cfg)
+    adapter = method.make_adapter(job.family.adapter, job.spec, tok, cfg)
     model = method.build(adapter, job.model, tok, seed)
     splits = data.splits
     train = _subset(splits["train"], opts.max_train_samples)
@@ -117,7 +117,7 @@ def record(job: Job, seed: int, opts: RunOptions, ready: Prepared, outcome: Any,
     rows = [{"id": ex["id"], "input": i, "gold": g, **p}
             for ex, i, g, p in zip(test, scored.inputs, scored.golds, scored.preds)]
     rec = ResultRecord(
-        job=JobId(model=spec.name, revision=models.revision_label(spec), task=task.name, method=job.method,
+        job=JobId(model=spec.name, revision=job.revision, task=task.name, method=job.method,
                   fold=job.fold, seed=seed, config_hash=job.config_hash),
         config=job.config,
         task_info=TaskInfo.of(task),

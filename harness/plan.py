@@ -17,6 +17,7 @@ from .confighash import adopt_legacy, job_config, legacy_config
 from .data import cached_task_data, subset_indices
 from .config_files import format_validation_error
 from .errors import HarnessError, did_you_mean
+from .families import Family
 from .methods import check_method_options, get_method
 from .record import Search
 from .specs import ModelSpec, TaskSpec
@@ -56,6 +57,8 @@ class Job:
     config: dict[str, Any]
     seeds: tuple[int, ...]
     search: Optional[Search] = None  # a hyperparameter search's trial, or the setting it chose
+    revision: str = ""  # the model's revision label (models.ResolvedModel), the <revision> of its result path
+    family: Optional[Family] = None  # the model's family (its adapter kind)
 
     @property
     def trial(self) -> bool:
@@ -64,12 +67,12 @@ class Job:
 
 
 
-def resolve_config(model: ModelSpec, entry: TaskEntry, opts: RunOptions, extra: Optional[dict[str, Any]] = None
-                   ) -> tuple[TrainConfig, set[str]]:
+def resolve_config(model: ModelSpec, entry: TaskEntry, opts: RunOptions, extra: Optional[dict[str, Any]] = None,
+                   family: Optional[Family] = None) -> tuple[TrainConfig, set[str]]:
     """Precedence: a search's values > CLI > model-per-task > model > task default > family default > TrainConfig
     defaults. Returns the config resolved for the device and the keys set at any level (what the hash covers)."""
-    fam = models.family(model)
-    levels = (fam.get("train"), entry.spec.train, model.train, model.tasks.get(entry.spec.name), opts.cli_train,
+    fam = family or models.family(model)
+    levels = (fam.train, entry.spec.train, model.train, model.tasks.get(entry.spec.name), opts.cli_train,
               extra)
     try:
         cfg = resolve_train_config(*levels)
@@ -134,9 +137,8 @@ def plan(model_specs: list[ModelSpec], entries: list[TaskEntry], opts: RunOption
     (the hash covers every fold's data fingerprint), so the leaderboard can average over folds.
     """
     jobs, skipped = [], []
-    for m in model_specs:
-        models.tokenizer_for(m)  # fails early (exit 2) for an unresolvable id
-        models.check_weights(m)
+    for spec in model_specs:
+        m = models.resolve(spec)  # fails early (exit 2) for an unresolvable id
         for entry, name in ((e, meth) for e in entries for meth in opts.methods):
             planned = plan_one(m, entry, name, opts)
             if isinstance(planned, str):
@@ -146,21 +148,21 @@ def plan(model_specs: list[ModelSpec], entries: list[TaskEntry], opts: RunOption
     return jobs, skipped
 
 
-def plan_one(m: ModelSpec, entry: TaskEntry, name: str, opts: RunOptions, extra: Optional[dict[str, Any]] = None,
-             search: Optional[Search] = None) -> list[Job] | str:
+def plan_one(resolved: models.ResolvedModel, entry: TaskEntry, name: str, opts: RunOptions,
+             extra: Optional[dict[str, Any]] = None, search: Optional[Search] = None) -> list[Job] | str:
     """The jobs (one per fold) of one (model, task, method), or why it does not apply. `extra`: training options
     of a search (above every level); `search`: the job's search role, part of its config and hash. A trial always
     has a validation split (carved from train where the task has none): it is scored there."""
-    tok, fam = models.tokenizer_for(m), models.family(m)
+    m, tok, fam = resolved.spec, resolved.tokenizer, resolved.family
     method = get_method(name, "--methods")
-    reason = method.not_applicable(m, entry.spec, fam["adapter"])
+    reason = method.not_applicable(m, entry.spec, fam.adapter)
     if reason:
         return f"{m.name} × {entry.spec.name} × {name}: {reason}"
     spec = method.prepare_task(entry.spec, entry.path, opts.data_dir)
-    cfg, set_keys = resolve_config(m, entry, opts, extra)
+    cfg, set_keys = resolve_config(m, entry, opts, extra, fam)
     check_method_options(cfg, set_keys, name, f"model {m.name}, task {spec.name}")
-    models.check_limits(m, tok, cfg, f"training options of {m.name} on {spec.name}")
-    reason = method.check(m, spec, tok, cfg, fam["adapter"])
+    resolved.check_limits(cfg, f"training options of {m.name} on {spec.name}")
+    reason = method.check(m, spec, tok, cfg, fam.adapter)
     if reason:
         return f"{m.name} × {spec.name} × {name}: {reason}"
     need_val = cfg.selection == "best" or (search is not None and search.role == "trial")
@@ -174,12 +176,12 @@ def plan_one(m: ModelSpec, entry: TaskEntry, name: str, opts: RunOptions, extra:
     config = job_config(name, spec, m, cfg, set_keys, *subset, data_part, search_part)
     legacy = legacy_config(name, spec, m, cfg, *subset, data_part) if search is None else None
     base, chash, config = adopt_legacy(config, legacy, opts.output_dir, lambda h: results.job_key(
-        m.name, models.revision_label(m), spec.name, name, h))
+        m.name, resolved.revision, spec.name, name, h))
     seeds = opts.seeds[:1] if search is not None and search.role == "trial" else opts.seeds
     jobs = []
     for fold in _folds(entry, opts):
         key = base / f"fold-{fold}" if fold is not None else base
         n_train = len(subset_indices(len(loaded[fold].splits["train"]), opts.max_train_samples))
         jobs.append(Job(m, entry, spec, name, fold, loaded[fold].fingerprint, need_val, n_train, cfg, key, chash,
-                        config, seeds, search))
+                        config, seeds, search, resolved.revision, fam))
     return jobs

@@ -66,8 +66,8 @@ def tokenizer_fit(job: Job, opts: RunOptions, rows: int = SAMPLE_ROWS) -> Fit:
     """[UNK] and truncation rates of the job's tokenizer at its max_length on the first `rows` training rows, as
     its adapter counts them for the result record (`Adapter.token_stats`)."""
     sample = job_data(job, opts.data_dir).splits["train"][:rows]
-    adapter = get_method(job.method).make_adapter(models.family(job.model)["adapter"], job.spec,
-                                                  models.tokenizer_for(job.model), job.cfg)
+    adapter = get_method(job.method).make_adapter(job.family.adapter, job.spec, models.tokenizer_for(job.model),
+                                                  job.cfg)
     stats = adapter.token_stats(sample)
     return Fit(job.model.name, job.spec.name, job.cfg.max_length, stats["unk_rate"], stats["truncation_rate"],
                len(sample))

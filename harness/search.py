@@ -69,7 +69,7 @@ def request_from_cli(items: list[tuple[str, list[Any]]], trials: Optional[int], 
 class SearchPlan:
     """One search: a (model, task, method), its space, strategy and number of trials."""
 
-    model: ModelSpec
+    model: models.ResolvedModel
     entry: TaskEntry
     method: str
     space: dict[str, Range]
@@ -113,26 +113,26 @@ def plan_searches(model_specs: list[ModelSpec], entries: list[TaskEntry], opts: 
     """Every search of the grid, checked before anything trains: the base job, every grid point (or the range
     ends for sampled options) planned as a trial job."""
     plans, skipped = [], []
-    for m in model_specs:
-        models.tokenizer_for(m)
+    for spec in model_specs:
+        m = models.resolve(spec)  # once per model: its tokenizer, family and revision serve every plan below
         for entry in entries:
             for method in opts.methods:
                 plan_pair(plans, skipped, m, entry, method, opts, request)
     return plans, skipped
 
 
-def plan_pair(plans: list[SearchPlan], skipped: list[str], m: ModelSpec, entry: TaskEntry, method: str,
+def plan_pair(plans: list[SearchPlan], skipped: list[str], m: models.ResolvedModel, entry: TaskEntry, method: str,
               opts: RunOptions, request: Request) -> None:
     """Plan one (model, task, method)'s search into `plans`, or the reason it does not apply into `skipped`."""
     base = plan_one(m, entry, method, opts)
     if isinstance(base, str):
         skipped.append(base)
         return
-    space = _space_for(m, entry, request, opts.cli_train)
+    space = _space_for(m.spec, entry, request, opts.cli_train)
     points = _grid(space)  # None for a continuous range (only with --search-trials: --search gives lists)
     strategy = "grid" if request.trials is None else "tpe"
     n = len(points) if strategy == "grid" else request.trials
-    study = f"{m.name}/{models.revision_label(m)}/{entry.spec.name}/{method}/" + config_hash(
+    study = f"{m.name}/{m.revision}/{entry.spec.name}/{method}/" + config_hash(
         {"base": base[0].config, "space": dump_space(space)})
     plan = SearchPlan(m, entry, method, space, strategy, n, base[0].spec.direction, study)
     if strategy == "grid":  # every point planned now (a setting that cannot run fails here, exit 2) and run later

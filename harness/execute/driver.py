@@ -12,7 +12,7 @@ from typing import Any, Optional
 
 from tqdm.auto import tqdm
 
-from .. import interrupt, models, results
+from .. import interrupt, results
 from ..rerun import job_command
 from ..record import Execution, Failure, JobId, RecordError, ResultRecord, TaskInfo, UnknownSchema
 from ..plan import Job, RunOptions
@@ -70,7 +70,7 @@ def write_outcome(unit: Unit, out: Outcome, attempts: int = 1) -> Optional[Resul
         return record
     log.error("job %s seed %d failed: %s", unit.job.key, unit.seed, out.error)
     job = unit.job
-    ResultRecord(status="failed", job=JobId(model=job.model.name, revision=models.revision_label(job.model), task=job.spec.name,
+    ResultRecord(status="failed", job=JobId(model=job.model.name, revision=job.revision, task=job.spec.name,
                                             method=job.method, fold=job.fold, seed=unit.seed,
                                             config_hash=job.config_hash),
                  config=job.config, command=command, task_info=TaskInfo.of(job.spec),

@@ -90,11 +90,11 @@ def pipeline_tag(rec: "ResultRecord") -> Optional[str]:
     from ..adapters import adapter_class
     from ..kinds import get_kind
     from ..methods import get_method
-    from ..models import FAMILIES
+    from ..families import FAMILIES
 
-    family = FAMILIES.get(rec.model_info.family, {}) if rec.model_info else {}
+    family = FAMILIES.get(rec.model_info.family) if rec.model_info else None
     role = get_method(rec.job.method).adapter_role
-    cls = adapter_class(family["adapter"], rec.task_info.kind, role) if "adapter" in family else None
+    cls = adapter_class(family.adapter, rec.task_info.kind, role) if family is not None else None
     return (cls.pipeline_tag if cls is not None else None) or get_kind(rec.task_info.kind).pipeline_tag
 
 
