@@ -109,6 +109,37 @@ def test_bad_execution_flags_are_one_line_errors(bert_models, tmp_path, capsys, 
     assert not (tmp_path / "o").exists()
 
 
+def test_executors_are_registered_and_checked_by_their_own_modules(tmp_path):
+    """Every module of harness/execute/executors registers one executor kind: --executor's choices and help come
+    from the registry (default first), and each executor refuses the options it does not take, in one line."""
+    import subprocess
+
+    from harness.cli_args import executor_help
+    from harness.errors import HarnessError
+    from harness.execute.base import ExecOptions
+    from harness.execute.executors import check_options, concurrency, executor_names, get_executor
+    from harness.plan import RunOptions
+
+    assert executor_names() == ("serial", "local", "ray")
+    assert executor_help() == ("serial (default): jobs one after another in this process; local: worker processes "
+                               "on this machine, one per GPU slot; ray: Ray tasks on a local instance or a cluster")
+    assert [get_executor(n).local_gpus for n in executor_names()] == [True, True, False]
+    for eopts, expected in ((ExecOptions("serial", gpus_per_job=1), "--gpus-per-job: only for --executor local or "
+                             "ray (serial runs one job at a time)"),
+                            (ExecOptions("local", ray_address="auto"), "--ray-address: only for --executor ray"),
+                            (ExecOptions("ray", workers=2), "--workers: only for --executor local (it means local "
+                             "with N worker processes); with --executor ray leave it out"),
+                            (ExecOptions("nope"), "--executor: unknown executor 'nope'")):
+        with pytest.raises(HarnessError) as e:
+            check_options(eopts)
+        assert str(e.value) == expected
+    assert concurrency(ExecOptions("local", workers=3), RunOptions(output_dir=tmp_path)) == 3
+    cheap = ("import sys, harness.cli_args; harness.cli_args.executor_help(); "
+             "print([m for m in ('torch', 'ray', 'transformers') if m in sys.modules])")
+    assert subprocess.run([sys.executable, "-c", cheap], capture_output=True, text=True, check=True,
+                          cwd=Path(__file__).resolve().parents[1]).stdout.strip() == "[]"
+
+
 class _no_exit:
     def __enter__(self):
         return self
