@@ -1,2 +1,4 @@
 """Fine-tune candidate Hub models on GLUE/CLUE-style tasks and score them into a leaderboard."""
-__version__ = "0.1.0"
+from .results import VERSION as __version__
+
+__all__ = ["__version__"]

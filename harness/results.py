@@ -18,6 +18,8 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, Iterable, Optional
 
+VERSION = "0.1.0"  # the harness's version, recorded in every result (environment.harness)
+
 PACKAGES = ("torch", "transformers", "tokenizers", "datasets", "accelerate", "scikit-learn", "scipy", "seqeval",
             "numpy", "pydantic")
 
@@ -158,9 +160,7 @@ def environment(device: str) -> dict[str, Any]:
             versions[pkg] = importlib.metadata.version(pkg)
         except importlib.metadata.PackageNotFoundError:
             versions[pkg] = None
-    from . import __version__
-
-    env = {"harness": __version__, "git_sha": git_sha(), "python": platform.python_version(),
+    env = {"harness": VERSION, "git_sha": git_sha(), "python": platform.python_version(),
            "platform": platform.platform(), "versions": versions, "device": device,
            "host": platform.node(), "cuda_visible_devices": os.environ.get("CUDA_VISIBLE_DEVICES")}
     if device == "cuda":

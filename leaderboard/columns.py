@@ -32,6 +32,9 @@ class Column:
     direction: Optional[str] = None  # "higher" / "lower" is better; None: not a quantity to rank by
     group: str = "identity"  # identity, benchmark, task
     warn_above: Optional[float] = None  # values above this get a ' ⚠' mark
+    picker: tuple[int, str] = ()  # (position, label) in the app's "extra columns" picker; (): always shown or never
+    picked: bool = False  # shown before the user picks (the picker's default)
+    short: str = ""  # header in leaderboard.md; empty: not in leaderboard.md
 
     def expand(self, bench: str = "", task: str = "", direction: Optional[str] = None) -> "Column":
         """The column for one benchmark / task; ``direction`` replaces a template's placeholder direction."""
@@ -42,17 +45,20 @@ class Column:
 
 # direction="task": the direction of the benchmark's / task's main score, filled in by expand().
 IDENTITY = (
-    Column("row", "model", "text"),
+    Column("row", "model", "text", short="model"),
     Column("model", "model id", "text"),
-    Column("revision", "revision", "text"),
-    Column("method", "method", "text"),
-    Column("family", "family", "text"),
-    Column("parameters", "params", "params"),
+    Column("revision", "revision", "text", picker=(4, "revision")),
+    Column("method", "method", "text", picker=(3, "method")),
+    Column("family", "family", "text", picker=(1, "family"), picked=True, short="family"),
+    Column("parameters", "params", "params", picker=(2, "parameters"), picked=True, short="params"),
     # what a run trains and saves (like params: the row's first task; heads differ by task): LoRA beside fine-tuning
-    Column("trainable_parameters", "trainable params", "params", "", LOWER),
-    Column("checkpoint_mb", "checkpoint MB", "size", ".1f", LOWER),
-    Column("max_unk_rate", "max UNK rate", "rate", ".1%", LOWER, warn_above=UNK_WARN),
+    Column("trainable_parameters", "trainable params", "params", "", LOWER, picker=(6, "trainable params"),
+           short="trainable"),
+    Column("checkpoint_mb", "checkpoint MB", "size", ".1f", LOWER, picker=(7, "checkpoint MB"), short="ckpt MB"),
+    Column("max_unk_rate", "max UNK rate", "rate", ".1%", LOWER, warn_above=UNK_WARN, picker=(5, "max UNK rate")),
 )
+PICKABLE = tuple(sorted((c for c in IDENTITY if c.picker), key=lambda c: c.picker[0]))  # the picker's columns, in order
+IN_MARKDOWN = tuple(c for c in IDENTITY if c.short)  # leaderboard.md's identity columns, after its rank
 PER_BENCHMARK = (
     Column("{bench}_rank", "{bench} rank", "rank", "", LOWER, "benchmark"),
     Column("{bench}_avg", "{bench} avg", "score", ".1f", "task", "benchmark"),
@@ -71,6 +77,11 @@ PER_TASK = (
     Column("{task}_failed_reason", "{task} failure", "text", "", None, "task"),
 )
 COLUMNS = IDENTITY + PER_BENCHMARK + PER_TASK
+
+
+def bench_column(template: str, bench: str) -> Column:
+    """The per-benchmark column declared as ``template`` (e.g. "{bench}_avg"), expanded for ``bench``."""
+    return next(c for c in PER_BENCHMARK if c.name == template).expand(bench=bench)
 
 
 def table_columns(benches: dict[str, list[str]], directions: Optional[dict[str, str]] = None) -> list[Column]:

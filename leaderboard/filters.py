@@ -9,11 +9,12 @@ import pandas as pd
 
 from harness.kinds import InputError
 
-from .columns import IDENTITY, format_cell
+from .columns import IDENTITY, PICKABLE, bench_column, format_cell
 from .table import avg_cell, benchmarks, task_cell
 
-OPTIONAL_COLUMNS = ("family", "parameters", "method", "revision", "max UNK rate", "trainable params", "checkpoint MB")
-DEFAULT_COLUMNS = ("family", "parameters")
+OPTIONAL_COLUMNS = tuple(c.picker[1] for c in PICKABLE)  # the labels of the app's "extra columns" picker
+DEFAULT_COLUMNS = tuple(c.picker[1] for c in PICKABLE if c.picked)
+ROW = IDENTITY[0]  # the row label's column
 
 
 @dataclass
@@ -40,7 +41,7 @@ def choices(table: pd.DataFrame, task_info: dict[str, dict[str, Any]]) -> dict[s
     """The values each filter can take, from the table and the tasks' info."""
     tasks = [t for ts in benchmarks(table).values() for t in ts]
     get = lambda col: sorted({str(v) for v in table[col].dropna()}) if col in table else []  # noqa: E731
-    sorts = [f"{b} avg" for b in benchmarks(table)] + tasks + ["model", "parameters"]
+    sorts = [bench_column("{bench}_avg", b).title for b in benchmarks(table)] + tasks + ["model", "parameters"]
     licenses = {str(task_info.get(t, {}).get("license", "not stated")) for t in tasks}
     licenses |= {str(v) for v in table.get("model_license", pd.Series(dtype=object)).dropna()}
     return {"languages": sorted({task_info.get(t, {}).get("language", "?") for t in tasks}),
@@ -64,8 +65,9 @@ def visible_tasks(table: pd.DataFrame, task_info: dict[str, dict[str, Any]], f: 
 def _sort_key(table: pd.DataFrame, sort_by: Optional[str]) -> Optional[str]:
     if not sort_by:
         return None
-    if sort_by.endswith(" avg") and f"{sort_by[:-4]}_avg" in table:
-        return f"{sort_by[:-4]}_avg"
+    averages = {c.title: c.name for c in (bench_column("{bench}_avg", b) for b in benchmarks(table))}
+    if sort_by in averages:
+        return averages[sort_by]
     return sort_by if sort_by in table else None
 
 
@@ -128,21 +130,19 @@ def filter_table(table: pd.DataFrame, task_info: dict[str, dict[str, Any]], f: F
     if key:
         rows = rows.sort_values(key, ascending=not f.descending, na_position="last", kind="stable")
     out = pd.DataFrame(index=rows.index)
-    col = {c.name: c for c in IDENTITY}
     labels = list(rows["row"])
-    out[col["row"].title] = labels
+    out[ROW.title] = labels
     chosen = set(f.columns)
-    for option, name in (("family", "family"), ("parameters", "parameters"), ("method", "method"),
-                         ("revision", "revision"), ("max UNK rate", "max_unk_rate"),
-                         ("trainable params", "trainable_parameters"), ("checkpoint MB", "checkpoint_mb")):
-        if option in chosen:
-            out[col[name].title] = [format_cell(col[name], v) for v in rows[name]]
+    for col in PICKABLE:
+        if col.picker[1] in chosen:
+            out[col.title] = [format_cell(col, v) for v in rows[col.name]]
     for b, ts in vis.items():
         all_tasks = benchmarks(table)[b]
-        out[f"{b} rank"] = [format_cell("rank", r) for r in rows[f"{b}_rank"]]
-        out[f"{b} avg"] = [avg_cell(table, r, b) for _, r in rows.iterrows()]
+        rank, avg = bench_column("{bench}_rank", b), bench_column("{bench}_avg", b)
+        out[rank.title] = [format_cell(rank, r) for r in rows[rank.name]]
+        out[avg.title] = [avg_cell(table, r, b) for _, r in rows.iterrows()]
         if len(ts) < len(all_tasks):
-            out[f"{b} avg"] = out[f"{b} avg"] + " (all tasks)"
+            out[avg.title] = out[avg.title] + " (all tasks)"
         for t in ts:
             out[t] = [task_cell(r, t, f.markers.get((lab, t), "")) for lab, (_, r) in zip(labels, rows.iterrows())]
     return out.reset_index(drop=True), int(len(table) - len(rows))

@@ -9,7 +9,7 @@ from typing import Any, Sequence
 import pandas as pd
 
 from . import failures as failed_runs
-from .columns import (HIGHER, MISSING, MIXED, TUNED_MARK, UNK_WARN, common_direction, format_cell, is_missing,
+from .columns import (HIGHER, IN_MARKDOWN, MISSING, MIXED, TUNED_MARK, UNK_WARN, common_direction, format_cell, is_missing,
                       ranking_ascending, row_labels, table_columns)
 from .result_files import read_all
 
@@ -228,14 +228,13 @@ def to_markdown(table: pd.DataFrame) -> str:
     if table.empty:
         return "_no results yet_\n"
     benches, dirs = benchmarks(table), directions(table)
-    head = ["rank", "model", "family", "params", "trainable", "ckpt MB"]
+    head = ["rank", *(c.short for c in IN_MARKDOWN)]
     for b, tasks in benches.items():
         head += [f"{b} avg{_arrow(dirs.get(b, HIGHER))}", *(f"{t}{_arrow(dirs.get(t, HIGHER))}" for t in tasks)]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for _, r in table.iterrows():
         rank = next((format_cell("rank", r[f"{b}_rank"]) for b in benches if pd.notna(r[f"{b}_rank"])), MISSING)
-        cells = [rank, r["row"], format_cell("text", r["family"]), format_cell("params", r["parameters"]),
-                 format_cell("params", r["trainable_parameters"]), format_cell("size", r["checkpoint_mb"])]
+        cells = [rank, *(format_cell(c, r[c.name]) for c in IN_MARKDOWN)]
         for b, tasks in benches.items():
             cells.append(avg_cell(table, r, b))
             cells += [task_cell(r, t) for t in tasks]

@@ -197,3 +197,19 @@ def test_format_cell_each_kind():
     assert format_cell(Column("x", "x", "score", ".2f"), 1.234) == "1.23"
     with pytest.raises(ValueError, match="unknown column kind"):
         format_cell("colour", 1)
+
+
+def test_the_app_picker_the_display_and_the_markdown_derive_from_the_declaration(lower_runs):
+    """Columns are declared once (columns.py): the picker's labels (part of shared URLs), the display headers and
+    leaderboard.md's headers all come from the declaration."""
+    from leaderboard.columns import IDENTITY, IN_MARKDOWN, PICKABLE
+    from leaderboard.filters import DEFAULT_COLUMNS, OPTIONAL_COLUMNS
+
+    assert OPTIONAL_COLUMNS == ("family", "parameters", "method", "revision", "max UNK rate", "trainable params",
+                                "checkpoint MB")  # URLs written before keep their meaning
+    assert DEFAULT_COLUMNS == ("family", "parameters")
+    table = leaderboard(lower_runs)
+    shown, _ = filter_table(table, {}, Filters(columns=OPTIONAL_COLUMNS))
+    assert [c.title for c in PICKABLE] == [h for h in shown.columns if h in {c.title for c in IDENTITY}][1:]
+    head = to_markdown(table).splitlines()[0]
+    assert head.startswith("| " + " | ".join(["rank", *(c.short for c in IN_MARKDOWN)]) + " |")

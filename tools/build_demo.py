@@ -4,8 +4,8 @@ Everything here is authored from scratch: small vocabulary lists and sentence te
 by a seeded random generator. Nothing is copied from any public dataset. The output is committed,
 so the demo needs no generation step; rerun this script only after changing it:
 
-    python harness/tasks/demo/build_demo.py            # rewrite the committed files in place
-    python harness/tasks/demo/build_demo.py --out DIR  # write the same tree under DIR instead
+    python tools/build_demo.py            # rewrite the committed files in place
+    python tools/build_demo.py --out DIR  # write the same tree under DIR instead
 
 Output (paths relative to the repository root, or to --out):
     harness/tasks/demo/data/<task>/{train,validation,test}.jsonl   five tasks, one per task kind
@@ -37,7 +37,7 @@ QA_MAX_CONTEXT = 119  # characters: contexts are kept under 120
 
 DATA_REL = Path("harness/tasks/demo/data")
 TOKENIZER_REL = Path("harness/assets/demo-tokenizer")
-REPO_ROOT = Path(__file__).resolve().parents[3]
+REPO_ROOT = Path(__file__).resolve().parents[1]
 
 # Words the seq2seq (T5) formatting may add around the data (task prefixes, label words, entity
 # type names); they go into the tokenizer vocabulary so a random-init T5 can read and emit them.
@@ -805,7 +805,7 @@ def build_tokenizer(data: dict[str, dict[str, list[dict]]], out_dir: Path) -> di
         "# demo-tokenizer\n\n"
         "A small BERT-style WordPiece tokenizer for the randomly initialised baseline models of the demo "
         "leaderboard (`--tasks demo`); it loads with `transformers.AutoTokenizer.from_pretrained` as a fast "
-        "BERT tokenizer (with offset mapping). It was built by `harness/tasks/demo/build_demo.py` with the "
+        "BERT tokenizer (with offset mapping). It was built by `tools/build_demo.py` with the "
         "`tokenizers` library from the project's own generated demo data (all five demo tasks, all splits): "
         "BERT normalisation (lowercasing, no accent stripping, a space around every CJK character) and the "
         "BERT pre-tokenizer, then a vocabulary of the special tokens [PAD]=0, [UNK], [CLS], [SEP], [MASK], "
