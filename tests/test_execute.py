@@ -129,7 +129,8 @@ def test_executors_are_registered_and_checked_by_their_own_modules(tmp_path):
                             (ExecOptions("local", ray_address="auto"), "--ray-address: only for --executor ray"),
                             (ExecOptions("ray", workers=2), "--workers: only for --executor local (it means local "
                              "with N worker processes); with --executor ray leave it out"),
-                            (ExecOptions("nope"), "--executor: unknown executor 'nope'")):
+                            (ExecOptions("nope"), "--executor: unknown executor 'nope' (expected one of: local, ray, "
+                             "serial)")):
         with pytest.raises(HarnessError) as e:
             check_options(eopts)
         assert str(e.value) == expected
