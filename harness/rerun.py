@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any, Optional
 
 if TYPE_CHECKING:
     from .record import ResultRecord
-    from .runner import Job, RunOptions
+    from .plan import Job, RunOptions
 
 HARNESS_DIR = Path(__file__).resolve().parent  # task data inside it (demo tasks) needs no --data-dir
 MODELS_FILE, DATA_DIR, TASK_DIR = "models.yaml", "DATA_DIR", "TASK_DIR"

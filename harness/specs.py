@@ -255,7 +255,7 @@ class ModelSpec(Strict):
     name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$")
     id: Optional[str] = None
     revision: Optional[str] = None
-    family: Literal["bert", "ernie", "albert", "t5"]
+    family: str = Field(description="a family of harness/families.yaml (checked where the models file is loaded)")
     tokenizer: Optional[str] = None
     init: Literal["pretrained", "random"] = "pretrained"
     config: dict[str, Any] = Field(default_factory=dict)
@@ -274,6 +274,15 @@ class ModelSpec(Strict):
     @classmethod
     def _space(cls, v: Any) -> Any:
         return check_space(v)
+
+    @field_validator("family")
+    @classmethod
+    def _family(cls, v: str, info: ValidationInfo) -> str:
+        known = (info.context or {}).get("families")  # the families registry's names, given by the loader
+        if known is not None and v not in known:
+            *rest, last = [f"'{n}'" for n in known]
+            raise ValueError(f"Input should be {', '.join(rest)} or {last}" if rest else f"Input should be {last}")
+        return v
 
     @model_validator(mode="after")
     def _consistent(self) -> "ModelSpec":

@@ -16,7 +16,6 @@ from . import catalog, metrics
 from .data import load_task_data, subset_indices
 from .errors import HarnessError
 from .onnx_model import OnnxModel
-from .runner import latency_ms
 
 log = logging.getLogger(__name__)
 FILLERS = ("the", "a", "is", "的", "是", "x", "1")
@@ -105,7 +104,7 @@ def _max_diff(a: list, b: list) -> float:
 
 
 def _latencies(adapter: Any, models: dict[str, Any], examples: dict[int, dict], runs: int) -> dict[str, Any]:
-    return {f"{n}_tokens": {name: latency_ms(adapter, m, ex, runs=runs, warmup=5) for name, m in models.items()}
+    return {f"{n}_tokens": {name: adapter.latency_ms(m, ex, runs=runs, warmup=5) for name, m in models.items()}
             for n, ex in examples.items()}
 
 

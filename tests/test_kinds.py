@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from harness import runner
+from harness import plan as planning
 from harness.cli import main
 from harness.config_files import load_models_file
 from harness.confighash import config_hash
@@ -107,7 +107,7 @@ def test_a_new_kind_is_one_registered_object(tmp_path, tiny_models, monkeypatch,
 
 
 def plan_one(tiny_models: Path, monkeypatch=None, cli: dict | None = None, task_yaml: Path | None = None,
-             model_train: dict | None = None, out: Path | None = None) -> runner.Job:
+             model_train: dict | None = None, out: Path | None = None) -> planning.Job:
     specs = [m for m in load_models_file(tiny_models) if m.name == "tiny-bert"]
     if model_train:
         from harness.trainconfig import TrainOverrides
@@ -115,8 +115,8 @@ def plan_one(tiny_models: Path, monkeypatch=None, cli: dict | None = None, task_
         specs = [m.model_copy(update={"train": TrainOverrides(**model_train)}) for m in specs]
     reg = discover([task_yaml] if task_yaml else [])
     entry = reg["demo_sentiment" if task_yaml is None else next(n for n in reg if n.startswith("hash_"))]
-    opts = runner.RunOptions(output_dir=out or Path("/nonexistent"), cli_train=cli or {}, max_train_samples=16)
-    jobs, _ = runner.plan(specs, [entry], opts)
+    opts = planning.RunOptions(output_dir=out or Path("/nonexistent"), cli_train=cli or {}, max_train_samples=16)
+    jobs, _ = planning.plan(specs, [entry], opts)
     return jobs[0]
 
 

@@ -62,7 +62,7 @@ def test_only_the_adapter_and_the_head_train(tiny_models):
     task = discover([])["demo_sentiment"].spec
     tok = models.tokenizer_for(spec)
     for r in (8, 2):
-        adapter = make_adapter("encoder", task, tok, TrainConfig(lora_r=r), "lora")
+        adapter = make_adapter("encoder", task, tok, TrainConfig(lora_r=r))
         model = get_method("lora").build(adapter, spec, tok, 42)
         trained = {n: p.numel() for n, p in model.named_parameters() if p.requires_grad}
         assert all(".lora_A." in n or ".lora_B." in n or "classifier.modules_to_save" in n for n in trained), trained
@@ -85,7 +85,7 @@ def test_a_hub_base_gets_no_merged_copy(tiny_models, tmp_path):
     assert not models.from_hub(ModelSpec(name="r", init="random", family="bert", tokenizer="x"))
     spec = tiny_spec(tiny_models, "tiny-bert")
     tok = models.tokenizer_for(spec)
-    adapter = make_adapter("encoder", discover([])["demo_sentiment"].spec, tok, TrainConfig(), "lora")
+    adapter = make_adapter("encoder", discover([])["demo_sentiment"].spec, tok, TrainConfig())
     model = get_method("lora").build(adapter, spec, tok, 0)
     model.harness_portable = False  # as build() marks a Hub base
     size = get_method("lora").save(tmp_path / "c", model, tok)

@@ -8,9 +8,10 @@ from pathlib import Path
 import pytest
 
 from harness import cli
-from harness.execute import ExecOptions, concurrency
+from harness.execute.base import ExecOptions
+from harness.execute.executors import concurrency
 from harness.record import ResultRecord
-from harness.runner import RunOptions
+from harness.plan import RunOptions
 from harness.search_space import Range, check_space, dump_space
 from leaderboard.table import leaderboard, load_results, to_markdown
 

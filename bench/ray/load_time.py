@@ -37,7 +37,7 @@ def main() -> None:
     data = load_task_data(entry.spec, entry.path, args.data_dir, True)
     t_load = time.perf_counter() - t0
     n = sum(len(v) for v in data.splits.values())
-    adapter = make_adapter(models.family(spec)["adapter"], entry.spec, tok, TrainConfig().for_device("cpu"))
+    adapter = make_adapter(models.family(spec).adapter, entry.spec, tok, TrainConfig().for_device("cpu"))
     t0 = time.perf_counter()
     adapter.train_features(data.splits["train"])
     t_tok = time.perf_counter() - t0
