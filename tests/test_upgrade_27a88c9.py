@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import shutil
 from pathlib import Path
+from typing import Iterator
 
 import pytest
 
@@ -11,23 +12,32 @@ from harness.cli import main
 
 REPO = Path(__file__).resolve().parents[1]
 FIXTURE = REPO / "tests" / "fixtures" / "27a88c9" / "output"
+# where the fixture's models file lay (its ./ tokenizer path, resolved, is in the random-init models' config hash)
+MODELS_HOME = Path("/tmp/mc27")
+MODELS = MODELS_HOME / "demo.yaml"
 TINY = ["--max-train-samples", "8", "--max-eval-samples", "8", "--max-steps", "1", "--keep-checkpoints", "none",
         "--seeds", "1", "--quiet"]
 COMMANDS = [
-    (["run", "--models", str(REPO / "demo.yaml"), "--tasks", "demo", "--methods", "finetune,lora,prompt", *TINY],
+    (["run", "--models", str(MODELS), "--tasks", "demo", "--methods", "finetune,lora,prompt", *TINY],
      "0 run, 41 already done, 0 failed"),
-    (["run", "--models", str(REPO / "demo.yaml"), "--only-models", "minilm-l6-h384", "--tasks", "demo_sentiment",
+    (["run", "--models", str(MODELS), "--only-models", "minilm-l6-h384", "--tasks", "demo_sentiment",
       "--search", "learning_rate=1e-4,3e-4", *TINY], "0 run, 3 already done, 0 failed"),
 ]
 
 
 @pytest.fixture
-def old_output(tmp_path) -> Path:
+def old_output(tmp_path) -> Iterator[Path]:
+    shutil.rmtree(MODELS_HOME, ignore_errors=True)
+    (MODELS_HOME / "harness" / "assets").mkdir(parents=True)
+    shutil.copy(FIXTURE.parent / "demo.yaml", MODELS)
+    tokenizer = Path("harness") / "assets" / "demo-tokenizer"
+    shutil.copytree(REPO / tokenizer, MODELS_HOME / tokenizer)
     out = tmp_path / "out"
     shutil.copytree(FIXTURE, out)
     (out / "leaderboard.csv").unlink()
     (out / "leaderboard.md").unlink()
-    return out
+    yield out
+    shutil.rmtree(MODELS_HOME, ignore_errors=True)
 
 
 def _files(root: Path) -> list[Path]:
