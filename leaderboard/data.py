@@ -1,5 +1,5 @@
-"""What the app shows, read from one results folder (a local output folder, or a Hub snapshot fetched by
-leaderboard.source). Everything here is a pure function of the folder's result files (no Gradio, no network).
+"""What the app shows, read from one results folder (a local output folder, or a Hub snapshot the app's results
+source fetched). Everything here is a pure function of the folder's result files (no Gradio, no network).
 """
 from __future__ import annotations
 

@@ -1,5 +1,6 @@
 """The reviewer's controls without a browser: licence / untrained / partial filters, the URL state, the About tab,
-the empty state and model links (leaderboard/filters.py, url_state.py, about.py, ui_page.py, app_parts.linked)."""
+the empty state, model links and the named wiring (leaderboard/filters.py, url_state.py, about.py, webapp/page.py,
+webapp/handlers.linked, webapp/wiring.py)."""
 from __future__ import annotations
 
 import json
