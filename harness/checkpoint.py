@@ -1,4 +1,5 @@
-"""Load a saved checkpoint folder (weights, tokenizer, harness_task.json, harness_job.json) for prediction on CPU.
+"""Save a trained job's checkpoint folder (weights, tokenizer, harness_task.json, harness_job.json) and load one for
+prediction on CPU.
 
 Backends: "torch" (the saved weights), "onnx" (an export under DIR/onnx, see harness.export), or "auto": ONNX when
 an export exists and onnxruntime imports, else torch.
@@ -6,17 +7,21 @@ an export exists and onnxruntime imports, else torch.
 from __future__ import annotations
 
 import json
+import os
+import shutil
 from pathlib import Path
 from typing import Any
 
-from .adapters import Adapter, make_adapter
+from . import results
+from .adapters import Adapter
+from .catalog import validate_task
 from .errors import HarnessError, did_you_mean
 from .onnx_model import (FP32_FILE, INT8_FILE, SUPPORTED, OnnxModel, find_onnx, onnx_outputs,
                          onnxruntime_available)
 from .methods import get_method
-from .models import FAMILIES
+from .families import adapter_kinds
 from .record import CheckpointInfo
-from .specs import TaskSpec, TrainConfig
+from .trainconfig import TrainConfig
 
 REQUIRED = ("harness_task.json", "harness_job.json", "config.json")
 TOKENIZER_FILES = ("tokenizer.json", "vocab.txt", "spiece.model", "sentencepiece.bpe.model")
@@ -60,8 +65,27 @@ def _onnx_file(folder: Path, adapter: Adapter, backend: str) -> Path | None:
     return found
 
 
+def save_checkpoint(path: Path, model: Any, tokenizer: Any, job: Any, seed: int) -> int:
+    """Weights (safetensors) and tokenizer as the method saves them, the task spec and the job's CheckpointInfo, so
+    predict, export and the app need nothing else (`job`: a harness.plan.Job). Returns the bytes of the trained
+    weights (Method.save).
+
+    Written into a temporary sibling folder and renamed into place: an interrupted save leaves no half checkpoint."""
+    tmp = path.with_name(f".{path.name}.{results.writer_tag()}.tmp")
+    shutil.rmtree(tmp, ignore_errors=True)
+    saved_bytes = get_method(job.method).save(tmp, model, tokenizer)
+    results.write_json(tmp / "harness_task.json", job.spec.model_dump(mode="json"))
+    CheckpointInfo(model=job.model.model_dump(mode="json"), adapter=job.family.adapter,
+                   method=job.method, fold=job.fold, train=job.cfg.model_dump(mode="json"), seed=seed,
+                   config_hash=job.config_hash).write(tmp / "harness_job.json")
+    if path.exists():
+        shutil.rmtree(path)
+    os.replace(tmp, path)
+    return saved_bytes
+
+
 def load_checkpoint(path: Path | str, backend: str = "auto") -> tuple[Adapter, Any]:
-    """(adapter, model) for a checkpoint folder written by harness.runner.save_checkpoint; the model is on CPU.
+    """(adapter, model) for a checkpoint folder written by save_checkpoint; the model is on CPU.
 
     backend: "auto" (ONNX when DIR/onnx/model.int8.onnx or model.onnx exists and onnxruntime imports, else torch),
     "torch", "onnx" (int8 when exported, else fp32), "onnx-fp32" or "onnx-int8". Raises HarnessError with one line when the folder, one of its files or the weights are
@@ -84,14 +108,14 @@ def load_checkpoint(path: Path | str, backend: str = "auto") -> tuple[Adapter, A
                            "carries its own tokenizer, so no other one is fetched in its place")
     job = CheckpointInfo.read(folder / "harness_job.json")  # migrates older formats
     try:
-        task = TaskSpec(**_read(folder / "harness_task.json"))
+        task = validate_task(_read(folder / "harness_task.json"))
         # loaded checkpoints run on CPU: its speed settings, not the training device's
         cfg = TrainConfig(**{**job.train, "bf16": "off", "eval_batch_size": "auto"}).for_device("cpu")
     except (KeyError, TypeError, ValueError) as e:
         raise HarnessError(f"checkpoint: {folder}: invalid harness_task.json / harness_job.json "
                            f"({str(e).splitlines()[0][:200]})") from None
     kind, method = job.adapter, get_method(job.method, f"checkpoint: {folder}: harness_job.json: field 'method'")
-    known = sorted({fam["adapter"] for fam in FAMILIES.values()})
+    known = adapter_kinds()
     if kind not in known:
         raise HarnessError(f"checkpoint: {folder}: unknown adapter kind '{kind}' (expected {' or '.join(known)})")
     from transformers import AutoTokenizer
@@ -102,7 +126,7 @@ def load_checkpoint(path: Path | str, backend: str = "auto") -> tuple[Adapter, A
         raise HarnessError(f"checkpoint: {folder}: cannot load tokenizer ({type(e).__name__}: "
                            f"{str(e).splitlines()[0][:200] if str(e) else ''})") from None
     try:
-        adapter = make_adapter(kind, task, tok, cfg, method.name)
+        adapter = method.make_adapter(kind, task, tok, cfg)
     except ValueError as e:
         raise HarnessError(f"checkpoint: {folder}: {e}") from None
     onnx_file = _onnx_file(folder, adapter, backend)

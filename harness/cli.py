@@ -10,10 +10,11 @@ from typing import Optional, Sequence
 
 from . import interrupt
 from .publish import commands as publish
-from .cli_args import (Parser, check_train_options, executor_name, int_list, method_list, name_list, positive_float,
-                       positive_int, search_option, seed_list, set_option)
+from .cli_args import (Parser, check_train_options, executor_help, executor_name, int_list, method_list, name_list,
+                       positive_float, positive_int, search_option, seed_list, set_option)
 from .errors import HarnessError, did_you_mean
 from .config_files import load_models_file
+from .families import family_names
 
 log = logging.getLogger("harness")
 DEFAULT_MODELS = Path(__file__).resolve().parent.parent / "models.yaml"
@@ -55,9 +56,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--only-models", help="comma-separated model names from the models file")
     run.add_argument("--keep-checkpoints", choices=["best", "all", "none"], default="best",
                      help="best: one checkpoint per configuration (best validation seed); all: every seed; none")
-    run.add_argument("--executor", type=executor_name, default=None,
-                     help="serial (default): jobs one after another in this process; local: worker processes on "
-                          "this machine, one per GPU slot; ray: Ray tasks on a local instance or a cluster")
+    run.add_argument("--executor", type=executor_name, default=None, help=executor_help())
     run.add_argument("--workers", type=positive_int, default=None,
                      help="local executor: jobs at once (implies --executor local; default GPUs ÷ --gpus-per-job, "
                           "1 on CPU)")
@@ -100,7 +99,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _select_models(path: Path, only: Optional[str]):
-    specs = load_models_file(path)
+    specs = load_models_file(path, family_names())
     if not only:
         return specs
     names = {m.name: m for m in specs}
@@ -113,24 +112,29 @@ def _select_models(path: Path, only: Optional[str]):
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from . import tasks  # light: the models file, task YAMLs and flags are checked before any heavy import
+    from . import catalog  # light: the models file, task YAMLs and flags are checked before any heavy import
 
     if args.data_dir is not None and not args.data_dir.is_dir():
         raise HarnessError(f"--data-dir: folder '{args.data_dir}' does not exist")
     if args.output_dir.exists() and not args.output_dir.is_dir():
         raise HarnessError(f"--output-dir: '{args.output_dir}' is a file; expected a folder (new or existing)")
     model_specs = _select_models(args.models, args.only_models)
-    registry = tasks.discover(args.task_dir)
-    entries = tasks.select(registry, args.tasks)
+    registry = catalog.discover(args.task_dir)
+    entries = catalog.select(registry, args.tasks)
     for i, m in enumerate(model_specs):
         for name in m.tasks:
             if name not in registry:
                 raise HarnessError(f"{args.models}: field 'models.{i}.tasks.{name}': unknown task"
                                    f"{did_you_mean(name, registry)}")
-    from . import execute, preflight, runner, search  # metrics (scipy, sklearn), not yet torch or transformers
+    from . import preflight, search  # metrics (scipy, sklearn), not yet torch or transformers
+    from .execute.base import ExecOptions
+    from .execute.driver import run_grid
+    from .execute.executors import check_options, get_executor
+    from .execute.search import run_searches
+    from .plan import RunOptions, check_folds, check_metric_code
 
-    runner.check_metric_code(entries, args.trust_metric_code)
-    folds_note = runner.check_folds(entries, args.folds)
+    check_metric_code(entries, args.trust_metric_code)
+    folds_note = check_folds(entries, args.folds)
     if folds_note:
         print(folds_note)
     cli_train = {"max_steps": args.max_steps, "epochs": args.epochs, "learning_rate": args.learning_rate,
@@ -139,22 +143,21 @@ def cmd_run(args: argparse.Namespace) -> int:
     check_train_options(cli_train)
     request = search.request_from_cli(args.search, args.search_trials, cli_train, {k for k, _ in args.set})
     executor = args.executor or ("local" if args.workers is not None else "serial")
-    eopts = execute.ExecOptions(executor=executor, workers=args.workers, gpus_per_job=args.gpus_per_job,
-                                threads_per_job=args.threads_per_job, ray_address=args.ray_address,
-                                verbose=args.verbose)
-    execute.check_options(eopts)
-    if args.device == "cuda" and args.executor != "ray":  # on Ray the GPUs are the cluster's (checked there)
+    eopts = ExecOptions(executor=executor, workers=args.workers, gpus_per_job=args.gpus_per_job,
+                        threads_per_job=args.threads_per_job, ray_address=args.ray_address, verbose=args.verbose)
+    check_options(eopts)
+    if args.device == "cuda" and get_executor(executor).local_gpus:  # Ray: the cluster's GPUs (checked there)
         import torch
 
         if not torch.cuda.is_available():
             raise HarnessError("--device cuda: no CUDA device is available here; use --device cpu")
     _quiet_hf()  # the grid draws the one progress bar; library bars (e.g. saving shards) stay off
-    opts = runner.RunOptions(output_dir=args.output_dir.resolve(),
-                             data_dir=args.data_dir.resolve() if args.data_dir else None, seeds=args.seeds,
-                             max_train_samples=args.max_train_samples, max_eval_samples=args.max_eval_samples,
-                             device=args.device, keep_checkpoints=args.keep_checkpoints, cli_train=cli_train,
-                             progress=not args.quiet, methods=args.methods, folds=args.folds,
-                             trust_metric_code=args.trust_metric_code)
+    opts = RunOptions(output_dir=args.output_dir.resolve(),
+                      data_dir=args.data_dir.resolve() if args.data_dir else None, seeds=args.seeds,
+                      max_train_samples=args.max_train_samples, max_eval_samples=args.max_eval_samples,
+                      device=args.device, keep_checkpoints=args.keep_checkpoints, cli_train=cli_train,
+                      progress=not args.quiet, methods=args.methods, folds=args.folds,
+                      trust_metric_code=args.trust_metric_code)
     plan = preflight.make_plan(model_specs, entries, opts, request)  # searches: trials first, then chosen settings
     for line in preflight.report(plan, opts):  # the plan and the tokenizer fit, before anything trains
         print(line)
@@ -162,14 +165,14 @@ def cmd_run(args: argparse.Namespace) -> int:
         return 0
     jobs, counts = plan.jobs, {"done": 0, "skipped": 0, "failed": 0}
     if request.active:
-        jobs, counts, chosen = search.run_searches(plan.searches, opts, eopts)
+        jobs, counts, chosen = run_searches(plan.searches, opts, eopts)
         for line in chosen:
             print(line)
     log.info("%d jobs (model × task × method × fold) × %d seeds under %s", len(jobs), len(args.seeds),
              args.output_dir)
     if not jobs:
         print("no job applies to these models, tasks and methods")
-    for k, v in execute.run_grid(jobs, opts, eopts).items():
+    for k, v in run_grid(jobs, opts, eopts).items():
         counts[k] += v
     args.output_dir.mkdir(parents=True, exist_ok=True)
     from leaderboard.table import failure_lines, to_markdown, write_tables
@@ -184,9 +187,9 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def cmd_list(args: argparse.Namespace) -> int:
-    from . import tasks
+    from . import catalog
 
-    reg = tasks.discover(args.task_dir)
+    reg = catalog.discover(args.task_dir)
     kw = max([len("kind"), *(len(e.spec.kind) for e in reg.values())])  # the longest kind name sets the column
     print(f"{'task':<18} {'benchmark':<9} {'lang':<5} {'kind':<{kw}} {'main score':<26} {'groups':<8} also")
     for name, e in sorted(reg.items(), key=lambda kv: (kv[1].spec.benchmark, kv[0])):
@@ -194,10 +197,10 @@ def cmd_list(args: argparse.Namespace) -> int:
         also = (["prompt"] if s.prompt else []) + ([f"{len(s.folds)} folds"] if s.folds else [])
         print(f"{name:<18} {s.benchmark:<9} {s.language:<5} {s.kind:<{kw}} {'+'.join(s.main_metrics):<26} "
               f"{','.join(s.groups):<8} {', '.join(also)}".rstrip())
-    print("\ngroups: " + ", ".join(f"{g} ({len(ts)})" for g, ts in sorted(tasks.groups(reg).items())))
+    print("\ngroups: " + ", ".join(f"{g} ({len(ts)})" for g, ts in sorted(catalog.groups(reg).items())))
     if args.models.exists():
         print(f"\nmodels in {args.models}:")
-        for m in load_models_file(args.models):
+        for m in load_models_file(args.models, family_names()):
             ident = m.id or f"random init ({m.tokenizer})"
             print(f"  {m.name:<24} {m.family:<7} {ident}" + ("  [untrained]" if m.untrained else ""))
     return 0

@@ -10,7 +10,7 @@ from pydantic import ValidationError
 
 from .config_files import format_validation_error
 from .errors import HarnessError, did_you_mean
-from .specs import TRAIN_FIELDS, TrainConfig
+from .trainconfig import TRAIN_FIELDS, TrainConfig
 
 
 def int_list(text: str) -> tuple[int, ...]:
@@ -63,11 +63,20 @@ def method_list(text: str) -> tuple[str, ...]:
 
 
 def executor_name(text: str) -> str:
-    from .execute.base import EXECUTORS
+    from .execute.executors import executor_names
 
-    if text not in EXECUTORS:
-        raise argparse.ArgumentTypeError(f"unknown executor '{text}'{did_you_mean(text, EXECUTORS)}")
+    names = executor_names()
+    if text not in names:
+        raise argparse.ArgumentTypeError(f"unknown executor '{text}'{did_you_mean(text, names)}")
     return text
+
+
+def executor_help() -> str:
+    """--executor's help: each registered executor and what it does, the default first."""
+    from .execute.executors import DEFAULT_EXECUTOR, load_all
+
+    return "; ".join(f"{name}{' (default)' if name == DEFAULT_EXECUTOR else ''}: {kind.summary}"
+                     for name, kind in load_all().items())
 
 
 def set_option(text: str) -> tuple[str, Any]:

@@ -1,8 +1,9 @@
-"""Reading config files: YAML parsing and strict validation into specs, with one-line errors (file, field, hint)."""
+"""Reading config files: YAML parsing and strict validation into specs, with one-line errors (file, field, hint).
+Task files are loaded by the catalogue (harness.catalog.load_task_file), which adds the registries' checks."""
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, Collection, Optional
 
 import yaml
 from pydantic import BaseModel, ValidationError
@@ -70,17 +71,8 @@ def read_yaml(path: Path) -> Any:
         raise HarnessError(f"{path}:{where}: invalid YAML: {getattr(e, 'problem', e)}") from None
 
 
-def load_task_file(path: Path) -> TaskSpec:
-    data = read_yaml(path)
-    if not isinstance(data, dict):
-        raise HarnessError(f"{path}: expected a mapping of task fields, got {type(data).__name__}")
-    try:
-        return TaskSpec(**data)
-    except ValidationError as e:
-        raise HarnessError(format_validation_error(path, e)) from None
-
-
-def load_models_file(path: Path) -> list[ModelSpec]:
+def load_models_file(path: Path, families: Optional[Collection[str]] = None) -> list[ModelSpec]:
+    """The models of a models file; `families` (harness.families' names): each model's family must be one."""
     data = read_yaml(path)
     if not isinstance(data, dict) or "models" not in data:
         raise HarnessError(f"{path}: field 'models': expected a list of models under 'models:'")
@@ -90,6 +82,6 @@ def load_models_file(path: Path) -> list[ModelSpec]:
             if isinstance(entry, dict) and isinstance(entry.get(key), str) and entry[key].startswith(("./", "../")):
                 entry[key] = str((base / entry[key]).resolve())
     try:
-        return ModelsFile(**data).models
+        return ModelsFile.model_validate(data, context={"families": families} if families is not None else None).models
     except ValidationError as e:
         raise HarnessError(format_validation_error(path, e)) from None

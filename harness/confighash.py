@@ -13,10 +13,14 @@ from __future__ import annotations
 
 import hashlib
 import json
-from typing import Any, Optional
+import logging
+from pathlib import Path
+from typing import Any, Callable, Optional
 
-from .specs import ModelSpec, TaskSpec, TrainConfig
+from .specs import ModelSpec, TaskSpec
+from .trainconfig import TrainConfig
 
+log = logging.getLogger(__name__)
 TASK_EXCLUDED = {"description", "license", "caveats", "sources", "groups", "search"}  # never change a score
 MODEL_FIELDS = {"id", "revision", "family", "tokenizer", "init", "config"}
 SCORE_AUTOS = ("bf16",)  # 'auto' options whose resolved value changes scores (eval_batch_size does not)
@@ -76,3 +80,19 @@ def legacy_config(method: str, task: TaskSpec, model: ModelSpec, cfg: TrainConfi
             "model": model.model_dump(mode="json", include=MODEL_FIELDS),
             "train": {k: values[k] for k in V1_TRAIN_FIELDS},
             "subset": {"max_train_samples": max_train, "max_eval_samples": max_eval, "seed": 0}, "data": data}
+
+
+def adopt_legacy(config: dict[str, Any], legacy: Optional[dict[str, Any]], output_dir: Path,
+                 key_of: Callable[[str], Path]) -> tuple[Path, str, dict[str, Any]]:
+    """(key, hash, config) of a job: its schema-1 folder when one holds results and the new one does not (an
+    upgrade re-runs nothing and new seeds join the old ones), else the new one."""
+    chash = config_hash(config)
+    key = key_of(chash)
+    if legacy is not None:
+        lhash = config_hash(legacy)
+        old = key_of(lhash)
+        results_root = Path(output_dir) / "results"
+        if lhash != chash and (results_root / old).is_dir() and not (results_root / key).is_dir():
+            log.info("%s: results of the schema-1 hash %s are kept and extended", key, lhash)
+            return old, lhash, legacy
+    return key, chash, config

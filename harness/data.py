@@ -222,3 +222,25 @@ def load_task_data(task: TaskSpec, task_file: Path, data_dir: Optional[Path], ne
                 "splits": split_names, **({"fold": fold} if fold is not None else {})}
     return TaskData(splits=loaded, source=src_info, carve=carve, fingerprint=digest.hexdigest()[:16],
                     overlaps=overlaps, shared_text=shared)
+
+
+_DATA: dict[tuple, TaskData] = {}  # per process: planning and the jobs that run here share one load
+
+
+def cached_task_data(task: TaskSpec, task_file: Path, data_dir: Optional[Path], need_validation: bool,
+                     fold: Optional[str]) -> TaskData:
+    """load_task_data, once per process for the same task, file, data folder, validation need and fold."""
+    key = (task.name, str(task_file), str(data_dir), need_validation, fold)  # label words do not change the data
+    if key not in _DATA:
+        _DATA[key] = load_task_data(task, task_file, data_dir, need_validation, fold)
+    return _DATA[key]
+
+
+def job_data(job: Any, data_dir: Optional[Path]) -> TaskData:
+    """A planned job's data (harness.plan.Job), reloaded in this process (cached); a different fingerprint than at
+    planning fails the job."""
+    data = cached_task_data(job.spec, job.task.path, data_dir, job.need_validation, job.fold)
+    if data.fingerprint != job.data_fingerprint:
+        raise HarnessError(f"task '{job.spec.name}': its data changed since planning (fingerprint {data.fingerprint}, "
+                           f"planned {job.data_fingerprint}; source {data.source}); rerun the command")
+    return data

@@ -1,10 +1,16 @@
 """Metric registry: name -> Metric, and compute() for a task's predictions.
 
-Every metric takes ``(predictions, references, task)`` and returns a plain float in natural
-units (accuracy 0..1, correlations -1..1). A task names built-in metrics, or an `evaluate` Hub metric as
-``evaluate:NAME``: that downloads and runs the metric's code from the Hub, so it runs only when the run was given
-``--trust-metric-code`` (checked at planning; :data:`TRUST_METRIC_CODE` carries it into the job's process).
-A name that is a path or a script is never loaded.
+Every metric takes ``(predictions, references, task)`` and returns a plain float in natural units (accuracy 0..1,
+correlations -1..1). A metric is registered with its direction, whether it is the mean of per-example scores, and its
+one implementation, which both a record's scores and the significance bootstrap (leaderboard/significance.py) use:
+``stats`` turns the predictions into what the score is computed from (per-example scores, confusion counts, entity
+counts, values), once; ``score`` gives the score of any selection of the examples from those (all: the record's; the
+examples a resample draws: the bootstrap's). Registering imports no scikit-learn, scipy or seqeval: an implementation
+imports them on its first score.
+
+A task names built-in metrics, or an `evaluate` Hub metric as ``evaluate:NAME``: that downloads and runs the metric's
+code from the Hub, so it runs only when the run was given ``--trust-metric-code`` (checked at planning;
+:data:`TRUST_METRIC_CODE` carries it into the job's process). A name that is a path or a script is never loaded.
 """
 from __future__ import annotations
 
@@ -15,31 +21,42 @@ from dataclasses import dataclass
 from typing import Any, Callable, Optional
 
 import numpy as np
-from scipy import stats
-from seqeval import metrics as seqeval_metrics
-from sklearn import metrics as sk
 
 from .errors import HarnessError, did_you_mean
-from .kinds.ner import text_scores, text_totals
-from .kinds.regression import fill_unparseable
-from .qa_scoring import cmrc_pair, squad_pair
+from .scoring import (check_sentences, confusion, entity_counts, fill_unparseable, label_f1, mcc_of, pearson_r, qa_best,
+                      spearman_rho, text_counts, text_scores)
 from .specs import TaskSpec
 
 logger = logging.getLogger(__name__)
 
-MetricFn = Callable[[list, list, TaskSpec], float]
+MetricFn = Callable[..., float]  # (predictions, references, task[, inputs]) -> the score of those examples
+StatsFn = Callable[[list, list, TaskSpec, Optional[list]], Any]
+ScoreFn = Callable[[Any, Optional[np.ndarray], TaskSpec], float]  # (stats, example indices or None: all, task)
 
 
 @dataclass(frozen=True)
 class Metric:
-    """A named metric: ``fn(predictions, references, task) -> float``; with ``uses_inputs``,
-    ``fn(predictions, references, task, inputs)``, inputs being each example's input fields (e.g. an NER score that
-    matches entities by their text needs the words)."""
+    """A named metric: ``fn(predictions, references, task[, inputs])`` scores every example, ``resampler`` any
+    selection of them. ``uses_inputs``: it needs each example's input fields (e.g. an NER score that matches entities
+    by their text needs the words). ``per_example``: the score is the mean of the per-example scores ``stats``
+    returns. ``resampled_as``: how the significance bootstrap names resampling it."""
 
     name: str
-    fn: MetricFn
+    stats: StatsFn
+    score: ScoreFn
     higher_is_better: bool = True
     uses_inputs: bool = False
+    per_example: bool = False
+    resampled_as: str = "metric"
+
+    def fn(self, predictions: list, references: list, task: TaskSpec, inputs: Optional[list] = None) -> float:
+        return self.score(self.stats(predictions, references, task, inputs), None, task)
+
+    def resampler(self, predictions: list, references: list, task: TaskSpec,
+                  inputs: Optional[list] = None) -> Callable[[np.ndarray], float]:
+        """The score of the examples at some indices (a bootstrap resample), the statistics computed once."""
+        stats = self.stats(predictions, references, task, inputs)
+        return lambda idx: self.score(stats, idx, task)
 
 
 REGISTRY: dict[str, Metric] = {}
@@ -68,10 +85,27 @@ def hub_metrics(names: list[str]) -> list[str]:
     return [n for n in names if n.startswith(HUB_PREFIX)]
 
 
+def register_resampled(name: str, stats: StatsFn, score: ScoreFn, *, higher_is_better: bool = True,
+                       uses_inputs: bool = False, per_example: bool = False, resampled_as: str = "metric"
+                       ) -> MetricFn:
+    """Add a metric given in two steps (``stats`` once, ``score`` of any selection); returns its ``fn``."""
+    REGISTRY[name] = Metric(name, stats, score, higher_is_better, uses_inputs, per_example,
+                            "per-example" if per_example else resampled_as)
+    return REGISTRY[name].fn
+
+
+def _as_given(predictions: list, references: list, task: TaskSpec, inputs: Optional[list] = None) -> tuple:
+    return list(predictions), list(references), inputs
+
+
 def register(name: str, higher_is_better: bool = True, uses_inputs: bool = False) -> Callable[[MetricFn], MetricFn]:
-    """Decorator adding ``fn`` to REGISTRY under ``name``."""
+    """Decorator adding a metric given in one step, ``fn(predictions, references, task[, inputs])``: a bootstrap
+    resample calls it again on the predictions it draws."""
     def deco(fn: MetricFn) -> MetricFn:
-        REGISTRY[name] = Metric(name, fn, higher_is_better, uses_inputs)
+        def score(given: tuple, idx: Optional[np.ndarray], task: TaskSpec) -> float:
+            preds, refs, inputs = given if idx is None else [None if g is None else [g[j] for j in idx] for g in given]
+            return fn(preds, refs, task, inputs) if uses_inputs else fn(preds, refs, task)
+        register_resampled(name, _as_given, score, higher_is_better=higher_is_better, uses_inputs=uses_inputs)
         return fn
     return deco
 
@@ -84,6 +118,11 @@ def higher_is_better(name: str) -> bool:
 def direction_of(name: str) -> str:
     """'higher' or 'lower': which way metric ``name`` is better."""
     return "higher" if higher_is_better(name) else "lower"
+
+
+def per_example(name: str) -> bool:
+    """Whether metric ``name`` is the mean of per-example scores (False for metrics not built in)."""
+    return name in REGISTRY and REGISTRY[name].per_example
 
 
 def compute(task: TaskSpec, predictions: list, references: list,
@@ -124,7 +163,12 @@ def _score(name: str, predictions: list, references: list, task: TaskSpec) -> fl
         raise HarnessError(f"metric '{name}': evaluate.load('{hub}') failed: {detail}") from None
 
 
-# ---------------------------------------------------------------- classification
+def _mean(per: np.ndarray, idx: Optional[np.ndarray], task: TaskSpec) -> float:
+    """A per-example metric's score: the mean of the selected examples' scores."""
+    return float(per.mean() if idx is None else per[idx].mean())
+
+
+# ---------------------------------------------------------------- classification (from confusion counts)
 
 def _encode(predictions: list, references: list, task: TaskSpec) -> tuple[list[int], list[int]]:
     """Label names -> indices; out-of-set or None predictions -> the extra 'invalid' index."""
@@ -137,120 +181,137 @@ def _encode(predictions: list, references: list, task: TaskSpec) -> tuple[list[i
         [index[r] for r in references]
 
 
-@register("accuracy")
-def accuracy(predictions: list, references: list, task: TaskSpec) -> float:
-    """Share of exact matches: of label names for a kind with a label set, else of the values themselves (a choice
-    index for multiple choice)."""
-    if not task.task_kind.label_set:
-        return float(np.mean([p == r for p, r in zip(predictions, references)]))
+def _correct(predictions: list, references: list, task: TaskSpec, inputs: Optional[list] = None) -> np.ndarray:
+    """1.0 per exact match: of label names for a kind with a label set (every reference must be one), else of the
+    values themselves (a choice index for multiple choice)."""
+    if task.task_kind.label_set:
+        _encode(predictions, references, task)
+    return np.array([p == r for p, r in zip(predictions, references)], dtype=float)
+
+
+def _cells(predictions: list, references: list, task: TaskSpec, inputs: Optional[list] = None) -> tuple:
+    """Each example's (gold label, predicted label or 'invalid') as indices, and the number of labels."""
     y_pred, y_true = _encode(predictions, references, task)
-    return float(sk.accuracy_score(y_true, y_pred))
+    return np.asarray(y_true, dtype=np.int64), np.asarray(y_pred, dtype=np.int64), len(task.label_names)
 
 
-@register("f1")
-def binary_f1(predictions: list, references: list, task: TaskSpec) -> float:
-    """F1 of ``task.positive_label``."""
+def _binary_f1_cells(predictions: list, references: list, task: TaskSpec, inputs: Optional[list] = None) -> tuple:
     if task.positive_label is None:
         raise ValueError(f"task '{task.name}': metric 'f1' is binary F1 and needs positive_label "
                          f"(one of {task.label_names}); use macro_f1 for a multi-class task")
-    y_pred, y_true = _encode(predictions, references, task)
-    pos = task.label_names.index(task.positive_label)
-    return float(sk.f1_score(y_true, y_pred, labels=[pos], average="micro", zero_division=0))
+    return _cells(predictions, references, task)
 
 
-@register("macro_f1")
-def macro_f1(predictions: list, references: list, task: TaskSpec) -> float:
+def _binary_f1(cells: tuple, idx: Optional[np.ndarray], task: TaskSpec) -> float:
+    """F1 of ``task.positive_label``."""
+    return float(label_f1(confusion(*cells, idx))[task.label_names.index(task.positive_label)])
+
+
+def _macro_f1(cells: tuple, idx: Optional[np.ndarray], task: TaskSpec) -> float:
     """Unweighted mean F1 over the task's labels (the 'invalid' class is not averaged in)."""
-    y_pred, y_true = _encode(predictions, references, task)
-    labels = list(range(len(task.label_names)))
-    return float(sk.f1_score(y_true, y_pred, labels=labels, average="macro", zero_division=0))
+    return float(label_f1(confusion(*cells, idx)).mean())
 
 
-@register("mcc")
-def mcc(predictions: list, references: list, task: TaskSpec) -> float:
-    y_pred, y_true = _encode(predictions, references, task)
-    return float(sk.matthews_corrcoef(y_true, y_pred))
+def _mcc(cells: tuple, idx: Optional[np.ndarray], task: TaskSpec) -> float:
+    return mcc_of(confusion(*cells, idx))
+
+
+accuracy = register_resampled("accuracy", _correct, _mean, per_example=True)
+binary_f1 = register_resampled("f1", _binary_f1_cells, _binary_f1, resampled_as="confusion counts")
+macro_f1 = register_resampled("macro_f1", _cells, _macro_f1, resampled_as="confusion counts")
+mcc = register_resampled("mcc", _cells, _mcc, resampled_as="confusion counts")
 
 
 # ---------------------------------------------------------------- regression
 
-def _correlation(kind: str, corr: Callable[..., Any]) -> MetricFn:
-    """A metric from a scipy correlation; constant inputs (undefined correlation) score 0.0."""
-    def fn(predictions: list, references: list, task: TaskSpec) -> float:
-        x = np.asarray(fill_unparseable(predictions, warn=False), dtype=float)
-        y = np.asarray(references, dtype=float)
+def _values(predictions: list, references: list, task: TaskSpec, inputs: Optional[list] = None) -> tuple:
+    """(predictions with unparseable ones filled, references) as float arrays."""
+    return np.asarray(fill_unparseable(predictions, warn=False), dtype=float), np.asarray(references, dtype=float)
+
+
+def _correlation(kind: str, corr: Callable[[np.ndarray, np.ndarray], float]) -> ScoreFn:
+    """A correlation of the selected examples; constant inputs (undefined correlation) score 0.0."""
+    def score(values: tuple, idx: Optional[np.ndarray], task: TaskSpec) -> float:
+        x, y = values if idx is None else (values[0][idx], values[1][idx])
         if len(x) < 2 or np.ptp(x) == 0 or np.ptp(y) == 0:
-            logger.warning("%s is undefined for constant predictions or references (or < 2 examples); "
-                           "reporting 0.0", kind)
+            if idx is None:
+                logger.warning("%s is undefined for constant predictions or references (or < 2 examples); "
+                               "reporting 0.0", kind)
             return 0.0
-        return float(corr(x, y)[0])
-    return fn
+        return corr(x, y)
+    return score
 
 
-pearson = register("pearson")(_correlation("pearson", stats.pearsonr))
-spearman = register("spearman")(_correlation("spearman", stats.spearmanr))
+pearson = register_resampled("pearson", _values, _correlation("pearson", pearson_r), resampled_as="correlation")
+spearman = register_resampled("spearman", _values, _correlation("spearman", spearman_rho), resampled_as="correlation")
 
 
+# the fill of unparseable predictions depends on the examples scored: a resample is scored again from its predictions
 @register("mse", higher_is_better=False)
 def mse(predictions: list, references: list, task: TaskSpec) -> float:
     """Mean squared error (lower is better)."""
-    return float(sk.mean_squared_error(references, fill_unparseable(predictions, warn=False)))
+    from sklearn.metrics import mean_squared_error
+
+    return float(mean_squared_error(references, fill_unparseable(predictions, warn=False)))
 
 
 @register("mae", higher_is_better=False)
 def mae(predictions: list, references: list, task: TaskSpec) -> float:
     """Mean absolute error (lower is better)."""
-    return float(sk.mean_absolute_error(references, fill_unparseable(predictions, warn=False)))
+    from sklearn.metrics import mean_absolute_error
+
+    return float(mean_absolute_error(references, fill_unparseable(predictions, warn=False)))
 
 
-# ---------------------------------------------------------------- NER (seqeval, conlleval-style)
+# ---------------------------------------------------------------- NER (entity counts: seqeval, conlleval-style)
 
-def _seqeval(score: Callable[..., Any]) -> MetricFn:
-    """A micro-averaged entity-level seqeval metric (default conlleval-style mode)."""
-    def fn(predictions: list, references: list, task: TaskSpec) -> float:
-        return float(score(references, predictions, zero_division=0))
-    return fn
-
-
-entity_precision = register("entity_precision")(_seqeval(seqeval_metrics.precision_score))
-entity_recall = register("entity_recall")(_seqeval(seqeval_metrics.recall_score))
-entity_f1 = register("entity_f1")(_seqeval(seqeval_metrics.f1_score))
+def _entities(predictions: list, references: list, task: TaskSpec, inputs: Optional[list] = None) -> np.ndarray:
+    """(true positives, predicted, gold) entities per sentence, as seqeval's default mode counts them."""
+    check_sentences(predictions, references)
+    return np.array([entity_counts(p, g) for p, g in zip(predictions, references)], dtype=np.int64).reshape(-1, 3)
 
 
-@register("cluener_macro_f1", uses_inputs=True)
-def cluener_macro_f1(predictions: list, references: list, task: TaskSpec, inputs: list[dict]) -> float:
+def _micro(which: int) -> ScoreFn:
+    """Micro-averaged entity precision (0), recall (1) or F1 (2) of the selected sentences, as seqeval's."""
+    def score(counts: np.ndarray, idx: Optional[np.ndarray], task: TaskSpec) -> float:
+        tp, n_pred, n_gold = (counts if idx is None else counts[idx]).sum(axis=0).tolist()
+        return text_scores(tp, n_pred - tp, n_gold - tp)[which]
+    return score
+
+
+def _texts(predictions: list, references: list, task: TaskSpec, inputs: Optional[list] = None) -> np.ndarray:
+    """(true positives, false positives, false negatives) per sentence and entity type, entities matched by text."""
+    if inputs is None or len(inputs) != len(references):
+        raise ValueError(f"{task.name}: metric 'cluener_macro_f1' needs the inputs of every example")
+    return np.array([text_counts(inp["tokens"], p, g, task.label_names)
+                     for p, g, inp in zip(predictions, references, inputs)],
+                    dtype=np.int64).reshape(-1, len(task.label_names), 3)
+
+
+def _cluener(counts: np.ndarray, idx: Optional[np.ndarray], task: TaskSpec) -> float:
     """CLUENER2020's official score (score.py): per entity type, F1 of entities matched by their text within a
     sentence (a text repeated in a sentence counts once), then the plain mean over label_names."""
-    totals = text_totals(task, predictions, references, inputs)
     total = 0.0
-    for name in task.label_names:  # summed in order, as score.py does
-        total += text_scores(*totals[name])[2]
+    for tp, fp, fn in (counts if idx is None else counts[idx]).sum(axis=0).tolist():  # in order, as score.py sums
+        total += text_scores(tp, fp, fn)[2]
     return total / len(task.label_names)
+
+
+entity_precision = register_resampled("entity_precision", _entities, _micro(0), resampled_as="entity counts")
+entity_recall = register_resampled("entity_recall", _entities, _micro(1), resampled_as="entity counts")
+entity_f1 = register_resampled("entity_f1", _entities, _micro(2), resampled_as="entity counts")
+cluener_macro_f1 = register_resampled("cluener_macro_f1", _texts, _cluener, uses_inputs=True,
+                                      resampled_as="entity counts")
 
 
 # ---------------------------------------------------------------- extractive QA
 
-def _qa_pair(pred: Optional[str], gold: str, task: TaskSpec) -> tuple[float, float]:
-    """(exact match, F1) of one prediction against one gold answer: CMRC 2018's official scoring for
-    ``qa_f1: char``, SQuAD v1.1's otherwise (harness.qa_scoring)."""
-    return cmrc_pair(pred, gold) if task.qa_f1 == "char" else squad_pair(pred, gold)
+def _best(which: int) -> StatsFn:
+    """Per question, the best exact match (0) or F1 (1) over its gold answers (SQuAD token or CMRC 2018 style)."""
+    def stats(predictions: list, references: list, task: TaskSpec, inputs: Optional[list] = None) -> np.ndarray:
+        return np.array([qa_best(which, p, g, task) for p, g in zip(predictions, references)], dtype=float)
+    return stats
 
 
-def _qa_mean(which: int, predictions: list, references: list, task: TaskSpec) -> float:
-    per_example = []
-    for pred, golds in zip(predictions, references):
-        golds = [golds] if isinstance(golds, str) else list(golds)
-        per_example.append(max((_qa_pair(pred, g, task)[which] for g in golds), default=0.0))
-    return float(np.mean(per_example))
-
-
-@register("exact_match")
-def exact_match(predictions: list, references: list, task: TaskSpec) -> float:
-    """Fraction of predictions equal, after normalization, to some gold answer."""
-    return _qa_mean(0, predictions, references, task)
-
-
-@register("qa_f1")
-def qa_f1(predictions: list, references: list, task: TaskSpec) -> float:
-    """Mean over examples of the best F1 against any gold answer (SQuAD token or CMRC 2018 style)."""
-    return _qa_mean(1, predictions, references, task)
+exact_match = register_resampled("exact_match", _best(0), _mean, per_example=True)
+qa_f1 = register_resampled("qa_f1", _best(1), _mean, per_example=True)

@@ -4,17 +4,16 @@ from __future__ import annotations
 import importlib
 import importlib.metadata
 import logging
+from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, Optional
 
-import yaml
-
 from .errors import HarnessError
+from .families import Family, get_family
 from .specs import ModelSpec
 
 log = logging.getLogger(__name__)
-FAMILIES: dict[str, dict[str, Any]] = yaml.safe_load((Path(__file__).parent / "families.yaml").read_text())
 
 
 def resolve_ref(ref: str, what: str = "id") -> tuple[str, str]:
@@ -67,8 +66,8 @@ def tokenizer_for(spec: ModelSpec):
     return load_tokenizer(path, None if spec.tokenizer else spec.revision)
 
 
-def family(spec: ModelSpec) -> dict[str, Any]:
-    return FAMILIES[spec.family]
+def family(spec: ModelSpec) -> Family:
+    return get_family(spec.family)
 
 
 def from_hub(spec: ModelSpec) -> bool:
@@ -83,7 +82,7 @@ def model_config(spec: ModelSpec, tokenizer, **config_kwargs):
     from transformers import AutoConfig
 
     if spec.init == "random":
-        cfg = {**family(spec)["random_config"], **spec.config}
+        cfg = {**family(spec).random_config, **spec.config}
         model_type = cfg.pop("model_type")
         special = {k: getattr(tokenizer, f"{k}_id") for k in ("pad_token", "eos_token", "bos_token")
                    if getattr(tokenizer, f"{k}_id", None) is not None}
@@ -118,10 +117,10 @@ def _pickle_refused(spec: ModelSpec) -> HarnessError:
                         "load them with torch.load(weights_only=True)")
 
 
-def check_limits(spec: ModelSpec, tokenizer: Any, cfg: Any, where: str) -> None:
+def check_limits(spec: ModelSpec, tokenizer: Any, cfg: Any, where: str, conf: Any = None) -> None:
     """Planning: training options the model's architecture cannot honour (read from its config, no weights):
     max_length beyond its absolute position embeddings, freeze_layers beyond its layer count."""
-    conf = model_config(spec, tokenizer)
+    conf = conf if conf is not None else model_config(spec, tokenizer)
     positions = getattr(conf, "max_position_embeddings", None)
     if isinstance(positions, int) and cfg.max_length > positions:
         raise HarnessError(f"{where}: field 'max_length': {cfg.max_length} is above the {positions} positions of "
@@ -147,3 +146,33 @@ def load_model(spec: ModelSpec, auto_class, tokenizer, seed: int, **config_kwarg
     if spec.init == "random":
         return auto_class.from_config(model_config(spec, tokenizer, **config_kwargs))
     return _pretrained(spec, auto_class, "", **config_kwargs)
+
+
+@dataclass
+class ResolvedModel:
+    """A model as planning knows it, resolved once per plan: its spec, tokenizer, family and revision label (the
+    <revision> path component); its transformers config is read on the first limits check."""
+
+    spec: ModelSpec
+    tokenizer: Any
+    family: Family
+    revision: str
+    _config: Any = field(default=None, repr=False)
+
+    @property
+    def name(self) -> str:
+        return self.spec.name
+
+    def check_limits(self, cfg: Any, where: str) -> None:
+        """check_limits against this model's config (read once)."""
+        if self._config is None:
+            self._config = model_config(self.spec, self.tokenizer)
+        check_limits(self.spec, self.tokenizer, cfg, where, self._config)
+
+
+def resolve(spec: ModelSpec) -> ResolvedModel:
+    """Resolve a model for planning: its tokenizer (fails early, exit 2, for an unresolvable id), its weights'
+    format (a pickled-only local folder is refused), its family and its revision label."""
+    tokenizer = tokenizer_for(spec)
+    check_weights(spec)
+    return ResolvedModel(spec, tokenizer, family(spec), revision_label(spec))

@@ -5,7 +5,7 @@ import gc
 from contextlib import contextmanager
 from typing import Iterator, Optional
 
-from .specs import TrainConfig
+from .trainconfig import TrainConfig
 
 MAX_HALVINGS = 3
 

@@ -12,10 +12,13 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Optional
 
-from . import models, results, runner, search
-from .runner import Job, RunOptions
+from . import models, results, search
+from .data import job_data
+from .plan import Job, RunOptions, plan, plan_one
+from .methods import get_method
 from .specs import ModelSpec
-from .tasks import TaskEntry
+from .catalog import TaskEntry
+from .text import UNK_WARN
 
 SAMPLE_ROWS = 200  # training rows per (model, task) the tokenizer fit is measured on
 
@@ -32,7 +35,7 @@ class Plan:
         """The jobs, or for a search the job of its base setting: what the tokenizer fit is measured for."""
         out = list(self.jobs)
         for p in self.searches:
-            planned = runner.plan_one(p.model, p.entry, p.method, opts)
+            planned = plan_one(p.model, p.entry, p.method, opts)
             out += planned if isinstance(planned, list) else []
         return out
 
@@ -55,18 +58,16 @@ def make_plan(model_specs: list[ModelSpec], entries: list[TaskEntry], opts: RunO
     if request is not None and request.active:
         plans, skipped = search.plan_searches(model_specs, entries, opts, request)
         return Plan([], skipped, plans)
-    jobs, skipped = runner.plan(model_specs, entries, opts)
+    jobs, skipped = plan(model_specs, entries, opts)
     return Plan(jobs, skipped)
 
 
 def tokenizer_fit(job: Job, opts: RunOptions, rows: int = SAMPLE_ROWS) -> Fit:
     """[UNK] and truncation rates of the job's tokenizer at its max_length on the first `rows` training rows, as
     its adapter counts them for the result record (`Adapter.token_stats`)."""
-    from .adapters import make_adapter
-
-    sample = runner.job_data(job, opts).splits["train"][:rows]
-    adapter = make_adapter(models.family(job.model)["adapter"], job.spec, models.tokenizer_for(job.model), job.cfg,
-                           job.method)
+    sample = job_data(job, opts.data_dir).splits["train"][:rows]
+    adapter = get_method(job.method).make_adapter(job.family.adapter, job.spec, models.tokenizer_for(job.model),
+                                                  job.cfg)
     stats = adapter.token_stats(sample)
     return Fit(job.model.name, job.spec.name, job.cfg.max_length, stats["unk_rate"], stats["truncation_rate"],
                len(sample))
@@ -115,8 +116,6 @@ def plan_lines(plan: Plan, opts: RunOptions) -> list[str]:
 
 def fit_lines(fit_list: list[Fit]) -> list[str]:
     """One line per fit, then a warning line for each whose [UNK] rate is over the leaderboard's ⚠UNK mark."""
-    from leaderboard.columns import UNK_WARN
-
     if not fit_list:
         return []
     lines = [f"tokenizer fit (first {max(f.rows for f in fit_list)} training rows; [UNK]: share of input tokens, "

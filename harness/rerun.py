@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any, Optional
 
 if TYPE_CHECKING:
     from .record import ResultRecord
-    from .runner import Job, RunOptions
+    from .plan import Job, RunOptions
 
 HARNESS_DIR = Path(__file__).resolve().parent  # task data inside it (demo tasks) needs no --data-dir
 MODELS_FILE, DATA_DIR, TASK_DIR = "models.yaml", "DATA_DIR", "TASK_DIR"
@@ -77,7 +77,7 @@ def job_command(job: "Job", seed: int, opts: "RunOptions") -> Optional[list[str]
     hyperparameter search. Its models-file entry is `models_entry(job.model.name, job.config)`."""
     from .data import pick_source
     from .metrics import hub_metrics
-    from .tasks import TASKS_DIR
+    from .catalog import TASKS_DIR
 
     if job.search is not None:
         return None

@@ -1,21 +1,22 @@
 """Validated configuration: TaskSpec and ModelSpec (strict: unknown keys are errors). The training options
-(TrainConfig, TrainOverrides) live in harness.trainconfig and are importable from here."""
+(TrainConfig, TrainOverrides) live in harness.trainconfig.
+
+A TaskSpec is plain data: it imports no registry. The checks that need the task kinds and the metrics run where
+tasks are loaded (harness.catalog), which hands the registries in as the validation context (`TaskRegistries`); a
+TaskSpec checked that way answers `task_kind` and `direction` from them."""
 from __future__ import annotations
 
 import re
-from typing import Any, Literal, Optional, Union
+from typing import Any, Literal, Optional, Protocol, Union
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, PrivateAttr, ValidationInfo, field_validator, model_validator
 
 from .errors import did_you_mean
-from .kinds import TaskKind, load_all as load_kinds
 from .search_space import Range, check_space
-from .trainconfig import (EVAL_BATCH_AUTO, LR_SCHEDULERS, TRAIN_FIELDS, Strict, TrainConfig, TrainOverrides,
-                          resolve_train_config)
+from .trainconfig import Strict, TrainOverrides
 
 ROLES = ("train", "validation", "test")
-__all__ = ["EVAL_BATCH_AUTO", "LR_SCHEDULERS", "ROLES", "TRAIN_FIELDS", "ModelSpec", "ModelsFile", "Source",
-           "Strict", "TaskSpec", "TrainConfig", "TrainOverrides", "resolve_train_config"]
+__all__ = ["CONTEXT_KEY", "ROLES", "ModelSpec", "ModelsFile", "Source", "TaskRegistries", "TaskSpec"]
 
 
 class Source(Strict):
@@ -124,8 +125,30 @@ class PromptSpec(Strict):
         return [m.group(1) for m in re.finditer(r"\{(\w+)\}", self.template)]
 
 
+class TaskRegistries(Protocol):
+    """What a TaskSpec asks of the registries it is checked against (harness.catalog hands them in as the validation
+    context under `CONTEXT_KEY`): the checks raise ValueError with the field's problem (the kind is registered; the
+    kind's own checks; every metric is known and the main metrics agree on a direction; the kind takes a prompt and
+    the template's placeholders are its input fields); `kind` and `direction` answer `task_kind` and `direction`."""
+
+    def check_kind(self, name: str) -> None: ...
+    def check_task(self, task: "TaskSpec") -> None: ...
+    def check_metrics(self, task: "TaskSpec") -> None: ...
+    def check_prompt(self, task: "TaskSpec") -> None: ...
+    def kind(self, name: str) -> Any: ...
+    def direction(self, metric: str) -> str: ...
+
+
+CONTEXT_KEY = "registries"  # the validation context key of the TaskRegistries a TaskSpec is checked against
+
+
+def _registries(info: ValidationInfo) -> Optional[TaskRegistries]:
+    return (info.context or {}).get(CONTEXT_KEY)
+
+
 class TaskSpec(Strict):
-    """A task as validated data: sources, kind, labels, metrics, main score, caveats, defaults."""
+    """A task as validated data: sources, kind, labels, metrics, main score, caveats, defaults. Built without the
+    registries (``TaskSpec(**data)``), it checks only what needs none; harness.catalog builds tasks with every check."""
 
     name: str
     description: str = ""
@@ -147,6 +170,7 @@ class TaskSpec(Strict):
     prompt: Optional[PromptSpec] = None
     folds: list[str] = Field(default_factory=list, description="few-shot folds: split names use {fold}")
     search: dict[str, Range] = Field(default_factory=dict, description="hyperparameter ranges for --search-trials")
+    _registries: Optional[TaskRegistries] = PrivateAttr(None)  # what the task was checked against
 
     @field_validator("search", mode="before")
     @classmethod
@@ -155,16 +179,17 @@ class TaskSpec(Strict):
 
     @field_validator("kind")
     @classmethod
-    def _known_kind(cls, v: str) -> str:
-        kinds = load_kinds()
-        if v not in kinds:
-            raise ValueError(kinds.unknown(v))
+    def _known_kind(cls, v: str, info: ValidationInfo) -> str:
+        registries = _registries(info)
+        if registries is not None:
+            registries.check_kind(v)
         return v
 
     @model_validator(mode="after")
-    def _consistent(self) -> "TaskSpec":
-        kind = self.task_kind
-        kind.check_task(self)
+    def _consistent(self, info: ValidationInfo) -> "TaskSpec":
+        registries = self._registries = _registries(info)
+        if registries is not None:
+            registries.check_task(self)
         if self.positive_label is not None and self.positive_label not in self.label_names:
             raise ValueError(f"positive_label '{self.positive_label}' is not in label_names "
                              f"{self.label_names}{did_you_mean(self.positive_label, self.label_names)}")
@@ -172,25 +197,11 @@ class TaskSpec(Strict):
         for m in mains:
             if m not in self.metrics:
                 raise ValueError(f"main_score '{m}' is not in metrics {self.metrics}{did_you_mean(m, self.metrics)}")
-        from .metrics import check_name, direction_of  # heavy (sklearn, scipy): loaded when a task is validated
-
-        for m in self.metrics:
-            check_name(m)
-
-        directions = {m: direction_of(m) for m in mains}
-        if len(set(directions.values())) > 1:
-            raise ValueError(f"main_score mixes directions {directions}: a mean of a higher-is-better and a "
-                             "lower-is-better metric ranks nothing; pick metrics of one direction")
+        if registries is not None:
+            registries.check_metrics(self)
         if self.prompt is not None:
-            if not kind.label_set:
-                labelled = [k.name for k in load_kinds().values() if k.label_set]
-                raise ValueError(f"prompt: applies to kinds with a label set ({', '.join(labelled)}), not {self.kind}")
-            fields = kind.input_fields
-            for name in self.prompt.placeholders():
-                if name != "mask" and name not in fields:
-                    raise ValueError(f"prompt.template: unknown placeholder {{{name}}}; a {self.kind} task has "
-                                     f"{', '.join('{' + f + '}' for f in fields)} and {{mask}}"
-                                     f"{did_you_mean(name, fields)}")
+            if registries is not None:
+                registries.check_prompt(self)
             for label in self.prompt.label_words:
                 if label not in self.label_names:
                     raise ValueError(f"prompt.label_words names '{label}', not in label_names"
@@ -214,17 +225,21 @@ class TaskSpec(Strict):
     def main_metrics(self) -> list[str]:
         return [self.main_score] if isinstance(self.main_score, str) else list(self.main_score)
 
+    def _checked(self) -> TaskRegistries:
+        if self._registries is None:
+            raise RuntimeError(f"task '{self.name}' was built without the registries' checks; build it with "
+                               "harness.catalog.validate_task")
+        return self._registries
+
     @property
-    def task_kind(self) -> "TaskKind":
+    def task_kind(self) -> Any:
         """The kind object (harness/kinds) that says how this task's data, scores and inputs work."""
-        return load_kinds()[self.kind]
+        return self._checked().kind(self.kind)
 
     @property
     def direction(self) -> str:
         """'higher' or 'lower': which way the main score is better (all main metrics agree; checked on load)."""
-        from .metrics import direction_of
-
-        return direction_of(self.main_metrics[0])
+        return self._checked().direction(self.main_metrics[0])
 
     def better(self, a: float, b: Optional[float]) -> bool:
         """Whether main score a beats b (None: nothing yet) in this task's direction."""
@@ -240,7 +255,7 @@ class ModelSpec(Strict):
     name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$")
     id: Optional[str] = None
     revision: Optional[str] = None
-    family: Literal["bert", "ernie", "albert", "t5"]
+    family: str = Field(description="a family of harness/families.yaml (checked where the models file is loaded)")
     tokenizer: Optional[str] = None
     init: Literal["pretrained", "random"] = "pretrained"
     config: dict[str, Any] = Field(default_factory=dict)
@@ -259,6 +274,15 @@ class ModelSpec(Strict):
     @classmethod
     def _space(cls, v: Any) -> Any:
         return check_space(v)
+
+    @field_validator("family")
+    @classmethod
+    def _family(cls, v: str, info: ValidationInfo) -> str:
+        known = (info.context or {}).get("families")  # the families registry's names, given by the loader
+        if known is not None and v not in known:
+            *rest, last = [f"'{n}'" for n in known]
+            raise ValueError(f"Input should be {', '.join(rest)} or {last}" if rest else f"Input should be {last}")
+        return v
 
     @model_validator(mode="after")
     def _consistent(self) -> "ModelSpec":

@@ -1,7 +1,10 @@
-"""Word splitting shared by `predict` (plain-text NER input) and the app playground."""
+"""Word splitting shared by `predict` (plain-text NER input) and the app playground, and the [UNK] rate over which
+a tokenizer's fit is flagged (pre-flight and the leaderboard)."""
 from __future__ import annotations
 
 import re
+
+UNK_WARN = 0.05  # a tokenizer turning more than this share of a task's tokens into [UNK] is flagged
 
 _CJK_CLASS = r"\u3000-\u303f\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uff00-\uffef"
 _TOKEN = re.compile(rf"[{_CJK_CLASS}]|[^\s{_CJK_CLASS}]+")

@@ -14,7 +14,7 @@ from . import interrupt, metrics, oom
 from .divergence import DivergenceGuard, mark_step, watch_outputs
 from .adapters import Adapter
 from .errors import HarnessError
-from .specs import TrainConfig
+from .trainconfig import TrainConfig
 
 log = logging.getLogger(__name__)
 

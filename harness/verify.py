@@ -12,11 +12,10 @@ from typing import Any, Optional
 
 import torch
 
-from . import metrics, tasks
+from . import catalog, metrics
 from .data import load_task_data, subset_indices
 from .errors import HarnessError
 from .onnx_model import OnnxModel
-from .runner import latency_ms
 
 log = logging.getLogger(__name__)
 FILLERS = ("the", "a", "is", "的", "是", "x", "1")
@@ -41,7 +40,7 @@ def eval_examples(folder: Path, adapter: Any, data_dir: Optional[Path], max_eval
                   ) -> tuple[Optional[list[dict]], str]:
     """The checkpoint task's evaluated (test) split, subset like `run --max-eval-samples`; (None, why) if unloadable."""
     task = adapter.task
-    entry = tasks.discover().get(task.name)
+    entry = catalog.discover().get(task.name)
     task_file = entry.path if entry is not None else folder / "harness_task.json"
     try:
         data = load_task_data(task, task_file, data_dir, need_validation=False)
@@ -105,7 +104,7 @@ def _max_diff(a: list, b: list) -> float:
 
 
 def _latencies(adapter: Any, models: dict[str, Any], examples: dict[int, dict], runs: int) -> dict[str, Any]:
-    return {f"{n}_tokens": {name: latency_ms(adapter, m, ex, runs=runs, warmup=5) for name, m in models.items()}
+    return {f"{n}_tokens": {name: adapter.latency_ms(m, ex, runs=runs, warmup=5) for name, m in models.items()}
             for n, ex in examples.items()}
 
 

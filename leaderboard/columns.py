@@ -12,10 +12,10 @@ from typing import Any, Optional, Sequence
 import pandas as pd
 
 from harness.methods import DEFAULT_METHOD
+from harness.text import UNK_WARN
 
 HIGHER, LOWER, MIXED = "higher", "lower", "mixed"
 DIRECTIONS = (HIGHER, LOWER)
-UNK_WARN = 0.05  # a tokenizer turning more than this share of a task's tokens into [UNK] is flagged
 MISSING = "—"
 TUNED_MARK = "⚙"  # a cell whose setting a hyperparameter search chose (on the validation split)
 KINDS = ("text", "score", "count", "params", "rate", "rank", "size")

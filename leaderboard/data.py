@@ -1,5 +1,5 @@
-"""What the app shows, read from one results folder (a local output folder, or a Hub snapshot the app's results
-source fetched). Everything here is a pure function of the folder's result files (no Gradio, no network).
+"""What the app shows, read from one results folder (a local output folder, or a Hub snapshot fetched by
+webapp.source). Everything here is a pure function of the folder's result files (no Gradio, no network).
 """
 from __future__ import annotations
 
@@ -164,9 +164,9 @@ def prediction_files(data: AppData, task: str, model: str, revision: Optional[st
 
 def task_spec(data: AppData, task: str):
     """The TaskSpec a task's results were scored with (rebuilt from the hashed config in its result file)."""
-    from harness.specs import TaskSpec
+    from harness.catalog import validate_task
 
     spec = dict(data.task_info.get(task, {}).get("spec") or {})
     spec.pop("train", None)
     spec.setdefault("name", task)
-    return TaskSpec(**{**spec, "sources": []})
+    return validate_task({**spec, "sources": []})

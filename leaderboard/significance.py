@@ -6,10 +6,12 @@ id). Differences are reported as "better by", in that direction. The runs compar
 fold) of the configuration the ranking shows. Each resample draws the test examples (shared by both rows: paired)
 and, independently for each row, its runs with replacement; a row's score on a resample is the mean over the drawn
 runs of each run's score on the drawn examples. So the interval covers seed variation as well as test sampling;
-with one run per row it covers test sampling only. Main scores that are a mean of per-example scores (accuracy,
-exact match, QA F1) are resampled from per-example scores; entity F1 from per-sentence entity counts (exactly
-seqeval's micro average); any other main score (binary F1, MCC, correlations) is recomputed on each resample by
-the task kind's scorer or the harness metric functions. 1,000 resamples with a fixed seed.
+with one run per row it covers test sampling only. A run's score on a resample is its main score by the metrics'
+one implementation (harness.metrics), which the records' scores use too: main scores that the registry says are a
+mean of per-example scores (accuracy, exact match, QA F1) are resampled from per-example scores; the others are
+computed on each resample from statistics taken once (confusion counts for binary F1 and MCC, per-sentence entity
+counts for entity F1, values for correlations); a Hub metric is scored again from the drawn predictions. 1,000
+resamples with a fixed seed.
 """
 from __future__ import annotations
 
@@ -30,7 +32,6 @@ from .table import task_direction
 N_RESAMPLES = 1000
 SEED = 0
 ALPHA = 0.05
-PER_EXAMPLE = {"accuracy", "exact_match", "qa_f1"}  # means of per-example scores
 NOTE = ("Significance (two-level paired bootstrap, 1,000 resamples, vs the next-ranked row on that task, in the "
         "task's direction; each resample draws the shared test examples and, per row, its seeds (and folds) with "
         "replacement, so the interval covers seed variation as well as test sampling; a row with one run: test "
@@ -114,30 +115,31 @@ def _load(data: AppData, task: str, model: str, revision: str, method: Optional[
     return {run: {r["id"]: r for r in read_predictions(path)} for run, path in files.items()}
 
 
-def _main_of(spec: Any, preds: list, golds: list) -> float:
-    """The task's main score (mean of its main metrics) on these examples, via the harness metric functions."""
-    vals = []
-    for m in spec.main_metrics:
-        vals.append(metrics.REGISTRY[m].fn(preds, golds, spec) if m in metrics.REGISTRY
-                    else metrics.compute(spec, preds, golds)[m])
-    return float(np.mean(vals))
-
-
 def _one_run(rows: dict[str, dict], ids: list[str], spec: Any) -> tuple[Callable[[np.ndarray], float], str]:
-    """One run's main score as a function of resampled example indices, and how it is computed."""
-    if set(spec.main_metrics) <= PER_EXAMPLE:
-        per = np.array([_main_of(spec, [rows[i]["prediction"]], [rows[i]["gold"]]) for i in ids])
+    """One run's main score (the mean of the task's main metrics) as a function of resampled example indices, and
+    how it is resampled: "per-example" when the registry says every main metric is a mean of per-example scores (their
+    per-example mean is resampled), else the metrics' own way ("confusion counts", "entity counts", "correlation";
+    "metric" where they differ, or for a metric scored again from the drawn predictions on each resample)."""
+    preds, golds = [rows[i]["prediction"] for i in ids], [rows[i]["gold"] for i in ids]
+    inputs = [rows[i]["input"] for i in ids] if all("input" in rows[i] for i in ids) else None
+    mains = spec.main_metrics
+    if all(metrics.per_example(m) for m in mains):
+        per = np.mean([metrics.REGISTRY[m].stats(preds, golds, spec, inputs) for m in mains], axis=0)
         return (lambda idx: float(per[idx].mean())), "per-example"
-    fast = spec.task_kind.bootstrap_scorer({0: rows}, ids, spec)  # the kind's own resampling scorer
-    if fast is not None:
-        return fast
-    preds = [rows[i]["prediction"] for i in ids]
-    golds = [rows[i]["gold"] for i in ids]
+    fns, hows = [], set()
+    for m in mains:
+        if m in metrics.REGISTRY:
+            fns.append(metrics.REGISTRY[m].resampler(preds, golds, spec, inputs))
+            if not metrics.per_example(m):
+                hows.add(metrics.REGISTRY[m].resampled_as)
+        else:  # a Hub metric: scored again on each resample
+            fns.append(lambda idx, m=m: metrics.compute(spec, [preds[j] for j in idx], [golds[j] for j in idx])[m])
+            hows.add("metric")
 
     def score(idx: np.ndarray) -> float:
-        v = _main_of(spec, [preds[j] for j in idx], [golds[j] for j in idx])
-        return 0.0 if v is None or np.isnan(v) else float(v)
-    return score, "metric"
+        v = float(np.mean([f(idx) for f in fns]))
+        return 0.0 if np.isnan(v) else v
+    return score, hows.pop() if len(hows) == 1 else "metric"
 
 
 def _scorer(rows_by_run: dict[Any, dict[str, dict]], ids: list[str], spec: Any

@@ -9,6 +9,7 @@ import pytest
 
 from harness.data import input_key, load_task_data, subset_indices
 from harness.errors import HarnessError
+from harness.catalog import validate_task
 from harness.specs import TaskSpec
 
 
@@ -17,7 +18,7 @@ def spec(**kw) -> TaskSpec:
                 metrics=["accuracy"], main_score="accuracy",
                 sources=[{"type": "local", "dir": "t", "format": "jsonl.gz", "splits": {"test": "dev"}}])
     base.update(kw)
-    return TaskSpec(**base)
+    return validate_task(base)
 
 
 def write_split(root: Path, split: str, rows: list[dict], task: str = "t") -> None:

@@ -177,11 +177,11 @@ def test_a_records_command_reruns_exactly_its_job(tiny_run, tmp_path, monkeypatc
 
 def test_every_kind_has_evidence_from_rows_alone():
     """Kinds the sample lacks (multiple choice), an invalid classification prediction, and the default."""
-    from harness.specs import TaskSpec
+    from harness.catalog import validate_task
 
     src = [{"type": "local", "dir": "x", "splits": {"test": "test"}}]
-    mc = TaskSpec(name="m", language="zh", benchmark="b", kind="multiple_choice", metrics=["accuracy"],
-                  main_score="accuracy", sources=src)
+    mc = validate_task(dict(name="m", language="zh", benchmark="b", kind="multiple_choice", metrics=["accuracy"],
+                            main_score="accuracy", sources=src))
     rows = [{"input": {"choices": ["x", "y"]}, "gold": 0, "prediction": 0, "scores": {"0": 0.9, "1": 0.1}},
             {"input": {"choices": ["x", "y", "z"]}, "gold": 2, "prediction": 0, "scores": {"0": 0.6, "1": 0.3}},
             {"input": {"choices": ["x", "y", "z"]}, "gold": 1, "prediction": None, "scores": None}]
@@ -189,12 +189,12 @@ def test_every_kind_has_evidence_from_rows_alone():
     assert ev.matrix.values.sum() == 3 and ev.matrix.loc["0", "0"] == 1 and ev.matrix.loc["1", "(none)"] == 1
     assert ev.tables["by number of choices"].set_index("choices")["accuracy"].to_dict() == {2: 1.0, 3: 0.0}
     assert [mc.task_kind.confidence(r) for r in rows] == [0.9, 0.6, None] and mc.task_kind.error_classes(2) == ["2"]
-    cls = TaskSpec(name="c", language="en", benchmark="b", kind="single_cls", label_names=["a", "b"],
-                   metrics=["accuracy"], main_score="accuracy", sources=src)
+    cls = validate_task(dict(name="c", language="en", benchmark="b", kind="single_cls", label_names=["a", "b"],
+                             metrics=["accuracy"], main_score="accuracy", sources=src))
     ev = cls.task_kind.evidence(cls, [{"gold": "a", "prediction": None}, {"gold": "b", "prediction": "b"}])
     assert list(ev.matrix.columns) == ["a", "b", "(invalid)"] and ev.matrix.loc["a", "(invalid)"] == 1
-    reg = TaskSpec(name="r", language="en", benchmark="b", kind="regression", metrics=["pearson"],
-                   main_score="pearson", sources=src)
+    reg = validate_task(dict(name="r", language="en", benchmark="b", kind="regression", metrics=["pearson"],
+                             main_score="pearson", sources=src))
     table = reg.task_kind.evidence(reg, [{"gold": g, "prediction": p} for g, p in
                                          [(0.0, 0.2), (1.0, None), (4.0, 3.0), (5.0, 5.0)]]).tables["by gold score"]
     assert table["n"].sum() == 4 and set(table.columns) == {"gold score", "n", "mae", "mean_prediction", "within 0.5"}

@@ -230,8 +230,8 @@ def test_methods_doc_names_every_method_and_the_lora_defaults():
     """docs/methods.md: a section per registered method; its option table's defaults are TrainConfig's and its
     family defaults are harness/families.yaml's."""
     from harness.methods import method_names
-    from harness.models import FAMILIES
-    from harness.specs import TrainConfig
+    from harness.families import FAMILIES
+    from harness.trainconfig import TrainConfig
 
     text = (REPO / "docs" / "methods.md").read_text(encoding="utf-8")
     for name in method_names():
@@ -243,8 +243,8 @@ def test_methods_doc_names_every_method_and_the_lora_defaults():
         assert shown.strip() == "the family's" if default is None else float(shown) == default, field
     flat = " ".join(text.split())
     assert "BERT, ERNIE and ALBERT `[query, value]`" in flat and "T5 `[q, v]`" in flat
-    assert {tuple(f["lora"]["target_modules"]) for n, f in FAMILIES.items() if n != "t5"} == {("query", "value")}
-    assert FAMILIES["t5"]["lora"]["target_modules"] == ["q", "v"]
+    assert {tuple(f.lora.target_modules) for n, f in FAMILIES.items() if n != "t5"} == {("query", "value")}
+    assert FAMILIES["t5"].lora.target_modules == ["q", "v"]
 
 
 # --- docs/deploy.md (issue 16): its Hub commands run against the Hub stand-in, its sample card parses ---

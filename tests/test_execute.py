@@ -109,6 +109,38 @@ def test_bad_execution_flags_are_one_line_errors(bert_models, tmp_path, capsys, 
     assert not (tmp_path / "o").exists()
 
 
+def test_executors_are_registered_and_checked_by_their_own_modules(tmp_path):
+    """Every module of harness/execute/executors registers one executor kind: --executor's choices and help come
+    from the registry (default first), and each executor refuses the options it does not take, in one line."""
+    import subprocess
+
+    from harness.cli_args import executor_help
+    from harness.errors import HarnessError
+    from harness.execute.base import ExecOptions
+    from harness.execute.executors import check_options, concurrency, executor_names, get_executor
+    from harness.plan import RunOptions
+
+    assert executor_names() == ("serial", "local", "ray")
+    assert executor_help() == ("serial (default): jobs one after another in this process; local: worker processes "
+                               "on this machine, one per GPU slot; ray: Ray tasks on a local instance or a cluster")
+    assert [get_executor(n).local_gpus for n in executor_names()] == [True, True, False]
+    for eopts, expected in ((ExecOptions("serial", gpus_per_job=1), "--gpus-per-job: only for --executor local or "
+                             "ray (serial runs one job at a time)"),
+                            (ExecOptions("local", ray_address="auto"), "--ray-address: only for --executor ray"),
+                            (ExecOptions("ray", workers=2), "--workers: only for --executor local (it means local "
+                             "with N worker processes); with --executor ray leave it out"),
+                            (ExecOptions("nope"), "--executor: unknown executor 'nope' (expected one of: local, ray, "
+                             "serial)")):
+        with pytest.raises(HarnessError) as e:
+            check_options(eopts)
+        assert str(e.value) == expected
+    assert concurrency(ExecOptions("local", workers=3), RunOptions(output_dir=tmp_path)) == 3
+    cheap = ("import sys, harness.cli_args; harness.cli_args.executor_help(); "
+             "print([m for m in ('torch', 'ray', 'transformers') if m in sys.modules])")
+    assert subprocess.run([sys.executable, "-c", cheap], capture_output=True, text=True, check=True,
+                          cwd=Path(__file__).resolve().parents[1]).stdout.strip() == "[]"
+
+
 class _no_exit:
     def __enter__(self):
         return self
@@ -241,8 +273,8 @@ def test_verbose_prints_each_jobs_log(bert_models, tmp_path, capsys):
 
 def test_gpu_slots_pin_workers_and_refuse_oversubscription():
     from harness.errors import HarnessError
-    from harness.execute import ExecOptions
-    from harness.execute.local import plan_slots
+    from harness.execute.base import ExecOptions
+    from harness.execute.executors.local import plan_slots
 
     assert plan_slots("cuda", ExecOptions(executor="local"), ["0", "1"]) == ["0", "1"]
     assert plan_slots("cuda", ExecOptions(executor="local", gpus_per_job=0.5), ["0", "1"]) == ["0", "1", "0", "1"]
@@ -256,14 +288,15 @@ def test_gpu_slots_pin_workers_and_refuse_oversubscription():
 
 def test_local_workers_see_only_their_gpu(bert_models, tmp_path):
     """Each worker process is pinned through CUDA_VISIBLE_DEVICES (the jobs themselves run on CPU here)."""
-    from harness import runner, tasks
+    from harness import catalog
+    from harness.plan import RunOptions, plan
     from harness.config_files import load_models_file
     from harness.execute.base import Outcome, Unit
-    from harness.execute.local import LocalExecutor
+    from harness.execute.executors.local import LocalExecutor
 
-    opts = runner.RunOptions(output_dir=tmp_path / "o", seeds=(1, 2), max_train_samples=24, max_eval_samples=16,
+    opts = RunOptions(output_dir=tmp_path / "o", seeds=(1, 2), max_train_samples=24, max_eval_samples=16,
                              cli_train={"max_steps": 2}, progress=False)
-    jobs, _ = runner.plan(load_models_file(bert_models), [tasks.discover()["demo_sentiment"]], opts)
+    jobs, _ = plan(load_models_file(bert_models), [catalog.discover()["demo_sentiment"]], opts)
     units = [Unit(i, jobs[0], seed, opts) for i, seed in enumerate(jobs[0].seeds)]
     executor = LocalExecutor(["3", "5"], threads=1)
     try:
@@ -277,12 +310,13 @@ def test_local_workers_see_only_their_gpu(bert_models, tmp_path):
 
 def test_probe_lists_what_a_node_lacks(bert_models, tmp_path):
     """The per-node check itself (run on every Ray node before a grid), against a driver's expectations."""
-    from harness import runner, tasks
+    from harness import catalog
+    from harness.plan import RunOptions, plan
     from harness.config_files import load_models_file
     from harness.execute.probe import expectations, probe_node
 
-    opts = runner.RunOptions(output_dir=tmp_path / "o", data_dir=tmp_path, max_train_samples=8)
-    jobs, _ = runner.plan(load_models_file(bert_models), [tasks.discover()["demo_sentiment"]], opts)
+    opts = RunOptions(output_dir=tmp_path / "o", data_dir=tmp_path, max_train_samples=8)
+    jobs, _ = plan(load_models_file(bert_models), [catalog.discover()["demo_sentiment"]], opts)
     (tmp_path / "o").mkdir()
     (tmp_path / "o" / ".marker").write_text("")
     expect = expectations(jobs, opts, ".marker")

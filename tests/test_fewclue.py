@@ -76,10 +76,12 @@ def test_more_fewclue_tasks_plan_every_fold_and_method(task, size, masks, tmp_pa
     from conftest import DATA_DIR
     from tiny import build_char_model
 
-    from harness import models, runner
+    from harness import models
+    from harness.data import job_data
+    from harness.plan import RunOptions, plan
     from harness.adapters import make_adapter
     from harness.config_files import load_models_file
-    from harness.tasks import discover
+    from harness.catalog import discover
 
     if not (DATA_DIR / task).is_dir():
         pytest.skip(f"real data folder {DATA_DIR}/{task} not found (set HARNESS_DATA_DIR)")
@@ -91,19 +93,19 @@ def test_more_fewclue_tasks_plan_every_fold_and_method(task, size, masks, tmp_pa
     model = build_char_model("bert", tmp_path / "zh", texts + words)
     (tmp_path / "models.yaml").write_text(f"models:\n  - {{name: zh, id: {model}, family: bert}}\n")
     specs = load_models_file(tmp_path / "models.yaml")
-    opts = runner.RunOptions(output_dir=tmp_path / "o", data_dir=DATA_DIR, methods=("finetune", "prompt"))
-    jobs, skipped = runner.plan(specs, [entry], opts)
+    opts = RunOptions(output_dir=tmp_path / "o", data_dir=DATA_DIR, methods=("finetune", "prompt"))
+    jobs, skipped = plan(specs, [entry], opts)
     assert skipped == []
     assert sorted((j.method, j.fold) for j in jobs) == sorted((m, str(k)) for m in ("finetune", "prompt")
                                                               for k in range(5))
     test_rows = json.loads((DATA_DIR / task / "meta.json").read_text(encoding="utf-8"))["row_counts"]["test_public"]
     for job in jobs:
-        data = runner.job_data(job, opts)
+        data = job_data(job, opts.data_dir)
         assert {r: len(v) for r, v in data.splits.items()} == {"train": size, "validation": size, "test": test_rows}
         assert data.source["splits"] == {"train": f"train_{job.fold}", "validation": f"dev_{job.fold}",
                                          "test": "test_public"}
         assert {ex["label"] for ex in data.splits["train"]} <= set(entry.spec.label_names)
     prompt = next(j for j in jobs if j.method == "prompt")
     assert list(prompt.spec.prompt.label_words) == entry.spec.label_names  # every label has its word
-    adapter = make_adapter("encoder", prompt.spec, models.tokenizer_for(prompt.model), prompt.cfg, "prompt")
+    adapter = make_adapter("encoder", prompt.spec, models.tokenizer_for(prompt.model), prompt.cfg, "mlm")
     assert adapter.n_masks == masks

@@ -6,7 +6,7 @@ import json
 from collections import Counter
 from pathlib import Path
 
-from harness.config_files import load_task_file
+from harness.catalog import load_task_file
 from harness.data import load_task_data
 
 REPO = Path(__file__).resolve().parents[1]

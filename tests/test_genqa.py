@@ -13,7 +13,8 @@ from harness.adapters import GenQAAdapter, adapter_class, make_adapter
 from harness.checkpoint import load_checkpoint
 from harness.cli import main
 from harness.results import read_predictions
-from harness.specs import TaskSpec, TrainConfig
+from harness.catalog import validate_task
+from harness.trainconfig import TrainConfig
 from webapp.playground import format_prediction
 
 NAMES = ["alice", "bob", "张伟"]
@@ -137,9 +138,9 @@ def test_chinese_answers_scored_by_character():
     right answer gets character-level F1 credit."""
     from transformers import AutoTokenizer
 
-    task = TaskSpec(name="zh", language="zh", benchmark="other", kind="extractive_qa", qa_f1="char",
-                    metrics=["exact_match", "qa_f1"], main_score=["exact_match", "qa_f1"],
-                    sources=[{"type": "local", "dir": "x", "splits": {"test": "dev"}}])
+    task = validate_task(dict(name="zh", language="zh", benchmark="other", kind="extractive_qa", qa_f1="char",
+                              metrics=["exact_match", "qa_f1"], main_score=["exact_match", "qa_f1"],
+                              sources=[{"type": "local", "dir": "x", "splits": {"test": "dev"}}]))
     tok = AutoTokenizer.from_pretrained(DEMO_TOKENIZER)
     adapter = make_adapter("seq2seq", task, tok, TrainConfig(max_length=32, doc_stride=8))
     ex = {"id": "a", "context": "张伟住在上海市。", "question": "张伟住在哪里？",
@@ -159,9 +160,9 @@ def test_training_windows_and_window_choice():
     prediction the best-scoring non-empty answer over the windows wins."""
     from transformers import AutoTokenizer
 
-    task = TaskSpec(name="en", language="en", benchmark="other", kind="extractive_qa",
-                    metrics=["exact_match"], main_score="exact_match",
-                    sources=[{"type": "local", "dir": "x", "splits": {"test": "dev"}}])
+    task = validate_task(dict(name="en", language="en", benchmark="other", kind="extractive_qa",
+                              metrics=["exact_match"], main_score="exact_match",
+                              sources=[{"type": "local", "dir": "x", "splits": {"test": "dev"}}]))
     tok = AutoTokenizer.from_pretrained(DEMO_TOKENIZER)
     adapter = make_adapter("seq2seq", task, tok, TrainConfig(max_length=24, doc_stride=4, max_answer_length=5))
     ctx = " ".join(["the food was good ."] * 6 + ["alice lives in paris ."] + ["the film was bad ."] * 6)

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from harness import runner
+from harness import plan as planning
 from harness.cli import main
 from harness.config_files import load_models_file
 from harness.confighash import config_hash
@@ -16,7 +16,7 @@ from harness.kinds import REGISTRY, get_kind, load_all
 from harness.kinds.classification import SINGLE
 from harness.methods import get_method, method_names
 from harness.record import ResultRecord
-from harness.tasks import TASKS_DIR, discover
+from harness.catalog import TASKS_DIR, discover
 
 REPO = Path(__file__).resolve().parents[1]
 DEMO = TASKS_DIR / "demo" / "demo_sentiment.yaml"
@@ -107,16 +107,16 @@ def test_a_new_kind_is_one_registered_object(tmp_path, tiny_models, monkeypatch,
 
 
 def plan_one(tiny_models: Path, monkeypatch=None, cli: dict | None = None, task_yaml: Path | None = None,
-             model_train: dict | None = None, out: Path | None = None) -> runner.Job:
+             model_train: dict | None = None, out: Path | None = None) -> planning.Job:
     specs = [m for m in load_models_file(tiny_models) if m.name == "tiny-bert"]
     if model_train:
-        from harness.specs import TrainOverrides
+        from harness.trainconfig import TrainOverrides
 
         specs = [m.model_copy(update={"train": TrainOverrides(**model_train)}) for m in specs]
     reg = discover([task_yaml] if task_yaml else [])
     entry = reg["demo_sentiment" if task_yaml is None else next(n for n in reg if n.startswith("hash_"))]
-    opts = runner.RunOptions(output_dir=out or Path("/nonexistent"), cli_train=cli or {}, max_train_samples=16)
-    jobs, _ = runner.plan(specs, [entry], opts)
+    opts = planning.RunOptions(output_dir=out or Path("/nonexistent"), cli_train=cli or {}, max_train_samples=16)
+    jobs, _ = planning.plan(specs, [entry], opts)
     return jobs[0]
 
 
@@ -174,16 +174,16 @@ def test_get_kind_names_the_field():
 
 
 def test_breakdowns_per_class_and_per_entity_type():
-    from harness.specs import TaskSpec
+    from harness.catalog import validate_task
 
     src = [{"type": "local", "dir": "x", "splits": {"test": "test"}}]
-    cls = TaskSpec(name="c", language="en", benchmark="b", kind="single_cls", label_names=["a", "b"],
-                   metrics=["accuracy"], main_score="accuracy", sources=src)
+    cls = validate_task(dict(name="c", language="en", benchmark="b", kind="single_cls", label_names=["a", "b"],
+                             metrics=["accuracy"], main_score="accuracy", sources=src))
     got = cls.task_kind.breakdown(cls, ["a", "a", "b", None], ["a", "b", "b", "b"])
     assert got["a"] == {"precision": 0.5, "recall": 1.0, "f1": pytest.approx(2 / 3), "support": 1.0}
     assert got["b"]["recall"] == pytest.approx(1 / 3) and got["b"]["support"] == 3.0  # None counts as wrong
-    ner = TaskSpec(name="n", language="en", benchmark="b", kind="ner", label_names=["PER", "LOC"],
-                   metrics=["entity_f1"], main_score="entity_f1", sources=src)
+    ner = validate_task(dict(name="n", language="en", benchmark="b", kind="ner", label_names=["PER", "LOC"],
+                             metrics=["entity_f1"], main_score="entity_f1", sources=src))
     gold = [["B-PER", "I-PER", "O", "B-LOC"], ["B-LOC", "O"]]
     pred = [["B-PER", "I-PER", "O", "O"], ["B-LOC", "O"]]
     got = ner.task_kind.breakdown(ner, pred, gold)

@@ -55,14 +55,14 @@ def test_only_the_adapter_and_the_head_train(tiny_models):
     from harness import models
     from harness.adapters import make_adapter
     from harness.methods import get_method
-    from harness.specs import TrainConfig
-    from harness.tasks import discover
+    from harness.trainconfig import TrainConfig
+    from harness.catalog import discover
 
     spec = tiny_spec(tiny_models, "tiny-bert")
     task = discover([])["demo_sentiment"].spec
     tok = models.tokenizer_for(spec)
     for r in (8, 2):
-        adapter = make_adapter("encoder", task, tok, TrainConfig(lora_r=r), "lora")
+        adapter = make_adapter("encoder", task, tok, TrainConfig(lora_r=r))
         model = get_method("lora").build(adapter, spec, tok, 42)
         trained = {n: p.numel() for n, p in model.named_parameters() if p.requires_grad}
         assert all(".lora_A." in n or ".lora_B." in n or "classifier.modules_to_save" in n for n in trained), trained
@@ -76,15 +76,16 @@ def test_a_hub_base_gets_no_merged_copy(tiny_models, tmp_path):
     from harness import models
     from harness.adapters import make_adapter
     from harness.methods import get_method
-    from harness.specs import ModelSpec, TrainConfig
-    from harness.tasks import discover
+    from harness.specs import ModelSpec
+    from harness.trainconfig import TrainConfig
+    from harness.catalog import discover
 
     hub = ModelSpec(name="h", id="google-bert/bert-base-uncased", family="bert")
     assert models.from_hub(hub) and not models.from_hub(tiny_spec(tiny_models, "tiny-bert"))
     assert not models.from_hub(ModelSpec(name="r", init="random", family="bert", tokenizer="x"))
     spec = tiny_spec(tiny_models, "tiny-bert")
     tok = models.tokenizer_for(spec)
-    adapter = make_adapter("encoder", discover([])["demo_sentiment"].spec, tok, TrainConfig(), "lora")
+    adapter = make_adapter("encoder", discover([])["demo_sentiment"].spec, tok, TrainConfig())
     model = get_method("lora").build(adapter, spec, tok, 0)
     model.harness_portable = False  # as build() marks a Hub base
     size = get_method("lora").save(tmp_path / "c", model, tok)

@@ -3,10 +3,15 @@ from __future__ import annotations
 
 import logging
 import math
+import subprocess
+import sys
+from pathlib import Path
 
+import numpy as np
 import pytest
 
 from harness import metrics
+from harness.catalog import validate_task
 from harness.errors import HarnessError
 from harness.qa_scoring import cmrc_tokens
 from harness.specs import TaskSpec
@@ -16,9 +21,9 @@ SOURCES = [{"type": "local", "dir": "x", "splits": {"test": "test"}}]
 
 def make_task(kind: str, metrics_: list[str], main_score, label_names=(), positive_label=None,
               language: str = "en", qa_f1: str = "token") -> TaskSpec:
-    return TaskSpec(name=f"t_{kind}", language=language, benchmark="test", kind=kind,
-                    label_names=list(label_names), positive_label=positive_label, metrics=metrics_,
-                    main_score=main_score, sources=SOURCES, qa_f1=qa_f1)
+    return validate_task(dict(name=f"t_{kind}", language=language, benchmark="test", kind=kind,
+                              label_names=list(label_names), positive_label=positive_label, metrics=metrics_,
+                              main_score=main_score, sources=SOURCES, qa_f1=qa_f1))
 
 
 MRPC = make_task("pair_cls", ["accuracy", "f1", "macro_f1", "mcc"], ["accuracy", "f1"],
@@ -263,3 +268,55 @@ class _Fixed:
 
     def compute(self, predictions, references):
         return {"accuracy": self.value}
+
+
+def test_registering_metrics_imports_no_heavy_library():
+    """Listing tasks stays cheap: an implementation imports scikit-learn, scipy or seqeval on its first score."""
+    code = ("import sys, harness.metrics; "
+            "print([m for m in ('sklearn', 'scipy', 'seqeval', 'pandas', 'torch') if m in sys.modules])")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                         cwd=Path(__file__).resolve().parents[1]).stdout
+    assert out.strip() == "[]"
+
+
+def test_one_implementation_scores_records_and_resamples():
+    """A metric's score of a resample is its score of the drawn examples; the registry says which are means of
+    per-example scores (the bootstrap resamples those per example)."""
+    rng = np.random.default_rng(0)
+    idx = rng.integers(0, 6, 6)
+    preds, refs = CLS_PREDS[:-1] + ["maybe"], CLS_REFS
+    for name in ("accuracy", "f1", "macro_f1", "mcc"):
+        m = metrics.REGISTRY[name]
+        assert m.resampler(preds, refs, MRPC)(idx) == m.fn([preds[j] for j in idx], [refs[j] for j in idx], MRPC)
+    x, y = list(rng.normal(size=40)), list(rng.normal(size=40))
+    for name in ("pearson", "spearman", "mse"):
+        m = metrics.REGISTRY[name]
+        i = rng.integers(0, 40, 40)
+        assert m.resampler(x, y, STSB)(i) == m.fn([x[j] for j in i], [y[j] for j in i], STSB)
+    assert [n for n, m in metrics.REGISTRY.items() if m.per_example] == ["accuracy", "exact_match", "qa_f1"]
+    assert metrics.per_example("qa_f1") and not metrics.per_example("entity_f1")
+    assert not metrics.per_example("evaluate:some_metric")
+
+
+def test_scores_equal_scikit_learn_and_scipy_to_the_last_digit():
+    from scipy import stats
+    from sklearn import metrics as sk
+
+    rng = np.random.default_rng(1)
+    for k in (2, 3, 9):
+        labels = [f"l{i}" for i in range(k)]
+        task = make_task("single_cls", ["accuracy", "f1", "macro_f1", "mcc"], "accuracy", label_names=labels,
+                         positive_label="l1")
+        refs = [labels[i] for i in rng.integers(0, k, 200)]
+        preds = [labels[i] if i < k else None for i in rng.integers(0, k + 1, 200)]
+        y_true = [labels.index(r) for r in refs]
+        y_pred = [labels.index(p) if p else k for p in preds]
+        assert metrics.macro_f1(preds, refs, task) == sk.f1_score(y_true, y_pred, labels=list(range(k)),
+                                                                  average="macro", zero_division=0)
+        assert metrics.binary_f1(preds, refs, task) == sk.f1_score(y_true, y_pred, labels=[1], average="micro",
+                                                                   zero_division=0)
+        assert metrics.mcc(preds, refs, task) == sk.matthews_corrcoef(y_true, y_pred)
+    for n in (2, 3, 50, 333):
+        x, y = rng.normal(size=n), rng.normal(size=n) * 3 + 1
+        assert metrics.pearson(list(x), list(y), STSB) == float(stats.pearsonr(x, y)[0])
+        assert metrics.spearman(list(np.round(x, 1)), list(y), STSB) == float(stats.spearmanr(np.round(x, 1), y)[0])

@@ -11,7 +11,9 @@ import torch
 from harness.cli import main
 from harness.errors import HarnessError
 from harness.kinds import InputError, get_kind
-from harness.specs import Source, TaskSpec, TrainConfig
+from harness.catalog import validate_task
+from harness.specs import Source, TaskSpec
+from harness.trainconfig import TrainConfig
 
 KIND = "multiple_choice"
 TASK_YAML = """name: mc_tiny
@@ -44,8 +46,9 @@ def c3_rows(n: int, seed: int = 0) -> list[dict]:
 
 
 def spec(**extra) -> TaskSpec:
-    return TaskSpec(name="mc", language="zh", benchmark="b", kind=KIND, metrics=["accuracy"], main_score="accuracy",
-                    sources=[{"type": "local", "dir": "x", "splits": {"test": "test"}}], **extra)
+    return validate_task(dict(name="mc", language="zh", benchmark="b", kind=KIND, metrics=["accuracy"],
+                              main_score="accuracy", sources=[{"type": "local", "dir": "x", "splits": {"test": "test"}}],
+                              **extra))
 
 
 @pytest.fixture(scope="module")

@@ -86,14 +86,15 @@ def test_dry_run_prints_plan_fit_and_refusals_and_writes_nothing(setup, tmp_path
 
 
 def test_plan_counts_done_runs_and_shows_searches(setup, tmp_path, capsys):
-    from harness import preflight, runner, tasks
+    from harness import catalog, preflight
+    from harness.plan import RunOptions
     from harness.config_files import load_models_file
     from harness.results import result_path
 
     out = tmp_path / "out"
     specs = load_models_file(setup / "models.yaml")[:1]
-    entries = tasks.select(tasks.discover([setup / "tasks"]), "x")
-    opts = runner.RunOptions(output_dir=out, seeds=(1, 2, 3))
+    entries = catalog.select(catalog.discover([setup / "tasks"]), "x")
+    opts = RunOptions(output_dir=out, seeds=(1, 2, 3))
     plan = preflight.make_plan(specs, entries, opts)
     done = result_path(out, plan.jobs[0].key, 2)
     done.parent.mkdir(parents=True)
@@ -114,8 +115,8 @@ def test_label_word_the_tokenizer_changes_is_refused(setup):
     from transformers import BertTokenizerFast
 
     from harness.adapters.seq2seq import Seq2SeqAdapter
-    from harness.config_files import load_task_file
-    from harness.specs import TrainConfig
+    from harness.catalog import load_task_file
+    from harness.trainconfig import TrainConfig
 
     vocab = setup / "accents" / "vocab.txt"
     vocab.parent.mkdir()

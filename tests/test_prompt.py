@@ -13,7 +13,9 @@ from harness.adapters import make_adapter
 from harness.checkpoint import load_checkpoint
 from harness.cli import main
 from harness.errors import HarnessError
-from harness.specs import TaskSpec, TrainConfig
+from harness.catalog import validate_task
+from harness.specs import TaskSpec
+from harness.trainconfig import TrainConfig
 from harness.verbalizer import parse_label_words, resolve_label_words
 
 LABELS = {"w_alice": "alice", "w_bob": "bob", "w_paris": "paris", "w_london": "london"}
@@ -26,7 +28,7 @@ def _spec(**over) -> TaskSpec:
                                                                       "splits": {"test": "test"}}],
                 prompt={"template": "{text} it was {mask} .", "label_words": {"neg": "bad", "pos": "good"}})
     base.update(over)
-    return TaskSpec(**base)
+    return validate_task(base)
 
 
 @pytest.mark.parametrize("prompt, needle", [
@@ -79,7 +81,7 @@ def test_multi_token_words_are_scored_jointly(tmp_path):
     tok = AutoTokenizer.from_pretrained(path)
     spec = _spec(language="zh", label_names=["a", "b"],
                  prompt={"template": "主题是{mask}：{text}", "label_words": {"a": ["北京", "上海"], "b": "公司"}})
-    adapter = make_adapter("encoder", spec, tok, TrainConfig(max_length=12), "prompt")
+    adapter = make_adapter("encoder", spec, tok, TrainConfig(max_length=12), "mlm")
     assert adapter.n_masks == 2
     ids, pos = adapter.prompt_ids({"text": "这家餐厅很好吃" * 3})
     assert len(ids) == 12  # the input is cut to fit; the template and both masks stay
@@ -236,7 +238,7 @@ def test_rdrop_loss_is_two_dropout_passes_plus_symmetric_kl(tmp_path):
     path = build_model("bert", tmp_path / "m")
     tok = AutoTokenizer.from_pretrained(path)
     spec = _spec(label_names=sorted(LABELS), prompt={"template": "{text} who {mask}", "label_words": LABELS})
-    adapter = make_adapter("encoder", spec, tok, TrainConfig(rdrop_alpha=0.7), "prompt")
+    adapter = make_adapter("encoder", spec, tok, TrainConfig(rdrop_alpha=0.7), "mlm")
     model = adapter.prepare_model(AutoModelForMaskedLM.from_pretrained(path, hidden_dropout_prob=0.3)).train()
     feats = adapter.train_features([{"text": "alice lives in paris", "label": "w_alice"},
                                     {"text": "bob works in london", "label": "w_bob"}])

@@ -142,14 +142,16 @@ def test_cli_joins_the_instance_and_a_rerun_skips_finished_jobs(ray_address, ber
 
 
 def test_a_job_whose_worker_keeps_dying_gets_a_failed_record(ray_address, bert_models, tmp_path):
-    from harness import runner, tasks
+    from harness import catalog
+    from harness.plan import RunOptions, plan
     from harness.config_files import load_models_file
-    from harness.execute import ExecOptions, run_grid
+    from harness.execute.base import ExecOptions
+    from harness.execute.driver import run_grid
 
     out = tmp_path / "o"
-    opts = runner.RunOptions(output_dir=out, seeds=(1,), max_train_samples=24, max_eval_samples=16,
+    opts = RunOptions(output_dir=out, seeds=(1,), max_train_samples=24, max_eval_samples=16,
                              cli_train={"max_steps": 300, "eval_steps": 1000}, progress=False)
-    jobs, _ = runner.plan(load_models_file(bert_models), [tasks.discover()["demo_sentiment"]], opts)
+    jobs, _ = plan(load_models_file(bert_models), [catalog.discover()["demo_sentiment"]], opts)
     counts: list[dict] = []
     driver = threading.Thread(target=lambda: counts.append(
         run_grid(jobs, opts, ExecOptions(executor="ray", threads_per_job=1, max_retries=0))))
@@ -167,8 +169,9 @@ def test_a_job_whose_worker_keeps_dying_gets_a_failed_record(ray_address, bert_m
 def test_search_on_ray_asks_a_round_of_what_fits(ray_address, bert_models, tmp_path):
     """Optuna asks as many trials per round as the cluster runs at once (2 logical GPUs at 1 per job), and the
     trials and the chosen setting run as Ray tasks."""
-    from harness.execute import ExecOptions, concurrency
-    from harness.runner import RunOptions
+    from harness.execute.base import ExecOptions
+    from harness.execute.executors import concurrency
+    from harness.plan import RunOptions
 
     eopts = ExecOptions(executor="ray", gpus_per_job=1.0, threads_per_job=1)
     assert concurrency(eopts, RunOptions(output_dir=tmp_path)) == 2

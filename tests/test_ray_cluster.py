@@ -14,11 +14,13 @@ os.environ.setdefault("RAY_AUTH_MODE", "disabled")
 os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")  # no usage statistics sent anywhere
 ray = pytest.importorskip("ray", reason="Ray is not installed (pip install -r requirements-ray.txt)")
 
-from harness import runner, tasks  # noqa: E402
+from harness import catalog  # noqa: E402
+from harness.plan import RunOptions, plan  # noqa: E402
 from harness.cli import main  # noqa: E402
 from harness.config_files import load_models_file  # noqa: E402
 from harness.errors import HarnessError  # noqa: E402
-from harness.execute import ExecOptions, run_grid  # noqa: E402
+from harness.execute.base import ExecOptions  # noqa: E402
+from harness.execute.driver import run_grid  # noqa: E402
 from test_execute import records  # noqa: E402
 
 SMOKE = ["--max-train-samples", "24", "--max-eval-samples", "16", "--max-steps", "2", "--quiet"]
@@ -98,10 +100,10 @@ def test_probe_fails_when_the_nodes_lack_the_data_folder(two_nodes, tiny_models,
         "name: t_local\nlanguage: en\nbenchmark: Other\ngroups: [other]\nkind: single_cls\n"
         "label_names: [negative, positive]\nmetrics: [accuracy]\nmain_score: accuracy\n"
         "sources:\n  - {type: local, dir: sentiment, format: jsonl, splits: {train: train, test: test}}\n")
-    opts = runner.RunOptions(output_dir=tmp_path / "o", data_dir=data, max_train_samples=8, max_eval_samples=4,
+    opts = RunOptions(output_dir=tmp_path / "o", data_dir=data, max_train_samples=8, max_eval_samples=4,
                              cli_train={"max_steps": 1}, progress=False)
     spec = next(m for m in load_models_file(tiny_models) if m.name == "tiny-bert")
-    jobs, _ = runner.plan([spec], [tasks.discover([task_dir])["t_local"]], opts)
+    jobs, _ = plan([spec], [catalog.discover([task_dir])["t_local"]], opts)
     shutil.rmtree(data)
     with pytest.raises(HarnessError) as err:
         run_grid(jobs, opts, ExecOptions(executor="ray"))

@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 
 from harness.cli import main
-from harness.tasks import discover
+from harness.catalog import discover
 
 pytestmark = pytest.mark.slow
 SHIPPED = sorted(n for n, e in discover().items() if e.spec.benchmark != "demo")

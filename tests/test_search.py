@@ -8,9 +8,10 @@ from pathlib import Path
 import pytest
 
 from harness import cli
-from harness.execute import ExecOptions, concurrency
+from harness.execute.base import ExecOptions
+from harness.execute.executors import concurrency
 from harness.record import ResultRecord
-from harness.runner import RunOptions
+from harness.plan import RunOptions
 from harness.search_space import Range, check_space, dump_space
 from leaderboard.table import leaderboard, load_results, to_markdown
 
@@ -150,8 +151,9 @@ def test_tpe_trials_stored_and_resumed(tmp_path, capsys):
 def test_search_section_is_not_part_of_a_plain_jobs_hash():
     """Adding a search: section to a task YAML re-runs nothing: a plain job's config leaves it out."""
     from harness.confighash import TASK_EXCLUDED, legacy_config
-    from harness.specs import ModelSpec, TrainConfig
-    from harness.tasks import discover
+    from harness.specs import ModelSpec
+    from harness.trainconfig import TrainConfig
+    from harness.catalog import discover
 
     spec = discover([])["demo_sentiment"].spec
     assert spec.search and "search" in TASK_EXCLUDED

@@ -6,7 +6,7 @@ from types import SimpleNamespace
 import torch
 
 from harness import train
-from harness.specs import TrainConfig
+from harness.trainconfig import TrainConfig
 
 
 class Stub:
@@ -65,16 +65,16 @@ def test_lower_is_better_keeps_the_lowest_and_stops_on_it(monkeypatch):
 
 
 def test_task_direction_comes_from_its_main_metrics():
-    from harness.specs import TaskSpec
+    from harness.catalog import validate_task
 
     src = [{"type": "local", "dir": "x", "splits": {"test": "test"}}]
-    lower = TaskSpec(name="t", language="en", benchmark="b", kind="regression", metrics=["mse", "pearson"],
-                     main_score="mse", sources=src)
+    lower = validate_task(dict(name="t", language="en", benchmark="b", kind="regression", metrics=["mse", "pearson"],
+                               main_score="mse", sources=src))
     assert lower.direction == "lower" and lower.better(0.1, 0.2) and not lower.better(0.3, 0.2)
     higher = lower.model_copy(update={"main_score": "pearson"})
     assert higher.direction == "higher" and higher.better(0.3, 0.2)
     import pytest
 
     with pytest.raises(ValueError, match="mixes directions"):
-        TaskSpec(name="t", language="en", benchmark="b", kind="regression", metrics=["mse", "pearson"],
-                 main_score=["mse", "pearson"], sources=src)
+        validate_task(dict(name="t", language="en", benchmark="b", kind="regression", metrics=["mse", "pearson"],
+                           main_score=["mse", "pearson"], sources=src))

@@ -1,14 +1,20 @@
 """Config validation: strict task and model files, one-line errors with did-you-mean, precedence."""
 from __future__ import annotations
 
+import pickle
+import re
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
 from harness.errors import HarnessError
-from harness.config_files import load_models_file, load_task_file
+from harness.catalog import load_task_file, validate_task
+from harness.config_files import load_models_file
 from harness.kinds.ner import tag_names
-from harness.specs import TaskSpec, TrainConfig, TrainOverrides, resolve_train_config
+from harness.specs import TaskSpec
+from harness.trainconfig import TrainConfig, TrainOverrides, resolve_train_config
 
 TASK = """
 name: t
@@ -67,6 +73,67 @@ def test_missing_field_and_bad_kind(tmp_path):
         load_task_file(write(tmp_path, TASK.replace("metrics: [accuracy]\n", "")))
 
 
+REGRESSION = TASK.replace("kind: single_cls", "kind: regression").replace("label_names: [neg, pos]\n", "")
+KIND_LIST = "(expected one of ...)"  # the registered kinds, in the order they were loaded
+
+
+@pytest.mark.parametrize("text, message", [
+    (TASK.replace("kind: single_cls", "kind: single_clf"),
+     f"field 'kind': unknown task kind 'single_clf' {KIND_LIST} (did you mean 'single_cls'?)"),
+    (TASK.replace("kind: single_cls", "kind: single_clf").replace("metrics: [accuracy]\n", ""),
+     f"field 'kind': unknown task kind 'single_clf' {KIND_LIST} (did you mean 'single_cls'?) (+1 more)"),
+    (TASK.replace("label_names: [neg, pos]\n", ""), "kind single_cls needs label_names"),
+    (TASK.replace("metrics: [accuracy]", "metrics: [accuracy, pearson]"),
+     "metric 'pearson' does not apply to kind single_cls (expected one of: accuracy, f1, macro_f1, mcc)"),
+    (TASK.replace("metrics: [accuracy]", "metrics: [accuracy, acuracy]"),
+     "unknown metric 'acuracy' (did you mean 'accuracy'?); built-in metrics only, or an evaluate Hub metric named "
+     "evaluate:NAME (runs the metric's code from the Hub: needs --trust-metric-code)"),
+    (TASK.replace("metrics: [accuracy]", "metrics: [acuracy]"),
+     "main_score 'accuracy' is not in metrics ['acuracy'] (did you mean 'acuracy'?)"),
+    (TASK.replace("metrics: [accuracy]", "metrics: [accuracy, 'evaluate:../evil']"),
+     "metric 'evaluate:../evil': expected evaluate:NAME or evaluate:ORG/NAME naming a Hub metric, not a path or a "
+     "script"),
+    (REGRESSION.replace("metrics: [accuracy]", "metrics: [mse, pearson]").replace("main_score: accuracy",
+                                                                                  "main_score: [mse, pearson]"),
+     "main_score mixes directions {'mse': 'lower', 'pearson': 'higher'}: a mean of a higher-is-better and a "
+     "lower-is-better metric ranks nothing; pick metrics of one direction"),
+    (REGRESSION.replace("metrics: [accuracy]", "metrics: [pearson]").replace("main_score: accuracy",
+                                                                             "main_score: pearson")
+     + "prompt: {template: '{text_a} {mask}'}\n",
+     "prompt: applies to kinds with a label set (single_cls, pair_cls), not regression"),
+    (TASK + "prompt: {template: '{txt} It was {mask}.', label_words: {nope: x}}\n",
+     "prompt.template: unknown placeholder {txt}; a single_cls task has {text} and {mask} (did you mean 'text'?)"),
+])
+def test_registry_checks_run_where_tasks_load(tmp_path, text, message):
+    """The checks that need the kinds and metrics run as the catalogue loads a task (TaskSpec itself imports no
+    registry), with the one-line errors they had when TaskSpec made them."""
+    with pytest.raises(HarnessError) as e:
+        load_task_file(write(tmp_path, text))
+    got = re.sub(r"\(expected one of [a-z_, ]+\)", KIND_LIST, str(e.value))
+    assert got == f"{tmp_path / 't.yaml'}: {message}"
+
+
+def test_a_task_spec_without_the_registries_checks_only_its_data():
+    data = {"name": "t", "language": "en", "benchmark": "b", "kind": "no_such_kind", "metrics": ["no_such_metric"],
+            "main_score": "no_such_metric", "sources": [{"type": "local", "dir": "d", "splits": {"test": "t"}}]}
+    spec = TaskSpec(**data)
+    with pytest.raises(RuntimeError, match="harness.catalog.validate_task"):
+        spec.task_kind
+    with pytest.raises(ValueError, match="unknown task kind 'no_such_kind'"):
+        validate_task(data)
+    ok = validate_task({**data, "kind": "regression", "metrics": ["mse"], "main_score": "mse"})
+    assert ok.task_kind.name == "regression" and ok.direction == "lower"
+    assert pickle.loads(pickle.dumps(ok)).direction == "lower"  # jobs carry their task to other processes
+
+
+def test_specs_import_no_registry():
+    code = ("import sys, harness.specs; "
+            "print(sorted(m for m in sys.modules if m.startswith(('harness.kinds', 'harness.metrics'))))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                         cwd=Path(__file__).resolve().parents[1]).stdout
+    assert out.strip() == "[]"
+
+
 def test_split_roles_are_checked(tmp_path):
     with pytest.raises(HarnessError, match="unknown split role 'dev'"):
         load_task_file(write(tmp_path, TASK.replace("{train: train, test: dev}", "{train: train, dev: dev}")))
@@ -117,22 +184,23 @@ def test_early_stopping_needs_selection_best():
 
 def test_t5_label_words_must_name_labels():
     with pytest.raises(ValueError, match="label_words names 'nope'"):
-        TaskSpec(name="t", language="en", benchmark="x", kind="single_cls", label_names=["a"], metrics=["accuracy"],
-                 main_score="accuracy", sources=[{"type": "local", "dir": "d", "splits": {"test": "t"}}],
-                 text_to_text={"label_words": {"nope": "x"}})
+        validate_task(dict(name="t", language="en", benchmark="x", kind="single_cls", label_names=["a"],
+                           metrics=["accuracy"], main_score="accuracy",
+                           sources=[{"type": "local", "dir": "d", "splits": {"test": "t"}}],
+                           text_to_text={"label_words": {"nope": "x"}}))
 
 
 def test_task_spec_round_trips_through_json(tmp_path):
     spec = load_task_file(write(tmp_path, TASK + "train: {learning_rate: 1.0e-4, epochs: 2}\n"))
     dumped = spec.model_dump(mode="json")
     assert dumped["train"] == {"learning_rate": 1e-4, "epochs": 2}
-    assert TaskSpec(**dumped) == spec
+    assert validate_task(dumped) == spec
 
 
 def test_lr_schedulers_are_trainers():
     """Every scheduler the specs accept is one Trainer knows (kept in step with transformers' SchedulerType)."""
     from transformers.trainer_utils import SchedulerType
 
-    from harness.specs import LR_SCHEDULERS
+    from harness.trainconfig import LR_SCHEDULERS
 
     assert set(LR_SCHEDULERS) <= {s.value for s in SchedulerType}

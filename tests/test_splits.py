@@ -12,11 +12,11 @@ import pytest
 import yaml
 
 from harness.carve import components, shared_text
-from harness.config_files import load_task_file
+from harness.catalog import load_task_file
 from harness.data import load_task_data
 from harness.errors import HarnessError
 from harness.kinds import get_kind
-from harness.tasks import discover
+from harness.catalog import discover
 
 PAIR = dict(name="p", language="en", benchmark="x", kind="pair_cls", label_names=["no", "yes"], metrics=["accuracy"],
             main_score="accuracy")

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from harness.config_files import load_task_file
+from harness.catalog import load_task_file
 from harness.kinds import get_kind
 from harness.kinds.ner import tag_names
 from harness.specs import Source, TaskSpec

@@ -10,11 +10,12 @@ from pathlib import Path
 
 import pytest
 
-from harness import metrics, models, results, runner
+from harness import metrics, models, results
+from harness.plan import check_metric_code
 from harness.cli import main
 from harness.errors import HarnessError
 from harness.specs import ModelSpec
-from harness.tasks import TaskEntry
+from harness.catalog import TaskEntry
 from test_metrics import make_task
 from tiny import build_model
 
@@ -81,17 +82,17 @@ def _entry(tmp_path: Path, metric: str) -> TaskEntry:
 def test_a_hub_metric_needs_trust_and_is_fetched_at_planning(tmp_path, monkeypatch):
     entries = [_entry(tmp_path, "evaluate:accuracy")]
     with pytest.raises(HarnessError, match="t.yaml: field 'metrics': 'evaluate:accuracy' runs the metric's code"):
-        runner.check_metric_code(entries, trusted=False)
+        check_metric_code(entries, trusted=False)
 
     def offline(name):
         raise ConnectionError(f"cannot reach the Hub for {name}")
 
     monkeypatch.setattr("evaluate.load", offline)
     with pytest.raises(HarnessError, match=r"cannot load 'evaluate:accuracy' \(cannot reach the Hub for accuracy\)"):
-        runner.check_metric_code(entries, trusted=True)
+        check_metric_code(entries, trusted=True)
     fetched = []
     monkeypatch.setattr("evaluate.load", lambda name: fetched.append(name))
-    runner.check_metric_code(entries, trusted=True)
+    check_metric_code(entries, trusted=True)
     assert fetched == ["accuracy"]
-    runner.check_metric_code([_entry(tmp_path, "f1")], trusted=False)  # built-in: nothing to trust
+    check_metric_code([_entry(tmp_path, "f1")], trusted=False)  # built-in: nothing to trust
     assert not metrics.TRUST_METRIC_CODE.get()

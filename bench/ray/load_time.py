@@ -18,11 +18,11 @@ sys.path.insert(0, str(REPO))
 
 
 def main() -> None:
-    from harness import models, tasks
+    from harness import catalog, models
     from harness.adapters import make_adapter
     from harness.config_files import load_models_file
     from harness.data import load_task_data
-    from harness.specs import TrainConfig
+    from harness.trainconfig import TrainConfig
 
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--task", default="sst2")
@@ -30,14 +30,14 @@ def main() -> None:
     p.add_argument("--models", type=Path, default=REPO / "demo.yaml")
     p.add_argument("--model", default="minilm-l6-h384")
     args = p.parse_args()
-    entry = tasks.discover()[args.task]
+    entry = catalog.discover()[args.task]
     spec = next(m for m in load_models_file(args.models) if m.name == args.model)
     tok = models.tokenizer_for(spec)
     t0 = time.perf_counter()
     data = load_task_data(entry.spec, entry.path, args.data_dir, True)
     t_load = time.perf_counter() - t0
     n = sum(len(v) for v in data.splits.values())
-    adapter = make_adapter(models.family(spec)["adapter"], entry.spec, tok, TrainConfig().for_device("cpu"))
+    adapter = make_adapter(models.family(spec).adapter, entry.spec, tok, TrainConfig().for_device("cpu"))
     t0 = time.perf_counter()
     adapter.train_features(data.splits["train"])
     t_tok = time.perf_counter() - t0

@@ -23,7 +23,8 @@ REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
-from harness.specs import ModelSpec, TrainConfig  # noqa: E402
+from harness.specs import ModelSpec  # noqa: E402
+from harness.trainconfig import TrainConfig  # noqa: E402
 
 
 def reference_predict(model, tok, examples: list[dict], fields: tuple[str, ...]) -> tuple[list[int], float]:
@@ -55,7 +56,7 @@ def main() -> int:
     from transformers import AutoModelForSequenceClassification, set_seed
     from transformers.utils import logging as hf_logging
 
-    from harness import models, tasks
+    from harness import catalog, models
     from harness.adapters import make_adapter
     from harness.data import load_task_data
 
@@ -63,7 +64,7 @@ def main() -> int:
     spec = ModelSpec(name="bench", id=args.model, family="bert")
     tok = models.tokenizer_for(spec)
     path, _ = models.resolve_ref(args.model)
-    registry = tasks.discover()
+    registry = catalog.discover()
     print(f"{'task':<6} {'examples':>8} {'reference/s':>12} {'harness/s':>10} {'ratio':>6}  same labels")
     for name in (t.strip() for t in args.tasks.split(",") if t.strip()):
         entry = registry[name]

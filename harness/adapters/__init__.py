@@ -1,29 +1,31 @@
 """Adapters per model family (encoder heads, T5 text-to-text and generative QA, encoder prompts through the MLM).
 
 Which adapter serves a task is declared by its kind (harness/kinds) per family adapter kind and per adapter
-role; a method (harness/methods) names the role it uses.
+role; a method (harness/methods) names the role it uses and asks for an adapter of that role.
 """
 from __future__ import annotations
 
 from typing import Any, Optional
 
-from ..specs import TaskSpec, TrainConfig
+from ..specs import TaskSpec
+from ..trainconfig import TrainConfig
 from .base import Adapter
 
 
-def adapter_class(family_adapter: str, task_kind: str, method: str = "finetune") -> Optional[type[Adapter]]:
-    """The adapter that runs task_kind for a family's adapter kind and a method, or None when unsupported."""
+def adapter_class(family_adapter: str, task_kind: str, role: str = "head") -> Optional[type[Adapter]]:
+    """The adapter that runs task_kind for a family's adapter kind in an adapter role ("head": a task head; "mlm":
+    the masked-LM head), or None when unsupported."""
     from ..kinds import get_kind
-    from ..methods import get_method
 
-    return get_kind(task_kind).adapter_class(family_adapter, get_method(method).adapter_role)
+    return get_kind(task_kind).adapter_class(family_adapter, role)
 
 
-def make_adapter(family_adapter: str, task: TaskSpec, tokenizer: Any, cfg: TrainConfig,
-                 method: str = "finetune") -> Adapter:
-    cls = adapter_class(family_adapter, task.kind, method)
+def make_adapter(family_adapter: str, task: TaskSpec, tokenizer: Any, cfg: TrainConfig, role: str = "head",
+                 user: str = "the finetune method") -> Adapter:
+    """The adapter of `role` for the task; ValueError naming `user` (who asked: e.g. "the prompt method") if none."""
+    cls = adapter_class(family_adapter, task.kind, role)
     if cls is None:
-        raise ValueError(f"{family_adapter} models do not support {task.kind} tasks with the {method} method")
+        raise ValueError(f"{family_adapter} models do not support {task.kind} tasks with {user}")
     return cls(task, tokenizer, cfg)
 
 

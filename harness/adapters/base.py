@@ -2,12 +2,15 @@
 from __future__ import annotations
 
 import contextlib
+import statistics
+import time
 from abc import ABC, abstractmethod
 from typing import Any, Callable, Iterator, Optional
 
 import torch
 
-from ..specs import TaskSpec, TrainConfig
+from ..specs import TaskSpec
+from ..trainconfig import TrainConfig
 
 
 class Adapter(ABC):
@@ -18,7 +21,7 @@ class Adapter(ABC):
     pipeline_tag: Optional[str] = None
 
     def __init__(self, task: TaskSpec, tokenizer: Any, cfg: TrainConfig):
-        # the runner resolves 'auto' settings for its device first; anything still 'auto' is standalone CPU use
+        # a job resolves 'auto' settings for its device first; anything still 'auto' is standalone CPU use
         self.task, self.tok, self.cfg = task, tokenizer, cfg.for_device("cpu")
         self.kind = task.task_kind
 
@@ -99,6 +102,17 @@ class Adapter(ABC):
             truncated += len(ids) > self.cfg.max_length
         n = max(len(examples), 1)
         return {"unk_rate": unk / max(total, 1), "truncation_rate": truncated / n, "examples": len(examples)}
+
+    def latency_ms(self, model: Any, example: dict, runs: int = 20, warmup: int = 3) -> float:
+        """p50 wall time of one single-input prediction on CPU (tokenize + forward + decode)."""
+        for _ in range(warmup):
+            self.predict(model, [example], 1)
+        times = []
+        for _ in range(runs):
+            t0 = time.perf_counter()
+            self.predict(model, [example], 1)
+            times.append((time.perf_counter() - t0) * 1000)
+        return round(statistics.median(times), 3)
 
 
 def unknown_words(tok: Any, words: list[str]) -> list[str]:

@@ -5,11 +5,8 @@ import os
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Iterator, Optional, Protocol, Union
 
-from ..runner import Job, RunOptions
-
-EXECUTORS = ("serial", "local", "ray")
-
 if TYPE_CHECKING:
+    from ..plan import Job, RunOptions
     from ..record import ResultRecord
 
 

@@ -12,11 +12,12 @@ from typing import Any, Optional
 
 from tqdm.auto import tqdm
 
-from .. import interrupt, models, results
+from .. import interrupt, results
 from ..rerun import job_command
 from ..record import Execution, Failure, JobId, RecordError, ResultRecord, TaskInfo, UnknownSchema
-from ..runner import Job, RunOptions
+from ..plan import Job, RunOptions
 from .base import ExecOptions, Outcome, Started, Unit
+from .executors import make_executor
 
 log = logging.getLogger(__name__)
 
@@ -69,7 +70,7 @@ def write_outcome(unit: Unit, out: Outcome, attempts: int = 1) -> Optional[Resul
         return record
     log.error("job %s seed %d failed: %s", unit.job.key, unit.seed, out.error)
     job = unit.job
-    ResultRecord(status="failed", job=JobId(model=job.model.name, revision=models.revision_label(job.model), task=job.spec.name,
+    ResultRecord(status="failed", job=JobId(model=job.model.name, revision=job.revision, task=job.spec.name,
                                             method=job.method, fold=job.fold, seed=unit.seed,
                                             config_hash=job.config_hash),
                  config=job.config, command=command, task_info=TaskInfo.of(job.spec),
@@ -114,7 +115,7 @@ def prune_checkpoints(job: Job, opts: RunOptions, records: dict[int, ResultRecor
 
 def _remove_partial_files(unit: Unit) -> None:
     """An interrupted unit leaves its live log and, if stopped while saving, a hidden temporary checkpoint folder
-    (runner.save_checkpoint): remove both, so only finished units have files."""
+    (checkpoint.save_checkpoint): remove both, so only finished units have files."""
     results.log_path(results.result_path(unit.opts.output_dir, unit.job.key, unit.seed)).unlink(missing_ok=True)
     final = results.checkpoint_dir(unit.opts.output_dir, unit.job.key, unit.seed)
     for tmp in final.parent.glob(f".{final.name}.*.tmp") if final.parent.is_dir() else ():
@@ -139,8 +140,6 @@ def _finished_record(rfile) -> "ResultRecord | bool | None":
 
 def run_grid(jobs: list[Job], opts: RunOptions, eopts: Optional[ExecOptions] = None) -> dict[str, int]:
     """Run every (job, seed) whose result file is missing; returns counts of done, skipped and failed."""
-    from . import make_executor
-
     eopts = eopts or ExecOptions()
     for path in results.remove_leftovers(opts.output_dir):
         log.info("removed %s (a temporary file of a write that did not finish)", path)

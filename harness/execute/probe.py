@@ -2,10 +2,12 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Optional
+from typing import TYPE_CHECKING, Any, Optional
 
 from .. import results
-from ..runner import Job, RunOptions
+
+if TYPE_CHECKING:
+    from ..plan import Job, RunOptions
 
 
 def expectations(jobs: list[Job], opts: RunOptions, marker: Optional[str]) -> dict[str, Any]:

@@ -12,7 +12,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Iterator
 
-from .. import oom, results, runner
+from .. import job, oom, results
+from ..record import ResultRecord
 from ..divergence import Diverged, failure_step
 from ..errors import HarnessError
 from .base import Outcome, Unit
@@ -72,12 +73,12 @@ def capture_log(path: Path) -> Iterator[None]:
         handler.close()
 
 
-def _with_backoff(unit: Unit) -> tuple["runner.ResultRecord", list[dict], dict[str, Any]]:
+def _with_backoff(unit: Unit) -> tuple[ResultRecord, list[dict], dict[str, Any]]:
     """run_job, rerun with halved batches after a device out-of-memory error (oom.halve)."""
     cfg, halvings, retries = unit.job.cfg, {}, []
     while True:
         try:
-            record, rows = runner.run_job(unit.job, unit.seed, unit.opts, cfg)
+            record, rows = job.run_job(unit.job, unit.seed, unit.opts, cfg)
             return record, rows, {"oom_retries": retries, "batch_size": cfg.batch_size,
                                   "gradient_accumulation_steps": cfg.gradient_accumulation_steps,
                                   "eval_batch_size": cfg.eval_batch_size}

@@ -7,17 +7,18 @@ view and the significance tests ask the kind object.
 from __future__ import annotations
 
 import importlib
+import pkgutil
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Callable, Optional
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Optional
 
 from ..errors import did_you_mean
 from ..registry import Registry
+from ..specs import Source, TaskSpec
 from ..text import join_tokens, split_tokens
 
-if TYPE_CHECKING:  # the specs import this package; keep the import one way at runtime
+if TYPE_CHECKING:  # pandas is heavy: imported where evidence is built
     import pandas as pd
-
-    from ..specs import Source, TaskSpec
 
 MAX_CHARS = 2000  # longest playground input
 
@@ -124,10 +125,6 @@ class TaskKind:
         """1.0 when one prediction is right (the comparison view's ✓)."""
         return float(prediction == gold)
 
-    def bootstrap_scorer(self, rows_by_seed: dict, ids: list, task: "TaskSpec") -> Optional[tuple[Callable, str]]:
-        """A fast resampling scorer for the task's main score, (score(idx), how), or None for the generic one."""
-        return None
-
     # ------------------------------------------------------------------ evidence (the app's detail view)
     def evidence(self, task: "TaskSpec", rows: list[dict]) -> Evidence:
         """What one run's prediction rows ({id, input, gold, prediction, scores}, as the predictions file holds them)
@@ -217,9 +214,20 @@ REGISTRY: Registry[TaskKind] = Registry("task kind")
 register = REGISTRY.register
 
 
+_LOADED: list[str] = []
+
+
+def load_all() -> Registry[TaskKind]:
+    """Import every kind module of this package but this one (each registers its kinds); idempotent."""
+    if not _LOADED:
+        package = __name__.rpartition(".")[0]
+        for mod in sorted(m.name for m in pkgutil.iter_modules([str(Path(__file__).parent)]) if m.name != "base"):
+            importlib.import_module(f"{package}.{mod}")
+            _LOADED.append(mod)
+    return REGISTRY
+
+
 def get_kind(name: str, where: str = "kind") -> TaskKind:
     """The registered kind called `name`; HarnessError with a did-you-mean otherwise."""
-    from . import load_all
-
     load_all()
     return REGISTRY.lookup(name, where)

@@ -2,38 +2,14 @@
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING, Any, Callable, Optional
-
-import numpy as np
+from typing import Any, Optional
 
 from ..errors import HarnessError, did_you_mean
+from ..specs import Source, TaskSpec
 from .base import Evidence, TaskKind, register
 
-if TYPE_CHECKING:
-    from ..specs import Source, TaskSpec
-
 log = logging.getLogger(__name__)
-CONFUSION = {"accuracy", "f1", "macro_f1", "mcc"}  # main scores computable from a confusion matrix
 INVALID = "(invalid)"  # a prediction that is none of the label names (an unparseable generation)
-
-
-def confusion_metrics(c: np.ndarray, task: "TaskSpec") -> dict[str, float]:
-    """accuracy, f1 (binary, positive_label), macro_f1 and mcc from a confusion matrix (true x predicted, the
-    last predicted column being 'invalid'), as sklearn computes them in harness.metrics."""
-    k = len(task.label_names)
-    n = c.sum()
-    tp = np.diag(c)[:k].astype(float)
-    pred_sum, true_sum = c.sum(axis=0)[:k], c.sum(axis=1)[:k]
-    denom = pred_sum + true_sum
-    f1 = np.divide(2 * tp, denom, out=np.zeros(k), where=denom > 0)
-    t_sum, p_sum = c.sum(axis=1).astype(float), c.sum(axis=0).astype(float)
-    cov_tp = np.trace(c) * n - t_sum @ p_sum
-    cov_pp, cov_tt = n * n - p_sum @ p_sum, n * n - t_sum @ t_sum
-    out = {"accuracy": float(np.trace(c) / n) if n else 0.0, "macro_f1": float(f1.mean()),
-           "mcc": float(cov_tp / np.sqrt(cov_tt * cov_pp)) if cov_tt * cov_pp else 0.0}
-    if task.positive_label in task.label_names:
-        out["f1"] = float(f1[task.label_names.index(task.positive_label)])
-    return out
 
 
 class Classification(TaskKind):
@@ -87,23 +63,6 @@ class Classification(TaskKind):
 
     def error_classes(self, gold: Any) -> list[str]:
         return [str(gold)]
-
-    def bootstrap_scorer(self, rows_by_seed: dict, ids: list, task: "TaskSpec") -> Optional[tuple[Callable, str]]:
-        if not set(task.main_metrics) <= CONFUSION:
-            return None
-        index = {name: i for i, name in enumerate(task.label_names)}
-        k = len(index)
-        true = np.array([index[rows_by_seed[next(iter(rows_by_seed))][i]["gold"]] for i in ids])
-        preds = [np.array([index.get(rows_by_seed[s][i]["prediction"], k) for i in ids]) for s in rows_by_seed]
-
-        def score(idx: np.ndarray) -> float:
-            vals = []
-            for p in preds:
-                c = np.bincount(true[idx] * (k + 1) + p[idx], minlength=k * (k + 1)).reshape(k, k + 1)
-                m = confusion_metrics(np.vstack([c, np.zeros((1, k + 1), int)]), task)
-                vals.append(np.mean([m[name] for name in task.main_metrics]))
-            return float(np.mean(vals))
-        return score, "confusion counts"
 
     def format_prediction(self, example: dict, pred: dict) -> dict[str, Any]:
         p, gen = pred.get("prediction"), pred.get("generated")

@@ -1,13 +1,11 @@
 """Extractive QA: context + question -> an answer span (SQuAD; CMRC2018 with character F1)."""
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Optional
+from typing import Any, Optional
 
 from ..errors import HarnessError
+from ..specs import Source, TaskSpec
 from .base import Evidence, TaskKind, register
-
-if TYPE_CHECKING:
-    from ..specs import Source, TaskSpec
 
 LENGTH_BUCKETS = ((0, 0, "0"), (1, 1, "1"), (2, 2, "2"), (3, 4, "3-4"), (5, 8, "5-8"), (9, None, "9+"))
 

@@ -6,13 +6,11 @@ the choices by likelihood. The gold value and a prediction are choice indices; a
 """
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Optional
+from typing import Any, Optional
 
 from ..errors import HarnessError
+from ..specs import Source, TaskSpec
 from .base import Evidence, InputError, TaskKind, register
-
-if TYPE_CHECKING:
-    from ..specs import Source, TaskSpec
 
 CHOICES_BOX = "choices (one per line)"
 NO_CHOICE = "(none)"  # a prediction that is no choice's index

@@ -1,18 +1,14 @@
 """Named-entity recognition: words -> BIO tags over the task's entity types (label_names)."""
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Callable, Optional
-
-import numpy as np
+from typing import Any, Optional
 
 from ..errors import HarnessError, did_you_mean
+from ..scoring import text_scores, text_totals
+from ..specs import Source, TaskSpec
 from ..text import join_tokens, split_tokens
 from .base import Evidence, TaskKind, register
 
-if TYPE_CHECKING:
-    from ..specs import Source, TaskSpec
-
-ENTITY = {"entity_f1", "entity_precision", "entity_recall"}
 BY_TEXT = "cluener_macro_f1"  # CLUENER2020's official score (entities matched by text, mean over types)
 MISSED, SPURIOUS = "(missed)", "(none)"  # a gold entity no prediction covers; a predicted one no gold entity has
 
@@ -20,47 +16,6 @@ MISSED, SPURIOUS = "(missed)", "(none)"  # a gold entity no prediction covers; a
 def tag_names(task: "TaskSpec") -> list[str]:
     """BIO tags derived from the entity types in label_names."""
     return ["O"] + [f"{p}-{t}" for t in task.label_names for p in ("B", "I")]
-
-
-def entity_counts(pred: list, gold: list) -> tuple[int, int, int]:
-    """(true positives, predicted, gold) entities of one sentence, as seqeval's default mode counts them."""
-    from seqeval.metrics.sequence_labeling import get_entities
-
-    p, g = set(get_entities(list(pred or []))), set(get_entities(list(gold or [])))
-    return len(p & g), len(p), len(g)
-
-
-def text_counts(tokens: list[str], pred: list, gold: list, types: list[str]) -> list[tuple[int, int, int]]:
-    """(true positives, false positives, false negatives) per entity type of one sentence, as CLUENER2020's official
-    score.py counts them: an entity is its type and its text (the words it covers), so a text found twice in the
-    sentence counts once. BIO is decoded as seqeval's default mode (a stray I-X starts an entity)."""
-    from seqeval.metrics.sequence_labeling import get_entities
-
-    def texts(tags: list) -> dict[str, set[tuple[str, ...]]]:
-        out: dict[str, set[tuple[str, ...]]] = {}
-        for typ, start, end in get_entities(list(tags or [])):
-            out.setdefault(typ, set()).add(tuple(tokens[start:end + 1]))
-        return out
-
-    p, g = texts(pred), texts(gold)
-    return [(len(p.get(t, set()) & g.get(t, set())), len(p.get(t, set()) - g.get(t, set())),
-             len(g.get(t, set()) - p.get(t, set()))) for t in types]
-
-
-def text_scores(tp: int, fp: int, fn: int) -> tuple[float, float, float]:
-    """(precision, recall, F1) by score.py's formulas; 0.0 where they are undefined (the script divides by zero)."""
-    p = tp / (tp + fp) if tp + fp else 0.0
-    r = tp / (tp + fn) if tp + fn else 0.0
-    return p, r, (2 * p * r / (p + r) if p + r else 0.0)
-
-
-def text_totals(task: "TaskSpec", predictions: list, references: list, inputs: list[dict]) -> dict[str, list[int]]:
-    """{entity type: [tp, fp, fn]} summed over sentences, by `text_counts`, for every type in label_names."""
-    totals = {t: [0, 0, 0] for t in task.label_names}
-    for pred, gold, inp in zip(predictions, references, inputs):
-        for t, counts in zip(task.label_names, text_counts(inp["tokens"], pred, gold, task.label_names)):
-            totals[t] = [a + b for a, b in zip(totals[t], counts)]
-    return totals
 
 
 def entity_spans(tokens: list[str], tags: list[str]) -> list[tuple[str, Optional[str]]]:
@@ -142,30 +97,6 @@ class NER(TaskKind):
         from seqeval.metrics.sequence_labeling import get_entities
 
         return sorted({typ for typ, _, _ in get_entities(list(gold or []))})
-
-    def bootstrap_scorer(self, rows_by_seed: dict, ids: list, task: "TaskSpec") -> Optional[tuple[Callable, str]]:
-        main = task.main_metrics
-        if not set(main) <= ENTITY | {BY_TEXT}:
-            return None
-        rows = [[rows_by_seed[s][i] for i in ids] for s in rows_by_seed]
-        counts = np.array([[entity_counts(r["prediction"], r["gold"]) for r in seed] for seed in rows],
-                          dtype=float)  # seeds x examples x 3
-        by_text = np.array([[text_counts(r["input"]["tokens"], r["prediction"], r["gold"], task.label_names)
-                             for r in seed] for seed in rows], dtype=float) if BY_TEXT in main else None
-
-        def f1(tp: np.ndarray, n_pred: np.ndarray, n_gold: np.ndarray) -> tuple[np.ndarray, ...]:
-            prec = np.divide(tp, n_pred, out=np.zeros_like(tp), where=n_pred > 0)
-            rec = np.divide(tp, n_gold, out=np.zeros_like(tp), where=n_gold > 0)
-            return prec, rec, np.divide(2 * prec * rec, prec + rec, out=np.zeros_like(tp), where=(prec + rec) > 0)
-
-        def score(idx: np.ndarray) -> float:
-            prec, rec, f = f1(*counts[:, idx, :].sum(axis=1).T)
-            by = {"entity_precision": prec, "entity_recall": rec, "entity_f1": f}
-            if by_text is not None:  # seeds x types x (tp, fp, fn) -> mean over types of the per-type F1
-                tp, fp, fn = np.moveaxis(by_text[:, idx].sum(axis=1), -1, 0)
-                by[BY_TEXT] = f1(tp, tp + fp, tp + fn)[2].mean(axis=1)
-            return float(np.mean([by[m].mean() for m in main]))
-        return score, "entity counts"
 
     def show(self, value: Any) -> str:
         return " ".join(value) if isinstance(value, list) else super().show(value)

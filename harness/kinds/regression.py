@@ -1,37 +1,12 @@
 """Regression: two texts -> a number (STS-B style similarity)."""
 from __future__ import annotations
 
-import logging
-import math
-from statistics import median
-from typing import TYPE_CHECKING, Any, Callable, Optional
-
-import numpy as np
+from typing import Any
 
 from ..errors import HarnessError
+from ..scoring import fill_unparseable
+from ..specs import Source, TaskSpec
 from .base import Evidence, TaskKind, register
-
-if TYPE_CHECKING:
-    from ..specs import Source, TaskSpec
-
-log = logging.getLogger(__name__)
-CORRELATIONS = {"pearson", "spearman"}
-
-
-def valid_float(x: Any) -> bool:
-    return isinstance(x, (int, float)) and not isinstance(x, bool) and math.isfinite(x)
-
-
-def fill_unparseable(predictions: list, warn: bool = True) -> list[float]:
-    """Replace unparseable (None/NaN) predictions by the median of the valid ones (0.0 if none)."""
-    valid = [float(p) for p in predictions if valid_float(p)]
-    if len(valid) == len(predictions):
-        return valid
-    fill = float(median(valid)) if valid else 0.0
-    if warn:
-        log.warning("%d of %d regression predictions are unparseable; replaced with %g (median of valid "
-                    "predictions)", len(predictions) - len(valid), len(predictions), fill)
-    return [float(p) if valid_float(p) else fill for p in predictions]
 
 
 class Regression(TaskKind):
@@ -66,29 +41,6 @@ class Regression(TaskKind):
                  .agg(n=("error", "size"), mae=("error", "mean"), mean_prediction=("prediction", "mean"),
                       within_05=("within 0.5", "mean")).drop(columns="order"))
         return Evidence({"by gold score": table.rename(columns={"within_05": "within 0.5"})})
-
-    def bootstrap_scorer(self, rows_by_seed: dict, ids: list, task: "TaskSpec") -> Optional[tuple[Callable, str]]:
-        if not set(task.main_metrics) <= CORRELATIONS:
-            return None
-        from scipy.stats import rankdata
-
-        gold = np.array([float(rows_by_seed[next(iter(rows_by_seed))][i]["gold"]) for i in ids])
-        preds = [np.array(fill_unparseable([rows_by_seed[s][i]["prediction"] for i in ids], warn=False))
-                 for s in rows_by_seed]
-
-        def corr(x: np.ndarray, y: np.ndarray) -> float:
-            if len(x) < 2 or np.ptp(x) == 0 or np.ptp(y) == 0:
-                return 0.0
-            return float(np.corrcoef(x, y)[0, 1])
-
-        def score(idx: np.ndarray) -> float:
-            vals = []
-            for p in preds:
-                x, y = p[idx], gold[idx]
-                m = {"pearson": corr(x, y), "spearman": corr(rankdata(x), rankdata(y))}
-                vals.append(np.mean([m[name] for name in task.main_metrics]))
-            return float(np.mean(vals))
-        return score, "correlation"
 
     def format_prediction(self, example: dict, pred: dict) -> dict[str, Any]:
         p = pred.get("prediction")

@@ -5,6 +5,8 @@ from __future__ import annotations
 import importlib
 import pkgutil
 
+from ..errors import HarnessError
+from ..trainconfig import TrainConfig
 from .base import REGISTRY, Method
 
 DEFAULT_METHOD = "finetune"  # what a run uses without --methods; rows of other methods are labelled
@@ -28,4 +30,13 @@ def method_names() -> tuple[str, ...]:
     return tuple(load_all())
 
 
-__all__ = ["DEFAULT_METHOD", "Method", "get_method", "load_all", "method_names"]
+def check_method_options(cfg: TrainConfig, set_keys: set[str], method: str, where: str) -> None:
+    """A training option that belongs to another method (e.g. rdrop_alpha to prompt) is an error here."""
+    for other in load_all().values():
+        for opt in other.options if other.name != method else ():
+            if opt in set_keys and getattr(cfg, opt) != TrainConfig.model_fields[opt].default:
+                raise HarnessError(f"train: field '{opt}': applies to the {other.name} method only ({where}, "
+                                   f"method {method})")
+
+
+__all__ = ["DEFAULT_METHOD", "Method", "check_method_options", "get_method", "load_all", "method_names"]

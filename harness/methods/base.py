@@ -1,7 +1,7 @@
 """What a training method is: what it needs from the task and the model, and how it builds, saves and loads one.
 
 A method module (harness/methods/<method>.py) registers one `Method`. Planning asks it whether a (model, task)
-can run it (a reason when not: the job is skipped and the reason printed), the job runner asks it to build the
+can run it (a reason when not: the job is skipped and the reason printed), a job (harness.job) asks it to build the
 model, the checkpoint writer to save it and the checkpoint loader to load it. Adapters come from the task kind:
 a method names the adapter role it uses ("head": a task head; "mlm": the masked-LM head).
 """
@@ -14,7 +14,8 @@ from ..errors import HarnessError
 from ..registry import Registry
 
 if TYPE_CHECKING:
-    from ..specs import ModelSpec, TaskSpec, TrainConfig
+    from ..specs import ModelSpec, TaskSpec
+    from ..trainconfig import TrainConfig
 
 
 class Method:
@@ -31,6 +32,12 @@ class Method:
             return f"{model.family} models do not run {task.kind} tasks with the {self.name} method"
         return None
 
+    def make_adapter(self, family_adapter: str, task: "TaskSpec", tokenizer: Any, cfg: "TrainConfig") -> Any:
+        """The adapter this method trains through: the task kind's adapter of the method's role."""
+        from ..adapters import make_adapter
+
+        return make_adapter(family_adapter, task, tokenizer, cfg, self.adapter_role, f"the {self.name} method")
+
     def prepare_task(self, task: "TaskSpec", task_file: Path, data_dir: Optional[Path]) -> "TaskSpec":
         """The task as this method runs it (e.g. prompt label words resolved into the spec)."""
         return task
@@ -39,10 +46,8 @@ class Method:
               family_adapter: str) -> Optional[str]:
         """Planning-time check with the tokenizer: a reason to skip the job, or None. By default the adapter's own
         check (`Adapter.check`: e.g. label words the tokenizer turns into [UNK], for prompts and for T5 targets)."""
-        from ..adapters import make_adapter
-
         try:
-            adapter = make_adapter(family_adapter, task, tokenizer, cfg, self.name)
+            adapter = self.make_adapter(family_adapter, task, tokenizer, cfg)
         except HarnessError as e:  # an adapter that cannot serve this task at all (e.g. no mask token)
             return str(e)
         return adapter.check()

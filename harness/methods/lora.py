@@ -21,7 +21,8 @@ from ..errors import HarnessError, did_you_mean
 from .base import Method, register
 
 if TYPE_CHECKING:
-    from ..specs import ModelSpec, TaskSpec, TrainConfig
+    from ..specs import ModelSpec, TaskSpec
+    from ..trainconfig import TrainConfig
 
 log = logging.getLogger(__name__)
 ADAPTER_FILE = "adapter_model.safetensors"
@@ -33,13 +34,13 @@ def origin(model: "ModelSpec", task: "TaskSpec", cfg: "TrainConfig", opt: str) -
     """Where an option's value was set, for an error line: the models file's or the task YAML's field whose value
     it is (highest precedence first), else the command line."""
     from .. import models
-    from ..specs import TrainOverrides
+    from ..trainconfig import TrainOverrides
 
     value = getattr(cfg, opt)
     levels = ((model.tasks.get(task.name), f"models file: field 'models.{model.name}.tasks.{task.name}.{opt}'"),
               (model.train, f"models file: field 'models.{model.name}.train.{opt}'"),
               (task.train, f"task {task.name} (YAML): field 'train.{opt}'"),
-              (models.family(model).get("train"), f"harness/families.yaml: field '{model.family}.train.{opt}'"))
+              (models.family(model).train, f"harness/families.yaml: field '{model.family}.train.{opt}'"))
     for level, where in levels:
         values = (level.values if isinstance(level, TrainOverrides) else level) or {}
         if opt in values and type(cfg)(**{opt: values[opt]}).model_dump()[opt] == cfg.model_dump()[opt]:
@@ -56,7 +57,7 @@ def target_modules(model: "ModelSpec", cfg: "TrainConfig", task: Optional["TaskS
         where = origin(model, task, cfg, "lora_target_modules") if task is not None else \
             "train: field 'lora_target_modules'"
         return cfg.lora_target_modules, where
-    default = models.family(model).get("lora", {}).get("target_modules")
+    default = models.family(model).lora.target_modules
     where = f"harness/families.yaml: field '{model.family}.lora.target_modules'"
     if not default:
         raise HarnessError(f"{where}: no default LoRA target modules for family {model.family}; set "
@@ -98,8 +99,7 @@ class Lora(Method):
         import torch
 
         from .. import models
-        from ..adapters import make_adapter
-        from ..specs import TrainConfig
+        from ..trainconfig import TrainConfig
 
         where = f"model {model.name}, task {task.name}, method {self.name}"
         for opt in FREEZE_OPTIONS:
@@ -110,7 +110,7 @@ class Lora(Method):
         if reason:
             return reason
         targets, source = target_modules(model, cfg, task)
-        adapter = make_adapter(family_adapter, task, tokenizer, cfg, self.name)
+        adapter = self.make_adapter(family_adapter, task, tokenizer, cfg)
         with torch.device("meta"):
             meta = adapter.auto_class.from_config(models.model_config(model, tokenizer, **adapter.model_kwargs()))
         head = adapter.head_modules(meta)

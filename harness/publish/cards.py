@@ -89,10 +89,12 @@ def pipeline_tag(rec: "ResultRecord") -> Optional[str]:
     fill-mask), else the task kind's (an encoder with a task head; None for multiple choice)."""
     from ..adapters import adapter_class
     from ..kinds import get_kind
-    from ..models import FAMILIES
+    from ..methods import get_method
+    from ..families import FAMILIES
 
-    family = FAMILIES.get(rec.model_info.family, {}) if rec.model_info else {}
-    cls = adapter_class(family["adapter"], rec.task_info.kind, rec.job.method) if "adapter" in family else None
+    family = FAMILIES.get(rec.model_info.family) if rec.model_info else None
+    role = get_method(rec.job.method).adapter_role
+    cls = adapter_class(family.adapter, rec.task_info.kind, role) if family is not None else None
     return (cls.pipeline_tag if cls is not None else None) or get_kind(rec.task_info.kind).pipeline_tag
 
 

@@ -13,10 +13,14 @@ import queue
 import signal
 import threading
 from collections import deque
-from typing import Any, Iterator, Optional
+from typing import TYPE_CHECKING, Any, Iterator, Optional
 
-from ..errors import HarnessError
-from .base import Event, ExecOptions, Outcome, Started, Unit, threads_per_job
+from ...errors import HarnessError
+from ..base import Event, ExecOptions, Outcome, Started, Unit, threads_per_job
+from .base import ExecutorKind, register
+
+if TYPE_CHECKING:
+    from ...plan import RunOptions
 
 log = logging.getLogger(__name__)
 
@@ -63,7 +67,7 @@ def _worker(wid: int, gpu: Optional[str], threads: int, inbox: Any, events: Any)
     if gpu is not None:
         os.environ["CUDA_VISIBLE_DEVICES"] = gpu
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
-    from .unit import describe_worker, prepare_worker, run_unit
+    from ..unit import describe_worker, prepare_worker, run_unit
 
     prepare_worker(threads)
     while True:
@@ -147,6 +151,20 @@ class LocalExecutor:
         self.procs.clear()
 
 
-def make(eopts: ExecOptions, device: str) -> LocalExecutor:
-    slots = plan_slots(device, eopts)
-    return LocalExecutor(slots, threads_per_job(eopts, len(slots)))
+class Local(ExecutorKind):
+    name = "local"
+    summary = "worker processes on this machine, one per GPU slot"
+
+    def check(self, eopts: ExecOptions) -> None:
+        if eopts.ray_address is not None:
+            raise HarnessError("--ray-address: only for --executor ray")
+
+    def concurrency(self, eopts: ExecOptions, opts: "RunOptions") -> int:
+        return len(plan_slots(opts.device, eopts))
+
+    def make(self, eopts: ExecOptions, opts: "RunOptions", units: list[Unit]) -> LocalExecutor:
+        slots = plan_slots(opts.device, eopts)
+        return LocalExecutor(slots, threads_per_job(eopts, len(slots)))
+
+
+LOCAL = register(Local())

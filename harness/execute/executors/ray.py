@@ -9,12 +9,15 @@ import logging
 import os
 import socket
 import uuid
-from typing import Any, Iterator, Optional
+from typing import TYPE_CHECKING, Any, Iterator, Optional
 
-from ..errors import HarnessError
-from ..runner import RunOptions
-from .base import Event, ExecOptions, Outcome, Started, Unit, env_threads
-from .probe import expectations, probe_node
+from ...errors import HarnessError
+from ..base import Event, ExecOptions, Outcome, Started, Unit, env_threads
+from ..probe import expectations, probe_node
+from .base import WORKERS_ONLY_LOCAL, ExecutorKind, register
+
+if TYPE_CHECKING:
+    from ...plan import RunOptions
 
 log = logging.getLogger(__name__)
 INSTALL = "pip install -r requirements-ray.txt"
@@ -68,7 +71,7 @@ def _run_remote(unit: Unit, events: Any, marker: str, threads: int) -> Outcome:
     """Body of the Ray task: report the start, then run the unit here."""
     import ray
 
-    from .unit import describe_worker, prepare_worker, run_unit
+    from ..unit import describe_worker, prepare_worker, run_unit
 
     prepare_worker(threads)
     ctx = ray.get_runtime_context()
@@ -204,20 +207,32 @@ class RayExecutor:
             self.ray.shutdown()
 
 
-def capacity(eopts: ExecOptions, opts: RunOptions) -> int:
-    """Units the cluster runs at once: per node, what its CPUs and GPUs hold at the per-job shares."""
-    ex = RayExecutor(eopts, opts, [])
-    ex._connect()
-    try:
-        total = 0
-        for node in ex._check_resources():
-            res = node["Resources"]
-            fits = [int(res.get("CPU", 0) // ex.cpus)] + ([int(res.get("GPU", 0) / ex.gpus + 1e-9)] if ex.gpus else [])
-            total += min(fits)
-        return max(1, total)
-    finally:
-        ex.close()
+class Ray(ExecutorKind):
+    name = "ray"
+    summary = "Ray tasks on a local instance or a cluster"
+    local_gpus = False  # the GPUs are the cluster's (checked when it connects)
+
+    def check(self, eopts: ExecOptions) -> None:
+        if eopts.workers is not None:
+            raise HarnessError(WORKERS_ONLY_LOCAL.format(name=self.name))
+
+    def concurrency(self, eopts: ExecOptions, opts: RunOptions) -> int:
+        """Units the cluster runs at once: per node, what its CPUs and GPUs hold at the per-job shares."""
+        ex = RayExecutor(eopts, opts, [])
+        ex._connect()
+        try:
+            total = 0
+            for node in ex._check_resources():
+                res = node["Resources"]
+                fits = [int(res.get("CPU", 0) // ex.cpus)] + ([int(res.get("GPU", 0) / ex.gpus + 1e-9)]
+                                                              if ex.gpus else [])
+                total += min(fits)
+            return max(1, total)
+        finally:
+            ex.close()
+
+    def make(self, eopts: ExecOptions, opts: RunOptions, units: list[Unit]) -> RayExecutor:
+        return RayExecutor(eopts, opts, units)
 
 
-def make(eopts: ExecOptions, opts: RunOptions, units: list[Unit]) -> RayExecutor:
-    return RayExecutor(eopts, opts, units)
+RAY = register(Ray())
