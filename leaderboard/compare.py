@@ -1,5 +1,5 @@
 """Side-by-side comparison of 2-4 checkpoints of one task from their saved test predictions: the examples they
-disagree on, and who was right (the live input through each checkpoint is webapp.playground.run_compare)."""
+disagree on, and who was right (running a live input through each checkpoint is the app's playground)."""
 from __future__ import annotations
 
 from pathlib import PurePosixPath

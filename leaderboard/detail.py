@@ -109,7 +109,7 @@ def _runs_table(records: dict[str, ResultRecord], failed: pd.DataFrame) -> pd.Da
 def training_curve(records: dict[str, ResultRecord]) -> tuple[CurveData, str]:
     """Per run (in order), its loss per logging step (training.log_history) and its validation main score per
     evaluation (validation.history) as (steps, values), where recorded; ({}, 'not recorded: …') when no run has
-    either (webapp.detail_plots draws it)."""
+    either (the app draws it)."""
     curves: CurveData = {}
     lacking = []
     for name, rec in records.items():

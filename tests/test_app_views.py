@@ -1,5 +1,6 @@
 """The reviewer's controls without a browser: licence / untrained / partial filters, the URL state, the About tab,
-the empty state and model links (leaderboard/filters.py, url_state.py, about.py, ui_page.py, app_parts.linked)."""
+the empty state, model links and the named wiring (leaderboard/filters.py, url_state.py, about.py, webapp/page.py,
+webapp/handlers.linked, webapp/wiring.py)."""
 from __future__ import annotations
 
 import json
@@ -123,3 +124,25 @@ def test_a_hub_model_row_links_to_its_revision(sample, tmp_path):
     view = AppState(resolve_source(root)).view
     assert view.links == {"minilm-l6-h384":
                           "https://huggingface.co/sentence-transformers/all-MiniLM-L6-v2/tree/py-0.1.0"}
+
+
+def test_wiring_binds_by_name_and_keeps_gradio_positions():
+    """webapp.wiring: values by name in, a dict by name out; Gradio's positional lists follow the mappings' order, a
+    list entry (input boxes) takes its length of values (the last one any extra), one output is returned bare."""
+    from harness.kinds import InputError
+    from webapp.wiring import bind, by_name, flat
+
+    inputs = {"task": "T", "boxes": ["B1", "B2"]}
+    assert flat(inputs) == ["T", "B1", "B2"]
+    assert by_name(inputs, ("t", "a", "b", "extra")) == {"task": "t", "boxes": ["a", "b", "extra"]}
+    assert by_name({"boxes": ["B1"], "task": "T"}, ("a",)) == {"boxes": ["a"], "task": None}
+
+    def handler(task, boxes):
+        if not task:
+            raise InputError("choose a task")
+        return {"msg": f"{task}: {' '.join(boxes)}", "boxes": boxes[::-1]}
+
+    fn = bind(handler, inputs, {"boxes": ["O1", "O2"], "msg": "M"}, msg="msg")
+    assert fn("t", "a", "b") == ("b", "a", "t: a b")
+    assert fn("", "a", "b") == (None, None, "⚠ choose a task")
+    assert bind(handler, inputs, {"msg": "M"}, msg="msg")("t", "a", "b") == "t: a b"

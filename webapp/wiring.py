@@ -49,12 +49,16 @@ def as_tuple(components: Components, got: Mapping[str, Any]) -> tuple:
 
 
 def bind(fn: Callable[..., Mapping[str, Any]], inputs: Components, outputs: Components,
-         msg: Optional[str] = None) -> Callable[..., tuple]:
-    """A Gradio handler for ``fn(**inputs by name) -> {output name: value}``. ``msg``: the output a user error (or any
-    error) is shown in as one line, the other outputs cleared (None), so the app keeps serving."""
-    def handler(*values: Any) -> tuple:
+         msg: Optional[str] = None) -> Callable[..., Any]:
+    """A Gradio handler for ``fn(**inputs by name) -> {output name: value}`` (a single output's value bare, as Gradio
+    wants it). ``msg``: the output a user error (or any error) is shown in as one line, the other outputs cleared
+    (None), so the app keeps serving."""
+    single = len(flat(outputs)) == 1
+
+    def handler(*values: Any) -> Any:
         try:
-            return as_tuple(outputs, fn(**by_name(inputs, values)))
+            got = as_tuple(outputs, fn(**by_name(inputs, values)))
+            return got[0] if single else got
         except (InputError, HarnessError) as e:
             if msg is None:
                 raise
@@ -64,7 +68,8 @@ def bind(fn: Callable[..., Mapping[str, Any]], inputs: Components, outputs: Comp
                 raise
             log.exception("handler failed")
             line = f"⚠ internal error: {type(e).__name__}: {str(e)[:200]}"
-        return as_tuple(outputs, {msg: line})
+        got = as_tuple(outputs, {msg: line})
+        return got[0] if single else got
     handler.__name__ = getattr(fn, "__name__", "handler")
     return handler
 
@@ -76,6 +81,6 @@ def event(trigger: Callable[..., Any], fn: Callable[..., Mapping[str, Any]], inp
 
 
 def bound(fn: Callable[..., Mapping[str, Any]], inputs: Components, outputs: Components,
-          msg: Optional[str] = None) -> tuple[Callable[..., tuple], list[Any], list[Any]]:
+          msg: Optional[str] = None) -> tuple[Callable[..., Any], list[Any], list[Any]]:
     """(handler, inputs, outputs) for a Gradio event or a chained .then(*bound(...)), bound by name (see bind)."""
     return bind(fn, inputs, outputs, msg), flat(inputs), flat(outputs)
