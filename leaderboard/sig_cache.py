@@ -4,8 +4,8 @@ The bootstrap over saved predictions takes seconds to minutes; the table depends
 predictions (and the code that scores them), so it is computed once per set of results and kept in a cache folder
 outside the results (a Hub snapshot is read-only and shared): $HARNESS_CACHE_DIR, else ~/.cache/model-chooser.
 The fingerprint covers every result file and predictions file under results/ (relative path, size, modification
-time), the significance code and its settings: rerunning a job, or new code, is a new key. A cache that cannot be
-read or written is ignored (the table is computed again).
+time), the significance and metric code and its settings: rerunning a job, or new code, is a new key. A cache that
+cannot be read or written is ignored (the table is computed again).
 """
 from __future__ import annotations
 
@@ -20,6 +20,8 @@ from pathlib import Path
 from typing import Callable, Optional
 
 import pandas as pd
+
+from harness import metrics, scoring
 
 from . import significance
 from .result_files import stat_results
@@ -36,7 +38,10 @@ def cache_dir() -> Path:
 
 @functools.cache
 def _code_key() -> str:
-    src = inspect.getsource(significance) + f"{significance.N_RESAMPLES}/{significance.SEED}/{significance.ALPHA}"
+    """The code the table depends on: the significance module and the metric implementations its bootstrap scores
+    resamples with (harness.metrics, harness.scoring), with its settings."""
+    src = "".join(inspect.getsource(m) for m in (significance, metrics, scoring))
+    src += f"{significance.N_RESAMPLES}/{significance.SEED}/{significance.ALPHA}"
     return hashlib.sha1(src.encode()).hexdigest()[:12]
 
 
