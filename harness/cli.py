@@ -13,8 +13,7 @@ from .publish import commands as publish
 from .cli_args import (Parser, check_train_options, executor_help, executor_name, int_list, method_list, name_list,
                        positive_float, positive_int, search_option, seed_list, set_option)
 from .errors import HarnessError, did_you_mean
-from .config_files import load_models_file
-from .families import family_names
+from .models import load_models_file
 
 log = logging.getLogger("harness")
 DEFAULT_MODELS = Path(__file__).resolve().parent.parent / "models.yaml"
@@ -99,7 +98,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _select_models(path: Path, only: Optional[str]):
-    specs = load_models_file(path, family_names())
+    specs = load_models_file(path)
     if not only:
         return specs
     names = {m.name: m for m in specs}
@@ -200,7 +199,7 @@ def cmd_list(args: argparse.Namespace) -> int:
     print("\ngroups: " + ", ".join(f"{g} ({len(ts)})" for g, ts in sorted(catalog.groups(reg).items())))
     if args.models.exists():
         print(f"\nmodels in {args.models}:")
-        for m in load_models_file(args.models, family_names()):
+        for m in load_models_file(args.models):
             ident = m.id or f"random init ({m.tokenizer})"
             print(f"  {m.name:<24} {m.family:<7} {ident}" + ("  [untrained]" if m.untrained else ""))
     return 0

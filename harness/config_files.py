@@ -1,9 +1,10 @@
 """Reading config files: YAML parsing and strict validation into specs, with one-line errors (file, field, hint).
-Task files are loaded by the catalogue (harness.catalog.load_task_file), which adds the registries' checks."""
+Task files are loaded by the catalogue (harness.catalog.load_task_file) and models files by harness.models
+(load_models_file), which add the registries' checks."""
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Collection, Optional
+from typing import Any
 
 import yaml
 from pydantic import BaseModel, ValidationError
@@ -69,19 +70,3 @@ def read_yaml(path: Path) -> Any:
         mark = getattr(e, "problem_mark", None)
         where = f" line {mark.line + 1}" if mark else ""
         raise HarnessError(f"{path}:{where}: invalid YAML: {getattr(e, 'problem', e)}") from None
-
-
-def load_models_file(path: Path, families: Optional[Collection[str]] = None) -> list[ModelSpec]:
-    """The models of a models file; `families` (harness.families' names): each model's family must be one."""
-    data = read_yaml(path)
-    if not isinstance(data, dict) or "models" not in data:
-        raise HarnessError(f"{path}: field 'models': expected a list of models under 'models:'")
-    base = Path(path).resolve().parent
-    for entry in data["models"] if isinstance(data["models"], list) else []:
-        for key in ("id", "tokenizer"):  # ./ and ../ paths are relative to the models file
-            if isinstance(entry, dict) and isinstance(entry.get(key), str) and entry[key].startswith(("./", "../")):
-                entry[key] = str((base / entry[key]).resolve())
-    try:
-        return ModelsFile.model_validate(data, context={"families": families} if families is not None else None).models
-    except ValidationError as e:
-        raise HarnessError(format_validation_error(path, e)) from None

@@ -9,11 +9,31 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, Optional
 
+from pydantic import ValidationError
+
+from .config_files import format_validation_error, read_yaml
 from .errors import HarnessError
-from .families import Family, get_family
-from .specs import ModelSpec
+from .families import Family, family_names, get_family
+from .specs import ModelsFile, ModelSpec
 
 log = logging.getLogger(__name__)
+
+
+def load_models_file(path: Path) -> list[ModelSpec]:
+    """The models of a models file, each checked as it enters: strict fields, a family the families registry knows
+    (the same one-line `file: field 'models.0.family': ...` errors), ./ and ../ paths relative to the file."""
+    data = read_yaml(path)
+    if not isinstance(data, dict) or "models" not in data:
+        raise HarnessError(f"{path}: field 'models': expected a list of models under 'models:'")
+    base = Path(path).resolve().parent
+    for entry in data["models"] if isinstance(data["models"], list) else []:
+        for key in ("id", "tokenizer"):  # ./ and ../ paths are relative to the models file
+            if isinstance(entry, dict) and isinstance(entry.get(key), str) and entry[key].startswith(("./", "../")):
+                entry[key] = str((base / entry[key]).resolve())
+    try:
+        return ModelsFile.model_validate(data, context={"families": family_names()}).models
+    except ValidationError as e:
+        raise HarnessError(format_validation_error(path, e)) from None
 
 
 def resolve_ref(ref: str, what: str = "id") -> tuple[str, str]:

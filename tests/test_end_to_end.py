@@ -162,7 +162,7 @@ def test_a_failing_job_in_a_worker_is_recorded(tiny_models, tmp_path, capsys):
 
 
 def test_freezing_and_random_init(tiny_models, tmp_path):
-    from harness.config_files import load_models_file
+    from harness.models import load_models_file
 
     demo_models = Path(__file__).resolve().parents[1] / "demo.yaml"
     names = [m.name for m in load_models_file(demo_models) if m.untrained]

@@ -290,7 +290,7 @@ def test_local_workers_see_only_their_gpu(bert_models, tmp_path):
     """Each worker process is pinned through CUDA_VISIBLE_DEVICES (the jobs themselves run on CPU here)."""
     from harness import catalog
     from harness.plan import RunOptions, plan
-    from harness.config_files import load_models_file
+    from harness.models import load_models_file
     from harness.execute.base import Outcome, Unit
     from harness.execute.executors.local import LocalExecutor
 
@@ -312,7 +312,7 @@ def test_probe_lists_what_a_node_lacks(bert_models, tmp_path):
     """The per-node check itself (run on every Ray node before a grid), against a driver's expectations."""
     from harness import catalog
     from harness.plan import RunOptions, plan
-    from harness.config_files import load_models_file
+    from harness.models import load_models_file
     from harness.execute.probe import expectations, probe_node
 
     opts = RunOptions(output_dir=tmp_path / "o", data_dir=tmp_path, max_train_samples=8)

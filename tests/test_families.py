@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 from harness import families, models
-from harness.config_files import load_models_file
+from harness.models import load_models_file
 from harness.errors import HarnessError
 from harness.plan import RunOptions, plan
 from harness.catalog import discover
@@ -28,7 +28,7 @@ def test_a_models_file_family_is_checked_against_the_registry(tmp_path):
     path = tmp_path / "m.yaml"
     path.write_text("models:\n  - {name: m, id: prajjwal1/bert-tiny, family: bret}\n")
     with pytest.raises(HarnessError) as e:
-        load_models_file(path, families.family_names())
+        load_models_file(path)
     assert str(e.value) == f"{path}: field 'models.0.family': Input should be 'bert', 'ernie', 'albert' or 't5'"
 
 

@@ -80,7 +80,7 @@ def test_more_fewclue_tasks_plan_every_fold_and_method(task, size, masks, tmp_pa
     from harness.data import job_data
     from harness.plan import RunOptions, plan
     from harness.adapters import make_adapter
-    from harness.config_files import load_models_file
+    from harness.models import load_models_file
     from harness.catalog import discover
 
     if not (DATA_DIR / task).is_dir():

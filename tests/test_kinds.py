@@ -10,7 +10,7 @@ import pytest
 
 from harness import plan as planning
 from harness.cli import main
-from harness.config_files import load_models_file
+from harness.models import load_models_file
 from harness.confighash import config_hash
 from harness.kinds import REGISTRY, get_kind, load_all
 from harness.kinds.classification import SINGLE

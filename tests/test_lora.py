@@ -45,7 +45,7 @@ def base_path(tiny_models: Path, model: str) -> Path:
 
 
 def tiny_spec(tiny_models: Path, name: str):
-    from harness.config_files import load_models_file
+    from harness.models import load_models_file
 
     return next(m for m in load_models_file(tiny_models) if m.name == name)
 

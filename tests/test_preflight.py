@@ -88,7 +88,7 @@ def test_dry_run_prints_plan_fit_and_refusals_and_writes_nothing(setup, tmp_path
 def test_plan_counts_done_runs_and_shows_searches(setup, tmp_path, capsys):
     from harness import catalog, preflight
     from harness.plan import RunOptions
-    from harness.config_files import load_models_file
+    from harness.models import load_models_file
     from harness.results import result_path
 
     out = tmp_path / "out"

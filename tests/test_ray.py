@@ -144,7 +144,7 @@ def test_cli_joins_the_instance_and_a_rerun_skips_finished_jobs(ray_address, ber
 def test_a_job_whose_worker_keeps_dying_gets_a_failed_record(ray_address, bert_models, tmp_path):
     from harness import catalog
     from harness.plan import RunOptions, plan
-    from harness.config_files import load_models_file
+    from harness.models import load_models_file
     from harness.execute.base import ExecOptions
     from harness.execute.driver import run_grid
 

@@ -17,7 +17,7 @@ ray = pytest.importorskip("ray", reason="Ray is not installed (pip install -r re
 from harness import catalog  # noqa: E402
 from harness.plan import RunOptions, plan  # noqa: E402
 from harness.cli import main  # noqa: E402
-from harness.config_files import load_models_file  # noqa: E402
+from harness.models import load_models_file  # noqa: E402
 from harness.errors import HarnessError  # noqa: E402
 from harness.execute.base import ExecOptions  # noqa: E402
 from harness.execute.driver import run_grid  # noqa: E402

@@ -9,7 +9,7 @@ import pytest
 
 from harness.errors import HarnessError
 from harness.catalog import load_task_file, validate_task
-from harness.config_files import load_models_file
+from harness.models import load_models_file
 from harness.kinds.ner import tag_names
 from harness.specs import TaskSpec
 from harness.trainconfig import TrainConfig, TrainOverrides, resolve_train_config

@@ -20,7 +20,7 @@ sys.path.insert(0, str(REPO))
 def main() -> None:
     from harness import catalog, models
     from harness.adapters import make_adapter
-    from harness.config_files import load_models_file
+    from harness.models import load_models_file
     from harness.data import load_task_data
     from harness.trainconfig import TrainConfig
 
