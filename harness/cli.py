@@ -174,13 +174,14 @@ def cmd_run(args: argparse.Namespace) -> int:
     for k, v in run_grid(jobs, opts, eopts).items():
         counts[k] += v
     args.output_dir.mkdir(parents=True, exist_ok=True)
-    from leaderboard.table import failure_lines, to_markdown, write_tables
+    from leaderboard.report import write_tables
+    from leaderboard.table import failure_lines
 
-    table, loaded = write_tables(args.output_dir)
-    print(to_markdown(table))
+    rep = write_tables(args.output_dir)
+    print(rep.markdown())
     print(f"jobs: {counts['done']} run, {counts['skipped']} already done, {counts['failed']} failed; "
           f"tables: {args.output_dir / 'leaderboard.csv'}, {args.output_dir / 'leaderboard.md'}")
-    for line in failure_lines(loaded):
+    for line in failure_lines(rep.loaded):
         print(line)
     return 1 if counts["failed"] else 0
 
@@ -206,15 +207,16 @@ def cmd_list(args: argparse.Namespace) -> int:
 
 
 def cmd_leaderboard(args: argparse.Namespace) -> int:
-    from leaderboard.table import failure_lines, to_markdown, write_tables
+    from leaderboard.report import write_tables
+    from leaderboard.table import failure_lines
 
     if not (args.output_dir / "results").is_dir():
         raise HarnessError(f"--output-dir: no results/ folder under '{args.output_dir}'")
-    table, loaded = write_tables(args.output_dir)
-    print(to_markdown(table))
-    for p in loaded.problems:
+    rep = write_tables(args.output_dir)
+    print(rep.markdown())
+    for p in rep.loaded.problems:
         print(f"skipped: {p}")
-    for line in failure_lines(loaded):
+    for line in failure_lines(rep.loaded):
         print(line)
     return 0
 

@@ -31,7 +31,7 @@ logger = logging.getLogger(__name__)
 
 MetricFn = Callable[..., float]  # (predictions, references, task[, inputs]) -> the score of those examples
 StatsFn = Callable[[list, list, TaskSpec, Optional[list]], Any]
-ScoreFn = Callable[[Any, Optional[np.ndarray], TaskSpec], float]  # (stats, example indices or None: all, task)
+ScoreFn = Callable[[Any, Optional[np.ndarray], TaskSpec], Any]  # (stats, example indices or None: all, task)
 
 
 @dataclass(frozen=True)
@@ -39,7 +39,9 @@ class Metric:
     """A named metric: ``fn(predictions, references, task[, inputs])`` scores every example, ``resampler`` any
     selection of them. ``uses_inputs``: it needs each example's input fields (e.g. an NER score that matches entities
     by their text needs the words). ``per_example``: the score is the mean of the per-example scores ``stats``
-    returns. ``resampled_as``: how the significance bootstrap names resampling it."""
+    returns. ``resampled_as``: how the significance bootstrap names resampling it. ``batched``: ``score`` also takes a
+    matrix of example indices (one resample per row) and returns an array, one score per resample, by the same
+    formulas (the decision's bootstrap scores 1,000 resamples in one call)."""
 
     name: str
     stats: StatsFn
@@ -48,6 +50,7 @@ class Metric:
     uses_inputs: bool = False
     per_example: bool = False
     resampled_as: str = "metric"
+    batched: bool = False
 
     def fn(self, predictions: list, references: list, task: TaskSpec, inputs: Optional[list] = None) -> float:
         return self.score(self.stats(predictions, references, task, inputs), None, task)
@@ -86,11 +89,12 @@ def hub_metrics(names: list[str]) -> list[str]:
 
 
 def register_resampled(name: str, stats: StatsFn, score: ScoreFn, *, higher_is_better: bool = True,
-                       uses_inputs: bool = False, per_example: bool = False, resampled_as: str = "metric"
-                       ) -> MetricFn:
-    """Add a metric given in two steps (``stats`` once, ``score`` of any selection); returns its ``fn``."""
+                       uses_inputs: bool = False, per_example: bool = False, resampled_as: str = "metric",
+                       batched: bool = False) -> MetricFn:
+    """Add a metric given in two steps (``stats`` once, ``score`` of any selection; ``batched``: of a matrix of
+    selections too, see Metric); returns its ``fn``."""
     REGISTRY[name] = Metric(name, stats, score, higher_is_better, uses_inputs, per_example,
-                            "per-example" if per_example else resampled_as)
+                            "per-example" if per_example else resampled_as, batched)
     return REGISTRY[name].fn
 
 
@@ -163,8 +167,10 @@ def _score(name: str, predictions: list, references: list, task: TaskSpec) -> fl
         raise HarnessError(f"metric '{name}': evaluate.load('{hub}') failed: {detail}") from None
 
 
-def _mean(per: np.ndarray, idx: Optional[np.ndarray], task: TaskSpec) -> float:
-    """A per-example metric's score: the mean of the selected examples' scores."""
+def _mean(per: np.ndarray, idx: Optional[np.ndarray], task: TaskSpec) -> Any:
+    """A per-example metric's score: the mean of the selected examples' scores (a matrix of selections: each row's)."""
+    if idx is not None and np.ndim(idx) == 2:
+        return per[idx].mean(axis=-1)
     return float(per.mean() if idx is None else per[idx].mean())
 
 
@@ -202,24 +208,29 @@ def _binary_f1_cells(predictions: list, references: list, task: TaskSpec, inputs
     return _cells(predictions, references, task)
 
 
-def _binary_f1(cells: tuple, idx: Optional[np.ndarray], task: TaskSpec) -> float:
+def _scalar(value: Any) -> Any:
+    """A score of one selection as a float; of a matrix of selections, the array as is."""
+    return float(value) if np.ndim(value) == 0 else value
+
+
+def _binary_f1(cells: tuple, idx: Optional[np.ndarray], task: TaskSpec) -> Any:
     """F1 of ``task.positive_label``."""
-    return float(label_f1(confusion(*cells, idx))[task.label_names.index(task.positive_label)])
+    return _scalar(label_f1(confusion(*cells, idx))[..., task.label_names.index(task.positive_label)])
 
 
-def _macro_f1(cells: tuple, idx: Optional[np.ndarray], task: TaskSpec) -> float:
+def _macro_f1(cells: tuple, idx: Optional[np.ndarray], task: TaskSpec) -> Any:
     """Unweighted mean F1 over the task's labels (the 'invalid' class is not averaged in)."""
-    return float(label_f1(confusion(*cells, idx)).mean())
+    return _scalar(label_f1(confusion(*cells, idx)).mean(axis=-1))
 
 
-def _mcc(cells: tuple, idx: Optional[np.ndarray], task: TaskSpec) -> float:
+def _mcc(cells: tuple, idx: Optional[np.ndarray], task: TaskSpec) -> Any:
     return mcc_of(confusion(*cells, idx))
 
 
-accuracy = register_resampled("accuracy", _correct, _mean, per_example=True)
-binary_f1 = register_resampled("f1", _binary_f1_cells, _binary_f1, resampled_as="confusion counts")
-macro_f1 = register_resampled("macro_f1", _cells, _macro_f1, resampled_as="confusion counts")
-mcc = register_resampled("mcc", _cells, _mcc, resampled_as="confusion counts")
+accuracy = register_resampled("accuracy", _correct, _mean, per_example=True, batched=True)
+binary_f1 = register_resampled("f1", _binary_f1_cells, _binary_f1, resampled_as="confusion counts", batched=True)
+macro_f1 = register_resampled("macro_f1", _cells, _macro_f1, resampled_as="confusion counts", batched=True)
+mcc = register_resampled("mcc", _cells, _mcc, resampled_as="confusion counts", batched=True)
 
 
 # ---------------------------------------------------------------- regression
@@ -230,9 +241,16 @@ def _values(predictions: list, references: list, task: TaskSpec, inputs: Optiona
 
 
 def _correlation(kind: str, corr: Callable[[np.ndarray, np.ndarray], float]) -> ScoreFn:
-    """A correlation of the selected examples; constant inputs (undefined correlation) score 0.0."""
-    def score(values: tuple, idx: Optional[np.ndarray], task: TaskSpec) -> float:
+    """A correlation of the selected examples; constant inputs (undefined correlation) score 0.0. A matrix of
+    selections: one correlation per row (constant rows 0.0)."""
+    def score(values: tuple, idx: Optional[np.ndarray], task: TaskSpec) -> Any:
         x, y = values if idx is None else (values[0][idx], values[1][idx])
+        if np.ndim(x) == 2:
+            ok = (np.ptp(x, axis=-1) > 0) & (np.ptp(y, axis=-1) > 0) & (x.shape[-1] >= 2)
+            out = np.zeros(len(x))
+            if ok.any():
+                out[ok] = corr(x[ok], y[ok])
+            return out
         if len(x) < 2 or np.ptp(x) == 0 or np.ptp(y) == 0:
             if idx is None:
                 logger.warning("%s is undefined for constant predictions or references (or < 2 examples); "
@@ -242,8 +260,10 @@ def _correlation(kind: str, corr: Callable[[np.ndarray, np.ndarray], float]) -> 
     return score
 
 
-pearson = register_resampled("pearson", _values, _correlation("pearson", pearson_r), resampled_as="correlation")
-spearman = register_resampled("spearman", _values, _correlation("spearman", spearman_rho), resampled_as="correlation")
+pearson = register_resampled("pearson", _values, _correlation("pearson", pearson_r), resampled_as="correlation",
+                             batched=True)
+spearman = register_resampled("spearman", _values, _correlation("spearman", spearman_rho), resampled_as="correlation",
+                              batched=True)
 
 
 # the fill of unparseable predictions depends on the examples scored: a resample is scored again from its predictions
@@ -272,8 +292,12 @@ def _entities(predictions: list, references: list, task: TaskSpec, inputs: Optio
 
 
 def _micro(which: int) -> ScoreFn:
-    """Micro-averaged entity precision (0), recall (1) or F1 (2) of the selected sentences, as seqeval's."""
-    def score(counts: np.ndarray, idx: Optional[np.ndarray], task: TaskSpec) -> float:
+    """Micro-averaged entity precision (0), recall (1) or F1 (2) of the selected sentences, as seqeval's (a matrix
+    of selections: one score per row)."""
+    def score(counts: np.ndarray, idx: Optional[np.ndarray], task: TaskSpec) -> Any:
+        if idx is not None and np.ndim(idx) == 2:
+            tp, n_pred, n_gold = np.moveaxis(counts[idx].sum(axis=1), -1, 0)
+            return text_scores(tp, n_pred - tp, n_gold - tp)[which]
         tp, n_pred, n_gold = (counts if idx is None else counts[idx]).sum(axis=0).tolist()
         return text_scores(tp, n_pred - tp, n_gold - tp)[which]
     return score
@@ -290,18 +314,26 @@ def _texts(predictions: list, references: list, task: TaskSpec, inputs: Optional
 
 def _cluener(counts: np.ndarray, idx: Optional[np.ndarray], task: TaskSpec) -> float:
     """CLUENER2020's official score (score.py): per entity type, F1 of entities matched by their text within a
-    sentence (a text repeated in a sentence counts once), then the plain mean over label_names."""
+    sentence (a text repeated in a sentence counts once), then the plain mean over label_names (a matrix of
+    selections: one score per row)."""
+    if idx is not None and np.ndim(idx) == 2:
+        summed = counts[idx].sum(axis=1)  # resamples x types x (tp, fp, fn)
+        total = np.zeros(len(idx))
+        for t in range(summed.shape[1]):  # in order, as score.py sums
+            total = total + text_scores(*np.moveaxis(summed[:, t], -1, 0))[2]
+        return total / len(task.label_names)
     total = 0.0
     for tp, fp, fn in (counts if idx is None else counts[idx]).sum(axis=0).tolist():  # in order, as score.py sums
         total += text_scores(tp, fp, fn)[2]
     return total / len(task.label_names)
 
 
-entity_precision = register_resampled("entity_precision", _entities, _micro(0), resampled_as="entity counts")
-entity_recall = register_resampled("entity_recall", _entities, _micro(1), resampled_as="entity counts")
-entity_f1 = register_resampled("entity_f1", _entities, _micro(2), resampled_as="entity counts")
+entity_precision = register_resampled("entity_precision", _entities, _micro(0), resampled_as="entity counts",
+                                      batched=True)
+entity_recall = register_resampled("entity_recall", _entities, _micro(1), resampled_as="entity counts", batched=True)
+entity_f1 = register_resampled("entity_f1", _entities, _micro(2), resampled_as="entity counts", batched=True)
 cluener_macro_f1 = register_resampled("cluener_macro_f1", _texts, _cluener, uses_inputs=True,
-                                      resampled_as="entity counts")
+                                      resampled_as="entity counts", batched=True)
 
 
 # ---------------------------------------------------------------- extractive QA
@@ -313,5 +345,5 @@ def _best(which: int) -> StatsFn:
     return stats
 
 
-exact_match = register_resampled("exact_match", _best(0), _mean, per_example=True)
-qa_f1 = register_resampled("qa_f1", _best(1), _mean, per_example=True)
+exact_match = register_resampled("exact_match", _best(0), _mean, per_example=True, batched=True)
+qa_f1 = register_resampled("qa_f1", _best(1), _mean, per_example=True, batched=True)

@@ -74,11 +74,17 @@ def text_counts(tokens: list[str], pred: list, gold: list, types: list[str]) -> 
              len(g.get(t, set()) - p.get(t, set()))) for t in types]
 
 
-def text_scores(tp: int, fp: int, fn: int) -> tuple[float, float, float]:
-    """(precision, recall, F1) by score.py's formulas; 0.0 where they are undefined (the script divides by zero)."""
-    p = tp / (tp + fp) if tp + fp else 0.0
-    r = tp / (tp + fn) if tp + fn else 0.0
-    return p, r, (2 * p * r / (p + r) if p + r else 0.0)
+def text_scores(tp: Any, fp: Any, fn: Any) -> tuple[Any, Any, Any]:
+    """(precision, recall, F1) by score.py's formulas; 0.0 where they are undefined (the script divides by zero).
+    Counts as numbers give floats; as arrays (one resample per element), arrays of the same values."""
+    if np.ndim(tp) == 0:
+        p = tp / (tp + fp) if tp + fp else 0.0
+        r = tp / (tp + fn) if tp + fn else 0.0
+        return p, r, (2 * p * r / (p + r) if p + r else 0.0)
+    tp, fp, fn = (np.asarray(a, dtype=np.float64) for a in (tp, fp, fn))
+    p = np.divide(tp, tp + fp, out=np.zeros_like(tp), where=tp + fp > 0)
+    r = np.divide(tp, tp + fn, out=np.zeros_like(tp), where=tp + fn > 0)
+    return p, r, np.divide(2 * p * r, p + r, out=np.zeros_like(tp), where=p + r > 0)
 
 
 def text_totals(task: TaskSpec, predictions: list, references: list, inputs: list[dict]) -> dict[str, list[int]]:
@@ -108,43 +114,61 @@ def qa_best(which: int, pred: Optional[str], golds: Any, task: TaskSpec) -> floa
 
 def confusion(true: np.ndarray, pred: np.ndarray, k: int, idx: Optional[np.ndarray] = None) -> np.ndarray:
     """Confusion counts of the examples at ``idx`` (None: all): gold x predicted label indices, (k + 1) x (k + 1),
-    the last predicted column 'invalid' (a prediction that is no label; the last gold row stays empty)."""
+    the last predicted column 'invalid' (a prediction that is no label; the last gold row stays empty). ``idx`` a
+    matrix (one resample of example indices per row): one confusion matrix per resample, resamples x (k+1) x (k+1)."""
+    cells = (k + 1) ** 2
+    if idx is not None and np.ndim(idx) == 2:
+        codes = (true * (k + 1) + pred)[idx].astype(np.int64) + (np.arange(len(idx), dtype=np.int64) * cells)[:, None]
+        return np.bincount(codes.ravel(), minlength=len(idx) * cells).reshape(len(idx), k + 1, k + 1)
     if idx is not None:
         true, pred = true[idx], pred[idx]
-    return np.bincount(true * (k + 1) + pred, minlength=(k + 1) ** 2).reshape(k + 1, k + 1)
+    return np.bincount(true * (k + 1) + pred, minlength=cells).reshape(k + 1, k + 1)
 
 
 def label_f1(c: np.ndarray) -> np.ndarray:
-    """F1 per label from `confusion` counts, as scikit-learn computes it (0 where undefined)."""
-    k = len(c) - 1
-    tp, denom = np.diag(c)[:k], c.sum(axis=0)[:k] + c.sum(axis=1)[:k]
-    return np.divide(2 * tp, denom, out=np.zeros(k), where=denom > 0)
+    """F1 per label from `confusion` counts, as scikit-learn computes it (0 where undefined); a stack of confusion
+    matrices gives one row of F1s per matrix."""
+    k = c.shape[-1] - 1
+    tp = np.diagonal(c, axis1=-2, axis2=-1)[..., :k]
+    denom = c.sum(axis=-2)[..., :k] + c.sum(axis=-1)[..., :k]
+    return np.divide(2 * tp, denom, out=np.zeros(denom.shape), where=denom > 0)
 
 
-def mcc_of(c: np.ndarray) -> float:
-    """Multi-class Matthews correlation from `confusion` counts, by scikit-learn's formula (0 where undefined)."""
-    t_sum, p_sum = c.sum(axis=1, dtype=np.float64), c.sum(axis=0, dtype=np.float64)
-    n_correct, n = np.trace(c, dtype=np.float64), p_sum.sum()
-    cov_ytyp = n_correct * n - np.dot(t_sum, p_sum)
-    cov_ypyp, cov_ytyt = n ** 2 - np.dot(p_sum, p_sum), n ** 2 - np.dot(t_sum, t_sum)
-    return 0.0 if cov_ypyp * cov_ytyt == 0 else float(cov_ytyp / np.sqrt(cov_ypyp * cov_ytyt))
+def mcc_of(c: np.ndarray) -> Any:
+    """Multi-class Matthews correlation from `confusion` counts, by scikit-learn's formula (0 where undefined); a
+    stack of confusion matrices gives an array, one value per matrix."""
+    t_sum, p_sum = c.sum(axis=-1, dtype=np.float64), c.sum(axis=-2, dtype=np.float64)
+    n_correct = np.trace(c, axis1=-2, axis2=-1, dtype=np.float64)
+    n = p_sum.sum(axis=-1)
+    cov_ytyp = n_correct * n - np.vecdot(t_sum, p_sum)
+    cov_ypyp, cov_ytyt = n ** 2 - np.vecdot(p_sum, p_sum), n ** 2 - np.vecdot(t_sum, t_sum)
+    if c.ndim == 2:
+        return 0.0 if cov_ypyp * cov_ytyt == 0 else float(cov_ytyp / np.sqrt(cov_ypyp * cov_ytyt))
+    denom = np.sqrt(cov_ypyp * cov_ytyt)
+    return np.divide(cov_ytyp, denom, out=np.zeros_like(denom), where=cov_ypyp * cov_ytyt != 0)
 
 
 # ---------------------------------------------------------------- regression: correlations of non-constant values
 
-def pearson_r(x: np.ndarray, y: np.ndarray) -> float:
-    """scipy.stats.pearsonr's statistic, by its steps."""
+def pearson_r(x: np.ndarray, y: np.ndarray) -> Any:
+    """scipy.stats.pearsonr's statistic, by its steps; rows of 2-d inputs (one resample each) give an array."""
     xm, ym = x - np.mean(x, axis=-1, keepdims=True), y - np.mean(y, axis=-1, keepdims=True)
     xmax, ymax = np.max(np.abs(xm), axis=-1, keepdims=True), np.max(np.abs(ym), axis=-1, keepdims=True)
     normxm = xmax * np.linalg.norm(xm / xmax, ord=2, axis=-1, keepdims=True)
     normym = ymax * np.linalg.norm(ym / ymax, ord=2, axis=-1, keepdims=True)
     r = np.clip(np.vecdot(xm / normxm, ym / normym, axis=-1), -1.0, 1.0)
-    return float(np.round(r) if len(x) == 2 else r)
+    r = np.round(r) if x.shape[-1] == 2 else r
+    return float(r) if np.ndim(x) == 1 else r
 
 
-def spearman_rho(x: np.ndarray, y: np.ndarray) -> float:
-    """scipy.stats.spearmanr's statistic, by its steps: the correlation of the ranks (ties averaged)."""
+def spearman_rho(x: np.ndarray, y: np.ndarray) -> Any:
+    """scipy.stats.spearmanr's statistic, by its steps: the correlation of the ranks (ties averaged); rows of 2-d
+    inputs (one resample each) give an array."""
     from scipy.stats import rankdata
 
+    if np.ndim(x) == 2:
+        rx, ry = rankdata(x, axis=-1), rankdata(y, axis=-1)
+        rx, ry = rx - rx.mean(axis=-1, keepdims=True), ry - ry.mean(axis=-1, keepdims=True)
+        return np.vecdot(rx, ry) / np.sqrt(np.vecdot(rx, rx) * np.vecdot(ry, ry))
     ranked = np.apply_along_axis(rankdata, 0, np.column_stack((x, y)))
     return float(np.corrcoef(ranked, rowvar=False)[1, 0])

@@ -18,7 +18,7 @@ HIGHER, LOWER, MIXED = "higher", "lower", "mixed"
 DIRECTIONS = (HIGHER, LOWER)
 MISSING = "—"
 TUNED_MARK = "⚙"  # a cell whose setting a hyperparameter search chose (on the validation split)
-KINDS = ("text", "score", "count", "params", "rate", "rank", "size")
+KINDS = ("text", "score", "count", "params", "rate", "rank", "size", "prob")
 
 
 @dataclass(frozen=True)
@@ -43,6 +43,17 @@ class Column:
                        direction=direction if self.direction == "task" else self.direction)
 
 
+def DECISION(scope: str, group: str) -> tuple[Column, ...]:  # noqa: N802 - a template of columns
+    """The decision's columns of a benchmark average or a task (leaderboard.decision), over the rows it decides."""
+    s = "{" + scope + "}"
+    return (Column(f"{s}_p_best", f"{s} P(best)", "prob", ".2f", HIGHER, group),
+            Column(f"{s}_in_set", f"{s} in the 95% set", "text", "", None, group),
+            Column(f"{s}_rank_lo", f"{s} rank 2.5%", "rank", "", LOWER, group),
+            Column(f"{s}_rank_hi", f"{s} rank 97.5%", "rank", "", LOWER, group),
+            Column(f"{s}_regret", f"{s} expected regret", "score", ".2f", LOWER, group),
+            Column(f"{s}_seeds_to_separate", f"{s} seeds to separate", "text", "", None, group))
+
+
 # direction="task": the direction of the benchmark's / task's main score, filled in by expand().
 IDENTITY = (
     Column("row", "model", "text", short="model"),
@@ -64,6 +75,7 @@ PER_BENCHMARK = (
     Column("{bench}_avg", "{bench} avg", "score", ".1f", "task", "benchmark"),
     Column("{bench}_tasks", "{bench} tasks", "text", "", None, "benchmark"),
     Column("{bench}_failed", "{bench} tasks with failed runs", "count", "", None, "benchmark"),  # average partial
+    *DECISION("bench", "benchmark"),
 )
 PER_TASK = (
     Column("{task}", "{task}", "score", ".1f", "task", "task"),
@@ -75,6 +87,7 @@ PER_TASK = (
     # failed runs of the configuration shown that no success replaced, and why (leaderboard.failures)
     Column("{task}_failed", "{task} failed runs", "count", "", None, "task"),
     Column("{task}_failed_reason", "{task} failure", "text", "", None, "task"),
+    *DECISION("task", "task"),
 )
 COLUMNS = IDENTITY + PER_BENCHMARK + PER_TASK
 
@@ -133,6 +146,8 @@ def format_cell(column_or_kind: Column | str, value: Any, *, std: Any = None, n:
             text += f" (n={int(n)}" + (f", {int(folds)} folds)" if many else ")")
         if not is_missing(unk) and float(unk) > UNK_WARN:
             text += f" ⚠UNK {float(unk):.0%}"
+    elif col.kind == "prob":
+        text = format(float(value), col.fmt or ".2f")
     elif col.kind in ("count", "rank"):
         text = str(int(value))
     elif col.kind == "params":
@@ -146,6 +161,13 @@ def format_cell(column_or_kind: Column | str, value: Any, *, std: Any = None, n:
     else:
         text = str(value)
     return f"{text} {marker}".rstrip() if marker else text
+
+
+def rank_interval(lo: Any, hi: Any) -> str:
+    """A rank interval as shown: '1–3', '2' when both ends agree, '—' when missing."""
+    if is_missing(lo) or is_missing(hi):
+        return MISSING
+    return f"{int(lo)}" if int(lo) == int(hi) else f"{int(lo)}–{int(hi)}"
 
 
 def row_label(model: str, method: str = DEFAULT_METHOD, tuning: Optional[str] = None, untrained: bool = False) -> str:

@@ -1,17 +1,20 @@
-"""A cache of the significance table, keyed by a fingerprint of the results it was computed from.
+"""A cache of the decision's draws (leaderboard.decision: each run's main score on 1,000 resamples of its task's
+test examples), keyed by a fingerprint of the results they were computed from.
 
-The bootstrap over saved predictions takes seconds to minutes; the table depends only on the result files and
-predictions (and the code that scores them), so it is computed once per set of results and kept in a cache folder
-outside the results (a Hub snapshot is read-only and shared): $HARNESS_CACHE_DIR, else ~/.cache/model-chooser.
-The fingerprint covers every result file and predictions file under results/ (relative path, size, modification
-time), the significance and metric code and its settings: rerunning a job, or new code, is a new key. A cache that
-cannot be read or written is ignored (the table is computed again).
+The draws take seconds to minutes to compute from the saved predictions; they depend only on the result files and
+predictions (and the code that scores them), so they are computed once per set of results and kept in a cache
+folder outside the results (a Hub snapshot is read-only and shared): $HARNESS_CACHE_DIR, else
+~/.cache/model-chooser. The fingerprint covers every result file and predictions file under results/ (relative
+path, size, modification time), the decision and metric code and its settings: rerunning a job, or new code, is a
+new key. Every decision, P(best) and significance mark of a view is computed from the draws in milliseconds. A
+cache that cannot be read or written is ignored (the draws are computed again).
 """
 from __future__ import annotations
 
 import functools
 import hashlib
 import inspect
+import io
 import json
 import logging
 import os
@@ -19,69 +22,101 @@ import tempfile
 from pathlib import Path
 from typing import Callable, Optional
 
-import pandas as pd
+import numpy as np
 
 from harness import metrics, scoring
 
-from . import significance
+from . import decision
 from .result_files import stat_results
 
 log = logging.getLogger(__name__)
 CACHE_ENV = "HARNESS_CACHE_DIR"
+Draws = dict[str, decision.TaskDraws]
 
 
 def cache_dir() -> Path:
-    """Where cached tables live: $HARNESS_CACHE_DIR/significance, else ~/.cache/model-chooser/significance."""
+    """Where cached draws live: $HARNESS_CACHE_DIR/significance, else ~/.cache/model-chooser/significance."""
     base = os.environ.get(CACHE_ENV) or Path.home() / ".cache" / "model-chooser"
     return Path(base) / "significance"
 
 
 @functools.cache
 def _code_key() -> str:
-    """The code the table depends on: the significance module and the metric implementations its bootstrap scores
-    resamples with (harness.metrics, harness.scoring), with its settings."""
-    src = "".join(inspect.getsource(m) for m in (significance, metrics, scoring))
-    src += f"{significance.N_RESAMPLES}/{significance.SEED}/{significance.ALPHA}"
+    """The code the draws depend on: the decision module and the metric implementations it scores resamples with
+    (harness.metrics, harness.scoring), with its settings."""
+    src = "".join(inspect.getsource(m) for m in (decision, metrics, scoring))
+    src += f"{decision.N_RESAMPLES}/{decision.SEED}"
     return hashlib.sha1(src.encode()).hexdigest()[:12]
 
 
 def fingerprint(root: Path | str) -> str:
     """A key for the results under root/results (result_files.stat_results: every seed* file's path, size and
-    modification time) and the significance code."""
+    modification time) and the decision code."""
     return hashlib.sha1(f"{_code_key()}\n{stat_results(root)!r}".encode()).hexdigest()[:20]
 
 
-def load(key: str) -> Optional[pd.DataFrame]:
-    """The cached table for ``key``, or None."""
-    path = cache_dir() / f"{key}.json"
+def _encode(draws: Draws) -> bytes:
+    meta, arrays = [], {}
+    for t, d in draws.items():
+        cells = []
+        for j, (key, c) in enumerate(d.cells.items()):
+            arrays[f"r{len(meta)}_{j}"], arrays[f"f{len(meta)}_{j}"] = c.resampled, c.full
+            cells.append({"key": list(key), "label": c.label, "folds": list(c.folds)})
+        meta.append({"task": t, "direction": d.direction, "n_examples": d.n_examples, "how": d.how, "cells": cells})
+    buf = io.BytesIO()
+    np.savez(buf, meta=np.frombuffer(json.dumps(meta).encode(), dtype=np.uint8), **arrays)
+    return buf.getvalue()
+
+
+def _decode(raw: bytes) -> Draws:
+    with np.load(io.BytesIO(raw)) as z:
+        meta = json.loads(z["meta"].tobytes())
+        out: Draws = {}
+        for i, m in enumerate(meta):
+            d = decision.TaskDraws(m["task"], m["direction"], int(m["n_examples"]), m["how"])
+            for j, c in enumerate(m["cells"]):
+                d.cells[tuple(c["key"])] = decision.CellDraws(c["label"], z[f"r{i}_{j}"], z[f"f{i}_{j}"],
+                                                              tuple(c["folds"]))
+            out[m["task"]] = d
+    return out
+
+
+def load(key: str) -> Optional[Draws]:
+    """The cached draws for ``key``, or None."""
     try:
-        rows = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+        return _decode((cache_dir() / f"{key}.npz").read_bytes())
+    except (OSError, ValueError, KeyError, TypeError) as e:
+        if not isinstance(e, FileNotFoundError):
+            log.debug("decision cache unreadable: %s", e)
         return None
-    return pd.DataFrame(rows, columns=list(significance.PairResult.__dataclass_fields__))
 
 
-def save(key: str, table: pd.DataFrame) -> None:
-    """Store the table under ``key`` (atomically; a failure is logged and ignored)."""
+def save(key: str, draws: Draws) -> None:
+    """Store the draws under ``key`` (atomically; a failure is logged and ignored)."""
     folder = cache_dir()
     tmp = None
     try:
         folder.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{key}.", suffix=".tmp")
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(table.to_json(orient="records"))
-        os.replace(tmp, folder / f"{key}.json")
+        with os.fdopen(fd, "wb") as f:
+            f.write(_encode(draws))
+        os.replace(tmp, folder / f"{key}.npz")
     except OSError as e:
-        log.debug("significance cache not written: %s", e)
+        log.debug("decision cache not written: %s", e)
         if tmp:
             Path(tmp).unlink(missing_ok=True)
 
 
-def cached(root: Path | str, compute: Callable[[], pd.DataFrame]) -> pd.DataFrame:
-    """The significance table of the results at ``root``: from the cache, else ``compute()`` and stored."""
+def cached(root: Path | str, compute: Callable[[], Draws]) -> Draws:
+    """The draws of the results at ``root``: from the cache, else ``compute()`` and stored."""
     key = fingerprint(root)
-    table = load(key)
-    if table is None:
-        table = compute()
-        save(key, table)
-    return table
+    draws = load(key)
+    if draws is None:
+        draws = compute()
+        save(key, draws)
+    return draws
+
+
+def draws_of(data: "decision.AppData") -> Draws:
+    """The draws of an AppData's results folder, through the cache."""
+    return cached(data.root, lambda: decision.all_draws(data))

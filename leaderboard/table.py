@@ -9,8 +9,8 @@ from typing import Any, Sequence
 import pandas as pd
 
 from . import failures as failed_runs
-from .columns import (HIGHER, IN_MARKDOWN, MISSING, MIXED, TUNED_MARK, UNK_WARN, common_direction, format_cell, is_missing,
-                      ranking_ascending, row_labels, table_columns)
+from .columns import (HIGHER, IN_MARKDOWN, MISSING, MIXED, TUNED_MARK, UNK_WARN, bench_column, common_direction,
+                      format_cell, is_missing, rank_interval, ranking_ascending, row_labels, table_columns)
 from .result_files import read_all
 
 log = logging.getLogger(__name__)
@@ -218,25 +218,35 @@ SCORES_NOTE = ("Scores ×100, mean ± sample std over seeds (n runs; one run: no
                "some lower is better) gets no average and no rank (\"mixed directions\"). Rank is the first ranked"
                " benchmark's. trainable: parameters that train; ckpt MB: the trained weights a checkpoint saves "
                "(LoRA: the adapter and head; MB = 2^20 bytes); like params, both of the row's first task (task "
-               "heads differ in size). The app's significance marks (≈ > <) compare each row with the next-"
-               "ranked one by a two-level paired bootstrap: test examples and each row's seeds resampled, so "
-               "their interval covers seed variation as well as test sampling (one run: test sampling only).")
+               "heads differ in size). P(best), the rank interval (95%), expected regret and the app's "
+               "significance marks (≈ > <) all come from one joint resampling of the saved test predictions "
+               "(1,000 resamples: the test examples shared by the rows, paired, and each row's seeds, within folds): "
+               "P(best) is the share of resamples in which the row is best; the 95% set for the best is the fewest "
+               "rows whose P(best) sums to 0.95 (the paragraph above the table names them).")
 
 
-def to_markdown(table: pd.DataFrame) -> str:
-    """The leaderboard as a Markdown table: 'mean ± std (n)' cells, '—' for missing, partial averages marked."""
+def to_markdown(table: pd.DataFrame, decision_text: Sequence[str] = ()) -> str:
+    """The leaderboard as a Markdown table: 'mean ± std (n)' cells, '—' for missing, partial averages marked; with
+    each benchmark's P(best) and rank interval where the table carries the decision's columns
+    (leaderboard.decision.with_decisions), and ``decision_text`` (its paragraphs) above the table."""
     if table.empty:
         return "_no results yet_\n"
     benches, dirs = benchmarks(table), directions(table)
+    decided = [b for b in benches if f"{b}_p_best" in table]
     head = ["rank", *(c.short for c in IN_MARKDOWN)]
     for b, tasks in benches.items():
-        head += [f"{b} avg{_arrow(dirs.get(b, HIGHER))}", *(f"{t}{_arrow(dirs.get(t, HIGHER))}" for t in tasks)]
-    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+        head += [f"{b} avg{_arrow(dirs.get(b, HIGHER))}"]
+        head += [bench_column("{bench}_p_best", b).title, f"{b} rank 95%"] if b in decided else []
+        head += [f"{t}{_arrow(dirs.get(t, HIGHER))}" for t in tasks]
+    lines = [*(f"{p}\n" for p in decision_text), "| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for _, r in table.iterrows():
         rank = next((format_cell("rank", r[f"{b}_rank"]) for b in benches if pd.notna(r[f"{b}_rank"])), MISSING)
         cells = [rank, *(format_cell(c, r[c.name]) for c in IN_MARKDOWN)]
         for b, tasks in benches.items():
             cells.append(avg_cell(table, r, b))
+            if b in decided:
+                cells += [format_cell(bench_column("{bench}_p_best", b), r[f"{b}_p_best"]),
+                          rank_interval(r.get(f"{b}_rank_lo"), r.get(f"{b}_rank_hi"))]
             cells += [task_cell(r, t) for t in tasks]
         lines.append("| " + " | ".join(cells) + " |")
     notes = ["", SCORES_NOTE]
@@ -264,13 +274,3 @@ def failure_lines(loaded: Loaded) -> list[str]:
     """The failure summary `run` and `leaderboard` print: one line per failed (model, task, method, configuration)
     with its failed seeds and why (leaderboard.failures.summary)."""
     return failed_runs.summary(loaded.runs, aggregate(loaded.runs), loaded.failures)
-
-
-def write_tables(output_dir: Path | str) -> tuple[pd.DataFrame, Loaded]:
-    """Rebuild leaderboard.csv and leaderboard.md from the result files alone."""
-    out = Path(output_dir)
-    loaded = load_results(out)
-    table = leaderboard(loaded.runs, loaded.failures)
-    csv_frame(table).to_csv(out / "leaderboard.csv", index=False, float_format="%.4f")
-    (out / "leaderboard.md").write_text(to_markdown(table), encoding="utf-8")
-    return table, loaded

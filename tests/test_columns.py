@@ -11,8 +11,10 @@ from leaderboard.columns import COLUMNS, Column, format_cell, row_label, row_lab
 from leaderboard.compare import right_choices
 from leaderboard.data import checkpoint_label, load_app_data
 from leaderboard.filters import Filters, filter_table
-from leaderboard.significance import rank_rows, task_significance, tie_markers
-from leaderboard.table import aggregate, csv_frame, leaderboard, to_markdown, write_tables
+from leaderboard import decision
+from leaderboard.report import write_tables
+from leaderboard.significance import tie_markers
+from leaderboard.table import aggregate, csv_frame, leaderboard, to_markdown
 from webapp.plots import model_points, pareto_mask, score_scatter, task_bars
 
 
@@ -55,8 +57,6 @@ def test_lower_is_better_task_is_ranked_ascending(lower_runs):
     assert t.attrs["directions"]["err"] == "lower" and t.attrs["directions"]["ERR"] == "lower"
     agg = aggregate(lower_runs)
     assert set(agg["direction"]) == {"higher", "lower"}
-    assert rank_rows(agg, "err")["model"].iloc[0] == "small"
-    assert rank_rows(agg, "acc")["model"].iloc[0] == "big"  # a higher-is-better task stays descending
     assert "| ERR avg ↓ | err ↓ |" in to_markdown(t)
 
 
@@ -85,19 +85,22 @@ def test_tie_markers_follow_the_sign_of_better():
 
 def test_significance_order_and_sign_follow_direction(sig_results):  # noqa: F811 - fixture
     data = load_app_data(sig_results)
-    up = task_significance(data, "demo_sentiment", n_resamples=200)
+    draws = decision.all_draws(data)
+    keys = decision.row_keys(data.table)
+    up = decision.adjacent_pairs(decision.decide(draws, keys, ["demo_sentiment"], "demo_sentiment"))
     assert up[0].model == "oracle" and up[0].diff > 0 and not up[0].tie
     # the same predictions, read as a lower-is-better score: the oracle ranks last, and the one ranked first is
     # "better by" a positive amount (a lower score) wherever the difference is clear
-    task = data.agg["task"] == "demo_sentiment"
-    data.agg = data.agg.assign(direction=data.agg["direction"].where(~task, "lower"))
-    down = task_significance(data, "demo_sentiment", n_resamples=200)
-    means = data.agg[task].set_index("row")["mean"]
+    dec = decision.decide(draws, keys, ["demo_sentiment"], "demo_sentiment", direction="lower")
+    down = decision.adjacent_pairs(dec)
     order = [down[0].model] + [r.next_model for r in down]
-    assert order[-1] == "oracle" and list(means[order]) == sorted(means[order])
+    scores = {r.label: r.score for r in dec.rows}
+    assert order[-1] == "oracle" and [scores[o] for o in order] == sorted(scores[o] for o in order)
+    assert dec.get("oracle").p_best == 0.0 and dec.get("oracle").rank_lo == len(dec.rows)
     last = down[-1]
     assert last.next_model == "oracle" and last.diff > 0 and last.ci_low > 0 and not last.tie
-    assert tie_markers(pd.DataFrame(map(dataclasses.asdict, down)))[(last.model, "demo_sentiment")] == ">"
+    sig = pd.DataFrame([{**dataclasses.asdict(p), "task": p.scope} for p in down])
+    assert tie_markers(sig)[(last.model, "demo_sentiment")] == ">"
 
 
 def test_pareto_front_and_bars_use_direction(lower_runs):
@@ -156,7 +159,7 @@ def test_write_tables_csv_has_the_row_column(tiny_results, tmp_path):  # noqa: F
 
     out = tmp_path / "out"
     shutil.copytree(tiny_results / "results", out / "results")
-    table, _ = write_tables(out)
+    table = write_tables(out).table
     back = pd.read_csv(out / "leaderboard.csv")
     assert back.columns[0] == "row" and list(back["row"]) == list(table["row"])
     assert set(back["row"]) == {"tiny-bert", "tiny-ernie", "tiny-albert", "tiny-t5"}
@@ -171,7 +174,9 @@ def test_declared_columns_expand_per_benchmark_and_task(lower_runs):
     assert cols["err"].direction == "lower" and cols["acc"].direction == "higher"
     assert cols["MIX_avg"].direction == "mixed" and cols["ERR_rank"].kind == "rank"
     assert cols["err_n"].group == "task" and cols["ERR_tasks"].group == "benchmark"
-    assert list(csv_frame(table).columns[:len(cols)]) == [c for c in cols if c in table]
+    declared = [c for c in cols if c in table]
+    assert list(csv_frame(table).columns[:len(declared)]) == declared
+    assert cols["ERR_p_best"].kind == "prob" and cols["err_regret"].direction == "lower"
 
 
 @pytest.mark.parametrize("missing", [None, float("nan"), pd.NA, ""])

@@ -195,9 +195,10 @@ def test_ner_and_qa_train_their_own_head(out, task, head):
 
 def test_leaderboard_shows_trainable_parameters_and_checkpoint_size(out):
     from leaderboard.filters import Filters, filter_table
-    from leaderboard.table import to_markdown, write_tables
+    from leaderboard.report import write_tables
+    from leaderboard.table import to_markdown
 
-    table, _ = write_tables(out)
+    table = write_tables(out).table
     rows = table.set_index("row")
     lora, full = rows.loc["tiny-bert [lora]"], rows.loc["tiny-bert"]
     assert lora["trainable_parameters"] < full["trainable_parameters"] / 10

@@ -263,7 +263,7 @@ def test_predict_on_a_checkpoint_and_the_playground(mc_run, capsys):
         assert text in PLACES and index.isdigit()
     from leaderboard.significance import significance_table
 
-    sig = significance_table(data, n_resamples=50)  # accuracy over choice indices: per-example resampling
+    sig = significance_table(data)  # accuracy over choice indices: per-example resampling
     assert set(sig["method"]) == {"per-example"} and set(sig["n_examples"]) == {12} and len(sig) == 3
 
 

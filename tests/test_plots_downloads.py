@@ -14,7 +14,8 @@ import pytest
 from leaderboard.columns import distinct_row_labels
 from leaderboard.data import load_app_data
 from leaderboard.filters import Filters, filter_table
-from leaderboard.table import aggregate, leaderboard, write_tables
+from leaderboard.report import write_tables
+from leaderboard.table import aggregate, leaderboard
 from webapp.downloads import FLOAT_FORMAT, csv_download, numeric_csv_download, numeric_rows, plain_label
 from webapp.plots import (CANDIDATES, MARKER_PX, model_points, place_labels, plot_scope, score_vs_latency,
                           score_vs_params, task_bars)

@@ -179,7 +179,7 @@ def test_finetune_and_prompt_are_separate_rows_in_the_app(who_run):
     from leaderboard.data import load_app_data
     from leaderboard.filters import Filters, filter_table
     from webapp.playground import Playground
-    from leaderboard.significance import compare_pair
+    from leaderboard import decision
     from leaderboard.table import to_markdown
 
     data = load_app_data(who_run)
@@ -191,8 +191,9 @@ def test_finetune_and_prompt_are_separate_rows_in_the_app(who_run):
     assert labels == ["tiny-bert [prompt] · local · seed 42", "tiny-bert · local · seed 42"]
     out, _ = Playground(data).predict("who", labels[0], "the film with bob in it")
     assert out["text"]
-    res = compare_pair(data, "who", ("tiny-bert", "local", "prompt"), ("tiny-bert", "local", "finetune"))
-    assert res is not None and res.model == "tiny-bert [prompt]" and res.next_model == "tiny-bert"
+    dec = decision.view_decisions(decision.all_draws(data), data.table)["who"]
+    assert sorted(r.label for r in dec.rows) == ["tiny-bert", "tiny-bert [prompt]"]
+    assert {r.key[2] for r in dec.rows} == {"finetune", "prompt"}
 
 
 def test_rdrop_with_finetune_is_a_user_error(tiny_models, tmp_path):

@@ -11,7 +11,7 @@ from app_fixtures import tiny_results  # noqa: F401 - fixture
 from harness.errors import HarnessError
 from harness.record import SCHEMA_VERSION, ResultRecord
 from leaderboard.data import load_app_data
-from leaderboard.table import write_tables
+from leaderboard.report import write_tables
 from webapp.sample import NOTICE_MD, SAMPLE_DIR, is_sample, main, regenerate
 
 REGENERATE = "regenerate it: python -m webapp.sample <demo output folder> (see webapp/sample.py)"

@@ -5,9 +5,9 @@ import os
 import shutil
 from pathlib import Path
 
-import pandas as pd
+import numpy as np
 
-from leaderboard import sig_cache
+from leaderboard import decision, sig_cache
 from webapp.sample import SAMPLE_DIR
 
 
@@ -16,17 +16,20 @@ def test_computed_once_per_fingerprint_and_kept_outside_the_results(tmp_path, mo
     root = tmp_path / "results-copy"
     shutil.copytree(SAMPLE_DIR, root)
     calls = []
-    table = pd.DataFrame([{"task": "t", "model": "a", "next_model": "b", "diff": 0.5, "ci_low": 0.1, "ci_high": 0.9,
-                           "p_value": 0.01, "n_examples": 10, "tie": False, "method": "per-example", "runs": "1 vs 1"}])
+    cell = decision.CellDraws("a", np.arange(6.0).reshape(2, 3), np.array([0.5, 0.6]), ("", ""))
+    draws = {"t": decision.TaskDraws("t", "higher", 10, "per-example", {("a", "main", "finetune"): cell})}
 
-    def compute() -> pd.DataFrame:
+    def compute() -> dict:
         calls.append(1)
-        return table
+        return draws
 
-    first = sig_cache.cached(root, compute)
+    sig_cache.cached(root, compute)
     again = sig_cache.cached(root, compute)
-    assert len(calls) == 1 and again.to_dict("records") == first.to_dict("records") == table.to_dict("records")
-    assert list((tmp_path / "cache" / "significance").glob("*.json")) and not list(root.rglob("*sig*"))
+    assert len(calls) == 1 and list(again) == ["t"] and again["t"].n_examples == 10
+    got = again["t"].cells[("a", "main", "finetune")]
+    np.testing.assert_array_equal(got.resampled, cell.resampled)
+    assert got.label == "a" and got.folds == ("", "")
+    assert list((tmp_path / "cache" / "significance").glob("*.npz")) and not list(root.rglob("*.npz"))
     rec = next((root / "results").rglob("seed*.json"))
     os.utime(rec, ns=(rec.stat().st_atime_ns, rec.stat().st_mtime_ns + 10**9))  # a rerun: another key
     sig_cache.cached(root, compute)
@@ -37,5 +40,5 @@ def test_an_unwritable_cache_is_ignored(tmp_path, monkeypatch):
     blocker = tmp_path / "file"
     blocker.write_text("x")
     monkeypatch.setenv(sig_cache.CACHE_ENV, str(blocker))  # a file where the folder should be
-    out = sig_cache.cached(Path(SAMPLE_DIR), lambda: pd.DataFrame({"task": ["t"]}))
-    assert list(out["task"]) == ["t"]
+    out = sig_cache.cached(Path(SAMPLE_DIR), lambda: {"t": decision.TaskDraws("t", "higher", 1, "per-example")})
+    assert list(out) == ["t"]

@@ -46,7 +46,7 @@ def regenerate(src: Path | str, dest: Path | str = SAMPLE_DIR) -> int:
     """Rebuild the sample at ``dest`` from a demo-grid output folder: every record (checkpoint fields cleared: the
     sample ships none) and its predictions, then the leaderboard tables. Returns the sample's size in bytes.
     HarnessError when ``src`` has no readable results."""
-    from leaderboard.table import write_tables
+    from leaderboard.report import write_tables
 
     src, dest = Path(src), Path(dest)
     files = sorted(p for p in (src / "results").rglob("seed*.json")) if (src / "results").is_dir() else []

@@ -38,7 +38,7 @@ class View:
     message: str = ""  # one line about the source ('' when all is well)
     commit: Optional[str] = None  # Hub sources: the commit shown
     pg: Playground = field(init=False)
-    _sig: dict[str, pd.DataFrame] = field(default_factory=dict, init=False, repr=False)
+    _sig: dict[str, Any] = field(default_factory=dict, init=False, repr=False)
     _sig_lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
     _memo: dict[str, Any] = field(default_factory=dict, init=False, repr=False)  # derived once per view
 
@@ -71,23 +71,29 @@ class View:
             self._memo["links"] = out
         return self._memo["links"]
 
-    def significance(self, wait: bool = True) -> Optional[pd.DataFrame]:
-        """The significance table, once per view: from the cache keyed by the results' fingerprint (leaderboard.
-        sig_cache), else computed (and cached); None when it would have to be computed and ``wait`` is False."""
-        if "sig" in self._sig:
-            return self._sig["sig"]
+    def draws(self, wait: bool = True) -> Optional[dict]:
+        """The decision's draws (leaderboard.decision), once per view: from the cache keyed by the results'
+        fingerprint (leaderboard.sig_cache), else computed (and cached); None when they would have to be computed
+        and ``wait`` is False."""
+        if "draws" in self._sig:
+            return self._sig["draws"]
         if self.data.runs.empty:
-            self._sig["sig"] = pd.DataFrame()
-            return self._sig["sig"]
+            self._sig["draws"] = {}
+            return self._sig["draws"]
         if not wait:
             hit = sig_cache.load(self._sig_key())
             if hit is not None:
-                self._sig["sig"] = hit
+                self._sig["draws"] = hit
             return hit
         with self._sig_lock:
-            if "sig" not in self._sig:
-                self._sig["sig"] = sig_cache.cached(self.data.root, lambda: significance_table(self.data))
-            return self._sig["sig"]
+            if "draws" not in self._sig:
+                self._sig["draws"] = sig_cache.draws_of(self.data)
+            return self._sig["draws"]
+
+    def significance(self, wait: bool = True) -> Optional[pd.DataFrame]:
+        """The adjacent-pair table of every task over all rows, from the draws; None as ``draws`` gives it."""
+        draws = self.draws(wait)
+        return None if draws is None else significance_table(self.data, draws)
 
     def _sig_key(self) -> str:
         if "key" not in self._memo:

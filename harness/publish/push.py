@@ -84,12 +84,12 @@ def model_files(ckpt: Checkpoint, card: str) -> dict[str, Content]:
 
 def results_files(plan: Plan, mapping: dict[str, dict[str, Any]]) -> dict[str, Content]:
     """The results repo's files: result files, leaderboard tables from them, the mapping and the dataset card."""
-    from leaderboard.table import csv_frame, leaderboard, load_results, to_markdown
+    from leaderboard.data import load_app_data
+    from leaderboard.report import report
 
-    loaded = load_results(plan.output_dir)
-    table = leaderboard(loaded.runs, loaded.failures)
-    return {**plan.results, "leaderboard.csv": csv_frame(table).to_csv(index=False, float_format="%.4f").encode(),
-            "leaderboard.md": to_markdown(table).encode("utf-8"), MAPPING_FILE: mapping_json(mapping).encode(),
+    rep = report(load_app_data(plan.output_dir))
+    return {**plan.results, "leaderboard.csv": rep.csv().encode(),
+            "leaderboard.md": rep.markdown().encode("utf-8"), MAPPING_FILE: mapping_json(mapping).encode(),
             "README.md": dataset_card(plan, mapping).encode("utf-8")}
 
 
