@@ -23,8 +23,8 @@ from typing import Any, Callable, Optional
 import numpy as np
 
 from .errors import HarnessError, did_you_mean
-from .scoring import (check_sentences, confusion, entity_counts, fill_unparseable, label_f1, mcc_of, pearson_r, qa_best,
-                      spearman_rho, text_counts, text_scores)
+from .scoring import (Resamples, check_sentences, confusion, entity_counts, fill_unparseable, label_f1, mcc_of, pearson_r, qa_best,
+                      spearman_drawn, spearman_rho, text_counts, text_scores)
 from .specs import TaskSpec
 
 logger = logging.getLogger(__name__)
@@ -39,9 +39,9 @@ class Metric:
     """A named metric: ``fn(predictions, references, task[, inputs])`` scores every example, ``resampler`` any
     selection of them. ``uses_inputs``: it needs each example's input fields (e.g. an NER score that matches entities
     by their text needs the words). ``per_example``: the score is the mean of the per-example scores ``stats``
-    returns. ``resampled_as``: how the significance bootstrap names resampling it. ``batched``: ``score`` also takes a
-    matrix of example indices (one resample per row) and returns an array, one score per resample, by the same
-    formulas (the decision's bootstrap scores 1,000 resamples in one call)."""
+    returns. ``resampled_as``: how the significance bootstrap names resampling it. ``batched``: ``score`` also takes
+    `harness.scoring.Resamples` (how often each example is drawn, per resample) and returns an array, one score per
+    resample, by the same formulas (the decision's bootstrap scores 1,000 resamples in one call)."""
 
     name: str
     stats: StatsFn
@@ -167,10 +167,10 @@ def _score(name: str, predictions: list, references: list, task: TaskSpec) -> fl
         raise HarnessError(f"metric '{name}': evaluate.load('{hub}') failed: {detail}") from None
 
 
-def _mean(per: np.ndarray, idx: Optional[np.ndarray], task: TaskSpec) -> Any:
-    """A per-example metric's score: the mean of the selected examples' scores (a matrix of selections: each row's)."""
-    if idx is not None and np.ndim(idx) == 2:
-        return per[idx].mean(axis=-1)
+def _mean(per: np.ndarray, idx: Any, task: TaskSpec) -> Any:
+    """A per-example metric's score: the mean of the selected examples' scores (of Resamples: each resample's)."""
+    if isinstance(idx, Resamples):
+        return per[idx.idx].mean(axis=-1)
     return float(per.mean() if idx is None else per[idx].mean())
 
 
@@ -240,17 +240,20 @@ def _values(predictions: list, references: list, task: TaskSpec, inputs: Optiona
     return np.asarray(fill_unparseable(predictions, warn=False), dtype=float), np.asarray(references, dtype=float)
 
 
-def _correlation(kind: str, corr: Callable[[np.ndarray, np.ndarray], float]) -> ScoreFn:
+def _correlation(kind: str, corr: Callable[[np.ndarray, np.ndarray], float],
+                 drawn: Callable[..., np.ndarray]) -> ScoreFn:
     """A correlation of the selected examples; constant inputs (undefined correlation) score 0.0. A matrix of
-    selections: one correlation per row (constant rows 0.0)."""
-    def score(values: tuple, idx: Optional[np.ndarray], task: TaskSpec) -> Any:
-        x, y = values if idx is None else (values[0][idx], values[1][idx])
-        if np.ndim(x) == 2:
+    Resamples: one correlation per resample (constant ones 0.0), by ``drawn`` (the values, the drawn values of the
+    resamples that are not constant, the Resamples and which those are)."""
+    def score(values: tuple, idx: Any, task: TaskSpec) -> Any:
+        if isinstance(idx, Resamples):
+            x, y = values[0][idx.idx], values[1][idx.idx]
             ok = (np.ptp(x, axis=-1) > 0) & (np.ptp(y, axis=-1) > 0) & (x.shape[-1] >= 2)
-            out = np.zeros(len(x))
+            out = np.zeros(len(idx))
             if ok.any():
-                out[ok] = corr(x[ok], y[ok])
+                out[ok] = drawn(values, x[ok], y[ok], idx, ok)
             return out
+        x, y = values if idx is None else (values[0][idx], values[1][idx])
         if len(x) < 2 or np.ptp(x) == 0 or np.ptp(y) == 0:
             if idx is None:
                 logger.warning("%s is undefined for constant predictions or references (or < 2 examples); "
@@ -260,10 +263,11 @@ def _correlation(kind: str, corr: Callable[[np.ndarray, np.ndarray], float]) -> 
     return score
 
 
-pearson = register_resampled("pearson", _values, _correlation("pearson", pearson_r), resampled_as="correlation",
-                             batched=True)
-spearman = register_resampled("spearman", _values, _correlation("spearman", spearman_rho), resampled_as="correlation",
-                              batched=True)
+pearson = register_resampled("pearson", _values, _correlation("pearson", pearson_r, lambda values, x, y, res, ok: pearson_r(x, y)),
+                             resampled_as="correlation", batched=True)
+spearman = register_resampled("spearman", _values, _correlation(
+    "spearman", spearman_rho, lambda values, x, y, res, ok: spearman_drawn(*values, res.counts[ok])),
+                              resampled_as="correlation", batched=True)
 
 
 # the fill of unparseable predictions depends on the examples scored: a resample is scored again from its predictions
@@ -294,9 +298,9 @@ def _entities(predictions: list, references: list, task: TaskSpec, inputs: Optio
 def _micro(which: int) -> ScoreFn:
     """Micro-averaged entity precision (0), recall (1) or F1 (2) of the selected sentences, as seqeval's (a matrix
     of selections: one score per row)."""
-    def score(counts: np.ndarray, idx: Optional[np.ndarray], task: TaskSpec) -> Any:
-        if idx is not None and np.ndim(idx) == 2:
-            tp, n_pred, n_gold = np.moveaxis(counts[idx].sum(axis=1), -1, 0)
+    def score(counts: np.ndarray, idx: Any, task: TaskSpec) -> Any:
+        if isinstance(idx, Resamples):
+            tp, n_pred, n_gold = np.rint(idx.counts @ counts).T  # drawn copies count as often as drawn
             return text_scores(tp, n_pred - tp, n_gold - tp)[which]
         tp, n_pred, n_gold = (counts if idx is None else counts[idx]).sum(axis=0).tolist()
         return text_scores(tp, n_pred - tp, n_gold - tp)[which]
@@ -316,8 +320,8 @@ def _cluener(counts: np.ndarray, idx: Optional[np.ndarray], task: TaskSpec) -> f
     """CLUENER2020's official score (score.py): per entity type, F1 of entities matched by their text within a
     sentence (a text repeated in a sentence counts once), then the plain mean over label_names (a matrix of
     selections: one score per row)."""
-    if idx is not None and np.ndim(idx) == 2:
-        summed = counts[idx].sum(axis=1)  # resamples x types x (tp, fp, fn)
+    if isinstance(idx, Resamples):
+        summed = np.rint(idx.counts @ counts.reshape(len(counts), -1)).reshape(len(idx), *counts.shape[1:])
         total = np.zeros(len(idx))
         for t in range(summed.shape[1]):  # in order, as score.py sums
             total = total + text_scores(*np.moveaxis(summed[:, t], -1, 0))[2]

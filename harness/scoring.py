@@ -9,6 +9,7 @@ Nothing here imports a registry; seqeval and scipy are imported on first use.
 """
 from __future__ import annotations
 
+import functools
 import logging
 import math
 from statistics import median
@@ -20,6 +21,25 @@ from .qa_scoring import cmrc_pair, squad_pair
 from .specs import TaskSpec
 
 log = logging.getLogger(__name__)
+
+
+class Resamples:
+    """Many bootstrap resamples of n examples at once: ``idx`` (resamples x drawn) the drawn example indices, and,
+    computed once when a metric asks, ``counts`` (resamples x n) how often each example is drawn. A metric's score
+    given Resamples instead of example indices returns one score per resample, by the same formulas applied to the
+    drawn examples; one Resamples object serves every run of a task."""
+
+    def __init__(self, idx: np.ndarray, n: int):
+        self.idx, self.n = np.asarray(idx), n
+
+    def __len__(self) -> int:
+        return len(self.idx)
+
+    @functools.cached_property
+    def counts(self) -> np.ndarray:
+        b = len(self.idx)
+        flat = (self.idx.astype(np.int64) + (np.arange(b, dtype=np.int64) * self.n)[:, None]).ravel()
+        return np.bincount(flat, minlength=b * self.n).reshape(b, self.n).astype(np.float64)
 
 
 # ---------------------------------------------------------------- regression outputs
@@ -112,17 +132,20 @@ def qa_best(which: int, pred: Optional[str], golds: Any, task: TaskSpec) -> floa
 
 # ---------------------------------------------------------------- classification: confusion counts
 
-def confusion(true: np.ndarray, pred: np.ndarray, k: int, idx: Optional[np.ndarray] = None) -> np.ndarray:
+def confusion(true: np.ndarray, pred: np.ndarray, k: int, idx: "Optional[np.ndarray | Resamples]" = None
+              ) -> np.ndarray:
     """Confusion counts of the examples at ``idx`` (None: all): gold x predicted label indices, (k + 1) x (k + 1),
-    the last predicted column 'invalid' (a prediction that is no label; the last gold row stays empty). ``idx`` a
-    matrix (one resample of example indices per row): one confusion matrix per resample, resamples x (k+1) x (k+1)."""
+    the last predicted column 'invalid' (a prediction that is no label; the last gold row stays empty). Of
+    `Resamples`: one confusion matrix per resample, resamples x (k+1) x (k+1)."""
     cells = (k + 1) ** 2
-    if idx is not None and np.ndim(idx) == 2:
-        codes = (true * (k + 1) + pred)[idx].astype(np.int64) + (np.arange(len(idx), dtype=np.int64) * cells)[:, None]
-        return np.bincount(codes.ravel(), minlength=len(idx) * cells).reshape(len(idx), k + 1, k + 1)
+    codes = true * (k + 1) + pred
+    if isinstance(idx, Resamples):
+        b = len(idx)
+        flat = codes[idx.idx].astype(np.int64) + (np.arange(b, dtype=np.int64) * cells)[:, None]
+        return np.bincount(flat.ravel(), minlength=b * cells).reshape(b, k + 1, k + 1)
     if idx is not None:
-        true, pred = true[idx], pred[idx]
-    return np.bincount(true * (k + 1) + pred, minlength=cells).reshape(k + 1, k + 1)
+        codes = codes[idx]
+    return np.bincount(codes, minlength=cells).reshape(k + 1, k + 1)
 
 
 def label_f1(c: np.ndarray) -> np.ndarray:
@@ -161,14 +184,36 @@ def pearson_r(x: np.ndarray, y: np.ndarray) -> Any:
     return float(r) if np.ndim(x) == 1 else r
 
 
-def spearman_rho(x: np.ndarray, y: np.ndarray) -> Any:
-    """scipy.stats.spearmanr's statistic, by its steps: the correlation of the ranks (ties averaged); rows of 2-d
-    inputs (one resample each) give an array."""
+def spearman_rho(x: np.ndarray, y: np.ndarray) -> float:
+    """scipy.stats.spearmanr's statistic, by its steps: the correlation of the ranks (ties averaged) (of many
+    resamples at once: `spearman_drawn`)."""
     from scipy.stats import rankdata
 
-    if np.ndim(x) == 2:
-        rx, ry = rankdata(x, axis=-1), rankdata(y, axis=-1)
-        rx, ry = rx - rx.mean(axis=-1, keepdims=True), ry - ry.mean(axis=-1, keepdims=True)
-        return np.vecdot(rx, ry) / np.sqrt(np.vecdot(rx, rx) * np.vecdot(ry, ry))
     ranked = np.apply_along_axis(rankdata, 0, np.column_stack((x, y)))
     return float(np.corrcoef(ranked, rowvar=False)[1, 0])
+
+
+def drawn_ranks(values: np.ndarray, counts: np.ndarray) -> np.ndarray:
+    """The rank (ties averaged, as scipy's rankdata) of each example among the examples each resample draws, given
+    how often each is drawn (resamples x n counts): the number of drawn values below it plus (the drawn copies equal
+    to it + 1) / 2. One sort of the values serves every resample."""
+    order = np.argsort(values, kind="stable")
+    sorted_vals = values[order]
+    starts = np.flatnonzero(np.r_[True, sorted_vals[1:] != sorted_vals[:-1]])  # first position of each tie group
+    group = np.repeat(np.arange(len(starts)), np.diff(np.r_[starts, len(values)]))
+    by_group = np.add.reduceat(counts[:, order], starts, axis=1)  # drawn copies per distinct value
+    ranks_sorted = np.cumsum(by_group, axis=1) - by_group + (by_group + 1) / 2.0
+    out = np.empty(counts.shape, dtype=np.float64)
+    out[:, order] = ranks_sorted[:, group]
+    return out
+
+
+def spearman_drawn(x: np.ndarray, y: np.ndarray, counts: np.ndarray) -> np.ndarray:
+    """`spearman_rho` of the drawn examples of each resample (``counts``: resamples x n, how often each example is
+    drawn): the correlation of the drawn copies' ranks (`drawn_ranks`), each example counted as often as drawn."""
+    rx, ry = drawn_ranks(x, counts), drawn_ranks(y, counts)
+    m = counts.sum(axis=1, keepdims=True)
+    dx = rx - (counts * rx).sum(axis=1, keepdims=True) / m
+    dy = ry - (counts * ry).sum(axis=1, keepdims=True) / m
+    r = (counts * dx * dy).sum(axis=1) / np.sqrt((counts * dx * dx).sum(axis=1) * (counts * dy * dy).sum(axis=1))
+    return np.clip(r, -1.0, 1.0)

@@ -168,5 +168,6 @@ def task_spec(data: AppData, task: str):
 
     spec = dict(data.task_info.get(task, {}).get("spec") or {})
     spec.pop("train", None)
+    spec.pop("folds", None)  # scoring needs no folds, and folds without their sources' {fold} splits do not validate
     spec.setdefault("name", task)
     return validate_task({**spec, "sources": []})

@@ -35,6 +35,7 @@ import pandas as pd
 
 from harness import metrics
 from harness.results import read_predictions
+from harness.scoring import Resamples
 
 from .columns import HIGHER, LOWER, is_missing, rank_interval
 from .data import AppData, prediction_files, task_spec
@@ -101,21 +102,23 @@ def example_draws(n: int, n_resamples: int = N_RESAMPLES, seed: int = SEED) -> n
     return np.random.default_rng(seed).integers(0, n, (n_resamples, n), dtype=np.int32)
 
 
-def run_scorer(rows: Sequence[dict], spec: Any) -> tuple[Callable[[Optional[np.ndarray]], Any], str]:
+def run_scorer(rows: Sequence[dict], spec: Any) -> tuple[Callable[..., Any], str]:
     """One run's main score (the mean of the task's main metrics) from its prediction rows, in the shared example
-    order, as a function of example indices (None: all; a matrix: one resample per row, an array back), and how it
-    is resampled: "per-example" when every main metric is a per-example mean, else the metrics' own way
-    ("confusion counts", "entity counts", "correlation"; "metric" where they differ, or for a metric scored again
-    from the drawn predictions on each resample). The metrics' one implementation (harness.metrics) scores it."""
+    order, and how it is resampled: "per-example" when every main metric is a per-example mean, else the metrics'
+    own way ("confusion counts", "entity counts", "correlation"; "metric" where they differ, or for a metric scored
+    again from the drawn predictions on each resample). The score takes nothing (all examples: a float) or a matrix
+    of drawn example indices and the same draws as `Resamples` (an array, one score per resample); the metrics' one
+    implementation (harness.metrics) scores it."""
     preds, golds = [r["prediction"] for r in rows], [r["gold"] for r in rows]
     inputs = [r["input"] for r in rows] if all("input" in r for r in rows) else None
-    fns, hows = [], set()
+    fns: list[Callable[[Any, Any], Any]] = []  # (idx matrix or None, Resamples or None) -> score(s)
+    hows = set()
     for m in spec.main_metrics:
         metric = metrics.REGISTRY.get(m)
         if metric is not None:
             stats = metric.stats(preds, golds, spec, inputs)
-            one = lambda idx, metric=metric, stats=stats: metric.score(stats, idx, spec)  # noqa: E731
-            fns.append(one if metric.batched else _each(one))
+            one = lambda sel, metric=metric, stats=stats: metric.score(stats, sel, spec)  # noqa: E731
+            fns.append((lambda idx, res, one=one: one(res)) if metric.batched else _each(one))
             hows.add(metric.resampled_as)
         else:  # a Hub metric: scored again on each resample
             def hub(idx, m=m):
@@ -126,30 +129,35 @@ def run_scorer(rows: Sequence[dict], spec: Any) -> tuple[Callable[[Optional[np.n
     if len(hows) > 1:
         hows.discard("per-example")
 
-    def score(idx: Optional[np.ndarray]) -> Any:
-        v = np.mean([np.asarray(f(idx), dtype=float) for f in fns], axis=0)
+    def score(idx: Optional[np.ndarray] = None, res: Optional[Resamples] = None) -> Any:
+        v = np.mean([np.asarray(f(idx, res), dtype=float) for f in fns], axis=0)
         v = np.where(np.isnan(v), 0.0, v)
-        return float(v) if np.ndim(v) == 0 else v
+        return float(v) if idx is None else v
     return score, hows.pop() if len(hows) == 1 else "metric"
 
 
-def _each(fn: Callable[[Optional[np.ndarray]], float]) -> Callable[[Optional[np.ndarray]], Any]:
-    """A score of one selection made to take a matrix of selections too (one call per row)."""
-    return lambda idx: np.array([fn(i) for i in idx]) if idx is not None and np.ndim(idx) == 2 else fn(idx)
+def _each(one: Callable[[Optional[np.ndarray]], float]) -> Callable[[Any, Any], Any]:
+    """A score of one selection, called once per drawn resample (None: all examples)."""
+    return lambda idx, res: one(None) if idx is None else np.array([one(i) for i in idx])
 
 
-CHUNK = 2_000_000  # example indices scored at once (resamples x examples), to bound memory on large test sets
+CHUNK = 4_000_000  # drawn examples scored at once (resamples x examples), to bound memory on large test sets
 
 
 def score_runs(runs: Sequence[Sequence[dict]], spec: Any, idx: np.ndarray) -> tuple[np.ndarray, np.ndarray, str]:
-    """Each run's (full score, scores on the example resamples ``idx``), and how they were resampled."""
-    step = max(1, CHUNK // max(1, idx.shape[1]))
-    full, resampled, how = [], [], "per-example"
-    for rows in runs:
-        score, how = run_scorer(rows, spec)
-        full.append(score(None))
-        resampled.append(np.concatenate([score(idx[i:i + step]) for i in range(0, len(idx), step)]))
-    return np.array(full, dtype=float), np.array(resampled, dtype=float).reshape(len(runs), idx.shape[0]), how
+    """Each run's (full score, scores on the example resamples ``idx``), and how they were resampled. The draws'
+    counts are computed once per chunk of resamples and shared by every run."""
+    n = idx.shape[1]
+    step = max(1, CHUNK // max(1, n))
+    scorers = [run_scorer(rows, spec) for rows in runs]
+    full = np.array([f() for f, _ in scorers], dtype=float)
+    parts = []
+    for i in range(0, len(idx), step):
+        chunk = idx[i:i + step]
+        res = Resamples(chunk, n)
+        parts.append(np.array([f(chunk, res) for f, _ in scorers], dtype=float).reshape(len(runs), len(chunk)))
+    resampled = np.concatenate(parts, axis=1) if parts else np.zeros((len(runs), 0))
+    return full, resampled, scorers[0][1] if scorers else "per-example"
 
 
 def task_seed(task: str) -> int:
