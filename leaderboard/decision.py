@@ -268,6 +268,10 @@ class Decision:
     def get(self, label: str) -> Optional[RowDecision]:
         return next((r for r in self.rows if r.label == label), None)
 
+    def of(self, key: RowKey) -> Optional[RowDecision]:
+        """The row of (model, revision, method), or None when it takes no part."""
+        return next((r for r in self.rows if r.key == tuple(key)), None)
+
 
 def _run_draw(cell: CellDraws, rng: np.random.Generator, n_resamples: int) -> np.ndarray:
     """The cell's score on each resample: examples as drawn, each fold's runs drawn with replacement."""

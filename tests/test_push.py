@@ -9,6 +9,7 @@ import statistics
 from pathlib import Path
 
 import httpx2
+import pandas as pd
 import pytest
 from huggingface_hub import CommitOperationAdd, DatasetCard, ModelCard
 from huggingface_hub import errors as hf_errors
@@ -18,6 +19,8 @@ from harness.cli import main
 from harness.errors import HarnessError
 from harness.kinds import get_kind
 from harness.publish.cards import card_data, pipeline_tag, hub_split, render_card
+from leaderboard.decision import paragraph
+from leaderboard.report import write_tables
 from harness.publish.plan import make_plan, read_mapping, repo_name
 from harness.publish.push import MAPPING_FILE, push
 from harness.record import ResultRecord
@@ -102,6 +105,7 @@ def test_best_is_the_best_validation_seed(pushed, tiny_results):
 def test_cards_parse_back_with_the_records_seed_means(pushed, tiny_results):
     hub, _ = pushed
     plan = make_plan(tiny_results, RESULTS, "best", None)
+    decisions = write_tables(tiny_results).decisions
     for ckpt in plan.checkpoints:
         card = ModelCard(hub.files(ckpt.repo_id, "model")["README.md"].read_text(encoding="utf-8"))
         data, rec = card.data, ckpt.record
@@ -121,6 +125,14 @@ def test_cards_parse_back_with_the_records_seed_means(pushed, tiny_results):
         for r in ckpt.group:  # per-seed values in the body
             assert f"{r.metrics['main']:.4f}" in card.text
         assert rec.data.fingerprint in card.text and rec.task_info.license in card.text
+        # the row's place among the study's rows: the same decision as leaderboard.md (one implementation)
+        dec = decisions[rec.job.task]
+        row = dec.of((rec.job.model, rec.job.revision, rec.job.method))
+        assert "## Among the study's models" in card.text
+        assert f"P(best) {row.p_best:.2f}, rank interval {row.rank_interval} of {len(dec.rows)}" in card.text
+        assert paragraph(dec) in card.text
+        csv = pd.read_csv(tiny_results / "leaderboard.csv").set_index("row")
+        assert f"P(best) {csv.loc[row.label, rec.job.task + '_p_best']:.2f}," in card.text
 
 
 def test_pipeline_tag_is_what_runs_the_saved_model(pushed, tiny_results):

@@ -159,8 +159,25 @@ def _reproduce(rec: "ResultRecord") -> str:
             + (f"\n\n{note}" if note else ""))
 
 
-def card_body(ckpt: "Checkpoint") -> str:
-    """The card's Markdown body."""
+def decision_section(decisions: dict[str, Any], rec: "ResultRecord") -> Optional[str]:
+    """Where the card's row stands among the study's rows on its task (leaderboard.decision, the same numbers as the
+    leaderboard and the app): P(best), rank interval, expected regret, and the task's decision paragraph; None when
+    the task has no decision (no saved predictions)."""
+    from leaderboard.decision import paragraph
+
+    dec = decisions.get(rec.job.task)
+    row = dec.of((rec.job.model, rec.job.revision, rec.job.method)) if dec is not None else None
+    if row is None:
+        return None
+    return (f"On **{rec.job.task}**, among the {len(dec.rows)} rows of this study: P(best) {row.p_best:.2f}, rank "
+            f"interval {row.rank_interval} of {len(dec.rows)}, expected regret {row.regret:.2f} points (the mean "
+            f"shortfall from the best row, main score ×100), {'inside' if row.in_set else 'outside'} the 95% set for "
+            f"the best ({dec.n_resamples:,} joint resamples of the shared test examples and of each row's seeds).\n\n"
+            + paragraph(dec))
+
+
+def card_body(ckpt: "Checkpoint", decision: Optional[str] = None) -> str:
+    """The card's Markdown body; ``decision``: the row's place among the study's rows (`decision_section`)."""
     rec, group = ckpt.record, ckpt.group
     info, j = rec.task_info, rec.job
     seeds = [r.job.seed for r in group]
@@ -192,6 +209,7 @@ def card_body(ckpt: "Checkpoint") -> str:
         f"Main score: {' + '.join(info.main_score)} ({info.direction} is better), on the `{rec.data.evaluated_split}`"
         f" split: mean {statistics.fmean(mains):.4f}{spread} over {_seeds(len(mains))}.",
         _table(rows, ["seed", "main (test)", "main (validation)", *metrics]),
+        *(["## Among the study's models", decision] if decision else []),
         "## Data",
         _source_text(rec) + f"\n- Sizes: {json.dumps(rec.data.sizes)}\n- Data fingerprint: `{rec.data.fingerprint}`"
         f"\n- Data licence: {info.license}{licence_note}\n\n**Task caveats**{caveats}",
@@ -211,11 +229,11 @@ def card_body(ckpt: "Checkpoint") -> str:
     return "\n\n".join(parts) + "\n"
 
 
-def render_card(ckpt: "Checkpoint", license: Optional[str] = None) -> str:
+def render_card(ckpt: "Checkpoint", license: Optional[str] = None, decision: Optional[str] = None) -> str:
     """The README.md of a checkpoint's model repo: YAML metadata (from ModelCardData) and the body."""
     from huggingface_hub import ModelCard
 
-    return str(ModelCard(f"---\n{card_data(ckpt, license).to_yaml()}\n---\n\n{card_body(ckpt)}"))
+    return str(ModelCard(f"---\n{card_data(ckpt, license).to_yaml()}\n---\n\n{card_body(ckpt, decision)}"))
 
 
 def sample_card(output_dir: Path, results_repo: str = "ORG/results", checkpoints: str = "best") -> str:
@@ -223,7 +241,11 @@ def sample_card(output_dir: Path, results_repo: str = "ORG/results", checkpoints
     model licence lookup): for docs/deploy.md."""
     from .plan import make_plan
 
+    from leaderboard.data import load_app_data
+    from leaderboard.report import report
+
     plan = make_plan(Path(output_dir), results_repo, checkpoints, None)
     if not plan.checkpoints:
         raise ValueError(f"{output_dir}: no checkpoint to render a card for")
-    return render_card(plan.checkpoints[0])
+    decisions = report(load_app_data(output_dir)).decisions
+    return render_card(plan.checkpoints[0], decision=decision_section(decisions, plan.checkpoints[0].record))

@@ -82,12 +82,9 @@ def model_files(ckpt: Checkpoint, card: str) -> dict[str, Content]:
     return {**ckpt.files(), "README.md": card.encode("utf-8")}
 
 
-def results_files(plan: Plan, mapping: dict[str, dict[str, Any]]) -> dict[str, Content]:
-    """The results repo's files: result files, leaderboard tables from them, the mapping and the dataset card."""
-    from leaderboard.data import load_app_data
-    from leaderboard.report import report
-
-    rep = report(load_app_data(plan.output_dir))
+def results_files(plan: Plan, mapping: dict[str, dict[str, Any]], rep: Any) -> dict[str, Content]:
+    """The results repo's files: result files, leaderboard tables from them (``rep``: leaderboard.report's Report of
+    the folder), the mapping and the dataset card."""
     return {**plan.results, "leaderboard.csv": rep.csv().encode(),
             "leaderboard.md": rep.markdown().encode("utf-8"), MAPPING_FILE: mapping_json(mapping).encode(),
             "README.md": dataset_card(plan, mapping).encode("utf-8")}
@@ -127,13 +124,17 @@ def push(output_dir: Path, results_repo: str, *, checkpoints: str = "best", mode
     """Publish an output folder (module docstring); returns a short summary (what was uploaded or unchanged, the
     repo URLs). Hub and network problems raise HarnessError with one line; nothing is written before the token,
     the folder and every repo's type are checked."""
-    from .cards import render_card
+    from leaderboard.data import load_app_data
+    from leaderboard.report import report
+
+    from .cards import decision_section, render_card
 
     where = f"push to {results_repo}"
     api = hub.get_api()
     with hub.hub_errors(where):
         api.whoami()
     plan = make_plan(Path(output_dir), results_repo, checkpoints, model_repo_prefix)
+    rep = report(load_app_data(plan.output_dir))  # the tables and the decision the cards cite
     with hub.hub_errors(where):
         results_exists = hub.check_repo_type(api, results_repo, "dataset")
         # model repos are named by our rule: a dataset or Space of the same name is another repo, no conflict
@@ -141,7 +142,8 @@ def push(output_dir: Path, results_repo: str, *, checkpoints: str = "best", mode
         licences: dict[str, Optional[str]] = {}
         todo = []  # (checkpoint, files, operations)
         for c in plan.checkpoints:
-            files = model_files(c, render_card(c, _license(api, c.base_model, licences)))
+            files = model_files(c, render_card(c, _license(api, c.base_model, licences),
+                                               decision_section(rep.decisions, c.record)))
             remote = remote_files(api, c.repo_id, "model") if exists[c.repo_id] else {}
             todo.append((c, files, operations(files, remote)))
         remote_res = remote_files(api, results_repo, "dataset") if results_exists else {}
@@ -171,7 +173,7 @@ def push(output_dir: Path, results_repo: str, *, checkpoints: str = "best", mode
             lines.append(f"  {_url(c.repo_id, 'model')}: " + (f"{len(ops)} files changed" if ops else "unchanged"))
             pushed += 1
         with hub.hub_errors(f"{where}: results repo"):
-            files = results_files(plan, mapping)
+            files = results_files(plan, mapping, rep)
             ops = operations(files, remote_res, mirror=("results/",))
             if not results_exists:
                 api.create_repo(results_repo, repo_type="dataset", private=private, exist_ok=True)
