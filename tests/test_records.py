@@ -85,8 +85,10 @@ def test_a_v2_record_reads_as_v3_with_no_race_block(tmp_path):
     assert raw["schema_version"] == 2 and "race" not in (raw.get("execution") or {})
     rec = ResultRecord.read(v2)
     assert rec.schema_version == SCHEMA_VERSION == 3 and rec.execution.race is None
-    assert rec.model_dump(exclude={"schema_version"}, exclude_none=True) == \
-        ResultRecord.model_validate({**raw, "schema_version": 3}).model_dump(exclude={"schema_version"}, exclude_none=True)
+
+    def within(old, new) -> bool:  # every value of the v2 file is in the record as read
+        return all(k in new and within(v, new[k]) for k, v in old.items()) if isinstance(old, dict) else old == new
+    assert within({k: v for k, v in raw.items() if k != "schema_version"}, json.loads(rec.to_json()))
     path = tmp_path / "seed1.json"
     rec.write(path)  # written again: schema 3, and the same record
     assert json.loads(path.read_text())["schema_version"] == 3 and ResultRecord.read(path) == rec
