@@ -85,7 +85,7 @@ def check_budget(jobs: Sequence[Job], race: RaceOptions) -> None:
     trains otherwise."""
     first = len(jobs) * race.min_seeds
     if race.budget is not None and first > race.budget:
-        raise HarnessError(f"--race-budget: {race.budget} runs is less than the first round ({len(jobs)} cells × "
+        raise HarnessError(f"--race-budget: {race.budget} is fewer runs than the first round ({len(jobs)} cells × "
                            f"{race.min_seeds} seeds = {first} runs); raise it or lower --race's MIN")
 
 
