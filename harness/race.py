@@ -185,9 +185,10 @@ def run_race(jobs: Sequence[Job], opts: RunOptions, race: RaceOptions, seeds: Se
         if not still:
             closed = [s for s in dict.fromkeys(scope_by_cell) if s in decisions and decisions[s].rows]
             none = [s for s in dict.fromkeys(scope_by_cell) if s not in closed]
-            reason = (f"race stopped after round {number}: every {what} is decided ("
-                      + "; ".join(f"{s}: {decisions[s].leader.label}" for s in closed) + ")"
-                      + (f"; no decision (no saved test predictions): {', '.join(none)}" if none else ""))
+            reason = f"race stopped after round {number}: " + (
+                f"every {what} is decided (" + "; ".join(f"{s}: {decisions[s].leader.label}" for s in closed) + ")"
+                if closed else "no decision can be made")
+            reason += f"; no decision (no saved test predictions): {', '.join(none)}" if none else ""
             break
         nxt = [i for i in range(len(jobs)) if scope_by_cell[i] in still and len(study.rounds[i]) < race.max_seeds
                and row_of(jobs[i]) in {r.key for r in still[scope_by_cell[i]].contenders}]
