@@ -33,6 +33,34 @@ line naming the file and field, with a "did you mean", and exit with code 2 befo
 """
 
 
+# after `run`'s flags: what its --race flags do (harness/race.py)
+RACING = """### Racing
+
+`run --race MIN:MAX` spends seeds only where the choice is still open. Every cell (model × task × method × fold) first
+gets MIN seeds (at least 2: the seed spread must be estimable); after each round the decision (P(best) and the 95% set
+for the best, as the leaderboard shows it) is recomputed for every benchmark average (`--race-scope task`: for every
+task), and the next seed goes only to the rows still inside the 95% set of a benchmark (or task) not yet decided — in
+benchmark scope on every task of that benchmark — up to MAX seeds per cell.
+
+- **Seeds** come from a fixed sequence, so a raced study is reproducible: the first MAX of `--seeds` (in the order
+  given; fewer than MAX is an error), else 42, 43, …, 42+MAX-1. A cell with k seeds has the sequence's first k.
+- **It stops** when every benchmark average (or task) is decided (its 95% set holds one row), when the rows still in
+  contention have MAX seeds, or when the next round would take the study past `--race-budget N` runs (runs already
+  done count); the last line says which, and the rows still open.
+- **A round** is one call of the grid driver with the round's runs, so every executor (`serial`, `local`, `ray`) runs
+  a round at once. Each round prints a line, e.g. `race round 2: 6 runs for 3 contenders (GLUE: a, b, c); 18 runs so
+  far`.
+- **Resume**: after Ctrl-C or a crash, the same command continues. The rounds already done replay without running
+  anything (their result files exist) and the race goes on; each round is decided only from the seeds allotted before
+  it (files of a later, half-done round take no part), so a resumed race takes the same path as an uninterrupted
+  one.
+- Each result record says which round added it (`execution.race`, [outputs.md](outputs.md#result-record)); a raced
+  run and a plain run of the same cell are the same result (the race is not part of the config hash). leaderboard.md
+  ends its decision paragraphs with "**Race**: decided after N runs (a full grid: M = cells × MAX seeds)", or the rows
+  still open.
+"""
+
+
 def cell(text: str) -> str:
     """Text fit for one Markdown table cell."""
     return " ".join(text.split()).replace("|", "\\|")
@@ -98,6 +126,7 @@ def render() -> str:
              "[app.py](#python-apppy), the app.", ""]
     for name, summary, parser in subcommands(harness):
         lines += [f"## python -m harness {name}", "", cell(summary), "", *flag_rows(parser), ""]
+        lines += [RACING] if name == "run" else []
     lines += ["## python app.py", "", cell(app.description or ""), "", *flag_rows(app), ""]
     return "\n".join(lines)
 

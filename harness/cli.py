@@ -11,7 +11,7 @@ from typing import Optional, Sequence
 from . import interrupt
 from .publish import commands as publish
 from .cli_args import (Parser, check_train_options, executor_help, executor_name, int_list, method_list, name_list,
-                       positive_float, positive_int, search_option, seed_list, set_option)
+                       positive_float, positive_int, race_range, search_option, seed_list, set_option)
 from .errors import HarnessError, did_you_mean
 from .models import load_models_file
 
@@ -32,7 +32,9 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--output-dir", type=Path, default=Path("outputs"),
                      help="folder for results/, checkpoints/ and the leaderboard tables")
     run.add_argument("--task-dir", type=Path, action="append", default=[], help="extra folder of task YAMLs")
-    run.add_argument("--seeds", type=seed_list, default=(42,), help="comma-separated, unique (default 42)")
+    run.add_argument("--seeds", type=seed_list, default=None,
+                     help="comma-separated, unique (default 42; with --race, the race's seed sequence: default 42, "
+                          "43, …)")
     run.add_argument("--methods", type=method_list, default=("finetune",),
                      help="comma-separated, of: " + "; ".join(f"{m.name} ({m.summary})" for m in methods))
     run.add_argument("--folds", type=name_list, help="few-shot folds to run (default: every fold the task lists)")
@@ -49,6 +51,14 @@ def build_parser() -> argparse.ArgumentParser:
                           "--search learning_rate=1e-5,3e-5); the best setting then runs on every seed")
     run.add_argument("--search-trials", type=positive_int, default=None, metavar="N",
                      help="Optuna TPE: N trials over the search: ranges of the task/models YAML (or --search lists)")
+    run.add_argument("--race", type=race_range, default=None, metavar="MIN:MAX",
+                     help="race the seeds: every cell gets MIN seeds (at least 2), then, round by round, the next "
+                          "seed goes only to rows still inside the 95%% set for the best of an undecided benchmark "
+                          "average (or task), up to MAX per cell; seeds: the first MAX of --seeds, else 42, 43, …")
+    run.add_argument("--race-budget", type=positive_int, default=None, metavar="N",
+                     help="with --race: stop before a round would take the study past N runs (those done included)")
+    run.add_argument("--race-scope", choices=["benchmark", "task"], default=None,
+                     help="with --race: decide each benchmark average (default) or each task")
     run.add_argument("--trust-metric-code", action="store_true",
                      help="allow tasks' evaluate:NAME metrics, which download and run the metric's code from the Hub")
     run.add_argument("--device", choices=["cpu", "cuda"], default="cpu", help="where jobs train and evaluate")
@@ -110,6 +120,21 @@ def _select_models(path: Path, only: Optional[str]):
     return picked
 
 
+def _race_options(args: argparse.Namespace):
+    """(the race's options or None, the seeds: --seeds, 42, or the race's fixed sequence); --race-budget and
+    --race-scope only with --race."""
+    if args.race is None:
+        for flag, value in (("--race-budget", args.race_budget), ("--race-scope", args.race_scope)):
+            if value is not None:
+                raise HarnessError(f"{flag}: only with --race MIN:MAX (it sets how a race spends its seeds)")
+        return None, args.seeds or (42,)
+    from .race import RaceOptions, seed_sequence
+
+    low, high = args.race
+    return (RaceOptions(low, high, args.race_budget, args.race_scope or "benchmark"),
+            seed_sequence(args.seeds, high))
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     from . import catalog  # light: the models file, task YAMLs and flags are checked before any heavy import
 
@@ -117,6 +142,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         raise HarnessError(f"--data-dir: folder '{args.data_dir}' does not exist")
     if args.output_dir.exists() and not args.output_dir.is_dir():
         raise HarnessError(f"--output-dir: '{args.output_dir}' is a file; expected a folder (new or existing)")
+    race_opts, seeds = _race_options(args)
     model_specs = _select_models(args.models, args.only_models)
     registry = catalog.discover(args.task_dir)
     entries = catalog.select(registry, args.tasks)
@@ -152,7 +178,8 @@ def cmd_run(args: argparse.Namespace) -> int:
             raise HarnessError("--device cuda: no CUDA device is available here; use --device cpu")
     _quiet_hf()  # the grid draws the one progress bar; library bars (e.g. saving shards) stay off
     opts = RunOptions(output_dir=args.output_dir.resolve(),
-                      data_dir=args.data_dir.resolve() if args.data_dir else None, seeds=args.seeds,
+                      data_dir=args.data_dir.resolve() if args.data_dir else None,
+                      seeds=seeds[:race_opts.min_seeds] if race_opts else seeds,
                       max_train_samples=args.max_train_samples, max_eval_samples=args.max_eval_samples,
                       device=args.device, keep_checkpoints=args.keep_checkpoints, cli_train=cli_train,
                       progress=not args.quiet, methods=args.methods, folds=args.folds,
@@ -160,6 +187,11 @@ def cmd_run(args: argparse.Namespace) -> int:
     plan = preflight.make_plan(model_specs, entries, opts, request)  # searches: trials first, then chosen settings
     for line in preflight.report(plan, opts):  # the plan and the tokenizer fit, before anything trains
         print(line)
+    if race_opts:
+        from . import race
+
+        race.check_budget(plan.jobs, race_opts)
+        print(race.describe(plan.base_jobs(opts) if request.active else plan.jobs, race_opts, seeds))
     if args.dry_run:
         return 0
     jobs, counts = plan.jobs, {"done": 0, "skipped": 0, "failed": 0}
@@ -167,11 +199,17 @@ def cmd_run(args: argparse.Namespace) -> int:
         jobs, counts, chosen = run_searches(plan.searches, opts, eopts)
         for line in chosen:
             print(line)
-    log.info("%d jobs (model × task × method × fold) × %d seeds under %s", len(jobs), len(args.seeds),
+    log.info("%d jobs (model × task × method × fold) × %d seeds under %s", len(jobs), len(opts.seeds),
              args.output_dir)
     if not jobs:
         print("no job applies to these models, tasks and methods")
-    for k, v in run_grid(jobs, opts, eopts).items():
+    if race_opts:
+        race.check_budget(jobs, race_opts)  # a search's chosen settings are known only now
+        got = race.run_race(jobs, opts, race_opts, seeds, lambda round_jobs: run_grid(round_jobs, opts, eopts),
+                            say=print).counts
+    else:
+        got = run_grid(jobs, opts, eopts)
+    for k, v in got.items():
         counts[k] += v
     args.output_dir.mkdir(parents=True, exist_ok=True)
     from leaderboard.report import write_tables

@@ -121,3 +121,19 @@ def positive_int(text: str) -> int:
     if value < 1:
         raise argparse.ArgumentTypeError(f"expected a positive integer, got '{text}'")
     return value
+
+
+def race_range(text: str) -> tuple[int, int]:
+    """--race MIN:MAX: seeds per cell, at least MIN (>= 2: the seed spread must be estimable) and at most MAX."""
+    parts = text.split(":")
+    try:
+        low, high = (int(x) for x in parts) if len(parts) == 2 else (None, None)
+    except ValueError:
+        low = high = None
+    if low is None or high is None:
+        raise argparse.ArgumentTypeError(f"expected MIN:MAX seeds per cell (e.g. 2:5), got '{text}'")
+    if low < 2:
+        raise argparse.ArgumentTypeError(f"MIN must be at least 2 (the seed spread must be estimable), got '{text}'")
+    if low > high:
+        raise argparse.ArgumentTypeError(f"MIN must not be above MAX, got '{text}'")
+    return low, high

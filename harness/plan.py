@@ -19,7 +19,7 @@ from .config_files import format_validation_error
 from .errors import HarnessError, did_you_mean
 from .families import Family
 from .methods import check_method_options, get_method
-from .record import Search
+from .record import Race, Search
 from .specs import ModelSpec, TaskSpec
 from .catalog import TaskEntry
 from .trainconfig import TrainConfig, TrainOverrides, resolve_train_config
@@ -59,6 +59,8 @@ class Job:
     search: Optional[Search] = None  # a hyperparameter search's trial, or the setting it chose
     revision: str = ""  # the model's revision label (models.ResolvedModel), the <revision> of its result path
     family: Optional[Family] = None  # the model's family (its adapter kind)
+    # a raced study (harness.race): each seed's `execution.race` block; not part of the config or its hash
+    race: dict[int, Race] = field(default_factory=dict)
 
     @property
     def trial(self) -> bool:

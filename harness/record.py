@@ -3,7 +3,11 @@
 A job's outcome is one `ResultRecord` on disk: `seed<k>.json` when it succeeded, `seed<k>.failed.json` (status
 "failed", with the reason) when it did not. Records of older schema versions are migrated on read, here and
 nowhere else (`migrate`); a record of an unknown version raises `UnknownSchema` (readers skip it with a warning).
-The checkpoint's `harness_job.json` is `CheckpointInfo`, migrated the same way.
+The checkpoint's `harness_job.json` is `CheckpointInfo`, migrated the same way (it keeps its own version,
+`CHECKPOINT_SCHEMA_VERSION`: schema 3 of the record changed nothing there).
+
+Versions: 1 (the first), 2 (failed records as typed blocks, the main score's direction), 3 (`execution.race`: the
+round of a raced study that added the run; absent or null before).
 """
 from __future__ import annotations
 
@@ -15,7 +19,8 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationEr
 
 from .errors import HarnessError
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
+CHECKPOINT_SCHEMA_VERSION = 2
 
 
 class RecordError(HarnessError):
@@ -108,6 +113,19 @@ class Timing(Block):
     cpu_latency_ms_p50: Optional[float] = None
 
 
+class Race(Block):
+    """The race (`run --race`, harness.race) that added this run: the round that gave the row this seed, the race's
+    seeds per cell (at least, at most), the scope it decided (benchmark averages or tasks) and the seed's position in
+    the race's fixed sequence (1 = its first seed). Not part of the config hash: a raced and a plain run of the same
+    cell are the same result."""
+
+    round: int = Field(ge=1)
+    min_seeds: int = Field(ge=1)
+    max_seeds: int = Field(ge=1)
+    scope: Literal["benchmark", "task"] = "benchmark"
+    position: int = Field(ge=1)
+
+
 class Execution(Block):
     executor: str = "serial"
     attempts: int = 1
@@ -124,6 +142,7 @@ class Execution(Block):
     gradient_accumulation_steps: Optional[int] = None
     eval_batch_size: Optional[int] = None
     log_file: Optional[str] = None
+    race: Optional[Race] = None  # schema 3: the race round that added the run (None: not raced)
 
 
 class Failure(Block):
@@ -156,7 +175,7 @@ class Search(Block):
 class ResultRecord(Block):
     """Everything one (model, task, method, fold, seed) job produced, or why it failed."""
 
-    schema_version: Literal[2] = SCHEMA_VERSION
+    schema_version: Literal[3] = SCHEMA_VERSION
     status: Literal["ok", "failed"] = "ok"
     job: JobId
     config: dict[str, Any]  # what the config hash covers
@@ -229,9 +248,11 @@ def migrate(raw: Any, path: Path) -> dict[str, Any]:
     version = raw.get("schema_version") if isinstance(raw, dict) else None
     if version == SCHEMA_VERSION:
         return raw
+    if version == 2:  # 2 -> 3 added only optional fields (execution.race), which default to None
+        return {**raw, "schema_version": SCHEMA_VERSION}
     if version == 1:
         return _failure_v1(raw, path) if path.name.endswith(".failed.json") else _ok_v1(raw)
-    raise UnknownSchema(f"{path}: schema_version {version}, expected {SCHEMA_VERSION} (or 1, migrated); "
+    raise UnknownSchema(f"{path}: schema_version {version}, expected {SCHEMA_VERSION} (or 1 or 2, migrated); "
                         "written by another version of the harness")
 
 
@@ -258,7 +279,7 @@ class CheckpointInfo(Block):
     """harness_job.json in a checkpoint folder: what built the model, so predict, export and the app need nothing
     else (the task spec is harness_task.json beside it)."""
 
-    schema_version: Literal[2] = SCHEMA_VERSION
+    schema_version: Literal[2] = CHECKPOINT_SCHEMA_VERSION
     model: dict[str, Any]  # the ModelSpec as run
     adapter: str  # the family's adapter kind (encoder, seq2seq)
     method: str = "finetune"
@@ -275,9 +296,10 @@ class CheckpointInfo(Block):
             raise RecordError(f"checkpoint: cannot read {path} ({type(e).__name__})") from None
         version = raw.get("schema_version") if isinstance(raw, dict) else None
         if version == 1:  # v1 had the same fields; 'method' was optional
-            raw = {**raw, "schema_version": SCHEMA_VERSION}
-        elif version != SCHEMA_VERSION:
-            raise UnknownSchema(f"checkpoint: {path}: schema_version {version}, expected {SCHEMA_VERSION} (or 1)")
+            raw = {**raw, "schema_version": CHECKPOINT_SCHEMA_VERSION}
+        elif version != CHECKPOINT_SCHEMA_VERSION:
+            raise UnknownSchema(f"checkpoint: {path}: schema_version {version}, expected "
+                                f"{CHECKPOINT_SCHEMA_VERSION} (or 1)")
         try:
             return cls.model_validate(raw)
         except ValidationError as e:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 from pathlib import Path, PureWindowsPath
-from typing import Any, Optional
+from typing import Any, Collection, Optional
 
 import pandas as pd
 
@@ -123,6 +123,23 @@ def load_app_data(root: Path | str, mapping: Optional[dict[str, dict[str, Any]]]
     loaded = load_results(root)
     if not (root / "results").is_dir():
         loaded.problems.insert(0, f"{root}/results: folder not found (no results yet)")
+    return app_data(root, loaded, mapping)
+
+
+def only_files(loaded: Loaded, paths: Collection[str]) -> Loaded:
+    """The runs and failures of these result files only (``paths`` relative to the results folder's root, as the
+    runs' ``path`` column holds them; a success's ``seed<k>.json`` also admits its ``seed<k>.failed.json``): e.g. a
+    race's decision over the seeds it had allotted so far (harness.race)."""
+    keep = {str(p) for p in paths}
+    keep |= {p[:-len(".json")] + ".failed.json" for p in keep if p.endswith(".json")}
+    runs = loaded.runs[loaded.runs["path"].isin(keep)] if "path" in loaded.runs else loaded.runs
+    return Loaded(runs.reset_index(drop=True), list(loaded.problems),
+                  [f for f in loaded.failures if f.get("path") in keep])
+
+
+def app_data(root: Path | str, loaded: Loaded, mapping: Optional[dict[str, dict[str, Any]]] = None) -> AppData:
+    """What the app shows of results already read (``loaded``: all of a folder's, or `only_files` of them)."""
+    root = Path(root)
     runs = loaded.runs
     agg = aggregate(runs)
     table = leaderboard(runs, loaded.failures)

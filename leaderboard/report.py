@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from . import decision, sig_cache
+from . import decision, race, sig_cache
 from .data import AppData, load_app_data
 from .table import Loaded, benchmarks, csv_frame, to_markdown
 
@@ -21,14 +21,16 @@ class Report:
     decisions: dict[str, decision.Decision]
 
     def paragraphs(self) -> list[str]:
-        """One paragraph per benchmark average decided (per task where a benchmark has no average decided)."""
+        """One paragraph per benchmark average decided (per task where a benchmark has no average decided); for a
+        raced study, then its line ("decided after N runs (a full grid: M)", leaderboard.race)."""
         out = []
         for b, tasks in benchmarks(self.table).items():
             if b in self.decisions:
                 out.append(decision.paragraph(self.decisions[b], f"{b} average"))
             else:
                 out += [decision.paragraph(self.decisions[t]) for t in tasks if t in self.decisions]
-        return out
+        raced = race.summary(self.loaded.runs, self.loaded.failures, self.decisions)  # results of `run --race`
+        return out + ([raced] if raced else [])
 
     def markdown(self) -> str:
         return to_markdown(self.table, self.paragraphs())

@@ -63,8 +63,15 @@ def run_row(rec: ResultRecord, rel: str) -> dict[str, Any]:
         "eval_samples_per_s": timing.eval_samples_per_s, "test_size": rec.data.sizes.get("test"),
         "checkpoint": rec.checkpoint, "license": info.license, "created_at": rec.created_at, "path": rel,
         "tuned": search_note(rec) or "", "model_id": mi.id, "model_url": model_url(rec),
-        "model_license": getattr(mi, "license", None),
+        "model_license": getattr(mi, "license", None), **race_fields(rec),
     }
+
+
+def race_fields(rec: ResultRecord) -> dict[str, Any]:
+    """A raced run's round, the race's most seeds per cell and its scope (harness.race; None when not raced)."""
+    race = rec.execution.race if rec.execution is not None else None
+    return {"race_round": race.round if race else None, "race_max_seeds": race.max_seeds if race else None,
+            "race_scope": race.scope if race else None}
 
 
 def search_note(rec: ResultRecord) -> Optional[str]:
@@ -96,7 +103,7 @@ def read_entry(path: Path, root: Path) -> tuple[str, Any]:
                            "method": j.method, "seed": j.seed, "config_hash": j.config_hash, "revision": j.revision,
                            "fold": j.fold or "", "kind": f.kind if f else "error", "step": f.step if f else None,
                            "created_at": rec.created_at, "benchmark": info.benchmark if info else None,
-                           "direction": info.direction if info else None}
+                           "direction": info.direction if info else None, **race_fields(rec)}
     return "row", run_row(rec, rel)
 
 

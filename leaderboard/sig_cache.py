@@ -20,7 +20,7 @@ import logging
 import os
 import tempfile
 from pathlib import Path
-from typing import Callable, Optional
+from typing import Callable, Collection, Optional
 
 import numpy as np
 
@@ -49,10 +49,21 @@ def _code_key() -> str:
     return hashlib.sha1(src.encode()).hexdigest()[:12]
 
 
-def fingerprint(root: Path | str) -> str:
+def _run_of(rel: str) -> str:
+    """The run a seed* file belongs to: 'results/…/seed42.predictions.jsonl.gz' -> 'results/…/seed42'."""
+    folder, _, name = rel.rpartition("/")
+    return f"{folder}/{name.split('.', 1)[0]}"
+
+
+def fingerprint(root: Path | str, only: Optional[Collection[str]] = None) -> str:
     """A key for the results under root/results (result_files.stat_results: every seed* file's path, size and
-    modification time) and the decision code."""
-    return hashlib.sha1(f"{_code_key()}\n{stat_results(root)!r}".encode()).hexdigest()[:20]
+    modification time) and the decision code; ``only``: the files of these runs alone (result file paths relative
+    to root, as leaderboard.data.only_files takes them)."""
+    stats = stat_results(root)
+    if only is not None:
+        runs = {_run_of(Path(p).as_posix()) for p in only}
+        stats = tuple(s for s in stats if _run_of(s[0]) in runs)
+    return hashlib.sha1(f"{_code_key()}\n{stats!r}".encode()).hexdigest()[:20]
 
 
 def _encode(draws: Draws) -> bytes:
@@ -107,9 +118,10 @@ def save(key: str, draws: Draws) -> None:
             Path(tmp).unlink(missing_ok=True)
 
 
-def cached(root: Path | str, compute: Callable[[], Draws]) -> Draws:
-    """The draws of the results at ``root``: from the cache, else ``compute()`` and stored."""
-    key = fingerprint(root)
+def cached(root: Path | str, compute: Callable[[], Draws], only: Optional[Collection[str]] = None) -> Draws:
+    """The draws of the results at ``root`` (``only``: of these runs' files; see `fingerprint`): from the cache,
+    else ``compute()`` and stored."""
+    key = fingerprint(root, only)
     draws = load(key)
     if draws is None:
         draws = compute()
@@ -117,6 +129,7 @@ def cached(root: Path | str, compute: Callable[[], Draws]) -> Draws:
     return draws
 
 
-def draws_of(data: "decision.AppData") -> Draws:
-    """The draws of an AppData's results folder, through the cache."""
-    return cached(data.root, lambda: decision.all_draws(data))
+def draws_of(data: "decision.AppData", only: Optional[Collection[str]] = None) -> Draws:
+    """The draws of an AppData's results folder, through the cache; ``only``: the result files the AppData was
+    restricted to (leaderboard.data.only_files), which key the cache instead of the whole folder."""
+    return cached(data.root, lambda: decision.all_draws(data), only)

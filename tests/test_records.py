@@ -13,7 +13,8 @@ from pathlib import Path
 import pytest
 
 from harness.cli import main
-from harness.record import SCHEMA_VERSION, CheckpointInfo, RecordError, ResultRecord, UnknownSchema
+from harness.record import (CHECKPOINT_SCHEMA_VERSION, SCHEMA_VERSION, CheckpointInfo, RecordError, ResultRecord,
+                            UnknownSchema)
 
 FIXTURES = Path(__file__).parent / "fixtures" / "v1"
 REPO = Path(__file__).resolve().parents[1]
@@ -77,6 +78,22 @@ def test_unknown_schema_is_skipped_with_a_warning_naming_the_file(v1_output, cap
     assert loaded.failures and loaded.failures[0]["seed"] == 43
 
 
+def test_a_v2_record_reads_as_v3_with_no_race_block(tmp_path):
+    """Schema 2 -> 3 added only `execution.race` (optional): a v2 record reads as it was, with race None."""
+    v2 = next((REPO / "tests" / "fixtures" / "27a88c9" / "output" / "results").rglob("seed1.json"))
+    raw = json.loads(v2.read_text(encoding="utf-8"))
+    assert raw["schema_version"] == 2 and "race" not in (raw.get("execution") or {})
+    rec = ResultRecord.read(v2)
+    assert rec.schema_version == SCHEMA_VERSION == 3 and rec.execution.race is None
+
+    def within(old, new) -> bool:  # every value of the v2 file is in the record as read
+        return all(k in new and within(v, new[k]) for k, v in old.items()) if isinstance(old, dict) else old == new
+    assert within({k: v for k, v in raw.items() if k != "schema_version"}, json.loads(rec.to_json()))
+    path = tmp_path / "seed1.json"
+    rec.write(path)  # written again: schema 3, and the same record
+    assert json.loads(path.read_text())["schema_version"] == 3 and ResultRecord.read(path) == rec
+
+
 def test_rerunning_the_same_command_over_a_v1_folder_runs_nothing(v1_output, capsys):
     """The new config hash covers only what was set; the schema-1 folders are adopted, so nothing re-runs."""
     before = sorted(p.relative_to(v1_output) for p in v1_output.rglob("*") if p.is_file())
@@ -89,7 +106,7 @@ def test_rerunning_the_same_command_over_a_v1_folder_runs_nothing(v1_output, cap
 
 
 def test_a_new_seed_joins_the_adopted_v1_folder(v1_output, capsys):
-    """More seeds of the same job land beside the schema-1 ones (same hash), as schema-2 records."""
+    """More seeds of the same job land beside the schema-1 ones (same hash), as records of the current schema."""
     assert main(V1_COMMAND + ["--tasks", "demo_sentiment", "--seeds", "42,7", "--output-dir", str(v1_output)]) == 0
     assert "1 run, 1 already done" in capsys.readouterr().out
     new = ResultRecord.read(v1_output / V1_SENTIMENT / "seed7.json")
@@ -119,7 +136,7 @@ def test_a_v1_checkpoint_loads_in_predict_export_and_the_app(v1_checkpoint, v1_o
     from webapp.playground import Playground
 
     info = CheckpointInfo.read(v1_checkpoint / "harness_job.json")
-    assert info.schema_version == SCHEMA_VERSION and info.method == "finetune" and info.adapter == "encoder"
+    assert info.schema_version == CHECKPOINT_SCHEMA_VERSION and info.method == "finetune" and info.adapter == "encoder"
     adapter, model = load_checkpoint(v1_checkpoint, backend="torch")
     assert adapter.task.name == "demo_sentiment"
     src = tmp_path / "in.txt"

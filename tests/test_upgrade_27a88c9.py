@@ -1,14 +1,18 @@
 """An output folder written before the restructuring of issue 24 (main 27a88c9) reruns nothing and builds the same
-tables: config hashes, record schema and scoring did not move with the code (tests/fixtures/27a88c9/README.md)."""
+tables: config hashes, record schema and scoring did not move with the code (tests/fixtures/27a88c9/README.md).
+Its records are of schema 2 (read as 3, never rewritten); the board has since gained the decision's columns, so the
+tables are compared on the columns 27a88c9 wrote."""
 from __future__ import annotations
 
 import shutil
 from pathlib import Path
 from typing import Iterator
 
+import pandas as pd
 import pytest
 
 from harness.cli import main
+from leaderboard.decision import DECISION_FIELDS
 
 REPO = Path(__file__).resolve().parents[1]
 FIXTURE = REPO / "tests" / "fixtures" / "27a88c9" / "output"
@@ -52,7 +56,19 @@ def test_the_same_commands_rerun_nothing_and_build_the_same_tables(old_output, c
     assert {p: (old_output / p).read_bytes() for p in results_before} == results_before  # no result file rewritten
     new = [p for p in _files(old_output) if p not in results_before]
     assert sorted(map(str, new)) == [".leaderboard-index.json", "leaderboard.csv", "leaderboard.md"]
-    assert (old_output / "leaderboard.csv").read_text(encoding="utf-8") == \
-        (FIXTURE / "leaderboard.csv").read_text(encoding="utf-8")
-    assert (old_output / "leaderboard.md").read_text(encoding="utf-8") == \
-        (FIXTURE / "leaderboard.md").read_text(encoding="utf-8")
+    # the same table as 27a88c9 built, column for column; the board has since added the decision's columns
+    # (leaderboard.decision, after 27a88c9): those are the only new ones
+    csv_new, csv_old = (pd.read_csv(p / "leaderboard.csv", dtype=str) for p in (old_output, FIXTURE))
+    assert [c for c in csv_old if c not in csv_new] == []
+    assert all(c.endswith(DECISION_FIELDS) for c in csv_new if c not in csv_old)
+    pd.testing.assert_frame_equal(csv_new[list(csv_old.columns)], csv_old)
+    md_new, md_old = (_md_table(p / "leaderboard.md") for p in (old_output, FIXTURE))
+    assert all(c.endswith(("P(best)", "rank 95%")) for c in md_new if c not in md_old)
+    pd.testing.assert_frame_equal(md_new[list(md_old.columns)], md_old)
+
+
+def _md_table(path: Path) -> pd.DataFrame:
+    """leaderboard.md's table (its lines that start with '|'), cells as text."""
+    rows = [[c.strip() for c in line.strip().strip("|").split("|")]
+            for line in path.read_text(encoding="utf-8").splitlines() if line.startswith("|")]
+    return pd.DataFrame(rows[2:], columns=rows[0])

@@ -34,7 +34,7 @@ print(f"{t1 - t0:.3f} {t2 - t1:.3f} {t3 - t2:.3f} {len(loaded.runs)} {len(loaded
 def template(path: Path | None) -> dict:
     if path:
         return json.loads(path.read_text(encoding="utf-8"))
-    return {"schema_version": 2, "status": "ok",
+    return {"schema_version": 3, "status": "ok",
             "job": {"model": "m", "revision": "main", "task": "t", "method": "finetune", "fold": None, "seed": 1,
                     "config_hash": "abcdef012345"},
             "config": {"task": {"label_names": [f"label_{i}" for i in range(15)], "metrics": ["accuracy"]},

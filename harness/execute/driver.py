@@ -60,7 +60,8 @@ def write_outcome(unit: Unit, out: Outcome, attempts: int = 1) -> Optional[Resul
     lfile = results.log_path(rfile)
     if out.log_text or not lfile.exists():  # a worker that died sent no log: keep what it wrote as it ran
         results.write_text(lfile, out.log_text)
-    execution = Execution(**{"attempts": max(1, attempts), **out.execution, "log_file": lfile.name})
+    execution = Execution(**{"attempts": max(1, attempts), **out.execution, "log_file": lfile.name,
+                             "race": unit.job.race.get(unit.seed)})
     command = job_command(unit.job, unit.seed, unit.opts)  # what reruns exactly this job (None: a search's)
     if out.status == "done" and out.record is not None:
         record = out.record.model_copy(update={"execution": execution, "command": command})
