@@ -156,6 +156,36 @@ def _contenders(open_scopes: dict[str, Decision]) -> str:
     return "; ".join(f"{s}: {', '.join(r.label for r in d.contenders)}" for s, d in open_scopes.items())
 
 
+@dataclass
+class Step:
+    """What the race does after a round: ``more``, the cells that get the sequence's next seed, or ``stop``, why it
+    ends ("decided", "max", "budget", "none": no decision can be made); ``still``: the scopes still open."""
+
+    more: list[int]
+    stop: str = ""
+    still: dict[str, Decision] = field(default_factory=dict)
+
+
+def next_step(decisions: dict[str, Decision], scope_by_cell: Sequence[str], row_by_cell: Sequence[RowKey],
+              seeds_by_cell: Sequence[int], race: RaceOptions, runs: int) -> Step:
+    """The race's rule, pure: after a round whose decisions are ``decisions`` (by scope), with cell i decided in
+    ``scope_by_cell[i]``, of row ``row_by_cell[i]``, holding ``seeds_by_cell[i]`` seeds, and ``runs`` runs in the
+    study: each row inside the 95% set of a scope not yet decided gets the next seed on its cells of that scope, up to
+    MAX; stop when every scope is decided (or none can be), when no contender can get another seed, or when the next
+    round would go over the budget. bench/decision/replay.py replays races with this same rule."""
+    still = _open(decisions, scope_by_cell)
+    if not still:
+        decided = any(s in decisions and decisions[s].rows for s in scope_by_cell)
+        return Step([], "decided" if decided else "none")
+    more = [i for i, (scope, row, k) in enumerate(zip(scope_by_cell, row_by_cell, seeds_by_cell))
+            if scope in still and k < race.max_seeds and row in {r.key for r in still[scope].contenders}]
+    if not more:
+        return Step([], "max", still)
+    if race.budget is not None and runs + len(more) > race.budget:
+        return Step(more, "budget", still)
+    return Step(more, "", still)
+
+
 def run_race(jobs: Sequence[Job], opts: RunOptions, race: RaceOptions, seeds: Sequence[int],
              run_round: Callable[[list[Job]], dict[str, int]], say: Callable[[str], None] = log.info) -> RaceResult:
     """Race ``jobs`` (planned with any seeds; the race gives them theirs from ``seeds``, the fixed sequence) under
@@ -181,8 +211,10 @@ def run_race(jobs: Sequence[Job], opts: RunOptions, race: RaceOptions, seeds: Se
         counts["failed"] += got.get("failed", 0)
         decisions = study.decide()
         scope_by_cell = [study.scope_of(i, decisions) for i in range(len(jobs))]
-        still = _open(decisions, scope_by_cell)
-        if not still:
+        step = next_step(decisions, scope_by_cell, [row_of(j) for j in jobs], [len(r) for r in study.rounds], race,
+                         study.runs)
+        still, nxt = step.still, step.more
+        if step.stop in ("decided", "none"):
             closed = [s for s in dict.fromkeys(scope_by_cell) if s in decisions and decisions[s].rows]
             none = [s for s in dict.fromkeys(scope_by_cell) if s not in closed]
             reason = f"race stopped after round {number}: " + (
@@ -190,13 +222,11 @@ def run_race(jobs: Sequence[Job], opts: RunOptions, race: RaceOptions, seeds: Se
                 if closed else "no decision can be made")
             reason += f"; no decision (no saved test predictions): {', '.join(none)}" if none else ""
             break
-        nxt = [i for i in range(len(jobs)) if scope_by_cell[i] in still and len(study.rounds[i]) < race.max_seeds
-               and row_of(jobs[i]) in {r.key for r in still[scope_by_cell[i]].contenders}]
-        if not nxt:
+        if step.stop == "max":
             reason = (f"race stopped after round {number}: the contenders have {race.max_seeds} seeds (--race's MAX) "
                       f"and the choice is still open ({_contenders(still)})")
             break
-        if race.budget is not None and study.runs + len(nxt) > race.budget:
+        if step.stop == "budget":
             reason = (f"race stopped after round {number}: round {number + 1} would need {len(nxt)} more runs, over "
                       f"the budget of {race.budget} (--race-budget; {study.runs} runs so far); still open: "
                       f"{_contenders(still)}")

@@ -220,3 +220,31 @@ def test_run_race_end_to_end_with_tiny_models(tiny_models, tmp_path, capsys, mon
     assert main(argv) == 0
     again = capsys.readouterr().out
     assert f"jobs: 0 run, {len(recs)} already done, 0 failed" in again and stop in again
+
+
+def test_next_step_is_the_rule_the_replay_benchmark_uses():
+    """harness.race.next_step, pure: contenders of an open scope get a seed on their cells, up to MAX, within the
+    budget; a decided scope stops the race (bench/decision/replay.py races with this same function)."""
+    import numpy as np
+
+    from harness.race import RaceOptions, next_step
+    from leaderboard import decision as D
+
+    n, idx = 300, D.example_draws(300, D.N_RESAMPLES, 1)
+
+    def cell(label, rate, seeds=(1, 2)):
+        arr = np.array([(np.random.default_rng(s).random(n) < rate).astype(float) for s in seeds])
+        return D.CellDraws(label, arr[:, idx].mean(axis=-1), arr.mean(axis=1), ("",) * len(seeds))
+
+    keys = [("a", "r", "finetune"), ("b", "r", "finetune"), ("c", "r", "finetune")]
+    cells = {keys[0]: cell("a", 0.70), keys[1]: cell("b", 0.70, (3, 4)), keys[2]: cell("c", 0.2)}
+    close = {"t": D.TaskDraws("t", "higher", n, "per-example", cells)}
+    dec = D.decide(close, keys, ["t"], "t")
+    assert {r.label for r in dec.contenders} == {"a", "b"}
+    opts = RaceOptions(2, 4)
+    step = next_step({"t": dec}, ["t"] * 3, keys, [2, 2, 2], opts, 6)
+    assert step.more == [0, 1] and not step.stop and set(step.still) == {"t"}
+    assert next_step({"t": dec}, ["t"] * 3, keys, [4, 4, 2], opts, 10).stop == "max"
+    assert next_step({"t": dec}, ["t"] * 3, keys, [2, 2, 2], RaceOptions(2, 4, budget=7), 6).stop == "budget"
+    clear = D.decide(close, [keys[0], keys[2]], ["t"], "t")
+    assert next_step({"t": clear}, ["t"] * 2, [keys[0], keys[2]], [2, 2], opts, 4).stop == "decided"

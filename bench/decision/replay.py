@@ -1,6 +1,6 @@
 """Replay racing on the grid of bench/decision/grid.json.gz (6 rows × 3 tasks × 10 seeds, built once by
 build_grid.sh): each replay shuffles the order of the 10 seeds (the race's seed sequence), races with the same
-policy as `python -m harness run --race` (harness.race.policy) from the same decision (leaderboard.decision) over the
+rule as `python -m harness run --race` (harness.race.next_step) from the same decision (leaderboard.decision) over the
 benchmark average, and is compared with the full 10-seed grid. Reports: how often the race names the full grid's
 winner and with what share of the runs; how often the race's 95% set holds the full grid's winner; P(best)
 calibration (rows given P(best) in a bin, how often they are the full grid's winner).
@@ -62,16 +62,21 @@ def restrict(draws: dict[str, D.TaskDraws], allotted: dict[D.RowKey, list[int]])
     return out
 
 
-def race(draws, keys, tasks, order: list[int], lo: int, hi: int, budget, policy) -> tuple[D.Decision, int, str]:
-    """One race: every row starts with the first ``lo`` seeds of ``order``; the policy adds seeds to contenders."""
-    counts = {k: lo for k in keys}
+def race(draws, keys, tasks, order: list[int], opts) -> tuple[D.Decision, int, str]:
+    """One race over the benchmark average: every cell (row × task) starts with the first MIN seeds of ``order``;
+    after each round harness.race.next_step (the CLI's rule) says which cells get the next seed, or why it stops."""
+    from harness.race import next_step
+
+    cells = [(k, t) for k in keys for t in tasks]
+    counts = [opts.min_seeds] * len(cells)
     while True:
-        dec = D.decide(restrict(draws, {k: order[:counts[k]] for k in keys}), keys, tasks, "bench")
-        step = policy({"bench": dec}, {"bench": tasks}, counts, hi, budget)
+        allotted = {k: order[:counts[cells.index((k, tasks[0]))]] for k in keys}
+        dec = D.decide(restrict(draws, allotted), keys, tasks, "bench")
+        step = next_step({"bench": dec}, ["bench"] * len(cells), [k for k, _ in cells], counts, opts, sum(counts))
         if step.stop:
-            return dec, sum(counts.values()) * len(tasks), step.reason
-        for k in step.more:
-            counts[k] += 1
+            return dec, sum(counts), step.stop
+        for i in step.more:
+            counts[i] += 1
 
 
 def main() -> int:
@@ -81,9 +86,10 @@ def main() -> int:
     ap.add_argument("--race", default="2:10", help="MIN:MAX seeds per cell")
     ap.add_argument("--budget", type=int, default=None, help="total runs a race may use")
     args = ap.parse_args()
-    from harness.race import policy  # the race's own rule for who gets the next seed
+    from harness.race import RaceOptions
 
     lo, hi = (int(x) for x in args.race.split(":"))
+    opts = RaceOptions(lo, hi, args.budget)
     fixture = json.loads(gzip.decompress(args.fixture.read_bytes()))
     t0 = time.perf_counter()
     draws, seeds, keys = full_draws(fixture)
@@ -102,7 +108,7 @@ def main() -> int:
     same, held, used, reasons, cal = 0, 0, [], {}, []
     for _ in range(args.replays):
         order = list(rng.permutation(n_seeds))
-        dec, runs, why = race(draws, keys, tasks, order, lo, hi, args.budget, policy)
+        dec, runs, why = race(draws, keys, tasks, order, opts)
         same += dec.leader.label == winner
         held += any(r.label == winner for r in dec.contenders)
         used.append(runs)
