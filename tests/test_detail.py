@@ -200,22 +200,33 @@ def test_every_kind_has_evidence_from_rows_alone():
     assert table["n"].sum() == 4 and set(table.columns) == {"gold score", "n", "mae", "mean_prediction", "within 0.5"}
 
 
-def test_the_decision_plot_shows_the_rows_rank_and_gap_over_the_resamples(tmp_path):
+def test_the_decision_plot_shows_the_rows_rank_and_gap_over_the_resamples(tmp_path, monkeypatch):
     """Details: the spread of the row's rank and of its gap to the leader on its task and benchmark average, over
-    every row, with a caption giving P(best), rank interval, regret and seeds to separate (leaderboard.decision)."""
+    every row, with a caption giving P(best), rank interval, regret and seeds to separate (leaderboard.decision);
+    shown at once when the draws are ready, else filled in after them."""
     import numpy as np
 
     from leaderboard import decision
-    from webapp.details import decision_part
+    from webapp.details import DECISION_PENDING, DetailHandlers, decision_part
     from webapp.detail_plots import decision_figure
+    from webapp.handlers import Handlers
     from webapp.source import resolve_source
     from webapp.state import AppState
 
+    monkeypatch.setenv("HARNESS_CACHE_DIR", str(tmp_path / "cold"))  # nothing cached: the draws are computed
     root = tmp_path / "s"
     shutil.copytree(SAMPLE_DIR, root, ignore=shutil.ignore_patterns(".leaderboard-index.json"))
-    view = AppState(resolve_source(root)).view
-    view.draws()
-    fig, caption = decision_part(view, "ernie-random-small (untrained)", "demo_sentiment")
+    dh = DetailHandlers(Handlers(AppState(resolve_source(root)), tmp_path, 3))
+    shown = dh.show("ernie-random-small (untrained)", "demo_sentiment")
+    assert shown["decision"] is None and shown["decision_note"] == DECISION_PENDING
+    after = dh.decision_after("ernie-random-small (untrained)", "demo_sentiment", shown["decision_note"])
+    fig, caption = after["decision"], after["decision_note"]
+    again = dh.show("ernie-random-small (untrained)", "demo_sentiment")  # the draws are ready now: at once
+    import gradio as gr
+
+    assert again["decision_note"] == caption and dh.decision_after("x", "y", caption) == {
+        "decision": gr.skip(), "decision_note": gr.skip()}  # nothing pending: left as shown
+    view = dh.h.state.view
     assert "over all 4 rows" in caption and "filters do not apply" in caption
     lines = caption.splitlines()[1:]
     assert [line.split("**")[1] for line in lines] == ["demo_sentiment", "demo average"]

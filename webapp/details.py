@@ -51,13 +51,17 @@ def _title_md(d: CellDetail) -> str:
     return f"{head}\n{meta}" + (f"\n\nEvidence below: run **{d.run}**." if d.run else "") + probs
 
 
-def decision_part(view: View, label: str, task: str) -> tuple[Any, str]:
+DECISION_PENDING = ("_The decision (P(best), rank intervals) is being computed from the saved test predictions; it "
+                    "appears here when ready._")
+
+
+def decision_part(view: View, label: str, task: str, wait: bool = False) -> tuple[Any, str]:
     """The row's place in the decision of ``task`` and of its benchmark average, over every row of the board (the
-    Details tab has no filters): a figure (webapp.detail_plots.decision_figure) and a caption, one line per scope."""
-    draws = view.draws(wait=False)
+    Details tab has no filters): a figure (webapp.detail_plots.decision_figure) and a caption, one line per scope;
+    (None, DECISION_PENDING) while the draws are being computed (``wait`` False)."""
+    draws = view.draws(wait)
     if draws is None:
-        return None, ("_The decision (P(best), rank intervals) is being computed from the saved test predictions; "
-                      "show the details again in a moment._")
+        return None, DECISION_PENDING
     scopes = decision.cell_decisions(draws, view.data.table, task)
     spreads = [(name, *got) for name, dec in scopes if (got := decision.row_spread(dec, label)) is not None]
     if not scopes:
@@ -96,6 +100,13 @@ class DetailHandlers:
                 "evidence_note": d.evidence_note, "gold_class": gr.Dropdown(choices=classes, value=cls),
                 "errors": errors(d, cls or None).round(4), "fit": d.tokenizer.round(4), "fit_note": _fit_md(d),
                 "provenance": _provenance_md(d), "command": cmd, "command_note": d.command_note}
+
+    def decision_after(self, row, task, note) -> dict[str, Any]:
+        """After ``show`` said the decision is being computed (``note``): wait for its draws and draw it."""
+        if note != DECISION_PENDING:
+            return {"decision": gr.skip(), "decision_note": gr.skip()}
+        fig, caption = decision_part(self.h.state.view, row, task, wait=True)
+        return {"decision": fig, "decision_note": caption}
 
     def errors_only(self, row, task, run, gold_class) -> dict[str, Any]:
         view = self.h.state.view
@@ -162,10 +173,13 @@ def details_tab(m: Mount) -> Tab:
     out["decision"], out["decision_note"] = dec_plot, dec_note
     picked = {"row": row, "task": task}
     chosen = {**picked, "run": run, "gold_class": gold_class}
-    event(go.click, dh.show, chosen, out, "title", api_name="details")
+    # each show is followed by the decision when its draws were still being computed
+    after = bound(dh.decision_after, {**picked, "note": dec_note}, {"decision": dec_plot, "decision_note": dec_note})
+    event(go.click, dh.show, chosen, out, "title", api_name="details").then(*after, api_visibility="private")
     for picker in (row, task):  # a pick here (.input: the user's, not a click on the leaderboard's, below)
-        event(picker.input, dh.show, picked, out, "title", api_visibility="private")
-    event(run.input, dh.show, chosen, out, "title", api_visibility="private")
+        event(picker.input, dh.show, picked, out, "title", api_visibility="private").then(
+            *after, api_visibility="private")
+    event(run.input, dh.show, chosen, out, "title", api_visibility="private").then(*after, api_visibility="private")
     event(gold_class.input, dh.errors_only, chosen, {"errors": out["errors"]}, "errors", api_visibility="private")
 
     board = m.mounted.get("leaderboard")
@@ -177,7 +191,7 @@ def details_tab(m: Mount) -> Tab:
             return {row: got["row"], task: got["task"], m.tabs: gr.Tabs(selected="details")}
 
         board.table.select(from_cell, board.table, [row, task, m.tabs], api_visibility="private").then(
-            *bound(dh.show, picked, out, "title"), api_visibility="private")
+            *bound(dh.show, picked, out, "title"), api_visibility="private").then(*after, api_visibility="private")
 
     def redraw(view: View, kept: dict[str, Any]) -> dict[Any, Any]:
         rows = list(view.data.table["row"]) if "row" in view.data.table else []

@@ -68,7 +68,7 @@ def decision_md(decisions: dict[str, Any], vis: dict[str, list[str]], n_rows: in
     """The decision above the table: one paragraph per shown benchmark average, or per shown task where its
     benchmark has no average decided (leaderboard.decision.paragraph); '—' when nothing is shown."""
     if pending:
-        return ("_The decision for this view (whom to pick, P(best), the 95% set, rank intervals): being computed "
+        return ("_The decision for this view (P(best), the 95% set for the best, rank intervals): being computed "
                 "from the saved test predictions; it appears in a moment._")
     parts = []
     for b, tasks in vis.items():
