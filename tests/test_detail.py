@@ -232,8 +232,8 @@ def test_the_decision_plot_shows_the_rows_rank_and_gap_over_the_resamples(tmp_pa
     assert [line.split("**")[1] for line in lines] == ["demo_sentiment", "demo average"]
     assert all(w in lines[0] for w in ("P(best)", "rank 95%", "expected regret", "seeds to separate"))
     assert [a.text for a in fig.layout.annotations] == [
-        "demo_sentiment: rank of ernie-random-small (untrained)", "demo_sentiment: behind minilm-l6-h384 (points)",
-        "demo average: rank of ernie-random-small (untrained)", "demo average: behind minilm-l6-h384 (points)"]
+        "demo_sentiment: rank of ernie-random-small (untrained)", "demo_sentiment: behind minilm-l6-h384 (pt)",
+        "demo average: rank of ernie-random-small (untrained)", "demo average: behind minilm-l6-h384 (pt)"]
     dec = dict(decision.cell_decisions(view.draws(), view.data.table, "demo_sentiment"))["demo_sentiment"]
     row = dec.get("ernie-random-small (untrained)")
     ranks, gaps, _ = decision.row_spread(dec, row.label)

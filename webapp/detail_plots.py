@@ -62,7 +62,7 @@ def decision_figure(label: str, spreads: Sequence[Spread]) -> Optional[go.Figure
 
     if not spreads:
         return None
-    titles = [t for name, _, _, what in spreads for t in (f"{name}: rank of {label}", f"{name}: {what} (points)")]
+    titles = [t for name, _, _, what in spreads for t in (f"{name}: rank of {label}", f"{name}: {what} (pt)")]
     fig = make_subplots(rows=len(spreads), cols=2, subplot_titles=titles, vertical_spacing=0.3 / len(spreads),
                         horizontal_spacing=0.12)
     for i, (name, ranks, gaps, what) in enumerate(spreads, start=1):
@@ -75,5 +75,6 @@ def decision_figure(label: str, spreads: Sequence[Spread]) -> Optional[go.Figure
         fig.update_xaxes(title_text="rank", dtick=1, row=i, col=1)
         fig.update_xaxes(title_text="points", row=i, col=2)
         fig.update_yaxes(title_text="share of resamples", tickformat=".0%", row=i, col=1)
+        fig.update_yaxes(tickformat=".0%", row=i, col=2)
     fig.update_layout(height=260 * len(spreads) + 80, margin={"l": 60, "r": 20, "t": 50, "b": 40}, bargap=0.1)
     return fig
