@@ -4,7 +4,8 @@ marks arrive, with a cold and a warm significance cache.
     python bench/first_paint.py [RESULTS]        # default: the bundled demo results (webapp/sample)
 
 Measured: build_app (reading the results), then per page load (a fresh browser page each time) the seconds from
-navigation to the first table row, and to the marks note ("Significance (two-level ...") replacing "being computed".
+navigation to the first table row, and to the decision paragraph ("pick ...", with the marks) replacing "being
+computed".
 The first load runs with an empty significance cache (a temporary HARNESS_CACHE_DIR), the second with the cache the
 first one filled (a new app process state: build_app again). Needs Debian's chromium and playwright.
 """
@@ -51,7 +52,7 @@ def one_load(results: Path) -> dict[str, float]:
                 page.goto(f"http://127.0.0.1:{port}/", wait_until="commit")
                 page.locator("#lb-table [role=gridcell]").first.wait_for(timeout=120_000)
                 row = time.perf_counter() - t1
-                expect(page.locator("#lb-note")).to_contain_text("Significance (two-level", timeout=600_000)
+                expect(page.locator("#lb-decision")).to_contain_text("pick", timeout=600_000)
                 marks = time.perf_counter() - t1
             finally:
                 browser.close()

@@ -1,5 +1,6 @@
-"""The About / methodology tab: what the columns mean, how cells and marks are computed, the tokenizer-fit warning,
-task caveats and licences, and when the results were last updated. Pure text from the data (no Gradio)."""
+"""The About / methodology tab: what the columns mean, how cells, the decision and marks are computed, the
+tokenizer-fit warning, task caveats and licences, and when the results were last updated. Pure text from the data
+(no Gradio)."""
 from __future__ import annotations
 
 from typing import Any
@@ -8,6 +9,7 @@ import pandas as pd
 
 from .columns import TUNED_MARK, UNK_WARN
 from .data import AppData
+from .decision import LEVEL, MAX_MORE, N_RESAMPLES
 from .filters import caveats_markdown
 from .significance import NOTE as SIG_NOTE
 from .table import SCORES_NOTE
@@ -21,11 +23,50 @@ COLUMNS = (
     ("BENCH avg", "mean of the row's task scores over every task of the benchmark; `partial (k/n)` when a task "
                         "is missing or failed, `mixed directions` when the tasks disagree on which way is better."),
     ("TASK", "the task's main score ×100: mean ± std over seeds (n runs); few-shot tasks: over folds. Marks after "
-               "it: significance (≈ > <), ⚠UNK (tokenizer fit), " + TUNED_MARK + " (a search chose the setting)."),
+               "it: significance against the next-ranked row shown (≈ > <, from the decision's resamples), ⚠UNK "
+               "(tokenizer fit), " + TUNED_MARK + " (a search chose the setting)."),
+    ("BENCH P(best), TASK P(best)", "the share of resamples in which the row is best on the benchmark average / "
+                                    "the task, among the rows shown (the decision, below); — a row that takes no "
+                                    "part (no saved predictions, a task missing or failed). The toggle *P(best) "
+                                    "and rank intervals* shows or hides these columns."),
+    ("BENCH rank 95%, TASK rank 95%", "the 2.5–97.5% range of the row's rank over the resamples, among the rows "
+                                      "shown ('1–3'; one number when both ends agree)."),
     ("family, params", "the model family and its parameter count (the row's first task: task heads differ)."),
     ("trainable params, checkpoint MB", "what the method trains and saves (LoRA: the adapter and head)."),
     ("max UNK rate", "the largest share of a task's tokens the tokenizer maps to [UNK] across the row's tasks."),
 )
+
+
+DECISION_TEXT = (
+    "Above the table, per benchmark average (or per task where a benchmark has none), one paragraph says whom to "
+    "pick, how sure that is, what the runner-up would cost and what would settle it. It is the decision **over the "
+    "rows shown**: a filter is a constraint (\"≤ 100 M parameters, Apache-2.0\" decides among those rows), so a "
+    "filter that hides the leader changes it.\n\n"
+    f"**What is resampled.** {N_RESAMPLES:,} joint resamples (a paired bootstrap): per task, the test examples "
+    "shared by the rows (joined by example id) are drawn with replacement, the same draw for every row (paired); on "
+    "top, each row's runs (seeds, within each fold) are drawn with replacement. A row's task score on a resample is "
+    "the mean of its fold means over the drawn runs, each run scored on the drawn examples by the task's own metric; "
+    "a benchmark average is the mean of the row's resampled task scores. **What is not resampled**: the training "
+    "data (each run keeps the training set it was trained on; a new training sample could move every score) and "
+    "the hyperparameters (fixed ones as set; where a search chose them, its chosen setting is taken as given: the "
+    "search on the validation split is not redone per resample), nor other test sets of the same task.\n\n"
+    "**P(best)**: the share of resamples in which the row is best, in the scope's direction; rows tied for best on "
+    f"a resample share it equally. **The {LEVEL:.0%} set for the best**: the fewest rows, highest P(best) first, "
+    f"whose P(best) sums to at least {LEVEL:.2f}: the rows that cannot yet be ruled out. **Rank interval (rank "
+    "95%)**: the 2.5–97.5% range of the row's rank over the resamples. **Expected regret**: the mean over resamples "
+    "of (best score − the row's score), in points (the table's ×100 units): what picking that row costs on "
+    "average.\n\n"
+    "**Seeds to separate**: with the observed per-seed spread s² of each row (within folds), the current gap and "
+    "the test-set noise τ² of the gap (its variance over the example resamples alone), the fewest extra runs m per "
+    "row such that gap ≥ 1.645·sqrt(s²_A/(k_A+m) + s²_B/(k_B+m) + τ²), where k is a row's runs per fold: one-sided "
+    "95%, the point at which the runner-up's P(best) would fall under 0.05 under a normal approximation. \"—\" when "
+    "the gap is below 1.645·τ: more runs of the same setup cannot separate the rows, only more test examples can; "
+    f"\"?\" with one run per cell (the seed spread is unknown); \"> {MAX_MORE}\" beyond {MAX_MORE}; 0 for a row "
+    "already outside the set.\n\n"
+    "Rows without saved test predictions on a task, or without every task of a benchmark (partial, failed), take "
+    "no part in that decision and are named as left out; a folder without prediction files shows no decision (—). "
+    "The Details tab shows, for a cell, the spread of the row's rank and of its gap to the leader over the "
+    "resamples.")
 
 
 def last_updated(runs: pd.DataFrame) -> str:
@@ -50,6 +91,8 @@ def about_markdown(data: AppData, source_label: str, sample: bool = False) -> st
         "| column | meaning |\n|---|---|\n" + "\n".join(f"| {c} | {m} |" for c, m in COLUMNS),
         "## Mean ± std and n",
         SCORES_NOTE,
+        "## The decision",
+        DECISION_TEXT,
         "## Significance marks",
         SIG_NOTE + " The interval is a 95% percentile interval of the difference over the resamples; it says "
         "nothing about other test sets or other training data.",

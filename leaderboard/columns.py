@@ -97,6 +97,21 @@ def bench_column(template: str, bench: str) -> Column:
     return next(c for c in PER_BENCHMARK if c.name == template).expand(bench=bench)
 
 
+def task_column(template: str, task: str) -> Column:
+    """The per-task column declared as ``template`` (e.g. "{task}_p_best"), expanded for ``task``."""
+    return next(c for c in PER_TASK if c.name == template).expand(task=task)
+
+
+RANK_INTERVAL_TITLE = "{scope} rank 95%"  # the header of a scope's rank interval ({scope}_rank_lo to _rank_hi)
+
+
+def decision_titles(scope: str, bench: bool) -> tuple[str, str]:
+    """The headers of a benchmark average's (``bench``) or a task's P(best) and rank interval, as the app's display
+    table and leaderboard.md show them: ('demo P(best)', 'demo rank 95%')."""
+    p_best = bench_column("{bench}_p_best", scope) if bench else task_column("{task}_p_best", scope)
+    return p_best.title, RANK_INTERVAL_TITLE.format(scope=scope)
+
+
 def table_columns(benches: dict[str, list[str]], directions: Optional[dict[str, str]] = None) -> list[Column]:
     """The declared columns expanded for these benchmarks (name -> tasks), in display order.
 

@@ -436,6 +436,44 @@ def paragraph(dec: Decision, name: Optional[str] = None) -> str:
     return text
 
 
+def row_line(dec: Decision, label: str, name: Optional[str] = None) -> str:
+    """One row's part of a decision in one line: P(best), rank interval, expected regret, seeds to separate (or
+    why the row takes no part)."""
+    name = name or dec.scope
+    r = dec.get(label)
+    if r is None:
+        why = dec.left_out.get(label) or ("no row has saved test predictions" if not dec.rows else "not shown")
+        return f"**{name}**: {label} takes no part in the decision ({why})."
+    seeds = {"—": "— (within the test-set noise: more seeds cannot separate it)",
+             "?": "? (one run per cell: the seed spread is unknown)"}.get(r.more_note, r.seeds_text)
+    if r.more_seeds == 0 and not r.more_note:
+        seeds = "0 (already separated)"
+    return (f"**{name}**: P(best) {r.p_best:.2f}" + (" (in the 95% set for the best)" if r.in_set else "")
+            + f" · rank 95%: {r.rank_interval} of {len(dec.rows)} · expected regret {_pt(r.regret)} pt"
+            + f" · seeds to separate: {seeds}.")
+
+
+def row_spread(dec: Decision, label: str) -> Optional[tuple[np.ndarray, np.ndarray, str]]:
+    """A row's rank on every resample, its gap on every resample and what the gap is: in points, in the scope's
+    direction, the leader's score minus the row's ("behind LEADER"), or for the leader its lead over the runner-up
+    ("lead over RUNNER-UP"); None when the row takes no part."""
+    i = next((j for j, r in enumerate(dec.rows) if r.label == label), None)
+    if i is None:
+        return None
+    gaps = dec.gaps()
+    if i == 0:
+        if len(dec.rows) == 1:
+            return dec.ranks[0], np.zeros(dec.ranks.shape[1]), "the only row"
+        return dec.ranks[0], gaps[1], f"lead over {dec.rows[1].label}"
+    return dec.ranks[i], gaps[i], f"behind {dec.rows[0].label}"
+
+
+def table_cells(decisions: dict[str, Decision]) -> dict[str, dict[str, tuple[float, str]]]:
+    """scope -> row label -> (P(best), rank interval): what the display table's decision columns show
+    (leaderboard.filters.Filters.decision); rows that take no part are absent."""
+    return {scope: {r.label: (r.p_best, r.rank_interval) for r in dec.rows} for scope, dec in decisions.items()}
+
+
 def frame(dec: Decision) -> pd.DataFrame:
     """The decision as a table: a row per row label (best first)."""
     return pd.DataFrame([{"scope": dec.scope, "row": r.label, "model": r.key[0], "revision": r.key[1],
@@ -491,6 +529,16 @@ def view_decisions(draws: dict[str, TaskDraws], table: pd.DataFrame, rows: Optio
                                  else "not run" for lab, h, (_, r) in zip(labels, have, rows.iterrows()) if not h})
             out[t] = dec
     return out
+
+
+def cell_decisions(draws: dict[str, TaskDraws], table: pd.DataFrame, task: str) -> list[tuple[str, Decision]]:
+    """A task's decision over every row of ``table`` and its benchmark average's (when decided), named as the
+    board names them: [(task, Decision), ("<bench> average", Decision)]."""
+    bench = next((b for b, ts in benchmarks(table).items() if task in ts), None)
+    if bench is None or table.empty:
+        return []
+    got = view_decisions(draws, table, shown={bench: [task]})
+    return [(name, got[scope]) for name, scope in ((task, task), (f"{bench} average", bench)) if scope in got]
 
 
 DECISION_FIELDS = ("p_best", "in_set", "rank_lo", "rank_hi", "regret", "seeds_to_separate")

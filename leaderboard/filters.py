@@ -9,7 +9,7 @@ import pandas as pd
 
 from harness.kinds import InputError
 
-from .columns import IDENTITY, PICKABLE, bench_column, format_cell
+from .columns import IDENTITY, MISSING, PICKABLE, bench_column, decision_titles, format_cell, task_column
 from .table import avg_cell, benchmarks, task_cell
 
 OPTIONAL_COLUMNS = tuple(c.picker[1] for c in PICKABLE)  # the labels of the app's "extra columns" picker
@@ -35,6 +35,10 @@ class Filters:
     licenses: Sequence[str] = ()  # data licences of the tasks shown (and models' licences, where given)
     hide_untrained: bool = False  # untrained baselines (random init)
     hide_partial: bool = False  # rows without an average in a shown benchmark (tasks missing or failed)
+    # scope (a benchmark average or a task) -> row label -> (P(best), rank interval '1–3'): the decision of the rows
+    # shown (leaderboard.decision.table_cells); each scope given adds its two columns after its score, '—' for a
+    # row that takes no part
+    decision: dict[str, dict[str, tuple[float, str]]] = field(default_factory=dict)
 
 
 def choices(table: pd.DataFrame, task_info: dict[str, dict[str, Any]]) -> dict[str, list[str]]:
@@ -118,14 +122,35 @@ def filter_rows(table: pd.DataFrame, f: Filters, tasks: list[str], benches: Sequ
     return table[keep]
 
 
+def shown_rows(table: pd.DataFrame, task_info: dict[str, dict[str, Any]], f: Filters
+               ) -> tuple[dict[str, list[str]], pd.DataFrame]:
+    """What the filters show: benchmark -> its tasks shown (visible_tasks), and the rows (filter_rows, unsorted)."""
+    vis = visible_tasks(table, task_info, f)
+    return vis, filter_rows(table, f, [t for ts in vis.values() for t in ts], list(vis))
+
+
+def _decision_columns(out: pd.DataFrame, f: Filters, scope: str, labels: list[str], bench: bool) -> None:
+    """A scope's P(best) and rank interval columns, when ``f.decision`` has the scope."""
+    if scope not in f.decision:
+        return
+    got = f.decision[scope]
+    p_title, r_title = decision_titles(scope, bench)
+    p_col = bench_column("{bench}_p_best", scope) if bench else task_column("{task}_p_best", scope)
+    out[p_title] = [format_cell(p_col, got[lab][0]) if lab in got else MISSING for lab in labels]
+    out[r_title] = [got[lab][1] if lab in got else MISSING for lab in labels]
+
+
+def column_task(column: str, tasks: Sequence[str]) -> Optional[str]:
+    """The task a display column belongs to: its score column or its P(best) / rank interval; None for others."""
+    return next((t for t in tasks if column == t or column in decision_titles(t, bench=False)), None)
+
+
 def filter_table(table: pd.DataFrame, task_info: dict[str, dict[str, Any]], f: Filters
                  ) -> tuple[pd.DataFrame, int]:
     """The display table (formatted cells, chosen columns, sorted) and how many rows the filters hide."""
     if table.empty or "model" not in table:
         return pd.DataFrame(columns=["model"]), 0
-    vis = visible_tasks(table, task_info, f)
-    tasks = [t for ts in vis.values() for t in ts]
-    rows = filter_rows(table, f, tasks, list(vis))
+    vis, rows = shown_rows(table, task_info, f)
     key = _sort_key(rows, f.sort_by)
     if key:
         rows = rows.sort_values(key, ascending=not f.descending, na_position="last", kind="stable")
@@ -143,8 +168,10 @@ def filter_table(table: pd.DataFrame, task_info: dict[str, dict[str, Any]], f: F
         out[avg.title] = [avg_cell(table, r, b) for _, r in rows.iterrows()]
         if len(ts) < len(all_tasks):
             out[avg.title] = out[avg.title] + " (all tasks)"
+        _decision_columns(out, f, b, labels, bench=True)
         for t in ts:
             out[t] = [task_cell(r, t, f.markers.get((lab, t), "")) for lab, (_, r) in zip(labels, rows.iterrows())]
+            _decision_columns(out, f, t, labels, bench=False)
     return out.reset_index(drop=True), int(len(table) - len(rows))
 
 

@@ -10,7 +10,8 @@ import pandas as pd
 
 from . import failures as failed_runs
 from .columns import (HIGHER, IN_MARKDOWN, MISSING, MIXED, TUNED_MARK, UNK_WARN, bench_column, common_direction,
-                      format_cell, is_missing, rank_interval, ranking_ascending, row_labels, table_columns)
+                      decision_titles, format_cell, is_missing, rank_interval, ranking_ascending, row_labels,
+                      table_columns)
 from .result_files import read_all
 
 log = logging.getLogger(__name__)
@@ -236,7 +237,7 @@ def to_markdown(table: pd.DataFrame, decision_text: Sequence[str] = ()) -> str:
     head = ["rank", *(c.short for c in IN_MARKDOWN)]
     for b, tasks in benches.items():
         head += [f"{b} avg{_arrow(dirs.get(b, HIGHER))}"]
-        head += [bench_column("{bench}_p_best", b).title, f"{b} rank 95%"] if b in decided else []
+        head += list(decision_titles(b, bench=True)) if b in decided else []
         head += [f"{t}{_arrow(dirs.get(t, HIGHER))}" for t in tasks]
     lines = [*(f"{p}\n" for p in decision_text), "| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for _, r in table.iterrows():

@@ -102,3 +102,44 @@ def test_browser_first_visit_shows_the_sample_and_says_so(monkeypatch, tmp_path)
                 browser.close()
     finally:
         demo.close()
+
+
+def test_browser_the_decision_and_rank_intervals_for_the_sample(tmp_path):
+    """The bundled demo results: the decision paragraph above the table names whom to pick, the table shows the
+    P(best) and rank interval columns, a search that hides the leader changes the decision, and the toggle hides the
+    columns."""
+    from webapp.build import build_app
+    from webapp.sample import SAMPLE_DIR
+
+    root = tmp_path / "sample"
+    shutil.copytree(SAMPLE_DIR, root, ignore=shutil.ignore_patterns(".leaderboard-index.json"))
+    demo = build_app(root)
+    port = free_port()
+    demo.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True, ssr_mode=False)
+    try:
+        with sync_api.sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
+            try:
+                page = browser.new_page(viewport={"width": 1400, "height": 1000})
+                page.goto(f"http://127.0.0.1:{port}/", wait_until="domcontentloaded")
+                expect = sync_api.expect
+                decision = page.locator("#lb-decision")
+                expect(decision).to_contain_text("pick minilm-l6-h384", timeout=90_000)
+                expect(decision).to_be_visible()
+                table = page.locator("#lb-table")
+                expect(table).to_contain_text("demo rank 95%", timeout=30_000)
+                expect(table).to_contain_text("demo P(best)")
+                expect(page.locator("#lb-table [role=gridcell]", has_text="2–3").first).to_be_visible()
+                page.screenshot(path=str(tmp_path / "decision.png"), full_page=True)
+                box = page.locator("#search textarea, #search input").first
+                box.fill("random")  # the leader hidden: the decision is among the untrained rows
+                box.press("Enter")
+                expect(decision).to_contain_text("pick ernie-random-small", timeout=30_000)
+                expect(decision).not_to_contain_text("minilm")
+                page.locator("#f-decision input").uncheck()
+                expect(table).not_to_contain_text("rank 95%", timeout=30_000)
+                expect(page.locator("#lb-note")).to_contain_text("3 model(s) shown")
+            finally:
+                browser.close()
+    finally:
+        demo.close()

@@ -28,11 +28,16 @@ def _rows(df) -> list[dict]:
 
 def test_leaderboard_endpoint(served):
     _, client = served
-    table, note, csv, sig, caveats = client.predict([], [], ["bert", "t5"], [], None, None, "", ["family"], "model",
-                                                    False, True, api_name="/leaderboard")
+    table, note, csv, sig, caveats, dec = client.predict([], [], ["bert", "t5"], [], None, None, "", ["family"],
+                                                         "model", False, True, api_name="/leaderboard")
     models = [r["model"] for r in _rows(table)]
     assert models == ["tiny-bert", "tiny-t5"]
     assert "2 model(s) shown, 2 hidden" in note and "≈" in note
+    # the decision (a new last output) and its columns (a new last control, on by default) are the view's: these two
+    # rows, and the significance rows compare only them
+    assert "2 row(s) shown" in dec and "pick **" in dec and "tiny-ernie" not in dec
+    assert {"demo P(best)", "demo rank 95%", "demo_ner P(best)"} <= set(table["headers"])
+    assert {r["model"] for r in _rows(sig)} | {r["next_model"] for r in _rows(sig)} <= {"tiny-bert", "tiny-t5"}
     import pandas as pd
 
     frame = pd.read_csv(csv)  # the filtered view as numbers: leaderboard.csv's columns, the shown rows
@@ -50,6 +55,9 @@ def test_leaderboard_endpoint(served):
     table, note, *_ = client.predict([], [], [], [], None, None, "", ["family"], None, True, False, lic, True, True,
                                      api_name="/leaderboard")
     assert [r["model"] for r in _rows(table)] == list(want["model"]) and f"{hidden} hidden" in note
+    table, *_ = client.predict([], [], [], [], None, None, "", ["family"], None, True, False, [], False, False, False,
+                               api_name="/leaderboard")  # the decision columns toggled off
+    assert not [h for h in table["headers"] if "P(best)" in h or "rank 95%" in h]
 
 
 def test_concurrent_downloads_each_get_their_own_rows(served):

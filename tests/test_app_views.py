@@ -146,3 +146,116 @@ def test_wiring_binds_by_name_and_keeps_gradio_positions():
     assert fn("t", "a", "b") == ("b", "a", "t: a b")
     assert fn("", "a", "b") == (None, None, "⚠ choose a task")
     assert bind(handler, inputs, {"msg": "M"}, msg="msg")("t", "a", "b") == "t: a b"
+
+
+# ------------------------------------------------------------------ the decision of the view (issue 25)
+
+@pytest.fixture(scope="module")
+def board(sample, tmp_path_factory):
+    """The app's handlers over the sample, and the controls' defaults by name."""
+    from webapp.board import CONTROLS
+    from webapp.handlers import Handlers
+    from webapp.source import resolve_source
+    from webapp.state import AppState
+
+    h = Handlers(AppState(resolve_source(sample)), tmp_path_factory.mktemp("csv"), 3)
+    return h, {c.name: c.default for c in CONTROLS}
+
+
+def test_the_decision_paragraph_names_the_leader_and_a_filter_that_hides_it_changes_it(board):
+    h, defaults = board
+    got = h.leaderboard_view(**defaults)
+    assert "**demo average**: pick **minilm-l6-h384**" in got["decision"] and "4 row(s) shown" in got["decision"]
+    assert "Left out: t5-random-small (untrained) (partial: 4/5 tasks)" in got["decision"]
+    hidden = h.leaderboard_view(**{**defaults, "search": "random"})  # the leader hidden: the decision is among these
+    assert "pick **ernie-random-small (untrained)**" in hidden["decision"] and "minilm" not in hidden["decision"]
+    assert "3 row(s) shown" in hidden["decision"]
+    assert h.leaderboard_view(**{**defaults, "search": "no such model"})["decision"] == "—"
+
+
+def test_the_toggle_adds_p_best_and_rank_interval_columns_per_shown_scope(board):
+    import pandas as pd
+
+    h, defaults = board
+    shown = h.leaderboard_view(**defaults)["table"]
+    data = h.state.view.data
+    scopes = ["demo", *data.tasks]
+    for s in scopes:
+        assert {f"{s} P(best)", f"{s} rank 95%"} <= set(shown.columns)
+    assert list(shown.columns).index("demo P(best)") == list(shown.columns).index("demo avg") + 1
+    by_row = shown.set_index("model")
+    assert by_row.loc["minilm-l6-h384", "demo P(best)"] == "1.00" and by_row.loc["minilm-l6-h384",
+                                                                               "demo rank 95%"] == "1"
+    assert by_row.loc["t5-random-small (untrained)", "demo P(best)"] == "—"  # partial: no part in the average's
+    assert by_row.loc["t5-random-small (untrained)", "demo_ner rank 95%"] == "—"  # not run
+    assert "–" in "".join(shown[[f"{t} rank 95%" for t in data.tasks]].values.ravel())  # an interval '2–3'
+    off = h.leaderboard_view(**{**defaults, "decision": False})["table"]
+    assert not [c for c in off.columns if "P(best)" in c or "rank 95%" in c]
+    assert list(off.columns) == [c for c in shown.columns if "P(best)" not in c and "rank 95%" not in c]
+    # a filter that hides every task hides their decision columns and the decision too
+    none = h.leaderboard_view(**{**defaults, "languages": ["zh"]})
+    assert not [c for c in none["table"].columns if "P(best)" in c] and none["decision"] == "—"
+    frame = pd.read_csv(h.leaderboard_view(**defaults)["csv"])  # the numbers carry the view's decision
+    assert frame.loc[frame["row"] == "minilm-l6-h384", "demo_p_best"].item() == 1.0
+    assert {"demo_rank_lo", "demo_rank_hi", "demo_ner_regret", "demo_ner_seeds_to_separate"} <= set(frame.columns)
+
+
+def test_marks_and_significance_rows_describe_the_rows_shown(board):
+    h, defaults = board
+    every = h.leaderboard_view(**defaults)
+    sig = every["significance"]
+    assert ("minilm-l6-h384", "ernie-random-small (untrained)") in set(zip(sig["model"], sig["next_model"]))
+    some = h.leaderboard_view(**{**defaults, "search": "random"})
+    shown = set(some["table"]["model"])
+    sig = some["significance"]
+    assert len(sig) and set(sig["model"]) | set(sig["next_model"]) <= shown
+    for task, pairs in sig.groupby("task"):  # each task: the rows shown with a score, one pair fewer
+        rows = some["table"].set_index("model")[task]
+        assert len(pairs) == (rows != "—").sum() - 1
+    cells = some["table"].set_index("model")
+    marked = set(zip(sig["model"], sig["task"]))
+    assert all(cells.loc[m, t].endswith(("≈", ">", "<")) for m, t in marked)
+    plain = h.leaderboard_view(**{**defaults, "search": "random", "markers": False})["table"].set_index("model")
+    assert not any(plain.loc[m, t].endswith(("≈", ">", "<")) for m, t in marked)
+
+
+def test_the_decision_says_it_is_being_computed_until_the_draws_are_ready(sample, tmp_path, monkeypatch):
+    from webapp.board import CONTROLS
+    from webapp.handlers import Handlers
+    from webapp.source import resolve_source
+    from webapp.state import AppState
+
+    monkeypatch.setenv("HARNESS_CACHE_DIR", str(tmp_path / "cold"))  # nothing cached
+    h = Handlers(AppState(resolve_source(sample)), tmp_path, 3)
+    defaults = {c.name: c.default for c in CONTROLS}
+    first = h.first_paint(**defaults)
+    assert "being computed" in first["decision"] and "being computed" in first["note"]
+    assert not [c for c in first["table"].columns if "P(best)" in c] and first["significance"].empty
+    h.warm_decision()
+    after = h.first_paint(**defaults)  # the page's redraw after warm_decision
+    assert "pick **minilm-l6-h384**" in after["decision"] and "being computed" not in after["note"]
+
+
+def test_a_folder_without_predictions_shows_no_decision(sample, tmp_path):
+    from webapp.board import CONTROLS
+    from webapp.handlers import Handlers
+    from webapp.source import resolve_source
+    from webapp.state import AppState
+
+    root = tmp_path / "no-preds"
+    shutil.copytree(sample, root, ignore=shutil.ignore_patterns(".leaderboard-index.json", "*.predictions.jsonl.gz"))
+    h = Handlers(AppState(resolve_source(root)), tmp_path, 3)
+    got = h.leaderboard_view(**{c.name: c.default for c in CONTROLS})
+    assert "no decision" in got["decision"] and "pick" not in got["decision"]
+    by_row = got["table"].set_index("model")
+    assert set(by_row["demo P(best)"]) == {"—"} and set(by_row["demo_ner rank 95%"]) == {"—"}
+    assert got["significance"].empty
+
+
+def test_a_click_on_a_decision_column_opens_its_task():
+    from leaderboard.filters import column_task
+
+    tasks = ["demo_ner", "demo_qa"]
+    assert column_task("demo_qa", tasks) == "demo_qa" and column_task("demo_ner P(best)", tasks) == "demo_ner"
+    assert column_task("demo_qa rank 95%", tasks) == "demo_qa"
+    assert column_task("demo avg", tasks) is None and column_task("demo P(best)", tasks) is None

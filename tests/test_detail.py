@@ -198,3 +198,55 @@ def test_every_kind_has_evidence_from_rows_alone():
     table = reg.task_kind.evidence(reg, [{"gold": g, "prediction": p} for g, p in
                                          [(0.0, 0.2), (1.0, None), (4.0, 3.0), (5.0, 5.0)]]).tables["by gold score"]
     assert table["n"].sum() == 4 and set(table.columns) == {"gold score", "n", "mae", "mean_prediction", "within 0.5"}
+
+
+def test_the_decision_plot_shows_the_rows_rank_and_gap_over_the_resamples(tmp_path, monkeypatch):
+    """Details: the spread of the row's rank and of its gap to the leader on its task and benchmark average, over
+    every row, with a caption giving P(best), rank interval, regret and seeds to separate (leaderboard.decision);
+    shown at once when the draws are ready, else filled in after them."""
+    import numpy as np
+
+    from leaderboard import decision
+    from webapp.details import DECISION_PENDING, DetailHandlers, decision_part
+    from webapp.detail_plots import decision_figure
+    from webapp.handlers import Handlers
+    from webapp.source import resolve_source
+    from webapp.state import AppState
+
+    monkeypatch.setenv("HARNESS_CACHE_DIR", str(tmp_path / "cold"))  # nothing cached: the draws are computed
+    root = tmp_path / "s"
+    shutil.copytree(SAMPLE_DIR, root, ignore=shutil.ignore_patterns(".leaderboard-index.json"))
+    dh = DetailHandlers(Handlers(AppState(resolve_source(root)), tmp_path, 3))
+    shown = dh.show("ernie-random-small (untrained)", "demo_sentiment")
+    assert shown["decision"] is None and shown["decision_note"] == DECISION_PENDING
+    after = dh.decision_after("ernie-random-small (untrained)", "demo_sentiment", shown["decision_note"])
+    fig, caption = after["decision"], after["decision_note"]
+    again = dh.show("ernie-random-small (untrained)", "demo_sentiment")  # the draws are ready now: at once
+    import gradio as gr
+
+    assert again["decision_note"] == caption and dh.decision_after("x", "y", caption) == {
+        "decision": gr.skip(), "decision_note": gr.skip()}  # nothing pending: left as shown
+    view = dh.h.state.view
+    assert "over all 4 rows" in caption and "filters do not apply" in caption
+    lines = caption.splitlines()[1:]
+    assert [line.split("**")[1] for line in lines] == ["demo_sentiment", "demo average"]
+    assert all(w in lines[0] for w in ("P(best)", "rank 95%", "expected regret", "seeds to separate"))
+    assert [a.text for a in fig.layout.annotations] == [
+        "demo_sentiment: rank of ernie-random-small (untrained)", "demo_sentiment: behind minilm-l6-h384 (pt)",
+        "demo average: rank of ernie-random-small (untrained)", "demo average: behind minilm-l6-h384 (pt)"]
+    dec = dict(decision.cell_decisions(view.draws(), view.data.table, "demo_sentiment"))["demo_sentiment"]
+    row = dec.get("ernie-random-small (untrained)")
+    ranks, gaps, _ = decision.row_spread(dec, row.label)
+    shares = dict(zip(fig.data[0].x, fig.data[0].y))  # the share of resamples at each rank, as the bars show it
+    assert sum(shares.values()) == pytest.approx(1.0) and shares == pytest.approx(
+        {r: float(np.mean(ranks == r)) for r in np.unique(ranks)})
+    assert sum(v for r, v in shares.items() if row.rank_lo <= r <= row.rank_hi) >= 0.95
+    assert list(fig.data[1].x) == pytest.approx(list(gaps))  # leader − row on every resample, in points
+    assert 0 < np.mean(gaps) <= row.regret + 1e-9  # the best of a resample is at least the leader
+    _, lead, what = decision.row_spread(dec, "minilm-l6-h384")
+    runner = dec.rows[1].label
+    assert what == f"lead over {runner}" and list(lead) == pytest.approx(list(dec.gaps()[1]))
+    # a row that takes no part says why, and draws only the scopes it is in
+    fig, caption = decision_part(view, "t5-random-small (untrained)", "demo_sentiment")
+    assert "takes no part in the decision (partial: 4/5 tasks)" in caption and len(fig.data) == 2
+    assert decision_figure("x", []) is None

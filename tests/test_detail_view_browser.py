@@ -68,6 +68,10 @@ def test_detail_view_opens_from_a_cell_with_curve_and_confusion_matrix(url, page
     expect(page.locator("#lb-note")).to_contain_text("4 model(s) shown", timeout=60_000)
     _cell(page, "83.1").click()  # MiniLM on demo_sentiment
     expect(page.locator("#detail-title")).to_contain_text("minilm-l6-h384 × demo_sentiment", timeout=60_000)
+    # the decision's plot: at once when its draws are ready, else filled in when they are
+    expect(page.locator("#detail-decision .js-plotly-plot")).to_have_count(1, timeout=60_000)
+    expect(page.locator("#detail-decision")).to_contain_text("rank of minilm-l6-h384")
+    expect(page.locator("#detail-decision-note")).to_contain_text("demo_sentiment: P(best)")
     expect(page.locator("#detail-curve .js-plotly-plot")).to_have_count(1, timeout=30_000)
     expect(page.locator("#detail-curve")).to_contain_text("training loss")
     expect(page.locator("#detail-matrix .js-plotly-plot")).to_have_count(1)

@@ -1,6 +1,6 @@
-"""The Leaderboard tab's layout and events: controls at the top (applied on change, kept in the page URL), the table
-(a cell opens its details), downloads, significance, caveats and plots with their scope; its page load and what a
-refresh redraws. Handlers: webapp.handlers (leaderboard_view takes the controls by name).
+"""The Leaderboard tab's layout and events: controls at the top (applied on change, kept in the page URL), the decision
+for the view above the table (a cell opens its details), downloads, significance, caveats and plots with their scope;
+its page load and what a refresh redraws. Handlers: webapp.handlers (leaderboard_view takes the controls by name).
 
 A control is declared once in CONTROLS (its name, URL parameter, type and default) and laid out in leaderboard_tab;
 the /leaderboard API takes the controls in CONTROLS order (clients call it by position: a new control goes last)."""
@@ -43,11 +43,12 @@ CONTROLS: tuple[Control, ...] = (  # the /leaderboard API's arguments, in order
     Control("licenses", "license", "list", []),
     Control("hide_untrained", "hide_untrained", "bool", False),
     Control("hide_partial", "hide_partial", "bool", False),
+    Control("decision", "decision", "bool", True),  # P(best) and rank interval columns
 )
 PARAMS = tuple((c.param, c.name, c.type) for c in CONTROLS)
 # the browser writes the non-default values to the URL (defaults of lists and booleans; an empty list is none)
 WRITE_JS = write_js(PARAMS, {c.name: c.default for c in CONTROLS if c.type in ("list", "bool") and c.default != []})
-OUTPUTS = ("table", "note", "csv", "significance", "caveats")  # the /leaderboard API's outputs, in order
+OUTPUTS = ("table", "note", "csv", "significance", "caveats", "decision")  # the /leaderboard API's outputs, in order
 PLOTS = ("params", "latency", "bars", "params_scope", "latency_scope", "bars_scope")  # the /plots API's, in order
 
 
@@ -73,8 +74,8 @@ def options(view: View) -> dict[str, list]:
 
 
 def _first_view(m: Mount) -> dict[str, dict[str, Any]]:
-    """The tab's outputs (table, note, CSV, significance, caveats) for the default view, as component arguments,
-    without waiting for the significance marks (they come with it when the cache has them)."""
+    """The tab's outputs (OUTPUTS) for the default view, as component arguments, without waiting for the decision's
+    draws (the decision and the marks come with it when the cache has them)."""
     try:
         got = m.h.leaderboard_view(wait=False, view=m.view, **{c.name: c.default for c in CONTROLS})
     except Exception:  # noqa: BLE001 - the page load draws it (and reports a problem) instead
@@ -108,6 +109,7 @@ def _controls(c: dict[str, list]) -> tuple[dict[str, Any], Any]:
             ctl["hide_partial"] = gr.Checkbox(label="hide partial rows (a benchmark task missing or failed)",
                                               value=False, elem_id="f-partial")
             ctl["markers"] = gr.Checkbox(label="significance markers (paired bootstrap)", value=True)
+            ctl["decision"] = gr.Checkbox(label="P(best) and rank intervals", value=True, elem_id="f-decision")
         apply = gr.Button("Apply filters", elem_id="apply", size="sm", scale=0)
     return {c.name: ctl[c.name] for c in CONTROLS}, apply
 
@@ -117,9 +119,10 @@ def leaderboard_tab(m: Mount) -> Board:
     view = m.view
     scopes, tasks = scope_choices(view), view.data.tasks
     controls, apply = _controls(view.choices)
-    # painted with the page itself (no round trip): the default view, marks if the significance cache has them; the
-    # page load then applies a shared link's filters and the marks
+    # painted with the page itself (no round trip): the default view, the decision and marks if the cache has the
+    # draws; the page load then applies a shared link's filters, the decision and the marks
     first = _first_view(m)
+    dec = gr.Markdown(**first["decision"], elem_id="lb-decision")
     note = gr.Markdown(**first["note"], elem_id="lb-note")
     table = gr.Dataframe(**first["table"], interactive=False, wrap=True, elem_id="lb-table",
                          label="leaderboard (click a score for its details)")
@@ -141,18 +144,18 @@ def leaderboard_tab(m: Mount) -> Board:
             n_lat = gr.Markdown(elem_id="plot-latency-scope")
     p_bars = gr.Plot(label="per-task bars", elem_id="plot-bars")
     n_bars = gr.Markdown(elem_id="plot-bars-scope")
-    marks_pending = gr.State(False)  # a redraw's significance marks were still being computed
+    pending = gr.State(False)  # a redraw's decision (and marks) were still being computed
 
-    outputs = {"table": table, "note": note, "csv": csv, "significance": sig, "caveats": cav}
+    outputs = {"table": table, "note": note, "csv": csv, "significance": sig, "caveats": cav, "decision": dec}
     plot_in = {"scope": scope, "task": p_task}
     plots = {"params": p_params, "latency": p_lat, "bars": p_bars, "params_scope": n_params,
              "latency_scope": n_lat, "bars_scope": n_bars}
     board = Board(controls=controls, results=outputs, plot_in=plot_in, plots=plots, table=table)
-    _wire(m, board, apply, marks_pending)
+    _wire(m, board, apply, pending)
     return board
 
 
-def _wire(m: Mount, board: Board, apply: Any, marks_pending: Any) -> None:
+def _wire(m: Mount, board: Board, apply: Any, pending: Any) -> None:
     """The tab's events, its page load, and what a refresh keeps, redraws and chains after."""
     h, ctl, outputs = m.h, board.controls, board.results
     # applied on the user's change (.input: a value set by the page load or a refresh redraws once, there); typing
@@ -173,11 +176,11 @@ def _wire(m: Mount, board: Board, apply: Any, marks_pending: Any) -> None:
         values.update(from_query(query, options(h.state.view), PARAMS))
         return {ctl[k]: v for k, v in values.items()}
 
-    # page load: the filters a shared link carries, the table (marks next: computed with no outputs, then a redraw
-    # with the filters as they are by then), the plots
+    # page load: the filters a shared link carries, the table (the decision and marks next: their draws computed with
+    # no outputs, then a redraw with the filters as they are by then), the plots
     m.demo.load(from_url, None, board.inputs, api_visibility="private").then(
         *bound(h.first_paint, ctl, outputs, "note"), api_visibility="private").then(
-        h.warm_significance, None, None, api_visibility="private").then(
+        h.warm_decision, None, None, api_visibility="private").then(
         *bound(h.leaderboard_view, ctl, outputs, "note"), api_visibility="private")
     event(m.demo.load, h.plots_view, board.plot_in, board.plots, "params_scope", api_visibility="private")
 
@@ -196,22 +199,22 @@ def _wire(m: Mount, board: Board, apply: Any, marks_pending: Any) -> None:
         lb = {c.name: values.get(c.name) for c in CONTROLS}
         out.update({outputs[k]: v for k, v in h.leaderboard_view(wait=False, view=view, **lb).items()})
         out.update({board.plots[k]: v for k, v in h.plots_view(scope, task, view).items()})
-        out[marks_pending] = bool(lb["markers"]) and view.significance(wait=False) is None
+        out[pending] = view.draws(wait=False) is None
         return out
 
     def choices(view: View) -> list[tuple[Any, list]]:
         return [*((ctl[k], v) for k, v in options(view).items() if k != "columns"),
                 (board.plot_in["scope"], scope_choices(view)), (board.plot_in["task"], view.data.tasks)]
 
-    def marks_after(pending: bool, *values: Any) -> dict:
-        """After a redraw whose significance marks were still being computed: wait for them and redraw."""
-        if not pending:
-            return {marks_pending: False}
+    def decision_after(was_pending: bool, *values: Any) -> dict:
+        """After a redraw whose decision (and marks) were still being computed: wait for them and redraw."""
+        if not was_pending:
+            return {pending: False}
         got = h.leaderboard_view(**by_name(ctl, values))
-        return {marks_pending: False, **{outputs[k]: v for k, v in got.items()}}
+        return {pending: False, **{outputs[k]: v for k, v in got.items()}}
 
     board.keep = {**ctl, **board.plot_in}
-    board.outputs = [marks_pending, *board.inputs, *flat(outputs), *flat(board.plot_in), *flat(board.plots)]
+    board.outputs = [pending, *board.inputs, *flat(outputs), *flat(board.plot_in), *flat(board.plots)]
     board.redraw, board.choices = redraw, choices
-    board.after = (marks_after, [marks_pending, *board.inputs], [marks_pending, *flat(outputs)])
+    board.after = (decision_after, [pending, *board.inputs], [pending, *flat(outputs)])
 

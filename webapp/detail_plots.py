@@ -1,9 +1,10 @@
-"""The Plotly figures of a cell's details (leaderboard.detail holds their data): the training curves and the
-kind's count matrix as a heatmap."""
+"""The Plotly figures of a cell's details (leaderboard.detail holds their data): the training curves, the kind's count
+matrix as a heatmap, and the decision's spread of the row's rank and of its gap to the leader (leaderboard.decision)."""
 from __future__ import annotations
 
-from typing import Optional
+from typing import Optional, Sequence
 
+import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
@@ -48,3 +49,32 @@ def detail_matrix_figure(detail: CellDetail) -> Optional[go.Figure]:
     if detail.matrix is None:
         return None
     return matrix_figure(detail.matrix, f"{detail.matrix_title} · {detail.run}")
+
+
+# (scope name, the row's rank on each resample, its gap on each resample in points, what the gap is)
+Spread = tuple[str, np.ndarray, np.ndarray, str]
+
+
+def decision_figure(label: str, spreads: Sequence[Spread]) -> Optional[go.Figure]:
+    """Per scope (a row of panels): the share of resamples giving the row each rank, and the histogram of its gap
+    to the leader (or, for the leader, its lead over the runner-up) in points; None when there is no scope."""
+    from plotly.subplots import make_subplots
+
+    if not spreads:
+        return None
+    titles = [t for name, _, _, what in spreads for t in (f"{name}: rank of {label}", f"{name}: {what} (pt)")]
+    fig = make_subplots(rows=len(spreads), cols=2, subplot_titles=titles, vertical_spacing=0.3 / len(spreads),
+                        horizontal_spacing=0.12)
+    for i, (name, ranks, gaps, what) in enumerate(spreads, start=1):
+        values, counts = np.unique(np.asarray(ranks, dtype=int), return_counts=True)
+        fig.add_trace(go.Bar(x=values, y=counts / counts.sum(), name=f"{name} rank", showlegend=False,
+                             hovertemplate="rank %{x}: %{y:.1%} of resamples<extra></extra>"), row=i, col=1)
+        fig.add_trace(go.Histogram(x=np.asarray(gaps, dtype=float), histnorm="probability", nbinsx=40,
+                                   name=f"{name} gap", showlegend=False,
+                                   hovertemplate="%{x} pt: %{y:.1%} of resamples<extra></extra>"), row=i, col=2)
+        fig.update_xaxes(title_text="rank", dtick=1, row=i, col=1)
+        fig.update_xaxes(title_text="points", row=i, col=2)
+        fig.update_yaxes(title_text="share of resamples", tickformat=".0%", row=i, col=1)
+        fig.update_yaxes(tickformat=".0%", row=i, col=2)
+    fig.update_layout(height=260 * len(spreads) + 80, margin={"l": 60, "r": 20, "t": 50, "b": 40}, bargap=0.1)
+    return fig

@@ -1,5 +1,6 @@
 """The Details tab: the evidence behind one cell (leaderboard.detail, drawn by webapp.detail_plots), opened from a
-leaderboard cell or picked here.
+leaderboard cell or picked here, and where the row stands in the decision of its task and benchmark average
+(leaderboard.decision: the spread of its rank and of its gap to the leader over the resamples).
 
 Everything comes from the result files and saved predictions (no model is loaded)."""
 from __future__ import annotations
@@ -9,9 +10,11 @@ from typing import Any, Optional
 import gradio as gr
 import pandas as pd
 
+from leaderboard import decision
 from leaderboard.detail import CellDetail, cell_detail, errors
+from leaderboard.filters import column_task
 
-from .detail_plots import curve_figure, detail_matrix_figure
+from .detail_plots import curve_figure, decision_figure, detail_matrix_figure
 from .downloads import plain_label
 from .board import Board
 from .handlers import Handlers
@@ -48,6 +51,28 @@ def _title_md(d: CellDetail) -> str:
     return f"{head}\n{meta}" + (f"\n\nEvidence below: run **{d.run}**." if d.run else "") + probs
 
 
+DECISION_PENDING = ("_The decision (P(best), rank intervals) is being computed from the saved test predictions; it "
+                    "appears here when ready._")
+
+
+def decision_part(view: View, label: str, task: str, wait: bool = False) -> tuple[Any, str]:
+    """The row's place in the decision of ``task`` and of its benchmark average, over every row of the board (the
+    Details tab has no filters): a figure (webapp.detail_plots.decision_figure) and a caption, one line per scope;
+    (None, DECISION_PENDING) while the draws are being computed (``wait`` False)."""
+    draws = view.draws(wait)
+    if draws is None:
+        return None, DECISION_PENDING
+    scopes = decision.cell_decisions(draws, view.data.table, task)
+    spreads = [(name, *got) for name, dec in scopes if (got := decision.row_spread(dec, label)) is not None]
+    if not scopes:
+        return None, "_No decision: this task has no benchmark on the board._"
+    n = len(view.data.table)
+    head = (f"Decision over all {n} rows of the board (the Leaderboard's filters do not apply here), "
+            f"{scopes[0][1].n_resamples:,} resamples of the test examples and of each row's runs:")
+    return decision_figure(label, spreads), "\n".join([head, *(f"- {decision.row_line(dec, label, name)}"
+                                                                for name, dec in scopes)])
+
+
 class DetailHandlers:
     """The tab's handlers over the app's state."""
 
@@ -66,13 +91,22 @@ class DetailHandlers:
         ev_title, ev = next(iter(d.tables.items()), ("", pd.DataFrame()))
         cmd = "\n".join(x for x in (f"# models.yaml entry:\n{d.models_entry}" if d.models_entry else "", d.command)
                         if x)
-        return {"title": _title_md(d), "runs": d.runs.round(4), "curve": curve_figure(d.curve),
+        fig, caption = decision_part(view, row, task)
+        return {"title": _title_md(d), "decision": fig, "decision_note": caption, "runs": d.runs.round(4),
+                "curve": curve_figure(d.curve),
                 "curve_note": d.curve_note, "run": gr.Dropdown(choices=d.run_choices, value=d.run),
                 "matrix": detail_matrix_figure(d),
                 "evidence": gr.Dataframe(value=ev.round(4), label=ev_title or "evidence"),
                 "evidence_note": d.evidence_note, "gold_class": gr.Dropdown(choices=classes, value=cls),
                 "errors": errors(d, cls or None).round(4), "fit": d.tokenizer.round(4), "fit_note": _fit_md(d),
                 "provenance": _provenance_md(d), "command": cmd, "command_note": d.command_note}
+
+    def decision_after(self, row, task, note) -> dict[str, Any]:
+        """After ``show`` said the decision is being computed (``note``): wait for its draws and draw it."""
+        if note != DECISION_PENDING:
+            return {"decision": gr.skip(), "decision_note": gr.skip()}
+        fig, caption = decision_part(self.h.state.view, row, task, wait=True)
+        return {"decision": fig, "decision_note": caption}
 
     def errors_only(self, row, task, run, gold_class) -> dict[str, Any]:
         view = self.h.state.view
@@ -89,9 +123,8 @@ class DetailHandlers:
         label = plain_label(shown.iloc[row_i, 0])
         column = str(shown.columns[col_i]) if col_i < len(shown.columns) else ""
         tasks = view.data.tasks
-        if column in tasks:
-            task = column
-        else:  # another column: the first task the row has a score on
+        task = column_task(column, tasks)  # a score or its P(best) / rank interval
+        if task is None:  # another column: the first task the row has a score on
             r = view.data.table[view.data.table["row"] == label]
             task = next((t for t in tasks if not r.empty and t in r and pd.notna(r.iloc[0][t])), tasks[0] if tasks
                         else None)
@@ -113,6 +146,9 @@ def details_tab(m: Mount) -> Tab:
         go = gr.Button("Show details", elem_id="d-show", scale=0)
     out: dict[str, Any] = {}
     out["title"] = gr.Markdown(elem_id="detail-title")
+    gr.Markdown("#### Where the row stands in the decision")  # outputs last (the /details API's order)
+    dec_plot = gr.Plot(label="its rank and its gap to the leader over the resamples", elem_id="detail-decision")
+    dec_note = gr.Markdown(elem_id="detail-decision-note")
     out["runs"] = gr.Dataframe(interactive=False, wrap=True, label="every seed and fold", elem_id="detail-runs")
     gr.Markdown("#### Training curve")
     out["curve"] = gr.Plot(label="loss per logging step, validation score per evaluation", elem_id="detail-curve")
@@ -134,12 +170,16 @@ def details_tab(m: Mount) -> Tab:
     gr.Markdown("#### Reproduce")
     out["command"] = gr.Code(language="shell", label="command", elem_id="detail-command")
     out["command_note"] = gr.Markdown(elem_id="detail-command-note")
+    out["decision"], out["decision_note"] = dec_plot, dec_note
     picked = {"row": row, "task": task}
     chosen = {**picked, "run": run, "gold_class": gold_class}
-    event(go.click, dh.show, chosen, out, "title", api_name="details")
+    # each show is followed by the decision when its draws were still being computed
+    after = bound(dh.decision_after, {**picked, "note": dec_note}, {"decision": dec_plot, "decision_note": dec_note})
+    event(go.click, dh.show, chosen, out, "title", api_name="details").then(*after, api_visibility="private")
     for picker in (row, task):  # a pick here (.input: the user's, not a click on the leaderboard's, below)
-        event(picker.input, dh.show, picked, out, "title", api_visibility="private")
-    event(run.input, dh.show, chosen, out, "title", api_visibility="private")
+        event(picker.input, dh.show, picked, out, "title", api_visibility="private").then(
+            *after, api_visibility="private")
+    event(run.input, dh.show, chosen, out, "title", api_visibility="private").then(*after, api_visibility="private")
     event(gold_class.input, dh.errors_only, chosen, {"errors": out["errors"]}, "errors", api_visibility="private")
 
     board = m.mounted.get("leaderboard")
@@ -151,7 +191,7 @@ def details_tab(m: Mount) -> Tab:
             return {row: got["row"], task: got["task"], m.tabs: gr.Tabs(selected="details")}
 
         board.table.select(from_cell, board.table, [row, task, m.tabs], api_visibility="private").then(
-            *bound(dh.show, picked, out, "title"), api_visibility="private")
+            *bound(dh.show, picked, out, "title"), api_visibility="private").then(*after, api_visibility="private")
 
     def redraw(view: View, kept: dict[str, Any]) -> dict[Any, Any]:
         rows = list(view.data.table["row"]) if "row" in view.data.table else []

@@ -12,11 +12,12 @@ from typing import Any, Optional
 import gradio as gr
 import pandas as pd
 
-from leaderboard.columns import UNK_WARN
+from leaderboard import decision
+from leaderboard.columns import MISSING, UNK_WARN
 from leaderboard.compare import disagreements, right_choices
 from leaderboard.failures import summary as failure_summary
-from leaderboard.filters import Filters, caveats_markdown, filter_table, visible_tasks
-from leaderboard.significance import NOTE as SIG_NOTE, tie_markers
+from leaderboard.filters import Filters, caveats_markdown, filter_table, shown_rows, visible_tasks
+from leaderboard.significance import COLUMNS as SIG_COLUMNS, NOTE as SIG_NOTE, pairs_table, tie_markers
 
 from .downloads import numeric_csv_download
 from .playground import example_inputs, form, run_compare
@@ -59,6 +60,29 @@ def linked(shown: pd.DataFrame, links: dict[str, str]) -> Any:
     return gr.Dataframe(value=out, datatype=["markdown"] + ["str"] * (len(out.columns) - 1))
 
 
+def _flat(vis: dict[str, list[str]]) -> list[str]:
+    return [t for ts in vis.values() for t in ts]
+
+
+def decision_md(decisions: dict[str, Any], vis: dict[str, list[str]], n_rows: int, pending: bool = False) -> str:
+    """The decision above the table: one paragraph per shown benchmark average, or per shown task where its
+    benchmark has no average decided (leaderboard.decision.paragraph); '—' when nothing is shown."""
+    if pending:
+        return ("_The decision for this view (P(best), the 95% set for the best, rank intervals): being computed "
+                "from the saved test predictions; it appears in a moment._")
+    parts = []
+    for b, tasks in vis.items():
+        if b in decisions:
+            parts.append(decision.paragraph(decisions[b], f"{b} average"))
+        else:
+            parts += [decision.paragraph(decisions[t]) for t in tasks if t in decisions]
+    if not parts or not n_rows:
+        return MISSING
+    head = (f"_The decision over the {n_rows} row(s) shown (a filter is a constraint: it decides among those; "
+            "the About tab says how)._")
+    return "\n\n".join([head, *parts])
+
+
 def scope_choices(view: View) -> list[str]:
     return list(view.choices.get("benchmarks", [])) + view.data.tasks
 
@@ -72,38 +96,66 @@ class Handlers:
     # ---------------------------------------------------------------- leaderboard and plots
     def leaderboard_view(self, wait: bool = True, view: Optional[View] = None, **values: Any) -> dict[str, Any]:
         """The /leaderboard API, the controls by name (webapp.board.CONTROLS): the filtered table (model names linked
-        to their Hub pages), a note, the numeric CSV, the significance rows and the caveats."""
+        to their Hub pages), a note, the numeric CSV, the significance rows, the caveats and the decision.
+
+        The decision (leaderboard.decision) is over the rows and tasks the filters show: its paragraph, the table's
+        P(best) and rank interval columns (the "decision" toggle), the marks and the significance rows all come from
+        it, so a filter that hides the leader changes them. ``wait`` False: when the draws are not cached yet, the
+        view says they are being computed (the page's chain then waits for them and redraws)."""
         v = values.get
         view = view or self.state.view
         data = view.data
-        mark = v("markers")
-        sig = view.significance(wait) if mark else pd.DataFrame()
-        pending = sig is None
-        sig = pd.DataFrame() if pending else sig
-        f = Filters(v("languages") or [], v("benchmarks") or [], v("families") or [], v("methods") or [],
-                    v("min_params"), v("max_params"), v("search") or "", v("columns") or [], v("sort_by"),
-                    bool(v("descending")), tie_markers(sig) if len(sig) else {}, v("licenses") or [],
-                    bool(v("hide_untrained")), bool(v("hide_partial")))
+        f = Filters(languages=v("languages") or [], benchmarks=v("benchmarks") or [],
+                    families=v("families") or [], methods=v("methods") or [], min_params_m=v("min_params"),
+                    max_params_m=v("max_params"), search=v("search") or "", columns=v("columns") or [],
+                    sort_by=v("sort_by"), descending=bool(v("descending")), licenses=v("licenses") or [],
+                    hide_untrained=bool(v("hide_untrained")), hide_partial=bool(v("hide_partial")))
+        draws, decisions = self.view_decisions(view, f, wait)
+        pending = draws is None
+        sig = pairs_table(decisions, draws) if decisions else pd.DataFrame(columns=SIG_COLUMNS)
+        if v("markers"):
+            f.markers = tie_markers(sig)
+        if v("decision"):
+            f.decision = decision.table_cells(decisions)
         shown, hidden = filter_table(data.table, data.task_info, f)
-        vis = [t for ts in visible_tasks(data.table, data.task_info, f).values() for t in ts]
-        path = numeric_csv_download(shown, data.table, self.csv_dir)
+        vis = visible_tasks(data.table, data.task_info, f)
+        numbers = decision.with_decisions(data.table, decisions) if decisions else data.table
+        path = numeric_csv_download(shown, numbers, self.csv_dir)
         note = (f"**{len(shown)} model(s) shown, {hidden} hidden by the filters.** Rows: model, with the method "
                 "in brackets when it is not plain fine-tuning. Cells: main score ×100, mean ± std (n seeds); "
                 f"⚠UNK: the tokenizer maps over {UNK_WARN:.0%} of the task's tokens to [UNK]. ⚙: a hyperparameter "
                 "search chose the setting on the validation split. Click a score for its evidence (Details tab); "
                 "the About tab says how every number is computed. ")
-        if mark:
-            note += "_Significance marks: being computed; they appear in a moment._ " if pending else SIG_NOTE
-        sig_view = sig[sig["task"].isin(vis)].round(4) if len(sig) else pd.DataFrame()
-        return {"table": linked(shown, view.links), "note": note, "csv": path, "significance": sig_view,
-                "caveats": caveats_markdown(data.task_info, vis)}
+        if pending:
+            note += "_Significance marks, P(best) and rank intervals: being computed; they appear in a moment._ "
+        else:
+            if v("decision"):
+                note += ("P(best): the share of resamples in which the row is best; rank 95%: the range of its rank "
+                         "over them; both over the rows shown (—: the row takes no part in that decision). ")
+            if v("markers"):
+                note += SIG_NOTE
+        return {"table": linked(shown, view.links), "note": note, "csv": path,
+                "significance": sig.round(4), "caveats": caveats_markdown(data.task_info, _flat(vis)),
+                "decision": decision_md(decisions, vis, len(shown), pending)}
+
+    @staticmethod
+    def view_decisions(view: View, f: Filters, wait: bool = True) -> tuple[Optional[dict], dict[str, Any]]:
+        """The draws and the decisions of the rows and tasks ``f`` shows (scope -> leaderboard.decision.Decision);
+        (None, {}) while the draws are still being computed (``wait`` False and the draws not cached)."""
+        data = view.data
+        draws = view.draws(wait)
+        if draws is None or data.table.empty or "model" not in data.table:
+            return draws, {}
+        vis, rows = shown_rows(data.table, data.task_info, f)
+        return draws, decision.view_decisions(draws, data.table, rows, vis)
 
     def first_paint(self, **values: Any) -> dict[str, Any]:
-        """The view without waiting for the significance marks (the page load's, after a shared link's filters)."""
+        """The view without waiting for the decision's draws (the page load's, after a shared link's filters)."""
         return self.leaderboard_view(wait=False, **values)
 
-    def warm_significance(self) -> None:
-        self.state.view.significance()
+    def warm_decision(self) -> None:
+        """Compute (or read from the cache) the draws the decision and the marks need, with no output."""
+        self.state.view.draws()
 
     def plots_view(self, scope, task, view: Optional[View] = None) -> dict[str, Any]:
         """Score vs parameters and vs latency on ``scope``, bars on ``task``, and under each what it leaves out."""

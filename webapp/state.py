@@ -11,14 +11,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Optional
 
-import pandas as pd
-
 from harness.errors import HarnessError
 from leaderboard import sig_cache
 from leaderboard.data import AppData, load_app_data
 from leaderboard.filters import choices
 from leaderboard.result_files import stat_results
-from leaderboard.significance import significance_table
 from leaderboard.table import RUN_KEYS
 
 from .playground import CheckpointCache, Playground
@@ -89,11 +86,6 @@ class View:
             if "draws" not in self._sig:
                 self._sig["draws"] = sig_cache.draws_of(self.data)
             return self._sig["draws"]
-
-    def significance(self, wait: bool = True) -> Optional[pd.DataFrame]:
-        """The adjacent-pair table of every task over all rows, from the draws; None as ``draws`` gives it."""
-        draws = self.draws(wait)
-        return None if draws is None else significance_table(self.data, draws)
 
     def _sig_key(self) -> str:
         if "key" not in self._memo:
