@@ -10,6 +10,7 @@ and the `*.predictions.jsonl.gz` beside each) and writes, gzipped JSON:
                       "ids": [sorted example ids], "gold": [gold per id],
                       "rows": {ROW_LABEL: {"model", "revision", "method", "config_hash",
                                            "scores": {SEED: main score of the record},
+                                           "seconds": {SEED: the run's wall seconds (execution record)},
                                            "runs": {SEED: [prediction per id, in the order of ids]}}}}}}
 
 Checks as it goes, and fails (exit 1) unless: every row has the same seeds on every task, every run of a task
@@ -79,12 +80,14 @@ def extract(output_dir: Path) -> dict:
         gold_by_id: dict = {}
         for r in agg[agg.task == task].sort_values("row").itertuples():
             files = prediction_files(data, task, r.model, r.revision, r.method)
-            runs, scores = {}, {}
+            runs, scores, seconds = {}, {}, {}
             for seed, path in files.items():
                 preds = read_predictions(path)
                 rec = read_json(path.with_name(path.name.replace(".predictions.jsonl.gz", ".json")))
                 shas.add(rec["environment"]["git_sha"])
                 scores[str(seed)] = rec["metrics"]["main"]
+                ex = rec["execution"]
+                seconds[str(seed)] = round(ex["finished_at"] - ex["started_at"], 1)
                 by_id = {}
                 for p in preds:
                     if p["id"] in by_id:
@@ -99,7 +102,8 @@ def extract(output_dir: Path) -> dict:
                 runs[str(seed)] = [by_id[i] for i in entry["ids"]]
             seeds_all.add(tuple(sorted(runs, key=int)))
             entry["rows"][r.row] = {"model": r.model, "revision": r.revision, "method": r.method,
-                                    "config_hash": r.config_hash, "scores": scores, "runs": runs}
+                                    "config_hash": r.config_hash, "scores": scores, "seconds": seconds,
+                                    "runs": runs}
         entry["gold"] = [gold_by_id[i] for i in entry["ids"]]
         tasks[task] = entry
     if len(seeds_all) != 1:
