@@ -11,9 +11,10 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from leaderboard import decision, sig_cache
 from leaderboard.columns import distinct_row_labels
 from leaderboard.data import load_app_data
-from leaderboard.filters import Filters, filter_table
+from leaderboard.filters import Filters, filter_table, shown_rows
 from leaderboard.report import write_tables
 from leaderboard.table import aggregate, leaderboard
 from webapp.downloads import FLOAT_FORMAT, csv_download, numeric_csv_download, numeric_rows, plain_label
@@ -187,7 +188,21 @@ def test_scope_note_names_failed_runs():
 
 # ------------------------------------------------------------------ downloads
 
-def _check_numeric(path: str, shown: pd.DataFrame, csv_file: Path) -> pd.DataFrame:
+DECISION_SUFFIXES = ("_p_best", "_in_set", "_rank_lo", "_rank_hi", "_regret", "_seeds_to_separate")
+
+
+def _view_numbers(data, f: Filters):
+    """The shown rows and the table the app's download is cut from: the decision columns over the view's rows and
+    tasks, as webapp.handlers.leaderboard_view builds it."""
+    shown, _ = filter_table(data.table, data.task_info, f)
+    vis, rows = shown_rows(data.table, data.task_info, f)
+    decisions = decision.view_decisions(sig_cache.draws_of(data), data.table, rows, vis)
+    return shown, decision.with_decisions(data.table, decisions)
+
+
+def _check_numeric(path: str, shown: pd.DataFrame, csv_file: Path, same_decision: bool = True) -> pd.DataFrame:
+    """The download holds leaderboard.csv's columns and the shown rows' numbers; the decision columns equal the
+    file's only where the view shows every row and task (``same_decision``): a filter changes the decision."""
     text = Path(path).read_text(encoding="utf-8")
     assert "±" not in text and "(n=" not in text and "⚠" not in text
     back, ref = pd.read_csv(path), pd.read_csv(csv_file)
@@ -197,26 +212,35 @@ def _check_numeric(path: str, shown: pd.DataFrame, csv_file: Path) -> pd.DataFra
         assert back[t].dtype == float and back[f"{t}_std"].dtype == float, t
         n = back[f"{t}_n"].dropna()
         assert pd.api.types.is_numeric_dtype(n) and (n == n.round()).all() and (n >= 1).all(), t
-    pd.testing.assert_frame_equal(back, ref.set_index("row").loc[list(shown["model"])].reset_index(),
-                                  check_dtype=False)
+    ref = ref.set_index("row").loc[list(shown["model"])].reset_index()
+    keep = [c for c in ref.columns if same_decision or not c.endswith(DECISION_SUFFIXES)]
+    pd.testing.assert_frame_equal(back[keep], ref[keep], check_dtype=False)
     return back
 
 
 def test_filtered_download_is_numbers_equal_to_leaderboard_csv(two_methods, tmp_path):
     d = two_methods
     f = Filters(search="minilm", sort_by="demo_qa", descending=False)
-    shown, hidden = filter_table(d.table, d.task_info, f)
-    assert list(shown["model"]) == [MINILM_P, MINILM] and hidden == 4
-    back = _check_numeric(numeric_csv_download(shown, d.table, tmp_path), shown, d.root / "leaderboard.csv")
+    shown, numbers = _view_numbers(d, f)
+    assert list(shown["model"]) == [MINILM_P, MINILM]
+    back = _check_numeric(numeric_csv_download(shown, numbers, tmp_path), shown, d.root / "leaderboard.csv",
+                          same_decision=False)
     assert list(back["demo_qa_n"]) == [2, 1] and back.loc[0, "demo_qa_std"] > 0
     assert back["demo_qa_n"].dtype == int
-    everything, _ = filter_table(d.table, d.task_info, Filters(columns=["family", "revision"]))
-    _check_numeric(numeric_csv_download(everything, d.table, tmp_path), everything, d.root / "leaderboard.csv")
+    # the decision is the view's: over the rows shown that have saved predictions (the prompt copies have none,
+    # so they take no part), P(best) sums to 1 and no rank goes past their number
+    part = back["demo_qa_p_best"].notna()
+    assert list(back.loc[part, "row"]) == [MINILM] and back["demo_qa_p_best"].sum() == pytest.approx(1.0, abs=1e-3)
+    assert back.loc[part, "demo_qa_rank_hi"].max() == 1 and back.loc[~part, "demo_qa_rank_hi"].isna().all()
+    full = pd.read_csv(d.root / "leaderboard.csv")
+    assert full["demo_qa_rank_hi"].max() > 2  # over every row the ranks go further: the filter changed it
+    shown, numbers = _view_numbers(d, Filters(columns=["family", "revision"]))
+    _check_numeric(numeric_csv_download(shown, numbers, tmp_path), shown, d.root / "leaderboard.csv")
 
 
 def test_sample_download_equals_the_bundled_csv(sample, tmp_path):
-    shown, _ = filter_table(sample.table, sample.task_info, Filters(sort_by="model", descending=False))
-    back = _check_numeric(numeric_csv_download(shown, sample.table, tmp_path), shown, SAMPLE / "leaderboard.csv")
+    shown, numbers = _view_numbers(sample, Filters(sort_by="model", descending=False))
+    back = _check_numeric(numeric_csv_download(shown, numbers, tmp_path), shown, SAMPLE / "leaderboard.csv")
     assert pd.isna(back.set_index("row").loc[T5, "demo_ner"])  # missing stays empty, not '—'
 
 

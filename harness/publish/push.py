@@ -134,9 +134,11 @@ def push(output_dir: Path, results_repo: str, *, checkpoints: str = "best", mode
     with hub.hub_errors(where):
         api.whoami()
     plan = make_plan(Path(output_dir), results_repo, checkpoints, model_repo_prefix)
-    rep = report(load_app_data(plan.output_dir))  # the tables and the decision the cards cite
     with hub.hub_errors(where):
         results_exists = hub.check_repo_type(api, results_repo, "dataset")
+    # the tables and the decision the cards cite; after the checks, as it may write the folder's caches
+    rep = report(load_app_data(plan.output_dir))
+    with hub.hub_errors(where):
         # model repos are named by our rule: a dataset or Space of the same name is another repo, no conflict
         exists = {c.repo_id: api.repo_exists(c.repo_id, repo_type="model") for c in plan.checkpoints}
         licences: dict[str, Optional[str]] = {}
