@@ -23,8 +23,9 @@ from typing import Any, Callable, Optional
 import numpy as np
 
 from .errors import HarnessError, did_you_mean
-from .scoring import (Resamples, check_sentences, confusion, entity_counts, fill_unparseable, label_f1, mcc_of, pearson_r, qa_best,
-                      spearman_drawn, spearman_rho, text_counts, text_scores)
+from .scoring import (Resamples, check_sentences, confusion, drawn_ranks, entity_counts, fill_unparseable, label_f1,
+                      mcc_of, pearson_drawn, pearson_r, qa_best, spearman_drawn, spearman_rho, text_counts,
+                      text_scores)
 from .specs import TaskSpec
 
 logger = logging.getLogger(__name__)
@@ -170,7 +171,7 @@ def _score(name: str, predictions: list, references: list, task: TaskSpec) -> fl
 def _mean(per: np.ndarray, idx: Any, task: TaskSpec) -> Any:
     """A per-example metric's score: the mean of the selected examples' scores (of Resamples: each resample's)."""
     if isinstance(idx, Resamples):
-        return per[idx.idx].mean(axis=-1)
+        return idx.mean(per)
     return float(per.mean() if idx is None else per[idx].mean())
 
 
@@ -242,16 +243,18 @@ def _values(predictions: list, references: list, task: TaskSpec, inputs: Optiona
 
 def _correlation(kind: str, corr: Callable[[np.ndarray, np.ndarray], float],
                  drawn: Callable[..., np.ndarray]) -> ScoreFn:
-    """A correlation of the selected examples; constant inputs (undefined correlation) score 0.0. A matrix of
-    Resamples: one correlation per resample (constant ones 0.0), by ``drawn`` (the values, the drawn values of the
-    resamples that are not constant, the Resamples and which those are)."""
+    """A correlation of the selected examples; constant inputs (undefined correlation) score 0.0. Of Resamples: one
+    correlation per resample (constant ones 0.0), by ``drawn`` (the values, the Resamples and which resamples are
+    not constant)."""
+    def varies(v: np.ndarray, res: Resamples) -> np.ndarray:
+        return res.shared(("varies", v.tobytes()), lambda: np.ptp(v[res.idx], axis=-1) > 0)
+
     def score(values: tuple, idx: Any, task: TaskSpec) -> Any:
         if isinstance(idx, Resamples):
-            x, y = values[0][idx.idx], values[1][idx.idx]
-            ok = (np.ptp(x, axis=-1) > 0) & (np.ptp(y, axis=-1) > 0) & (x.shape[-1] >= 2)
+            ok = varies(values[0], idx) & varies(values[1], idx) & (idx.idx.shape[-1] >= 2)
             out = np.zeros(len(idx))
             if ok.any():
-                out[ok] = drawn(values, x[ok], y[ok], idx, ok)
+                out[ok] = drawn(values, idx, ok)
             return out
         x, y = values if idx is None else (values[0][idx], values[1][idx])
         if len(x) < 2 or np.ptp(x) == 0 or np.ptp(y) == 0:
@@ -263,10 +266,13 @@ def _correlation(kind: str, corr: Callable[[np.ndarray, np.ndarray], float],
     return score
 
 
-pearson = register_resampled("pearson", _values, _correlation("pearson", pearson_r, lambda values, x, y, res, ok: pearson_r(x, y)),
+pearson = register_resampled("pearson", _values, _correlation(
+    "pearson", pearson_r, lambda values, res, ok: pearson_drawn(*values, res.counts[ok])),
                              resampled_as="correlation", batched=True)
 spearman = register_resampled("spearman", _values, _correlation(
-    "spearman", spearman_rho, lambda values, x, y, res, ok: spearman_drawn(*values, res.counts[ok])),
+    "spearman", spearman_rho, lambda values, res, ok: spearman_drawn(
+        *values, res.counts[ok], res.shared(("ranks", values[1].tobytes()),
+                                            lambda: drawn_ranks(values[1], res.counts))[ok])),
                               resampled_as="correlation", batched=True)
 
 

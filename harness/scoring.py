@@ -31,6 +31,13 @@ class Resamples:
 
     def __init__(self, idx: np.ndarray, n: int):
         self.idx, self.n = np.asarray(idx), n
+        self.memo: dict[Any, Any] = {}  # what every run of the task shares (the gold values' drawn ranks)
+
+    def shared(self, key: Any, make: Any) -> Any:
+        """``make()``, computed once for these resamples under ``key``."""
+        if key not in self.memo:
+            self.memo[key] = make()
+        return self.memo[key]
 
     def __len__(self) -> int:
         return len(self.idx)
@@ -40,6 +47,10 @@ class Resamples:
         b = len(self.idx)
         flat = (self.idx.astype(np.int64) + (np.arange(b, dtype=np.int64) * self.n)[:, None]).ravel()
         return np.bincount(flat, minlength=b * self.n).reshape(b, self.n).astype(np.float64)
+
+    def mean(self, per: np.ndarray) -> np.ndarray:
+        """The mean of per-example values over each resample's drawn examples (one matrix product)."""
+        return self.counts @ np.asarray(per, dtype=np.float64) / self.idx.shape[-1]
 
 
 # ---------------------------------------------------------------- regression outputs
@@ -69,11 +80,22 @@ def check_sentences(predictions: list, references: list) -> None:
     check_consistent_length(references, predictions)
 
 
-def entity_counts(pred: list, gold: list) -> tuple[int, int, int]:
-    """(true positives, predicted, gold) entities of one sentence, as seqeval's default mode counts them."""
+@functools.lru_cache(maxsize=1 << 16)
+def _entities(tags: tuple) -> tuple[tuple[str, int, int], ...]:
     from seqeval.metrics.sequence_labeling import get_entities
 
-    p, g = set(get_entities(list(pred or []))), set(get_entities(list(gold or [])))
+    return tuple(get_entities(list(tags)))
+
+
+def entities(tags: Optional[list]) -> tuple[tuple[str, int, int], ...]:
+    """The (type, start, end) entities of one tag sequence, by seqeval's get_entities (default mode); remembered,
+    as the same gold sequences (and mostly the same predictions) come back for every run of a task."""
+    return _entities(tuple(tags or ()))
+
+
+def entity_counts(pred: list, gold: list) -> tuple[int, int, int]:
+    """(true positives, predicted, gold) entities of one sentence, as seqeval's default mode counts them."""
+    p, g = set(entities(pred)), set(entities(gold))
     return len(p & g), len(p), len(g)
 
 
@@ -81,17 +103,19 @@ def text_counts(tokens: list[str], pred: list, gold: list, types: list[str]) -> 
     """(true positives, false positives, false negatives) per entity type of one sentence, as CLUENER2020's official
     score.py counts them: an entity is its type and its text (the words it covers), so a text found twice in the
     sentence counts once. BIO is decoded as seqeval's default mode (a stray I-X starts an entity)."""
-    from seqeval.metrics.sequence_labeling import get_entities
-
     def texts(tags: list) -> dict[str, set[tuple[str, ...]]]:
         out: dict[str, set[tuple[str, ...]]] = {}
-        for typ, start, end in get_entities(list(tags or [])):
+        for typ, start, end in entities(tags):
             out.setdefault(typ, set()).add(tuple(tokens[start:end + 1]))
         return out
 
     p, g = texts(pred), texts(gold)
-    return [(len(p.get(t, set()) & g.get(t, set())), len(p.get(t, set()) - g.get(t, set())),
-             len(g.get(t, set()) - p.get(t, set()))) for t in types]
+    out = [(0, 0, 0)] * len(types)
+    for t in p.keys() | g.keys():  # the types of the sentence's entities; every other type counts (0, 0, 0)
+        if t in types:
+            a, b = p.get(t, set()), g.get(t, set())
+            out[types.index(t)] = (len(a & b), len(a - b), len(b - a))
+    return out
 
 
 def text_scores(tp: Any, fp: Any, fn: Any) -> tuple[Any, Any, Any]:
@@ -120,8 +144,17 @@ def text_totals(task: TaskSpec, predictions: list, references: list, inputs: lis
 
 def qa_pair(pred: Optional[str], gold: str, task: TaskSpec) -> tuple[float, float]:
     """(exact match, F1) of one prediction against one gold answer: CMRC 2018's official scoring for
-    ``qa_f1: char``, SQuAD v1.1's otherwise (harness.qa_scoring)."""
-    return cmrc_pair(pred, gold) if task.qa_f1 == "char" else squad_pair(pred, gold)
+    ``qa_f1: char``, SQuAD v1.1's otherwise (harness.qa_scoring). Remembered: exact match and F1 come from one
+    call, and the same (prediction, answer) pairs come back for every run of a task."""
+    char = task.qa_f1 == "char"
+    if (pred is None or isinstance(pred, str)) and isinstance(gold, str):
+        return _qa_pair(pred, gold, char)
+    return cmrc_pair(pred, gold) if char else squad_pair(pred, gold)
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def _qa_pair(pred: Optional[str], gold: str, char: bool) -> tuple[float, float]:
+    return cmrc_pair(pred, gold) if char else squad_pair(pred, gold)
 
 
 def qa_best(which: int, pred: Optional[str], golds: Any, task: TaskSpec) -> float:
@@ -132,6 +165,9 @@ def qa_best(which: int, pred: Optional[str], golds: Any, task: TaskSpec) -> floa
 
 # ---------------------------------------------------------------- classification: confusion counts
 
+ONE_HOT_CELLS = 64  # confusion cells up to which resamples are counted by a matrix product (else by bincount)
+
+
 def confusion(true: np.ndarray, pred: np.ndarray, k: int, idx: "Optional[np.ndarray | Resamples]" = None
               ) -> np.ndarray:
     """Confusion counts of the examples at ``idx`` (None: all): gold x predicted label indices, (k + 1) x (k + 1),
@@ -141,6 +177,10 @@ def confusion(true: np.ndarray, pred: np.ndarray, k: int, idx: "Optional[np.ndar
     codes = true * (k + 1) + pred
     if isinstance(idx, Resamples):
         b = len(idx)
+        if cells <= ONE_HOT_CELLS:  # counts x one-hot codes: one matrix product, exact in float64
+            hot = np.zeros((len(codes), cells))
+            hot[np.arange(len(codes)), codes] = 1.0
+            return np.rint(idx.counts @ hot).astype(np.int64).reshape(b, k + 1, k + 1)
         flat = codes[idx.idx].astype(np.int64) + (np.arange(b, dtype=np.int64) * cells)[:, None]
         return np.bincount(flat.ravel(), minlength=b * cells).reshape(b, k + 1, k + 1)
     if idx is not None:
@@ -184,6 +224,18 @@ def pearson_r(x: np.ndarray, y: np.ndarray) -> Any:
     return float(r) if np.ndim(x) == 1 else r
 
 
+def pearson_drawn(x: np.ndarray, y: np.ndarray, counts: np.ndarray) -> np.ndarray:
+    """`pearson_r` of the drawn examples of each resample (``counts``: resamples x n, how often each example is
+    drawn), from the drawn copies' weighted moments about the full sample's means (matrix products, no copies)."""
+    xc, yc = x - x.mean(), y - y.mean()
+    m = counts.sum(axis=1)
+    sx, sy = counts @ xc, counts @ yc
+    vx = counts @ (xc * xc) - sx * sx / m
+    vy = counts @ (yc * yc) - sy * sy / m
+    cov = counts @ (xc * yc) - sx * sy / m
+    return np.clip(cov / np.sqrt(vx * vy), -1.0, 1.0)
+
+
 def spearman_rho(x: np.ndarray, y: np.ndarray) -> float:
     """scipy.stats.spearmanr's statistic, by its steps: the correlation of the ranks (ties averaged) (of many
     resamples at once: `spearman_drawn`)."""
@@ -208,10 +260,12 @@ def drawn_ranks(values: np.ndarray, counts: np.ndarray) -> np.ndarray:
     return out
 
 
-def spearman_drawn(x: np.ndarray, y: np.ndarray, counts: np.ndarray) -> np.ndarray:
+def spearman_drawn(x: np.ndarray, y: np.ndarray, counts: np.ndarray, ry: Optional[np.ndarray] = None) -> np.ndarray:
     """`spearman_rho` of the drawn examples of each resample (``counts``: resamples x n, how often each example is
-    drawn): the correlation of the drawn copies' ranks (`drawn_ranks`), each example counted as often as drawn."""
-    rx, ry = drawn_ranks(x, counts), drawn_ranks(y, counts)
+    drawn): the correlation of the drawn copies' ranks (`drawn_ranks`), each example counted as often as drawn.
+    ``ry``: the drawn ranks of ``y`` when known (the gold values' are the same for every run of a task)."""
+    rx = drawn_ranks(x, counts)
+    ry = drawn_ranks(y, counts) if ry is None else ry
     m = counts.sum(axis=1, keepdims=True)
     dx = rx - (counts * rx).sum(axis=1, keepdims=True) / m
     dy = ry - (counts * ry).sum(axis=1, keepdims=True) / m

@@ -55,6 +55,16 @@ class AppData:
     def tasks(self) -> list[str]:
         return sorted(self.task_info)
 
+    def of_task(self, task: str) -> tuple[pd.DataFrame, pd.DataFrame]:
+        """(agg, runs) of one task; split by task once (the decision reads every cell of every task)."""
+        if "_by_task" not in self.__dict__:
+            runs, agg = self.runs, self.agg
+            self.__dict__["_by_task"] = (
+                {t: g for t, g in agg.groupby("task", sort=False)} if len(agg) else {},
+                {t: g for t, g in runs.groupby("task", sort=False)} if len(runs) else {})
+        by_agg, by_runs = self.__dict__["_by_task"]
+        return by_agg.get(task, self.agg.iloc[0:0]), by_runs.get(task, self.runs.iloc[0:0])
+
     def allowed_paths(self) -> set[str]:
         """Every checkpoint path the results list (the only ones the app may load)."""
         return {p for by_label in self.checkpoints.values() for p in by_label.values()}
@@ -150,8 +160,8 @@ def cell_runs(data: AppData, task: str, model: str, revision: Optional[str] = No
               method: Optional[str] = None) -> tuple[Optional[str], pd.DataFrame]:
     """(the config hash the leaderboard shows for a model's cell on a task, that configuration's successful runs
     sorted by fold and seed); (None, empty) when the cell has no successful run."""
-    runs, agg = data.runs, data.agg
-    sel = agg[(agg.task == task) & (agg.model == model)] if not runs.empty else agg.iloc[0:0]
+    agg, runs = data.of_task(task)
+    sel = agg[agg.model == model] if not runs.empty else agg.iloc[0:0]
     if revision is not None:
         sel = sel[sel.revision == revision]
     if method is not None:
@@ -159,7 +169,7 @@ def cell_runs(data: AppData, task: str, model: str, revision: Optional[str] = No
     if sel.empty:
         return None, runs.iloc[0:0]
     row = sel.iloc[0]
-    mine = runs[(runs.task == task) & (runs.model == model) & (runs.revision == row["revision"])
+    mine = runs[(runs.model == model) & (runs.revision == row["revision"])
                 & (runs.method == row["method"]) & (runs.config_hash == row["config_hash"])]
     mine = mine.assign(fold=mine["fold"].fillna("").astype(str) if "fold" in mine else "")
     return str(row["config_hash"]), mine.sort_values(["fold", "seed"], kind="stable")

@@ -144,18 +144,23 @@ def _each(one: Callable[[Optional[np.ndarray]], float]) -> Callable[[Any, Any], 
 CHUNK = 4_000_000  # drawn examples scored at once (resamples x examples), to bound memory on large test sets
 
 
-def score_runs(runs: Sequence[Sequence[dict]], spec: Any, idx: np.ndarray) -> tuple[np.ndarray, np.ndarray, str]:
-    """Each run's (full score, scores on the example resamples ``idx``), and how they were resampled. The draws'
-    counts are computed once per chunk of resamples and shared by every run."""
+def chunks(idx: np.ndarray) -> list[Resamples]:
+    """The example resamples ``idx`` in chunks of at most CHUNK drawn examples, as `Resamples`: made once per task
+    and shared by every run of every row (their counts and the gold values' drawn ranks are computed once)."""
     n = idx.shape[1]
     step = max(1, CHUNK // max(1, n))
+    return [Resamples(idx[i:i + step], n) for i in range(0, len(idx), step)]
+
+
+def score_runs(runs: Sequence[Sequence[dict]], spec: Any, idx: "np.ndarray | list[Resamples]"
+               ) -> tuple[np.ndarray, np.ndarray, str]:
+    """Each run's (full score, scores on the example resamples ``idx``: a matrix of drawn indices or its `chunks`),
+    and how they were resampled."""
+    parts_of = chunks(idx) if isinstance(idx, np.ndarray) else idx
     scorers = [run_scorer(rows, spec) for rows in runs]
     full = np.array([f() for f, _ in scorers], dtype=float)
-    parts = []
-    for i in range(0, len(idx), step):
-        chunk = idx[i:i + step]
-        res = Resamples(chunk, n)
-        parts.append(np.array([f(chunk, res) for f, _ in scorers], dtype=float).reshape(len(runs), len(chunk)))
+    parts = [np.array([f(res.idx, res) for f, _ in scorers], dtype=float).reshape(len(runs), len(res))
+             for res in parts_of]
     resampled = np.concatenate(parts, axis=1) if parts else np.zeros((len(runs), 0))
     return full, resampled, scorers[0][1] if scorers else "per-example"
 
@@ -169,7 +174,7 @@ def task_draws(data: AppData, task: str, keys: Optional[Sequence[RowKey]] = None
                n_resamples: int = N_RESAMPLES) -> Optional[TaskDraws]:
     """A task's draws over its rows of the configuration the ranking shows (``keys``: only these rows), on the
     examples every run of them was evaluated on; None when no row has predictions or no example is shared."""
-    agg = data.agg[data.agg.task == task]
+    agg = data.of_task(task)[0]
     wanted = set(keys) if keys is not None else None
     loaded: dict[RowKey, tuple[str, dict[Any, dict[str, dict]]]] = {}
     for r in agg.itertuples():
@@ -186,7 +191,7 @@ def task_draws(data: AppData, task: str, keys: Optional[Sequence[RowKey]] = None
     if not ids:
         return None
     spec = task_spec(data, task)
-    idx = example_draws(len(ids), n_resamples, task_seed(task))
+    idx = chunks(example_draws(len(ids), n_resamples, task_seed(task)))
     direction = str(agg["direction"].iloc[0]) if len(agg) else "higher"
     out = TaskDraws(task, direction, len(ids), "per-example")
     for key, (label, runs) in loaded.items():
