@@ -5,8 +5,10 @@ downloads a browser (no `playwright install`).
 """
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
+from typing import Iterator
 
 import pytest
 
@@ -19,6 +21,24 @@ FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-ne
 if not os.path.exists(CHROMIUM):
     pytest.skip(f"chromium not found at {CHROMIUM} (apt-get install -y chromium)", allow_module_level=True)
 sync_api = pytest.importorskip("playwright.sync_api", reason="playwright not installed (pip install playwright)")
+
+
+@contextlib.contextmanager
+def app_page(demo) -> Iterator:
+    """A browser page on the launched app ``demo`` (closed afterwards, the app too)."""
+    port = free_port()
+    demo.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True, ssr_mode=False)
+    try:
+        with sync_api.sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
+            try:
+                page = browser.new_page(viewport={"width": 1400, "height": 1000})
+                page.goto(f"http://127.0.0.1:{port}/", wait_until="domcontentloaded")
+                yield page
+            finally:
+                browser.close()
+    finally:
+        demo.close()
 
 
 @pytest.fixture(scope="module")
@@ -79,29 +99,16 @@ def test_browser_first_visit_shows_the_sample_and_says_so(monkeypatch, tmp_path)
 
     for name in (RESULTS_ENV, OLD_REPO_ENV, OLD_DIR_ENV):
         monkeypatch.delenv(name, raising=False)
-    demo = build_app(None)
-    port = free_port()
-    demo.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True, ssr_mode=False)
-    try:
-        with sync_api.sync_playwright() as p:
-            browser = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
-            try:
-                page = browser.new_page(viewport={"width": 1400, "height": 1000})
-                page.goto(f"http://127.0.0.1:{port}/", wait_until="domcontentloaded")
-                expect = sync_api.expect
-                expect(page.locator("#sample-notice")).to_contain_text("bundled sample, not your results",
-                                                                       timeout=60_000)
-                expect(page.locator("#sample-notice")).to_contain_text("untrained")
-                expect(page.locator("#sample-notice")).to_be_visible()
-                expect(page.locator("#own-results")).to_contain_text("python -m harness push")
-                expect(page.locator("#header")).to_contain_text("Results: bundled sample")
-                expect(page.locator("#lb-note")).to_contain_text("model(s) shown", timeout=60_000)
-                expect(page.locator("#lb-table")).to_contain_text("minilm")
-                page.screenshot(path=str(tmp_path / "first_visit.png"), full_page=True)
-            finally:
-                browser.close()
-    finally:
-        demo.close()
+    with app_page(build_app(None)) as page:
+        expect = sync_api.expect
+        expect(page.locator("#sample-notice")).to_contain_text("bundled sample, not your results", timeout=60_000)
+        expect(page.locator("#sample-notice")).to_contain_text("untrained")
+        expect(page.locator("#sample-notice")).to_be_visible()
+        expect(page.locator("#own-results")).to_contain_text("python -m harness push")
+        expect(page.locator("#header")).to_contain_text("Results: bundled sample")
+        expect(page.locator("#lb-note")).to_contain_text("model(s) shown", timeout=60_000)
+        expect(page.locator("#lb-table")).to_contain_text("minilm")
+        page.screenshot(path=str(tmp_path / "first_visit.png"), full_page=True)
 
 
 def test_browser_the_decision_and_rank_intervals_for_the_sample(tmp_path):
@@ -113,33 +120,21 @@ def test_browser_the_decision_and_rank_intervals_for_the_sample(tmp_path):
 
     root = tmp_path / "sample"
     shutil.copytree(SAMPLE_DIR, root, ignore=shutil.ignore_patterns(".leaderboard-index.json"))
-    demo = build_app(root)
-    port = free_port()
-    demo.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True, ssr_mode=False)
-    try:
-        with sync_api.sync_playwright() as p:
-            browser = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
-            try:
-                page = browser.new_page(viewport={"width": 1400, "height": 1000})
-                page.goto(f"http://127.0.0.1:{port}/", wait_until="domcontentloaded")
-                expect = sync_api.expect
-                decision = page.locator("#lb-decision")
-                expect(decision).to_contain_text("pick minilm-l6-h384", timeout=90_000)
-                expect(decision).to_be_visible()
-                table = page.locator("#lb-table")
-                expect(table).to_contain_text("demo rank 95%", timeout=30_000)
-                expect(table).to_contain_text("demo P(best)")
-                expect(page.locator("#lb-table [role=gridcell]", has_text="2–3").first).to_be_visible()
-                page.screenshot(path=str(tmp_path / "decision.png"), full_page=True)
-                box = page.locator("#search textarea, #search input").first
-                box.fill("random")  # the leader hidden: the decision is among the untrained rows
-                box.press("Enter")
-                expect(decision).to_contain_text("pick ernie-random-small", timeout=30_000)
-                expect(decision).not_to_contain_text("minilm")
-                page.locator("#f-decision input").uncheck()
-                expect(table).not_to_contain_text("rank 95%", timeout=30_000)
-                expect(page.locator("#lb-note")).to_contain_text("3 model(s) shown")
-            finally:
-                browser.close()
-    finally:
-        demo.close()
+    with app_page(build_app(root)) as page:
+        expect = sync_api.expect
+        decision = page.locator("#lb-decision")
+        expect(decision).to_contain_text("pick minilm-l6-h384", timeout=90_000)
+        expect(decision).to_be_visible()
+        table = page.locator("#lb-table")
+        expect(table).to_contain_text("demo rank 95%", timeout=30_000)
+        expect(table).to_contain_text("demo P(best)")
+        expect(page.locator("#lb-table [role=gridcell]", has_text="2–3").first).to_be_visible()
+        page.screenshot(path=str(tmp_path / "decision.png"), full_page=True)
+        box = page.locator("#search textarea, #search input").first
+        box.fill("random")  # the leader hidden: the decision is among the untrained rows
+        box.press("Enter")
+        expect(decision).to_contain_text("pick ernie-random-small", timeout=30_000)
+        expect(decision).not_to_contain_text("minilm")
+        page.locator("#f-decision input").uncheck()
+        expect(table).not_to_contain_text("rank 95%", timeout=30_000)
+        expect(page.locator("#lb-note")).to_contain_text("3 model(s) shown")
