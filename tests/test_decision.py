@@ -128,7 +128,20 @@ def test_folds_are_resampled_within_folds():
     assert c.seeds() == 2 and c.seed_var() is not None
     got = D._run_draw(c, np.random.default_rng(0), D.N_RESAMPLES)
     # each fold keeps its own runs: a resample can never be all fold-1 runs (which would be near 0.85)
-    assert got.max() < 0.8
+    assert got.max() < 0.83
+    # without test noise (each run the same score on every resample), only the runs are drawn: per fold of 2 runs
+    # the drawn mean is one run's or both's, stretched by sqrt(2) about the fold's mean, so the values are exactly
+    # the means of those per-fold values, never an all-fold-1 mean
+    flat = D.CellDraws("x", np.repeat(np.array([[0.5], [0.6], [0.9], [0.8]]), D.N_RESAMPLES, axis=1),
+                       np.array([0.5, 0.6, 0.9, 0.8]), ("0", "0", "1", "1"))
+    got = D._run_draw(flat, np.random.default_rng(0), D.N_RESAMPLES)
+    fold0 = [0.55 + np.sqrt(2) * d for d in (-0.05, 0.0, 0.05)]
+    fold1 = [0.85 + np.sqrt(2) * d for d in (-0.05, 0.0, 0.05)]
+    allowed = np.array([(a + b) / 2 for a in fold0 for b in fold1])
+    assert np.abs(got[:, None] - allowed[None, :]).min(axis=1).max() < 1e-12
+    # and their spread is a mean of k = 2 seeds' (s² / k per fold, s² = 0.005 the runs' sample variance), not the
+    # plain bootstrap's half of it
+    assert got.std() == pytest.approx(np.sqrt((0.005 / 2 + 0.005 / 2) / 4), rel=0.1)
 
 
 BATCHED = {
