@@ -233,7 +233,11 @@ def pearson_drawn(x: np.ndarray, y: np.ndarray, counts: np.ndarray) -> np.ndarra
     vx = counts @ (xc * xc) - sx * sx / m
     vy = counts @ (yc * yc) - sy * sy / m
     cov = counts @ (xc * yc) - sx * sy / m
-    return np.clip(cov / np.sqrt(vx * vy), -1.0, 1.0)
+    r = np.divide(cov, np.sqrt(np.abs(vx * vy)), out=np.zeros_like(cov), where=(vx > 0) & (vy > 0))
+    for i in np.flatnonzero(~((vx > 0) & (vy > 0))):  # rounding ate a tiny spread: the drawn copies themselves
+        c = np.rint(counts[i]).astype(np.int64)
+        r[i] = pearson_r(np.repeat(x, c), np.repeat(y, c))
+    return np.clip(r, -1.0, 1.0)
 
 
 def spearman_rho(x: np.ndarray, y: np.ndarray) -> float:

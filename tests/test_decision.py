@@ -175,6 +175,20 @@ def test_a_batched_score_equals_the_score_of_each_resample(name):
     np.testing.assert_allclose(batch, [m.score(stats, i, spec) for i in idx], rtol=0, atol=1e-12)
 
 
+def test_pearson_of_resamples_holds_for_tiny_spreads_and_outliers():
+    """Pearson from the drawn copies' moments equals pearson_r of each resample's copies, for a prediction with a
+    spread of 1e-9 around 2.5 (an untrained regression head) and for one huge outlier among zeros."""
+    from harness.scoring import pearson_drawn, pearson_r
+
+    rng = np.random.default_rng(0)
+    y = rng.uniform(0, 5, 300)
+    idx = rng.integers(0, 300, (100, 300))
+    for x in (2.5 + rng.normal(0, 1e-9, 300), np.r_[1e8, np.zeros(299)]):
+        varies = np.ptp(x[idx], axis=1) > 0
+        got = pearson_drawn(x, y, Resamples(idx, 300).counts)[varies]
+        np.testing.assert_allclose(got, [pearson_r(x[i], y[i]) for i in idx[varies]], rtol=0, atol=1e-12)
+
+
 def test_entity_counts_batched_equal_each_resample():
     spec = validate_task({"name": "n", "kind": "ner", "benchmark": "x", "language": "en", "sources": [],
                           "label_names": ["PER", "LOC"], "metrics": ["entity_f1", "cluener_macro_f1"],
