@@ -104,17 +104,20 @@ def main() -> int:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     demo.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True)
+    from webapp.playground import max_boxes
+
+    inputs = [args.task, label, text] + [""] * (max_boxes() - 1)  # task, checkpoint, the form's boxes (by the app)
     try:
         client = gradio_client.Client(f"http://127.0.0.1:{port}/", verbose=False)
         for _ in range(5):
-            out = client.predict(args.task, label, text, "", api_name="/predict")
+            out = client.predict(*inputs, api_name="/predict")
         times = []
         for _ in range(args.runs):
             t0 = time.perf_counter()
-            out = client.predict(args.task, label, text, "", api_name="/predict")
+            out = client.predict(*inputs, api_name="/predict")
             times.append((time.perf_counter() - t0) * 1000)
         print(f"end to end (gradio_client), served backend: {out[-1]}\n  {pct(times)}")
-        print(f"end to end (REST, kept-alive httpx client)\n  {pct(rest_times(port, [args.task, label, text, ''], args.runs))}")
+        print(f"end to end (REST, kept-alive httpx client)\n  {pct(rest_times(port, inputs, args.runs))}")
     finally:
         demo.close()
     return 0

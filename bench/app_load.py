@@ -29,6 +29,8 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from webapp.board import CONTROLS, OUTPUTS  # noqa: E402 - the app's declared controls and outputs, by name
+
 
 def free_port() -> int:
     with socket.socket() as s:
@@ -58,6 +60,12 @@ def cases(results: Path, per_task: int = 3) -> tuple[list[tuple], list[tuple]]:
     return play, board
 
 
+def leaderboard_args(**values) -> list:
+    """The /leaderboard API's arguments by the app's control names (webapp.board.CONTROLS: the order the API takes
+    them in), each control not given at its default."""
+    return [values.get(c.name, c.default) for c in CONTROLS]
+
+
 def pct(times: list[float]) -> str:
     q = statistics.quantiles(times, n=20)
     return f"p50 {statistics.median(times):8.1f} ms   p95 {q[18]:8.1f} ms   n={len(times)}"
@@ -79,11 +87,11 @@ def user(url: str, play: list, board: list, n: int, seed: int, start: threading.
                 kind, ok = "predict", msg == expected
             else:
                 search, rows = rng.choice(board)
-                res = client.predict([], [], [], [], None, None, search, ["family"], None, True, True,
-                                     api_name="/leaderboard")
-                msg = res[1]
-                with open(res[2], encoding="utf-8") as f:
-                    ok = [r["model"] for r in csv.DictReader(f)] == rows
+                res = dict(zip(OUTPUTS, client.predict(*leaderboard_args(search=search, columns=["family"]),
+                                                       api_name="/leaderboard")))
+                msg = res["note"]
+                with open(res["csv"], encoding="utf-8") as f:
+                    ok = [r["row"] for r in csv.DictReader(f)] == rows  # the row label, as the table shows it
                 kind = "leaderboard"
         except Exception as e:  # noqa: BLE001 - counted, never fatal
             out["errors"].append(f"{type(e).__name__}: {str(e)[:200]}")

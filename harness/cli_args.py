@@ -87,6 +87,9 @@ def set_option(text: str) -> tuple[str, Any]:
     key, value = text.split("=", 1)
     if key not in TRAIN_FIELDS:
         raise argparse.ArgumentTypeError(f"unknown training option '{key}'{did_you_mean(key, TRAIN_FIELDS)}")
+    if not value.strip():
+        raise argparse.ArgumentTypeError(f"'{text}' gives no value; expected {key}=VALUE (leave the option out for "
+                                         "its default)")
     return key, yaml.safe_load(value)
 
 
@@ -94,7 +97,10 @@ def search_option(text: str) -> tuple[str, list[Any]]:
     key, value = set_option(text)
     import yaml
 
-    return key, [yaml.safe_load(v) for v in str(text.split("=", 1)[1]).split(",") if v.strip()]
+    values = str(text.split("=", 1)[1]).split(",")
+    if any(not v.strip() for v in values):
+        raise argparse.ArgumentTypeError(f"'{text}' has an empty value; expected {key}=V1,V2,... with no empty item")
+    return key, [yaml.safe_load(v) for v in values]
 
 
 def check_train_options(values: dict[str, Any]) -> None:

@@ -49,6 +49,37 @@ def _model_at(title: str, loc: tuple) -> type[BaseModel] | None:
     return model
 
 
+class DuplicateKey(yaml.YAMLError):
+    """A mapping that names one key twice (YAML's last-one-wins would silently drop the first)."""
+
+    def __init__(self, key: Any, line: int, first: int):
+        super().__init__(f"duplicate key '{key}' (first at line {first}); each key may appear once in a mapping")
+        self.line = line
+
+
+class StrictLoader(yaml.SafeLoader):
+    """yaml.SafeLoader that refuses a mapping with a key given twice, naming both lines."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict:
+        seen: dict[Any, int] = {}
+        for key_node, _ in node.value:
+            if key_node.tag == "tag:yaml.org,2002:merge":
+                continue
+            key = self.construct_object(key_node, deep=True)
+            try:
+                first = seen.setdefault(key, key_node.start_mark.line + 1)
+            except TypeError:  # an unhashable key: SafeLoader's own error follows
+                continue
+            if first != key_node.start_mark.line + 1:
+                raise DuplicateKey(key, key_node.start_mark.line + 1, first)
+        return super().construct_mapping(node, deep)
+
+
+def load_yaml_text(text: str) -> Any:
+    """yaml.safe_load, strict: a key given twice in a mapping raises DuplicateKey."""
+    return yaml.load(text, Loader=StrictLoader)  # noqa: S506 - a SafeLoader subclass
+
+
 def read_yaml(path: Path) -> Any:
     """Parse a YAML file, turning syntax errors into one-line HarnessErrors."""
     try:
@@ -65,7 +96,9 @@ def read_yaml(path: Path) -> Any:
     except OSError as e:
         raise HarnessError(f"{path}: cannot read ({e.strerror or type(e).__name__})") from None
     try:
-        return yaml.safe_load(text)
+        return load_yaml_text(text)
+    except DuplicateKey as e:
+        raise HarnessError(f"{path}: line {e.line}: {e}") from None
     except yaml.YAMLError as e:
         mark = getattr(e, "problem_mark", None)
         where = f" line {mark.line + 1}" if mark else ""

@@ -7,10 +7,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Optional
 
-import yaml
 from pydantic import ValidationError
 
-from .config_files import format_validation_error
+from .config_files import format_validation_error, read_yaml
 from .errors import HarnessError
 from .trainconfig import Strict, TrainOverrides
 
@@ -29,7 +28,7 @@ class Family(Strict):
 
 
 def _load(path: Path) -> dict[str, Family]:
-    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    data = read_yaml(path)
     if not isinstance(data, dict):
         raise HarnessError(f"{path}: expected a mapping of family names to families")
     out = {}

@@ -116,3 +116,16 @@ def test_list_shows_tasks_groups_and_models():
         assert needle in p.stdout
     line = next(ln for ln in p.stdout.splitlines() if ln.startswith("fewclue_tnews "))
     assert line.endswith("prompt, 5 folds")
+
+
+def test_a_closed_pipe_ends_quietly():
+    """`python -m harness list | head`: the reader goes away before the table is written; the command stops with
+    no traceback and no 'Exception ignored' line (exit 141, as a shell reports a tool that SIGPIPE stopped)."""
+    env = {**os.environ, "HF_HUB_OFFLINE": "1"}
+    proc = subprocess.Popen([sys.executable, "-m", "harness", "list"], cwd=REPO, env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE)
+    proc.stdout.close()  # nothing reads: the first write (or the flush at exit) meets a closed pipe
+    err = proc.stderr.read().decode()
+    code = proc.wait(timeout=120)
+    assert "Traceback" not in err and "BrokenPipe" not in err and "Exception ignored" not in err, err
+    assert code == 141

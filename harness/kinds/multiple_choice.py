@@ -22,9 +22,12 @@ def _short(value: Any) -> str:
 
 
 def check_choices(value: Any) -> list[str]:
-    """A non-empty list of strings, else ValueError saying what was expected."""
+    """A list of at least two strings, else ValueError saying what was expected (a question with one choice has
+    nothing to choose: every model would score it right)."""
     if not isinstance(value, list) or not value or not all(isinstance(c, str) for c in value):
         raise ValueError(f"expected a non-empty list of strings, got {_short(value)}")
+    if len(value) < 2:
+        raise ValueError(f"a question needs at least 2 choices, got 1 ({_short(value)}): every model would be right")
     return value
 
 
