@@ -65,6 +65,17 @@ def target_modules(model: "ModelSpec", cfg: "TrainConfig", task: Optional["TaskS
     return tuple(default), where
 
 
+def _width(module: Any) -> int:
+    """The most a LoRA rank can use on a layer: the smaller of its input and output sizes."""
+    import torch
+
+    if isinstance(module, torch.nn.Embedding):
+        return min(module.num_embeddings, module.embedding_dim)
+    if isinstance(module, torch.nn.Linear):
+        return min(module.in_features, module.out_features)
+    return min(module.weight.shape)  # Conv1D: (in, out)
+
+
 def _supported(module: Any) -> bool:
     """Layers peft's LoRA wraps here: linear layers (and GPT-2 style Conv1D) and embeddings."""
     import torch
@@ -128,6 +139,12 @@ class Lora(Method):
             else:
                 continue
             raise HarnessError(f"{source}: '{target}' {problem}{did_you_mean(target, wrappable)} ({where})")
+        narrowest = min(((_width(m), n) for n, m in layers.items() if any(_matches(n, t) for t in targets)),
+                        default=None)
+        if narrowest is not None and cfg.lora_r > narrowest[0]:
+            raise HarnessError(f"{origin(model, task, cfg, 'lora_r')}: {cfg.lora_r} is above the width of the "
+                               f"narrowest layer LoRA wraps ({narrowest[1]}: {narrowest[0]}); expected 1 to "
+                               f"{narrowest[0]}: a wider rank adds parameters, not capacity ({where})")
         return None
 
     def build(self, adapter: Any, model: "ModelSpec", tokenizer: Any, seed: int) -> Any:
