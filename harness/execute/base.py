@@ -82,6 +82,16 @@ def env_threads() -> Optional[int]:
     return int(value) if value.isdigit() and int(value) > 0 else None
 
 
+def check_threads_here(eopts: ExecOptions) -> Optional[str]:
+    """For executors that run jobs on this machine: --threads-per-job beyond its cores, as an error line (None: fine).
+    More threads than cores only make the job's threads wait for each other."""
+    cores = os.cpu_count() or 1
+    if eopts.threads_per_job is not None and eopts.threads_per_job > cores:
+        return (f"--threads-per-job: {eopts.threads_per_job} threads per job, but this machine has {cores} CPU "
+                f"cores; expected 1 to {cores}")
+    return None
+
+
 def threads_per_job(eopts: ExecOptions, concurrent: int) -> int:
     """--threads-per-job, else OMP_NUM_THREADS, else this machine's cores split between the concurrent jobs."""
     return eopts.threads_per_job or env_threads() or max(1, (os.cpu_count() or 1) // max(1, concurrent))

@@ -16,7 +16,7 @@ from collections import deque
 from typing import TYPE_CHECKING, Any, Iterator, Optional
 
 from ...errors import HarnessError
-from ..base import Event, ExecOptions, Outcome, Started, Unit, threads_per_job
+from ..base import Event, ExecOptions, Outcome, Started, Unit, check_threads_here, threads_per_job
 from .base import ExecutorKind, register
 
 if TYPE_CHECKING:
@@ -158,6 +158,9 @@ class Local(ExecutorKind):
     def check(self, eopts: ExecOptions) -> None:
         if eopts.ray_address is not None:
             raise HarnessError("--ray-address: only for --executor ray")
+        too_many = check_threads_here(eopts)
+        if too_many:
+            raise HarnessError(too_many)
 
     def concurrency(self, eopts: ExecOptions, opts: "RunOptions") -> int:
         return len(plan_slots(opts.device, eopts))

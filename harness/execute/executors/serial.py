@@ -4,7 +4,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Iterator, Optional
 
 from ...errors import HarnessError
-from ..base import Event, ExecOptions, Started, Unit
+from ..base import Event, ExecOptions, Started, Unit, check_threads_here
 from .base import WORKERS_ONLY_LOCAL, ExecutorKind, register
 
 if TYPE_CHECKING:
@@ -47,6 +47,9 @@ class Serial(ExecutorKind):
             raise HarnessError("--gpus-per-job: only for --executor local or ray (serial runs one job at a time)")
         if eopts.ray_address is not None:
             raise HarnessError("--ray-address: only for --executor ray")
+        too_many = check_threads_here(eopts)
+        if too_many:
+            raise HarnessError(too_many)
 
     def make(self, eopts: ExecOptions, opts: "RunOptions", units: list[Unit]) -> SerialExecutor:
         return SerialExecutor(eopts.threads_per_job or None)
