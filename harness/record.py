@@ -244,8 +244,14 @@ class ResultRecord(Block):
 # ---------------------------------------------------------------- migration of older records (the one place)
 
 def migrate(raw: Any, path: Path) -> dict[str, Any]:
-    """A record dict of any known schema version as the current one; UnknownSchema otherwise."""
-    version = raw.get("schema_version") if isinstance(raw, dict) else None
+    """A record dict of any known schema version as the current one; UnknownSchema for a later version (a newer
+    harness wrote it); RecordError for what is no record at all (not a JSON object, no or no valid schema_version:
+    `{}`, a list), which is damaged, not newer."""
+    if not isinstance(raw, dict):
+        raise RecordError(f"{path}: not a result record (a JSON {type(raw).__name__}, expected an object)")
+    version = raw.get("schema_version")
+    if not isinstance(version, int) or isinstance(version, bool) or version < 1:
+        raise RecordError(f"{path}: not a result record (schema_version {version!r}, expected {SCHEMA_VERSION})")
     if version == SCHEMA_VERSION:
         return raw
     if version == 2:  # 2 -> 3 added only optional fields (execution.race), which default to None

@@ -65,7 +65,7 @@ def reason_text(row: Any) -> str:
     """'loss became NaN at step 37 (diverged)': the reason, with the kind when it is not a plain error."""
     failure_kind = row.get("kind") if hasattr(row, "get") else None  # diverged, oom, error (not a task kind)
     reason = str(row.get("error") or "unknown error")
-    plain = not isinstance(failure_kind, str) or failure_kind in ("", "error")
+    plain = not isinstance(failure_kind, str) or failure_kind in ("", "error") or reason.startswith(failure_kind)
     return reason + ("" if plain else f" ({failure_kind})")
 
 

@@ -94,7 +94,7 @@ def read_entry(path: Path, root: Path) -> tuple[str, Any]:
     try:
         rec = ResultRecord.read(path)
     except RecordError as e:
-        return "problem", str(e)
+        return unreadable(rel, path, e)
     if rec.search is not None and rec.search.role == "trial":  # a search's trial: scored on validation, never a row
         return "trial", rel
     if rec.status == "failed":
@@ -105,6 +105,29 @@ def read_entry(path: Path, root: Path) -> tuple[str, Any]:
                            "created_at": rec.created_at, "benchmark": info.benchmark if info else None,
                            "direction": info.direction if info else None, **race_fields(rec)}
     return "row", run_row(rec, rel)
+
+
+UNREADABLE = ("damaged", "unreadable")  # the failure kinds of result files the board cannot read
+
+
+def unreadable(rel: str, path: Path, err: RecordError) -> tuple[str, Any]:
+    """A result file the board cannot read, as a failed run of its cell (kind 'unreadable' for a newer harness's
+    record, 'damaged' otherwise: truncated, not JSON, not a record, an invalid field), so the cell and its row's
+    average say so; ('problem', message) when its path names no cell."""
+    parts = Path(rel).parts  # results/MODEL/REVISION/TASK/METHOD/HASH[/fold-K]/seedN[.failed].json
+    seed = re.fullmatch(r"seed(\d+)(\.failed)?\.json", parts[-1]) if parts else None
+    if seed is None or len(parts) not in (7, 8) or parts[0] != "results" or \
+            (len(parts) == 8 and not parts[6].startswith("fold-")):
+        return "problem", str(err)
+    newer = isinstance(err, record_module.UnknownSchema)
+    why = str(err).removeprefix(f"{path}: ")
+    return "failure", {"path": rel, "error": f"{'unreadable (newer harness?)' if newer else 'damaged'}: {why}",
+                       "model": parts[1], "revision": parts[2], "task": parts[3], "method": parts[4],
+                       "config_hash": parts[5], "seed": int(seed[1]),
+                       "fold": parts[6].removeprefix("fold-") if len(parts) == 8 else "",
+                       "kind": "unreadable" if newer else "damaged", "step": None, "created_at": "",
+                       "benchmark": None, "direction": None, "race_round": None, "race_max_seeds": None,
+                       "race_scope": None}
 
 
 def _result_files(results: Path) -> list[tuple[Path, os.stat_result]]:

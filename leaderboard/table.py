@@ -12,7 +12,7 @@ from . import failures as failed_runs
 from .columns import (HIGHER, IN_MARKDOWN, MISSING, MIXED, TUNED_MARK, UNK_WARN, bench_column, common_direction,
                       decision_titles, format_cell, is_missing, rank_interval, ranking_ascending, row_labels,
                       table_columns)
-from .result_files import read_all
+from .result_files import UNREADABLE, read_all
 
 log = logging.getLogger(__name__)
 RUN_KEYS = ["model", "revision", "method"]
@@ -34,6 +34,9 @@ def load_results(output_dir: Path | str) -> Loaded:
         {"row": rows, "problem": problems, "failure": failures, "trial": trials}[kind].append(payload)
     for p in problems:
         log.warning("skipping %s", p)
+    for f in failures:
+        if f.get("kind") in UNREADABLE:
+            log.warning("%s: %s (shown as a failed run of its cell)", f["path"], f["error"])
     return Loaded(pd.DataFrame(rows), problems, failures)
 
 

@@ -56,7 +56,11 @@ def test_bad_result_files_are_reported_not_fatal(tiny_results, tmp_path):
     rec["schema_version"] = 99
     files[1].write_text(json.dumps(rec), encoding="utf-8")
     d = load_app_data(root)
-    assert len(d.loaded.problems) == 2 and any("schema_version 99" in p for p in d.loaded.problems)
+    assert not d.loaded.problems  # both name their cells: shown there as failed runs, not only logged
+    assert sorted(f["kind"] for f in d.loaded.failures) == ["damaged", "unreadable"]
+    assert any("schema_version 99" in f["error"] for f in d.loaded.failures)
+    reasons = [str(v) for c in d.table.columns if c.endswith("_failed_reason") for v in d.table[c].dropna()]
+    assert any(r.startswith("damaged:") for r in reasons) and any(r.startswith("unreadable (newer") for r in reasons)
     assert not d.table.empty
     empty = load_app_data(tmp_path / "nothing")
     assert empty.table.empty and empty.tasks == [] and "not found" in empty.loaded.problems[0]

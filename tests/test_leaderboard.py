@@ -87,13 +87,21 @@ def test_bad_files_are_reported_not_fatal(grid):
     (bad / "seed1.failed.json").write_text(json.dumps({"schema_version": 1, "job": "m3/main/sst2/finetune/x",
                                                        "seed": 1, "error": "boom", "created_at": "x"}))
     (bad / "seed3.failed.json").write_text(json.dumps({"error": "no schema"}))
+    stray = grid / "results" / "stray"
+    stray.mkdir()
+    (stray / "seed9.json").write_text("[]")  # names no cell: a problem, reported
     loaded = load_results(grid)
-    assert len(loaded.problems) == 3 and any("schema_version 99" in p for p in loaded.problems)
-    assert any("seed3.failed.json: schema_version None" in p for p in loaded.problems)
-    (failure,) = loaded.failures
-    assert {k: failure[k] for k in ("path", "error", "model", "task", "method", "seed", "config_hash", "kind")} == {
+    assert len(loaded.problems) == 1 and "stray/seed9.json: not a result record (a JSON list" in loaded.problems[0]
+    by_path = {f["path"].rsplit("/", 1)[-1]: f for f in loaded.failures}
+    assert {k: by_path["seed1.failed.json"][k] for k in ("path", "error", "model", "task", "method", "seed",
+                                                          "config_hash", "kind")} == {
         "path": "results/m3/main/sst2/finetune/x/seed1.failed.json", "error": "boom", "model": "m3", "task": "sst2",
         "method": "finetune", "seed": 1, "config_hash": "x", "kind": "error"}
+    # files the board cannot read are failed runs of their cells: damaged, or unreadable when a newer harness wrote
+    assert {name: (f["kind"], f["seed"]) for name, f in by_path.items() if name != "seed1.failed.json"} == {
+        "seed1.json": ("damaged", 1), "seed2.json": ("unreadable", 2), "seed3.failed.json": ("damaged", 3)}
+    assert "schema_version 99" in by_path["seed2.json"]["error"]
+    assert by_path["seed3.failed.json"]["error"] == "damaged: not a result record (schema_version None, expected 3)"
     assert "m3" not in set(loaded.runs.model)
 
 

@@ -63,9 +63,16 @@ def test_a_record_round_trips_and_rejects_what_it_does_not_know(tmp_path):
     path.write_text(json.dumps(ok))
     with pytest.raises(RecordError, match="metrics.main"):
         ResultRecord.read(path)
+    for not_a_record, why in (({}, "schema_version None"), ([], "a JSON list"), ("x", "a JSON str"),
+                               (dict(raw, schema_version="3"), "schema_version '3'"),
+                               (dict(raw, schema_version=0), "schema_version 0")):
+        path.write_text(json.dumps(not_a_record))  # damaged (moved aside and rerun by `run`), never "newer"
+        with pytest.raises(RecordError, match="not a result record") as got:
+            ResultRecord.read(path)
+        assert not isinstance(got.value, UnknownSchema) and why in str(got.value)
 
 
-def test_unknown_schema_is_skipped_with_a_warning_naming_the_file(v1_output, caplog):
+def test_unknown_schema_is_a_failed_run_of_its_cell_with_a_warning_naming_the_file(v1_output, caplog):
     from leaderboard.table import load_results
 
     bad = v1_output / V1_SENTIMENT / "seed44.json"
@@ -73,9 +80,11 @@ def test_unknown_schema_is_skipped_with_a_warning_naming_the_file(v1_output, cap
     with caplog.at_level(logging.WARNING):
         loaded = load_results(v1_output)
     assert len(loaded.runs) == 2 and set(loaded.runs["direction"]) == {"higher"}
-    assert [p for p in loaded.problems if "seed44.json" in p and "schema_version 7" in p]
+    assert not loaded.problems
+    (unreadable,) = [f for f in loaded.failures if f["path"].endswith("seed44.json")]
+    assert unreadable["kind"] == "unreadable" and unreadable["seed"] == 44 and "schema_version 7" in unreadable["error"]
     assert "seed44.json" in caplog.text
-    assert loaded.failures and loaded.failures[0]["seed"] == 43
+    assert [f["seed"] for f in loaded.failures if f["kind"] == "error"] == [43]
 
 
 def test_a_v2_record_reads_as_v3_with_no_race_block(tmp_path):

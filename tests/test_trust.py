@@ -50,6 +50,32 @@ def test_a_damaged_result_is_moved_aside_and_rerun_and_leftovers_of_gone_writers
     assert sorted(p.name for p in rfile.parent.glob("*.corrupt")) == ["seed1.json.corrupt"]
 
 
+def test_an_empty_object_is_a_damaged_result_and_a_newer_one_is_kept_and_both_show_on_the_board(tiny_models, tmp_path):
+    """`{}` in a result file is no record: `run` moves it aside and runs the job again (it is not taken for a newer
+    harness's record, which would hide the task for good). A newer schema's record is kept and not rerun, and the
+    board shows it in its cell as unreadable, the row's average partial."""
+    from leaderboard.data import load_app_data
+
+    out = tmp_path / "out"
+    args = [*RUN, "--models", str(tiny_models), "--only-models", "tiny-bert,tiny-ernie", "--output-dir", str(out),
+            "--seeds", "1,2"]
+    assert main(args) == 0
+    bert, ernie = (next((out / "results" / m).rglob("seed1.json")) for m in ("tiny-bert", "tiny-ernie"))
+    bert.write_text("{}", encoding="utf-8")
+    newer = {**json.loads(ernie.read_text(encoding="utf-8")), "schema_version": 99}
+    ernie.write_text(json.dumps(newer), encoding="utf-8")
+    table = load_app_data(out).table.set_index("row")
+    assert table.loc["tiny-bert", "demo_sentiment_failed"] == 1
+    assert table.loc["tiny-bert", "demo_sentiment_failed_reason"].startswith("damaged: not a result record")
+    assert table.loc["tiny-ernie", "demo_sentiment_failed_reason"].startswith("unreadable (newer harness?)")
+    assert main(args) == 0
+    assert (bert.parent / "seed1.json.corrupt").read_text(encoding="utf-8") == "{}"
+    assert json.loads(bert.read_text(encoding="utf-8"))["status"] == "ok"  # run again
+    assert json.loads(ernie.read_text(encoding="utf-8"))["schema_version"] == 99  # kept, not rerun
+    table = load_app_data(out).table.set_index("row")
+    assert table.loc["tiny-bert", "demo_sentiment_failed"] == 0 and table.loc["tiny-ernie", "demo_sentiment_failed"] == 1
+
+
 def test_pickled_base_weights_load_only_when_the_model_allows_them(tmp_path):
     import torch
 
