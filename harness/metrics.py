@@ -84,6 +84,22 @@ def check_name(name: str) -> str:
                      "--trust-metric-code)")
 
 
+def load_hub_metric(name: str) -> Any:
+    """The evaluate module of ``evaluate:NAME`` (or ``evaluate:ORG/NAME``), from the Hub only: evaluate.load looks
+    for a local folder of that name (./NAME/NAME.py) before the Hub, so any such path in the working directory is
+    refused rather than run. Raises HarnessError for that; evaluate's own errors pass through."""
+    import os
+
+    hub = name[len(HUB_PREFIX):]
+    if os.path.lexists(hub):
+        raise HarnessError(f"metric '{name}': the working directory holds '{hub}' ({os.path.abspath(hub)}), which "
+                           "evaluate would run instead of the Hub metric; rename or move it, or run from another "
+                           "directory")
+    import evaluate
+
+    return evaluate.load(hub)
+
+
 def hub_metrics(names: list[str]) -> list[str]:
     """The names among ``names`` that run Hub code."""
     return [n for n in names if n.startswith(HUB_PREFIX)]
@@ -160,9 +176,10 @@ def _score(name: str, predictions: list, references: list, task: TaskSpec) -> fl
         raise HarnessError(f"metric '{name}' runs code from the Hub; it runs only with --trust-metric-code")
     hub = name[len(HUB_PREFIX):]
     try:
-        import evaluate
-        result = evaluate.load(hub).compute(predictions=predictions, references=references)
+        result = load_hub_metric(name).compute(predictions=predictions, references=references)
         return float(result[hub.split("/")[-1]])
+    except HarnessError:
+        raise
     except Exception as e:  # noqa: BLE001 - any failure here is a user-facing config problem
         detail = str(e).splitlines()[0] if str(e) else type(e).__name__
         raise HarnessError(f"metric '{name}': evaluate.load('{hub}') failed: {detail}") from None

@@ -123,9 +123,9 @@ def check_metric_code(entries: list[TaskEntry], trusted: bool) -> None:
                 raise HarnessError(f"{e.path}: field 'metrics': '{name}' runs the metric's code from the Hub; pass "
                                    "--trust-metric-code to allow it, or use a built-in metric")
             try:
-                import evaluate
-
-                evaluate.load(name[len(metrics.HUB_PREFIX):])
+                metrics.load_hub_metric(name)
+            except HarnessError as ex:
+                raise HarnessError(f"{e.path}: field 'metrics': {ex}") from None
             except Exception as ex:  # noqa: BLE001 - evaluate/hub raise many types; report one line
                 raise HarnessError(f"{e.path}: field 'metrics': cannot load '{name}' "
                                    f"({str(ex).splitlines()[0][:200] if str(ex) else type(ex).__name__})") from None

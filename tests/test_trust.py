@@ -122,3 +122,22 @@ def test_a_hub_metric_needs_trust_and_is_fetched_at_planning(tmp_path, monkeypat
     assert fetched == ["accuracy"]
     check_metric_code([_entry(tmp_path, "f1")], trusted=False)  # built-in: nothing to trust
     assert not metrics.TRUST_METRIC_CODE.get()
+
+
+def test_a_hub_metric_never_runs_a_local_script_of_its_name(tmp_path, monkeypatch):
+    """evaluate.load('evilm') would run ./evilm/evilm.py before looking at the Hub: with such a folder (or any path
+    of the metric's name) in the working directory, planning refuses, and nothing of it runs."""
+    marker = tmp_path / "ran"
+    (tmp_path / "evilm").mkdir()
+    (tmp_path / "evilm" / "evilm.py").write_text(f"open({str(marker)!r}, 'w').write('x')\n", encoding="utf-8")
+    monkeypatch.chdir(tmp_path)
+    called = []
+    monkeypatch.setattr("evaluate.load", lambda name: called.append(name))
+    with pytest.raises(HarnessError, match=r"t.yaml: field 'metrics': metric 'evaluate:evilm': the working directory "
+                                           r"holds 'evilm' .* which evaluate would run instead of the Hub metric"):
+        check_metric_code([_entry(tmp_path, "evaluate:evilm")], trusted=True)
+    with pytest.raises(HarnessError, match="which evaluate would run instead"):
+        metrics.load_hub_metric("evaluate:evilm")
+    assert not called and not marker.exists()
+    check_metric_code([_entry(tmp_path, "evaluate:accuracy")], trusted=True)  # no local 'accuracy': the Hub's
+    assert called == ["accuracy"]
