@@ -24,6 +24,30 @@ PACKAGES = ("torch", "transformers", "tokenizers", "datasets", "accelerate", "sc
             "numpy", "pydantic")
 
 
+def confined(root: Path | str, rel: Optional[str]) -> Optional[Path]:
+    """The real path of ``rel`` (a path a result file names, e.g. its checkpoint) when it lies inside ``root`` with
+    every link followed, and, for a folder, every file below it too; None otherwise. Absolute paths, '..' that climb
+    out and links that point out are all outside: a result file is data, not a permission."""
+    from pathlib import PureWindowsPath
+
+    if not rel or Path(rel).is_absolute() or PureWindowsPath(rel).drive:
+        return None
+    base = os.path.realpath(root)
+
+    def inside(path: str) -> bool:
+        real = os.path.realpath(path)
+        return os.path.commonpath([base, real]) == base
+
+    target = os.path.join(base, rel)
+    if not inside(target):
+        return None
+    if os.path.isdir(target):
+        for folder, dirs, files in os.walk(target, followlinks=False):
+            if not all(inside(os.path.join(folder, n)) for n in (*dirs, *files)):
+                return None
+    return Path(os.path.realpath(target))
+
+
 def job_key(model: str, revision: str, task: str, method: str, chash: str) -> Path:
     """The shared relative path of a job's results and checkpoints: <model>/<revision>/<task>/<method>/<hash>."""
     safe_rev = revision.replace("/", "--")

@@ -3,34 +3,33 @@ webapp.source). Everything here is a pure function of the folder's result files 
 """
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass, field
-from pathlib import Path, PureWindowsPath
+from pathlib import Path
 from typing import Any, Collection, Optional
 
 import pandas as pd
 
 from harness.record import RecordError, ResultRecord
+from harness.results import confined
 
 from .columns import is_missing, row_label
 from .table import Loaded, aggregate, leaderboard, load_results
 
 
 def inside_results(root: Path, rel: str) -> bool:
-    """Does a checkpoint path taken from a result file name a folder inside the results folder? Absolute paths and
-    paths that climb out ('../../x') do not, whatever the file says (a result file is data, not a permission)."""
-    if not rel or Path(rel).is_absolute() or PureWindowsPath(rel).drive:
-        return False
-    base = os.path.normpath(os.path.abspath(root))
-    return os.path.commonpath([base, os.path.normpath(os.path.join(base, rel))]) == base
+    """Does a checkpoint path taken from a result file name a folder inside the results folder, links followed
+    (harness.results.confined)? Absolute paths, paths that climb out ('../../x') and links that point out do not,
+    whatever the file says (a result file is data, not a permission)."""
+    return confined(root, rel) is not None
 
 
 def ensure_checkpoint(root: Path, rel: str) -> Path:
-    """The local folder of a checkpoint listed in the results (a missing folder is returned as is: the loader
+    """The real local folder of a checkpoint listed in the results (a missing folder is returned as is: the loader
     reports it). ValueError for a path outside the results folder (see inside_results)."""
-    if not inside_results(root, rel):
+    real = confined(root, rel)
+    if real is None:
         raise ValueError(f"checkpoint path '{rel}' is outside the results folder {root}")
-    return Path(root) / rel
+    return real
 
 
 @dataclass

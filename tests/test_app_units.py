@@ -243,6 +243,24 @@ def test_inside_results():
         assert not inside_results(root, rel), rel
 
 
+def test_a_link_inside_the_results_folder_that_points_out_is_outside(tmp_path):
+    """Links are followed: a checkpoint path that is a symlink inside the results folder pointing outside it, or a
+    checkpoint folder holding a file that links outside, is outside; links that stay inside are fine."""
+    root, outside = tmp_path / "out", tmp_path / "elsewhere"
+    (root / "checkpoints" / "real").mkdir(parents=True)
+    (root / "checkpoints" / "real" / "config.json").write_text("{}")
+    outside.mkdir()
+    (outside / "model.safetensors").write_text("x")
+    (root / "checkpoints" / "out-link").symlink_to(outside, target_is_directory=True)
+    (root / "checkpoints" / "in-link").symlink_to(root / "checkpoints" / "real", target_is_directory=True)
+    leaky = root / "checkpoints" / "leaky"
+    leaky.mkdir()
+    (leaky / "model.safetensors").symlink_to(outside / "model.safetensors")
+    assert inside_results(root, "checkpoints/real") and inside_results(root, "checkpoints/in-link")
+    assert not inside_results(root, "checkpoints/out-link")
+    assert not inside_results(root, "checkpoints/leaky")
+
+
 def test_playground_refuses_checkpoints_outside_the_results_folder(tiny_results, tmp_path):
     """A result file's checkpoint field pointing outside the results folder ('../x' or absolute) is listed but
     refused with a line saying why, and nothing is loaded, even when a loadable checkpoint is there."""

@@ -76,6 +76,25 @@ def test_an_empty_object_is_a_damaged_result_and_a_newer_one_is_kept_and_both_sh
     assert table.loc["tiny-bert", "demo_sentiment_failed"] == 0 and table.loc["tiny-ernie", "demo_sentiment_failed"] == 1
 
 
+def test_a_result_whose_checkpoint_leads_outside_is_damaged_and_rerun(tiny_models, tmp_path):
+    """`run` does not keep a record naming a checkpoint outside the output folder ('..', absolute, or a link inside
+    pointing out): it is moved aside and the job runs again, writing a checkpoint path of its own."""
+    out = tmp_path / "out"
+    args = [*RUN, "--models", str(tiny_models), "--only-models", "tiny-bert", "--output-dir", str(out)]
+    assert main(args) == 0
+    (rfile,) = (out / "results").rglob("seed1.json")
+    good = json.loads(rfile.read_text(encoding="utf-8"))
+    assert good["checkpoint"] and (out / good["checkpoint"]).is_dir()
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    (out / "checkpoints" / "link-out").symlink_to(elsewhere, target_is_directory=True)
+    for bad in ("../elsewhere", str(elsewhere), "checkpoints/link-out"):
+        rfile.write_text(json.dumps({**good, "checkpoint": bad}), encoding="utf-8")
+        assert main(args) == 0
+        assert json.loads(rfile.read_text(encoding="utf-8"))["checkpoint"] == good["checkpoint"], bad
+    assert len(list(rfile.parent.glob("seed1.json*corrupt"))) == 3  # each moved aside, none deleted
+
+
 def test_pickled_base_weights_load_only_when_the_model_allows_them(tmp_path):
     import torch
 

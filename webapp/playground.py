@@ -138,7 +138,10 @@ class Playground:
             if entry and path is None:
                 return f"_loading {choice}… (downloading {entry.get('repo_id')} from the Hub)_"
         else:
-            path = self.data.root / rel
+            try:
+                path = ensure_checkpoint(self.data.root, rel)  # the key `load` caches it under
+            except ValueError:
+                return ""  # refused when chosen
         return "" if path is not None and path in self.cache else f"_loading {choice}…_"
 
     def resolve(self, task: str, choice: Optional[str]) -> Path:

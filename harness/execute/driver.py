@@ -123,13 +123,19 @@ def _remove_partial_files(unit: Unit) -> None:
         shutil.rmtree(tmp, ignore_errors=True)
 
 
-def _finished_record(rfile) -> "ResultRecord | bool | None":
+def _finished_record(rfile, output_dir) -> "ResultRecord | bool | None":
     """The record of a finished unit (True: finished but written by another harness version), or None when the unit
-    must run: no result file, or a damaged one, which is moved aside (`*.corrupt`) with a warning."""
+    must run: no result file, or a damaged one, which is moved aside (`*.corrupt`) with a warning. A record whose
+    checkpoint path leads outside the output folder (absolute, '..', or a link pointing out) is damaged too: a
+    result file is data, and the app would load what it names."""
     if not rfile.exists():
         return None
     try:
-        return ResultRecord.read(rfile)
+        rec = ResultRecord.read(rfile)
+        if rec.checkpoint and results.confined(output_dir, rec.checkpoint) is None:
+            raise RecordError(f"{rfile}: field 'checkpoint': '{rec.checkpoint}' is outside the output folder "
+                              f"{output_dir} (links followed)")
+        return rec
     except UnknownSchema as e:  # a newer harness's result: not ours to judge or replace
         log.warning("%s; kept and not rerun", e)
         return True
@@ -150,7 +156,7 @@ def run_grid(jobs: list[Job], opts: RunOptions, eopts: Optional[ExecOptions] = N
     for i, job in enumerate(jobs):
         for seed in job.seeds:
             rfile = results.result_path(opts.output_dir, job.key, seed)
-            done = _finished_record(rfile)
+            done = _finished_record(rfile, opts.output_dir)
             if done is not None:
                 counts["skipped"] += 1
                 if isinstance(done, ResultRecord):
