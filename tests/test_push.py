@@ -337,3 +337,63 @@ def test_hub_errors_are_one_line(error, needle):
     with pytest.raises(KeyError):  # not a Hub error: passes through
         with hub_errors("x"):
             raise KeyError("k")
+
+
+def test_dry_run_plans_without_a_token(small, tmp_path, monkeypatch, capsys):
+    """A dry run only reads the repos: no token needed (a real push still asks for one first)."""
+    hub = FolderHub(tmp_path / "hub")
+    use(monkeypatch, hub, token=False)
+    assert main(["push", "--output-dir", str(small), "--results-repo", RESULTS, "--dry-run"]) == 0
+    assert "dry run: nothing written" in capsys.readouterr().out
+    assert main(["push", "--output-dir", str(small), "--results-repo", RESULTS]) == 2
+    assert "not logged in" in capsys.readouterr().err
+
+
+def test_a_silent_hub_endpoint_ends_the_command_with_one_line(small, monkeypatch, capsys):
+    """An endpoint that accepts the connection and never answers: huggingface_hub would wait for ever; the harness's
+    timeouts (harness.publish.api.bound_hub_calls, $HARNESS_HUB_TIMEOUT here 1 s) end `push` with one line naming
+    the endpoint and the timeout, exit 2."""
+    import socket
+    import threading
+
+    from huggingface_hub import HfApi
+
+    from harness.publish import api as hub_api
+
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(8)
+    held = []
+    stop = threading.Event()
+
+    def accept():  # take connections, answer nothing
+        server.settimeout(0.2)
+        while not stop.is_set():
+            try:
+                held.append(server.accept()[0])
+            except OSError:
+                pass
+
+    threading.Thread(target=accept, daemon=True).start()
+    url = f"http://127.0.0.1:{server.getsockname()[1]}"
+    monkeypatch.setenv(hub_api.TIMEOUT_ENV, "1")
+    monkeypatch.setattr(hub_api, "endpoint", lambda: url)
+    monkeypatch.setattr("huggingface_hub.constants.HF_HUB_OFFLINE", False)  # the endpoint is on 127.0.0.1
+
+    def silent_api():
+        hub_api.bound_hub_calls()
+        return HfApi(endpoint=url, token="hf_x")
+
+    monkeypatch.setattr("harness.publish.api.get_api", silent_api)
+    try:
+        assert main(["push", "--output-dir", str(small), "--results-repo", RESULTS]) == 2
+    finally:
+        stop.set()
+        for c in held:
+            c.close()
+        server.close()
+        monkeypatch.delenv(hub_api.TIMEOUT_ENV)
+        hub_api.bound_hub_calls()  # back to the default timeouts for the rest of the session
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("error: push to") and f"cannot reach the Hub at {url}" in err[0]
+    assert "Timeout" in err[0]

@@ -17,10 +17,39 @@ REPO_TYPES = ("model", "dataset", "space")
 LOGIN_HINT = "run `hf auth login` or set HF_TOKEN"
 
 
+TIMEOUT_ENV = "HARNESS_HUB_TIMEOUT"  # seconds to wait for a Hub answer (default READ_TIMEOUT_S)
+CONNECT_TIMEOUT_S, READ_TIMEOUT_S = 10.0, 60.0
+
+
+def bound_hub_calls() -> None:
+    """Every request huggingface_hub makes from now on in this process gets timeouts (connect 10 s; read, write and
+    pool 60 s or $HARNESS_HUB_TIMEOUT): its default waits for ever, so an endpoint that accepts the connection and
+    never answers would hang the command. Installed through huggingface_hub's public client factory, with the
+    event hooks of its own default client kept; again only when the timeout changed."""
+    import os
+
+    import httpx2
+    import huggingface_hub
+
+    try:
+        read = float(os.environ.get(TIMEOUT_ENV) or READ_TIMEOUT_S)
+    except ValueError:
+        raise HarnessError(f"{TIMEOUT_ENV}: expected a number of seconds, got {os.environ[TIMEOUT_ENV]!r}") from None
+    if getattr(bound_hub_calls, "installed", None) == read:
+        return
+    timeout = httpx2.Timeout(read, connect=min(CONNECT_TIMEOUT_S, read))
+    hooks = huggingface_hub.get_session().event_hooks  # the default client's (headers, user agent)
+    huggingface_hub.set_client_factory(
+        lambda: httpx2.Client(event_hooks=hooks, follow_redirects=True, timeout=timeout))
+    bound_hub_calls.installed = read  # type: ignore[attr-defined]
+
+
 def get_api() -> "HfApi":
-    """An HfApi with the usual token (the saved login, or HF_TOKEN) and endpoint (HF_ENDPOINT)."""
+    """An HfApi with the usual token (the saved login, or HF_TOKEN) and endpoint (HF_ENDPOINT), every call bounded
+    in time (bound_hub_calls)."""
     from huggingface_hub import HfApi
 
+    bound_hub_calls()
     return HfApi()
 
 

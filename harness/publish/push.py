@@ -131,8 +131,9 @@ def push(output_dir: Path, results_repo: str, *, checkpoints: str = "best", mode
 
     where = f"push to {results_repo}"
     api = hub.get_api()
-    with hub.hub_errors(where):
-        api.whoami()
+    if not dry_run:  # a dry run only reads: it plans without a token (what it can see of the repos is public)
+        with hub.hub_errors(where):
+            api.whoami()
     plan = make_plan(Path(output_dir), results_repo, checkpoints, model_repo_prefix)
     with hub.hub_errors(where):
         results_exists = hub.check_repo_type(api, results_repo, "dataset")
