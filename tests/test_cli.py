@@ -129,3 +129,24 @@ def test_a_closed_pipe_ends_quietly():
     code = proc.wait(timeout=120)
     assert "Traceback" not in err and "BrokenPipe" not in err and "Exception ignored" not in err, err
     assert code == 141
+
+
+CHEAP = ("sklearn", "scipy", "pandas", "torch", "transformers", "seqeval", "datasets", "ray")
+
+
+@pytest.mark.parametrize("argv", [["list"], ["--help"], ["run", "--help"], ["leaderboard", "--help"],
+                                  ["run", "--models", "{tmp}/m.yaml", "--tasks", "demo_sentiment"],
+                                  ["run", "--models", "demo.yaml", "--tasks", "demo_sentimnt"],
+                                  ["run", "--models", "demo.yaml", "--tasks", "demo_sentiment", "--set", "lr=1"]],
+                         ids=["list", "help", "run-help", "leaderboard-help", "models-file-error", "unknown-task",
+                              "unknown-option"])
+def test_cheap_commands_import_no_heavy_library(argv, tmp_path):
+    """`list`, `--help` and config errors answer without importing scikit-learn, scipy, pandas, torch, transformers,
+    seqeval, datasets or Ray (checked in a fresh interpreter's sys.modules)."""
+    (tmp_path / "m.yaml").write_text("models:\n  - {name: a, id: x, familly: bert}\n", encoding="utf-8")
+    argv = [a.replace("{tmp}", str(tmp_path)) for a in argv]
+    code = (f"import sys\nfrom harness.cli import main\ntry:\n    main({argv!r})\nexcept SystemExit:\n    pass\n"
+            f"print('IMPORTED', sorted(m for m in {CHEAP!r} if m in sys.modules))")
+    proc = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=300,
+                          env={**os.environ, "HF_HUB_OFFLINE": "1"})
+    assert "IMPORTED []" in proc.stdout, proc.stdout[-500:] + proc.stderr[-2000:]
