@@ -109,6 +109,11 @@ def check_space(space: Any, where: str = "") -> dict[str, Range]:
             for v in (rng.grid() or [])[:50]:
                 typed(v)
         out[key] = rng
+    grids = [r.grid() for r in out.values()]
+    if out and all(g is not None and len(g) == 1 for g in grids):
+        point = ", ".join(f"{k}={g[0]}" for k, g in zip(out, grids))
+        raise ValueError(f"{where}the space holds one setting ({point}): there is nothing to search; give it as a "
+                         "training option (--set, or train: in the task or models file) instead")
     return out
 
 

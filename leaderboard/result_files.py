@@ -81,6 +81,9 @@ def search_note(rec: ResultRecord) -> Optional[str]:
         return None
     values = ", ".join(f"{k}={v:g}" if isinstance(v, float) else f"{k}={v}" for k, v in s.chosen.items())
     ok = sum(t.get("status") == "ok" for t in s.trials) if s.trials else s.n_trials
+    scores = {t.get("validation") for t in s.trials if t.get("status") == "ok"}
+    if ok > 1 and len(scores) == 1 and None not in scores:  # nothing was chosen: every setting scored the same
+        return f"{values} (all {ok} trials tied on validation: none chosen, the first kept; {s.strategy})"
     return f"{values} (best of {ok} trials on validation, {s.strategy})"
 
 

