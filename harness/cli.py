@@ -217,7 +217,9 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     rep = write_tables(args.output_dir)
     print(rep.markdown())
-    print(f"jobs: {counts['done']} run, {counts['skipped']} already done, {counts['failed']} failed; "
+    planned = counts["done"] + counts["skipped"] + counts["failed"]
+    print(f"jobs: {planned} planned: {counts['done']} succeeded, {counts['skipped']} already done, "
+          f"{counts['failed']} failed; "
           f"tables: {args.output_dir / 'leaderboard.csv'}, {args.output_dir / 'leaderboard.md'}")
     for line in failure_lines(rep.loaded):
         print(line)

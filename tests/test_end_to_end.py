@@ -85,7 +85,7 @@ def test_rerun_skips_finished_jobs(demo_run, tiny_models, capsys):
     before = {p: p.stat().st_mtime_ns for p in result_files(demo_run)}
     rc = main(["run", "--models", str(tiny_models), "--tasks", "demo_sentiment", "--only-models", "tiny-bert",
                "--output-dir", str(demo_run), "--seeds", "1,2", *SMOKE])
-    assert rc == 0 and "0 run, 2 already done" in capsys.readouterr().out
+    assert rc == 0 and "0 succeeded, 2 already done" in capsys.readouterr().out
     assert {p: p.stat().st_mtime_ns for p in result_files(demo_run)} == before
 
 
@@ -156,7 +156,7 @@ def test_a_failing_job_in_a_worker_is_recorded(tiny_models, tmp_path, capsys):
     out = tmp_path / "o"
     rc = main(["run", "--models", str(tiny_models), "--tasks", "demo_sentiment", "--only-models",
                "tiny-albert,tiny-bert", "--output-dir", str(out), "--workers", "2", "--set", "freeze_layers=1", *SMOKE])
-    assert rc == 1 and "1 run, 0 already done, 1 failed" in capsys.readouterr().out
+    assert rc == 1 and "jobs: 2 planned: 1 succeeded, 0 already done, 1 failed" in capsys.readouterr().out
     (failed,) = (out / "results").rglob("*.failed.json")
     assert "shares one layer across depth" in json.loads(failed.read_text())["failure"]["reason"]
 

@@ -219,7 +219,7 @@ def test_run_race_end_to_end_with_tiny_models(tiny_models, tmp_path, capsys, mon
     assert json.loads(next(iter((out / "results").rglob("seed42.json"))).read_text())["schema_version"] == 3
     assert main(argv) == 0
     again = capsys.readouterr().out
-    assert f"jobs: 0 run, {len(recs)} already done, 0 failed" in again and stop in again
+    assert f"0 succeeded, {len(recs)} already done, 0 failed" in again and stop in again
 
 
 def test_next_step_is_the_rule_the_replay_benchmark_uses():

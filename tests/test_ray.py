@@ -138,7 +138,7 @@ def test_cli_joins_the_instance_and_a_rerun_skips_finished_jobs(ray_address, ber
     assert 1 <= done < 4
     rerun = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, timeout=300)
     assert rerun.returncode == 0, rerun.stderr[-2000:]
-    assert f"{4 - done} run, {done} already done, 0 failed" in rerun.stdout
+    assert f"{4 - done} succeeded, {done} already done, 0 failed" in rerun.stdout
 
 
 def test_a_job_whose_worker_keeps_dying_gets_a_failed_record(ray_address, bert_models, tmp_path):

@@ -125,7 +125,7 @@ def test_rerun_reuses_trials_and_results(grid_run, capsys):
     capsys.readouterr()
     assert _run(root, out, "--search", "learning_rate=1e-7,3e-3", "--seeds", "7,8") == 0
     text = capsys.readouterr().out
-    assert "jobs: 0 run, 4 already done, 0 failed" in text and "chose learning_rate=1e-07" in text
+    assert "0 succeeded, 4 already done, 0 failed" in text and "chose learning_rate=1e-07" in text
 
 
 def test_tpe_trials_stored_and_resumed(tmp_path, capsys):
@@ -144,7 +144,7 @@ def test_tpe_trials_stored_and_resumed(tmp_path, capsys):
     assert (out / "search" / "optuna.db").is_file()
     capsys.readouterr()
     assert _run(root, out, *args) == 0  # the study is complete: no new trial is asked, nothing reruns
-    assert "jobs: 0 run, 1 already done" in capsys.readouterr().out
+    assert "0 succeeded, 1 already done" in capsys.readouterr().out
     assert len(_records(out)) == 4
 
 

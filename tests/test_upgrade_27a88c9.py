@@ -23,9 +23,9 @@ TINY = ["--max-train-samples", "8", "--max-eval-samples", "8", "--max-steps", "1
         "--seeds", "1", "--quiet"]
 COMMANDS = [
     (["run", "--models", str(MODELS), "--tasks", "demo", "--methods", "finetune,lora,prompt", *TINY],
-     "0 run, 41 already done, 0 failed"),
+     "0 succeeded, 41 already done, 0 failed"),
     (["run", "--models", str(MODELS), "--only-models", "minilm-l6-h384", "--tasks", "demo_sentiment",
-      "--search", "learning_rate=1e-4,3e-4", *TINY], "0 run, 3 already done, 0 failed"),
+      "--search", "learning_rate=1e-4,3e-4", *TINY], "0 succeeded, 3 already done, 0 failed"),
 ]
 
 
