@@ -248,7 +248,7 @@ def cmd_list(args: argparse.Namespace) -> int:
 
 def cmd_leaderboard(args: argparse.Namespace) -> int:
     from leaderboard.report import write_tables
-    from leaderboard.table import failure_lines
+    from leaderboard.table import failure_lines, unreadable_lines
 
     if not (args.output_dir / "results").is_dir():
         raise HarnessError(f"--output-dir: no results/ folder under '{args.output_dir}'")
@@ -256,6 +256,8 @@ def cmd_leaderboard(args: argparse.Namespace) -> int:
     print(rep.markdown())
     for p in rep.loaded.problems:
         print(f"skipped: {p}")
+    for line in unreadable_lines(rep.loaded):
+        print(line)
     for line in failure_lines(rep.loaded):
         print(line)
     return 0

@@ -135,6 +135,12 @@ def _canonical(row: dict, task: TaskSpec, src: Source, where: str, n: int) -> di
                                "value in every row (a CSV/TSV row needs as many columns as the header)")
         ex[fld] = row[col]
     kind.canonical(ex, task, src, f"{where}: row {n}")
+    for fld in kind.input_fields:  # a text must be text: a number would fail in the tokenizer, a list read as a pair
+        try:
+            ex[fld] = kind.check_input(fld, ex[fld])
+        except ValueError as e:
+            col = src.columns.get(fld, fld)
+            raise HarnessError(f"{where}: row {n}: {e}{f' (column {col!r})' if col != fld else ''}") from None
     if src.id_column and src.id_column in row:
         ex["id"] = str(row[src.id_column])
     return ex

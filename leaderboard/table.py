@@ -274,6 +274,17 @@ def csv_frame(table: pd.DataFrame) -> pd.DataFrame:
     return table[declared + [c for c in table.columns if c not in declared]]
 
 
+def unreadable_lines(loaded: Loaded) -> list[str]:
+    """One line per result file the board could not read ('damaged: <file>: <why>; ...' or 'unreadable (newer
+    harness?): <file>: <why>; ...'), each shown in its cell as a failed run."""
+    out = []
+    for f in loaded.failures:
+        if f.get("kind") in UNREADABLE:
+            what, _, why = str(f["error"]).partition(": ")
+            out.append(f"{what}: {f['path']}: {why}; shown as a failed run of its cell")
+    return out
+
+
 def failure_lines(loaded: Loaded) -> list[str]:
     """The failure summary `run` and `leaderboard` print: one line per failed (model, task, method, configuration)
     with its failed seeds and why (leaderboard.failures.summary)."""

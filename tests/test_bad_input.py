@@ -136,6 +136,14 @@ CASES: list[Case] = [
           "tasks/data/train.jsonl": MC_ROWS.replace('"choices": ["北京", "上海"]', '"options": "北京 上海"', 1)
           .replace('"choices"', '"options"'), "tasks/data/test.jsonl": MC_ROWS.replace('"choices"', '"options"')}),
     # --- data files and splits (issue 15: unreadable data, splits mean what they say) ---
+    Case("data-text-is-a-number", ("run", "--models", "demo.yaml", "--tasks", "x", "--task-dir", "{tmp}/tasks"),
+         ("tasks/data/train.jsonl: row 2: field 'text' must be a string, got int",),
+         {"tasks/x.yaml": TINY_TASK, "tasks/data/train.jsonl": TINY_ROWS.replace('"w1"', '5'),
+          "tasks/data/test.jsonl": TINY_ROWS}),
+    Case("data-text-is-a-list", ("run", "--models", "demo.yaml", "--tasks", "x", "--task-dir", "{tmp}/tasks"),
+         ("tasks/data/test.jsonl: row 1: field 'text' must be a string, got list",),
+         {"tasks/x.yaml": TINY_TASK, "tasks/data/train.jsonl": TINY_ROWS,
+          "tasks/data/test.jsonl": TINY_ROWS.replace('"w0"', '["a", "b"]')}),
     Case("data-not-utf8", ("run", "--models", "demo.yaml", "--tasks", "x", "--task-dir", "{tmp}/tasks"),
          ("tasks/data/test.jsonl: line 5: byte 0xff at column 12 is not UTF-8", "expected a UTF-8 text file"),
          {"tasks/x.yaml": TINY_TASK, "tasks/data/train.jsonl": TINY_ROWS,
@@ -392,18 +400,18 @@ LB = ("leaderboard", "--output-dir", "{tmp}/out")
 CASES += [
     # result files: the leaderboard skips a damaged one with a line naming it, and never modifies results
     Case("result-truncated", LB, ("seed42.json: unreadable",), {record_file(): damaged_record()[:300]}, code=0,
-         prefix="skipped:", results=True, keep="out/results"),
+         prefix="damaged:", results=True, keep="out/results"),
     Case("result-score-not-a-number", LB, ("seed42.json: field 'metrics.accuracy'", "expected a number, got '0.9'"),
-         {record_file(): damaged_record(metrics={"accuracy": "0.9", "main": "0.9"})}, code=0, prefix="skipped:",
+         {record_file(): damaged_record(metrics={"accuracy": "0.9", "main": "0.9"})}, code=0, prefix="damaged:",
          results=True, keep="out/results"),
     Case("result-score-nan", LB, ("seed42.json: field 'metrics.main'", "finite number"),
          {record_file(): damaged_record(metrics={"accuracy": 0.5, "main": 0.5}).replace('"main": 0.5', '"main": NaN')},
-         code=0, prefix="skipped:", results=True, keep="out/results"),
-    Case("result-unknown-schema", LB, ("seed42.json: schema_version 99",),
-         {record_file(): damaged_record(schema_version=99)}, code=0, prefix="skipped:", results=True,
+         code=0, prefix="damaged:", results=True, keep="out/results"),
+    Case("result-unknown-schema", LB, ("seed42.json: schema_version 99", "shown as a failed run of its cell"),
+         {record_file(): damaged_record(schema_version=99)}, code=0, prefix="unreadable (newer harness?):", results=True,
          keep="out/results"),
-    Case("result-not-an-object", LB, ("seed42.json",), {record_file(): "[1, 2]"}, code=0, prefix="skipped:",
-         results=True, keep="out/results"),
+    Case("result-not-an-object", LB, ("seed42.json: not a result record (a JSON list",), {record_file(): "[1, 2]"},
+         code=0, prefix="damaged:", results=True, keep="out/results"),
 ]
 
 
