@@ -10,7 +10,7 @@ import json
 import os
 import shutil
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from . import results
 from .adapters import Adapter
@@ -22,6 +22,9 @@ from .methods import get_method
 from .families import adapter_kinds
 from .record import CheckpointInfo
 from .trainconfig import TrainConfig
+
+if TYPE_CHECKING:
+    from .specs import TaskSpec
 
 REQUIRED = ("harness_task.json", "harness_job.json", "config.json")
 TOKENIZER_FILES = ("tokenizer.json", "vocab.txt", "spiece.model", "sentencepiece.bpe.model")
@@ -82,6 +85,20 @@ def save_checkpoint(path: Path, model: Any, tokenizer: Any, job: Any, seed: int)
         shutil.rmtree(path)
     os.replace(tmp, path)
     return saved_bytes
+
+
+def checkpoint_task(path: Path | str) -> "TaskSpec":
+    """The task a checkpoint folder was trained on (its harness_task.json), read without loading the model, so what
+    is checked against the task (predict's input file) fails before the weights load; one-line HarnessError."""
+    folder = Path(path)
+    if not folder.is_dir():
+        raise HarnessError(f"checkpoint: folder {folder} does not exist")
+    if not (folder / "harness_task.json").is_file():
+        raise HarnessError(f"checkpoint: {folder} has no harness_task.json")
+    try:
+        return validate_task(_read(folder / "harness_task.json"))
+    except (KeyError, TypeError, ValueError) as e:
+        raise HarnessError(f"checkpoint: {folder}: invalid harness_task.json ({str(e).splitlines()[0][:200]})") from None
 
 
 def load_checkpoint(path: Path | str, backend: str = "auto") -> tuple[Adapter, Any]:

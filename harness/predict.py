@@ -14,7 +14,7 @@ from typing import IO, Any, Iterator, Optional
 
 from tqdm.auto import tqdm
 
-from .checkpoint import backend_name, load_checkpoint
+from .checkpoint import backend_name, checkpoint_task, load_checkpoint
 from .errors import HarnessError, did_you_mean
 from .specs import TaskSpec
 
@@ -114,11 +114,13 @@ def predict_file(checkpoint: Path, input_path: Path, output: Optional[Path] = No
 
     Returns a summary: {"rows", "backend", "task", "output"}.
     """
-    for _ in text_lines(Path(input_path)):  # an unreadable input fails before the checkpoint loads
-        pass
+    # the input file (readable, its fields those the task needs) and the output folder are checked before the
+    # checkpoint's weights load: the task comes from its harness_task.json alone
+    rows = read_inputs(Path(input_path), checkpoint_task(checkpoint))
+    if output is not None and Path(output).parent and not Path(output).parent.is_dir():
+        raise HarnessError(f"--output: folder '{Path(output).parent}' does not exist")
     adapter, model = load_checkpoint(checkpoint, backend=backend)
     task = adapter.task
-    rows = read_inputs(Path(input_path), task)
     bs = batch_size or adapter.cfg.eval_batch_size
     if bs < 1:
         raise HarnessError(f"--batch-size: expected a positive integer, got {bs}")

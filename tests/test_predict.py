@@ -184,3 +184,23 @@ def test_txt_file_has_one_row_per_nonblank_line(tiny_checkpoints, tmp_path, caps
     rc, rows, _ = run_predict(capsys, "--checkpoint", str(ckpt), "--input", str(src), "--batch-size", "64")
     assert rc == 0 and [r["input"]["text"] for r in rows] == [f"text number {i}" for i in range(n)]
     assert [r["line"] for r in rows] == list(range(1, n + 1))
+
+
+@pytest.mark.parametrize("content,output,needle", [("", None, "no inputs"),
+                                                   ('{"text_a": "a", "text_bb": "b"}\n', None, "field 'text_b'"),
+                                                   ('{"text_a": "a", "text_b": "b"}\n', "no/such/dir/out.jsonl",
+                                                    "--output: folder")])
+def test_input_and_output_are_checked_before_the_model_loads(tiny_checkpoints, tmp_path, capsys, monkeypatch,
+                                                             content, output, needle):
+    """An empty or mis-fielded input file and a missing --output folder fail before any weights load (the task
+    comes from the checkpoint's harness_task.json alone)."""
+    def no_load(*a, **k):
+        raise AssertionError("the checkpoint's model was loaded")
+
+    monkeypatch.setattr("harness.predict.load_checkpoint", no_load)
+    src = tmp_path / "in.jsonl"
+    src.write_text(content, encoding="utf-8")
+    extra = ["--output", str(tmp_path / output)] if output else []
+    rc, rows, err = run_predict(capsys, "--checkpoint", str(tiny_checkpoints[("tiny-bert", "demo_paraphrase")]),
+                                "--input", str(src), *extra)
+    assert rc == 2 and rows == [] and needle in error_line(err), err
