@@ -135,13 +135,27 @@ def _race_options(args: argparse.Namespace):
             seed_sequence(args.seeds, high))
 
 
+def _check_output_dir(path: Path) -> None:
+    """--output-dir must be a folder this user can write, or a new one inside such a folder: said now, in one
+    line, rather than as a traceback from the first job's log (nothing is created here)."""
+    if path.exists() and not path.is_dir():
+        raise HarnessError(f"--output-dir: '{path}' is a file; expected a folder (new or existing)")
+    existing = path.absolute()
+    while not existing.exists():
+        existing = existing.parent
+    if not existing.is_dir():
+        raise HarnessError(f"--output-dir: '{path}' cannot be created: '{existing}' is a file")
+    if not os.access(existing, os.W_OK | os.X_OK):
+        what = "is" if existing == path.absolute() else f"would be created inside '{existing}', which is"
+        raise HarnessError(f"--output-dir: '{path}' {what} not writable by this user")
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     from . import catalog  # light: the models file, task YAMLs and flags are checked before any heavy import
 
     if args.data_dir is not None and not args.data_dir.is_dir():
         raise HarnessError(f"--data-dir: folder '{args.data_dir}' does not exist")
-    if args.output_dir.exists() and not args.output_dir.is_dir():
-        raise HarnessError(f"--output-dir: '{args.output_dir}' is a file; expected a folder (new or existing)")
+    _check_output_dir(args.output_dir)
     race_opts, seeds = _race_options(args)
     model_specs = _select_models(args.models, args.only_models)
     registry = catalog.discover(args.task_dir)

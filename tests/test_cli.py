@@ -150,3 +150,19 @@ def test_cheap_commands_import_no_heavy_library(argv, tmp_path):
     proc = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=300,
                           env={**os.environ, "HF_HUB_OFFLINE": "1"})
     assert "IMPORTED []" in proc.stdout, proc.stdout[-500:] + proc.stderr[-2000:]
+
+
+def test_an_output_dir_this_user_cannot_write_is_one_line(tmp_path, monkeypatch, capsys):
+    """A folder the user may not write (simulated: os.access says no, as it does for a non-root user on a read-only
+    folder) stops `run` before planning, in one line."""
+    from harness.cli import main
+
+    real = os.access
+    locked = tmp_path / "locked"
+    locked.mkdir()
+    monkeypatch.setattr(os, "access", lambda p, mode: False if Path(p) == locked else real(p, mode))
+    code = main(["run", "--models", "demo.yaml", "--tasks", "demo_sentiment", "--output-dir", str(locked / "out")])
+    err = capsys.readouterr().err.strip()
+    assert code == 2 and err == (f"error: --output-dir: '{locked / 'out'}' would be created inside '{locked}', which is "
+                                 "not writable by this user")
+    assert not (locked / "out").exists()
