@@ -108,7 +108,7 @@ def test_rerunning_the_same_command_over_a_v1_folder_runs_nothing(v1_output, cap
     before = sorted(p.relative_to(v1_output) for p in v1_output.rglob("*") if p.is_file())
     assert main(V1_COMMAND + ["--output-dir", str(v1_output)]) == 0
     out = capsys.readouterr().out
-    assert "0 run, 2 already done" in out
+    assert "0 succeeded, 2 already done" in out
     after = sorted(p.relative_to(v1_output) for p in v1_output.rglob("*") if p.is_file())
     assert [p for p in after if p not in before] == [Path(n) for n in
                                                      (".leaderboard-index.json", "leaderboard.csv", "leaderboard.md")]
@@ -117,7 +117,7 @@ def test_rerunning_the_same_command_over_a_v1_folder_runs_nothing(v1_output, cap
 def test_a_new_seed_joins_the_adopted_v1_folder(v1_output, capsys):
     """More seeds of the same job land beside the schema-1 ones (same hash), as records of the current schema."""
     assert main(V1_COMMAND + ["--tasks", "demo_sentiment", "--seeds", "42,7", "--output-dir", str(v1_output)]) == 0
-    assert "1 run, 1 already done" in capsys.readouterr().out
+    assert "1 succeeded, 1 already done" in capsys.readouterr().out
     new = ResultRecord.read(v1_output / V1_SENTIMENT / "seed7.json")
     assert new.schema_version == SCHEMA_VERSION and new.job.config_hash == "c04919808340"
     from harness.confighash import config_hash
