@@ -66,6 +66,8 @@ def _cell(page, text: str):
 def test_detail_view_opens_from_a_cell_with_curve_and_confusion_matrix(url, page, tmp_path):
     page.goto(url, wait_until="domcontentloaded")
     expect(page.locator("#lb-note")).to_contain_text("4 model(s) shown", timeout=60_000)
+    # the first paint comes before the decision's draws; the table is drawn again when they are ready: click after
+    expect(page.locator("#lb-decision")).to_contain_text("pick", timeout=90_000)
     _cell(page, "83.1").click()  # MiniLM on demo_sentiment
     expect(page.locator("#detail-title")).to_contain_text("minilm-l6-h384 × demo_sentiment", timeout=60_000)
     # the decision's plot: at once when its draws are ready, else filled in when they are

@@ -4,6 +4,7 @@ Its records are of schema 2 (read as 3, never rewritten); the board has since ga
 tables are compared on the columns 27a88c9 wrote."""
 from __future__ import annotations
 
+import re
 import shutil
 from pathlib import Path
 from typing import Iterator
@@ -48,6 +49,9 @@ def _files(root: Path) -> list[Path]:
     return sorted(p.relative_to(root) for p in root.rglob("*") if p.is_file())
 
 
+TIED = re.compile(r"(.*) \(all (\d+) trials tied on validation: none chosen, the first kept; (\w+)\)")
+
+
 def test_the_same_commands_rerun_nothing_and_build_the_same_tables(old_output, capsys):
     results_before = {p: (old_output / p).read_bytes() for p in _files(old_output)}
     for argv, summary in COMMANDS:
@@ -61,6 +65,12 @@ def test_the_same_commands_rerun_nothing_and_build_the_same_tables(old_output, c
     csv_new, csv_old = (pd.read_csv(p / "leaderboard.csv", dtype=str) for p in (old_output, FIXTURE))
     assert [c for c in csv_old if c not in csv_new] == []
     assert all(c.endswith(DECISION_FIELDS) for c in csv_new if c not in csv_old)
+    # and a search whose trials all tied says so (since issue 26) where 27a88c9 said "best of N": the same setting
+    for col in (c for c in csv_old if c.endswith("_tuned")):
+        for i in csv_new.index[csv_new[col].fillna("") != csv_old[col].fillna("")]:
+            tied = TIED.fullmatch(csv_new.at[i, col])
+            assert tied and csv_old.at[i, col] == f"{tied[1]} (best of {tied[2]} trials on validation, {tied[3]})"
+            csv_new.at[i, col] = csv_old.at[i, col]
     pd.testing.assert_frame_equal(csv_new[list(csv_old.columns)], csv_old)
     md_new, md_old = (_md_table(p / "leaderboard.md") for p in (old_output, FIXTURE))
     assert all(c.endswith(("P(best)", "rank 95%")) for c in md_new if c not in md_old)
