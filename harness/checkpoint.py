@@ -98,7 +98,8 @@ def checkpoint_task(path: Path | str) -> "TaskSpec":
     try:
         return validate_task(_read(folder / "harness_task.json"))
     except (KeyError, TypeError, ValueError) as e:
-        raise HarnessError(f"checkpoint: {folder}: invalid harness_task.json ({str(e).splitlines()[0][:200]})") from None
+        detail = str(e).splitlines()[0][:200]
+        raise HarnessError(f"checkpoint: {folder}: invalid harness_task.json ({detail})") from None
 
 
 def load_checkpoint(path: Path | str, backend: str = "auto") -> tuple[Adapter, Any]:

@@ -32,14 +32,21 @@ def _open_text(path: Path, mode: str = "rt") -> IO[str]:
 
 
 def text_lines(path: Path) -> Iterator[tuple[int, str]]:
-    """(line number, text) of an input file; a byte that is not UTF-8 (or a .gz that is not gzip) is one line naming
-    the file and the line."""
+    """(line number, text) of an input file; a byte that is not UTF-8 (or a .gz that is not gzip), or a NUL byte, is
+    one line naming the file and the line."""
     from .data import text_lines as lines
 
     if not path.is_file():
         raise HarnessError(f"--input: file '{path}' does not exist")
     gz = path.name.endswith(".gz")
-    return lines(path, "jsonl.gz" if gz else "txt", "compress it with gzip, or drop .gz from its name")
+
+    def checked() -> Iterator[tuple[int, str]]:
+        for lineno, line in lines(path, "jsonl.gz" if gz else "txt",
+                                  "compress it with gzip, or drop .gz from its name"):
+            if "\x00" in line:  # valid UTF-8, but no text: a binary file would be predicted as an input
+                raise HarnessError(f"{path}: line {lineno}: holds NUL bytes; expected text (is it a binary file?)")
+            yield lineno, line
+    return checked()
 
 
 def _from_text(path: Path, task: TaskSpec) -> Iterator[tuple[int, dict]]:

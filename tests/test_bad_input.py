@@ -375,6 +375,8 @@ CASES += [
          ("--input: file '{tmp}/none.txt' does not exist",), ckpt_files()),
     Case("predict-input-not-utf8", ("predict", "--checkpoint", CKPT, "--input", "{tmp}/in.txt"),
          ("in.txt: line 2", "UTF-8"), ckpt_files(**{"in.txt": b"fine\n\xff\xfe bad\n"})),
+    Case("predict-input-nul-bytes", ("predict", "--checkpoint", CKPT, "--input", "{tmp}/in.txt"),
+         ("in.txt: line 2: holds NUL bytes; expected text",), ckpt_files(**{"in.txt": b"fine\n\x00\x00\x00\n"})),
     Case("predict-input-gz-not-gzip", ("predict", "--checkpoint", CKPT, "--input", "{tmp}/in.jsonl.gz"),
          ("in.jsonl.gz: line 1: the file is not gzip-compressed", "drop .gz from its name"), ckpt_files(**{"in.jsonl.gz": "{}\n"})),
     Case("predict-batch-size-zero", ("predict", "--checkpoint", CKPT, "--input", "{tmp}/in.txt", "--batch-size", "0"),
