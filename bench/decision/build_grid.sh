@@ -1,16 +1,16 @@
 #!/usr/bin/env bash
 # Build the decision (racing) replay grid: 6 rows x 3 GLUE tasks x 10 seeds = 180 runs, into OUT (default
-# /work/grid-out, outside the repo), then bench/decision/extract.py makes bench/decision/grid.json.gz from it.
+# ../grid-out, outside the repo), then bench/decision/extract.py makes bench/decision/grid.json.gz from it.
 # As run for the committed grid (2-core CPU shared with other work):
-#   nohup /usr/bin/time -v nice -n 10 bash bench/decision/build_grid.sh > /work/grid-out.log 2>&1 &
+#   nohup /usr/bin/time -v nice -n 10 bash bench/decision/build_grid.sh > ../grid-out.log 2>&1 &
 # Training budget per row: bench/decision/models.yaml (max_steps, learning_rate); batch 16, max_length 64, the last
 # weights (no validation split, no per-epoch evaluation), test sets capped at 500 examples (sst2 500 of 872; mrpc
 # 408 and rte 277 are whole), the first 2000 training rows. A rerun skips finished runs.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-OUT=${OUT:-/work/grid-out}
-PY=${PY:-/work/main/.venv/bin/python}
-DATA=${DATA:-/work/shared/data}
+OUT=${OUT:-../grid-out}
+PY=${PY:-.venv/bin/python}
+DATA=${DATA:-../shared/data}
 export HF_HUB_OFFLINE=1
 COMMON=(--models bench/decision/models.yaml --tasks sst2,mrpc,rte --data-dir "$DATA" --output-dir "$OUT"
         --seeds 1,2,3,4,5,6,7,8,9,10 --max-train-samples 2000 --max-eval-samples 500 --batch-size 16

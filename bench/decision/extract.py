@@ -1,6 +1,6 @@
 """Extract the racing replay grid's fixture (bench/decision/grid.json.gz) from a harness output folder.
 
-    python bench/decision/extract.py [--output-dir /work/grid-out] [--out bench/decision/grid.json.gz]
+    python bench/decision/extract.py [--output-dir ../grid-out] [--out bench/decision/grid.json.gz]
 
 Reads the folder through leaderboard.data (the rows and configurations the leaderboard shows, their result files
 and the `*.predictions.jsonl.gz` beside each) and writes, gzipped JSON:
@@ -36,10 +36,10 @@ HERE = Path(__file__).resolve().parent
 BUILD = HERE / "build_grid.sh"
 
 
-def harness_commands(script: Path = BUILD, output_dir: str = "/work/grid-out") -> list[str]:
+def harness_commands(script: Path = BUILD, output_dir: str = "../grid-out") -> list[str]:
     """The harness command lines of build_grid.sh, with its COMMON flags and default paths expanded (as text)."""
     text = script.read_text(encoding="utf-8")
-    text = text.replace('"$DATA"', "/work/shared/data").replace('"$OUT"', output_dir)
+    text = text.replace('"$DATA"', "../shared/data").replace('"$OUT"', output_dir)
     common = re.search(r"COMMON=\((.*?)\)\n", text, re.S).group(1)
     common = " ".join(common.split())
     out = []
@@ -137,7 +137,7 @@ def check(grid: dict, n_seeds: int = 10) -> list[str]:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--output-dir", type=Path, default=Path("/work/grid-out"))
+    ap.add_argument("--output-dir", type=Path, default=Path("../grid-out"))
     ap.add_argument("--out", type=Path, default=HERE / "grid.json.gz")
     args = ap.parse_args()
     grid = extract(args.output_dir)
