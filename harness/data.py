@@ -7,6 +7,7 @@ import hashlib
 import json
 import logging
 import zlib
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterator, Optional
@@ -14,7 +15,7 @@ from typing import Any, Iterator, Optional
 import numpy as np
 
 from . import carve as carving
-from .errors import HarnessError, did_you_mean
+from .errors import HarnessError, LeftOut, did_you_mean
 from .kinds import get_kind
 from .specs import Source, TaskSpec
 
@@ -158,17 +159,25 @@ def _assign_ids(examples: list[dict]) -> None:
         ex["id"] = h if k == 0 else f"{h}-{k}"
 
 
-def load_split(task: TaskSpec, src: Source, folder: Optional[Path], split: str) -> list[dict]:
-    """Read one source split into canonical examples; raises HarnessError on bad data or an empty split."""
+def load_split(task: TaskSpec, src: Source, folder: Optional[Path], split: str) -> tuple[list[dict], dict[str, int]]:
+    """Read one source split into canonical examples, and the rows the task's policy left out (count per reason);
+    raises HarnessError on bad data or an empty split."""
     if src.type == "local":
         where, rows = _read_local(folder, split, src.format)
     else:
         where, rows = _read_hub(src, split)
-    examples = [_canonical(row, task, src, str(where), n) for n, row in enumerate(rows, 1)]
+    examples, left_out = [], Counter()
+    for n, row in enumerate(rows, 1):
+        try:
+            examples.append(_canonical(row, task, src, str(where), n))
+        except LeftOut as e:
+            left_out[str(e)] += 1
+    for reason, count in left_out.items():
+        log.warning("%s: split '%s': %d of %d rows left out: %s", where, split, count, count + len(examples), reason)
     if not examples:
         raise HarnessError(f"{where}: split '{split}' is empty")
     _assign_ids(examples)
-    return examples
+    return examples, dict(left_out)
 
 
 def _carve(examples: list[dict], task: TaskSpec, task_file: Path, source_split: str, fractions: dict[str, float],
@@ -194,7 +203,9 @@ def load_task_data(task: TaskSpec, task_file: Path, data_dir: Optional[Path], ne
     if task.folds and fold is None:
         raise HarnessError(f"{task_file}: field 'folds': task '{task.name}' needs a fold ({', '.join(task.folds)})")
     split_names = {role: name.replace("{fold}", fold or "") for role, name in src.splits.items()}
-    loaded = {role: load_split(task, src, folder, name) for role, name in split_names.items()}
+    read = {role: load_split(task, src, folder, name) for role, name in split_names.items()}
+    loaded = {role: exs for role, (exs, _) in read.items()}
+    left_out = {split_names[role]: out for role, (_, out) in read.items() if out}
     carve: Optional[dict[str, Any]] = None
     c = task.carve
     if "train" not in loaded:  # only test is named (checked on load): train, validation and test are carved from it
@@ -225,7 +236,8 @@ def load_task_data(task: TaskSpec, task_file: Path, data_dir: Optional[Path], ne
             digest.update(json.dumps(ex, sort_keys=True, ensure_ascii=False).encode())
     src_info = {"type": src.type, **({"dir": str(folder)} if folder else {"path": src.path, "name": src.name,
                                                                              "revision": src.revision}),
-                "splits": split_names, **({"fold": fold} if fold is not None else {})}
+                "splits": split_names, **({"fold": fold} if fold is not None else {}),
+                **({"left_out": left_out} if left_out else {})}  # rows the task's policy left out, per split
     return TaskData(splits=loaded, source=src_info, carve=carve, fingerprint=digest.hexdigest()[:16],
                     overlaps=overlaps, shared_text=shared)
 

@@ -5,6 +5,11 @@ import difflib
 from typing import Iterable
 
 
+class LeftOut(Exception):
+    """A data row the task's own policy leaves out (e.g. `duplicate_choices: drop`): the loader counts it and says
+    so; the message is the reason, the same for every such row."""
+
+
 class HarnessError(Exception):
     """An error the user caused (bad config, unknown name, bad data). The CLI prints it on one line."""
 

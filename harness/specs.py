@@ -167,6 +167,8 @@ class TaskSpec(Strict):
     train: TrainOverrides = TrainOverrides()
     text_to_text: TextToText = TextToText()
     qa_f1: Literal["char", "token"] = "token"
+    # multiple choice: a question that gives one choice twice is refused at load (default), or left out and counted
+    duplicate_choices: Literal["refuse", "drop"] = "refuse"
     prompt: Optional[PromptSpec] = None
     folds: list[str] = Field(default_factory=list, description="few-shot folds: split names use {fold}")
     search: dict[str, Range] = Field(default_factory=dict, description="hyperparameter ranges for --search-trials")

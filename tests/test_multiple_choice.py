@@ -46,9 +46,9 @@ def c3_rows(n: int, seed: int = 0) -> list[dict]:
 
 
 def spec(**extra) -> TaskSpec:
-    return validate_task(dict(name="mc", language="zh", benchmark="b", kind=KIND, metrics=["accuracy"],
-                              main_score="accuracy", sources=[{"type": "local", "dir": "x", "splits": {"test": "test"}}],
-                              **extra))
+    return validate_task({"name": "mc", "language": "zh", "benchmark": "b", "kind": KIND, "metrics": ["accuracy"],
+                          "main_score": "accuracy", "sources": [{"type": "local", "dir": "x", "splits": {"test": "test"}}],
+                          **extra})
 
 
 @pytest.fixture(scope="module")
@@ -94,6 +94,38 @@ def test_kind_validates_rows_and_shows_the_chosen_choice():
     assert metrics.compute(task, [0, 2, 1, None], [0, 2, 0, 1])["accuracy"] == 0.5
     with pytest.raises(ValueError, match="prompt: applies to kinds with a label set"):
         spec(prompt={"template": "{question}{mask}"})
+
+
+def test_a_choice_given_twice_is_refused_or_left_out_and_counted(tmp_path, caplog):
+    """Two copies of a choice: a model picking the other copy of the answer would be scored wrong. Refused at load
+    (the line says how to leave such questions out); with `duplicate_choices: drop` they are left out, counted in
+    the data's source block and logged; predict's input check refuses them too."""
+    from harness.data import load_task_data
+
+    rows = c3_rows(6)
+    rows[1]["choices"] = ["甲", "乙", "甲"]
+    rows[4]["choices"] = ["丙", "丙"]
+    (tmp_path / "data").mkdir()
+    for split in ("train", "test"):
+        (tmp_path / "data" / f"{split}.jsonl").write_text("".join(json.dumps(r, ensure_ascii=False) + "\n"
+                                                                 for r in rows), encoding="utf-8")
+    src = {"type": "local", "relative_to": "task_file", "dir": "data", "format": "jsonl",
+           "splits": {"train": "train", "test": "test"}}
+    task_file = tmp_path / "mc.yaml"
+    with pytest.raises(HarnessError, match=r"train.jsonl: row 2: field 'choices': choice '甲' is given 2 times .*"
+                                           r"set duplicate_choices: drop in the task YAML"):
+        load_task_data(spec(sources=[src]), task_file, None, need_validation=False)
+    with caplog.at_level("WARNING"):
+        data = load_task_data(spec(sources=[src], duplicate_choices="drop"), task_file, None, need_validation=False)
+    assert len(data.splits["test"]) == 4 and sum(len(v) for v in data.splits.values()) == 8  # 4 train + 4 test
+    assert data.source["left_out"] == {"train": {"a choice given twice (duplicate_choices: drop)": 2},
+                                       "test": {"a choice given twice (duplicate_choices: drop)": 2}}
+    assert "split 'test': 2 of 6 rows left out: a choice given twice" in caplog.text
+    with pytest.raises(ValueError, match="choice '丙' is given 2 times"):
+        get_kind(KIND).check_input("choices", ["丙", "丙"])
+    with pytest.raises(ValueError, match="field 'duplicate_choices': kind single_cls has no choices"):
+        validate_task(dict(name="s", language="en", benchmark="b", kind="single_cls", label_names=["a", "b"],
+                           metrics=["accuracy"], main_score="accuracy", sources=[src], duplicate_choices="drop"))
 
 
 def test_playground_form_builds_an_input_from_three_boxes():

@@ -144,6 +144,9 @@ def test_c3_multiple_choice_smoke(data_dir, tmp_path):
     for rfile in files:
         r = json.loads(rfile.read_text())
         assert r["data"]["source"]["splits"] == {"train": "train", "validation": "dev", "test": "test"}
+        # the 6 questions that give a choice twice are left out and counted (duplicate_choices: drop)
+        assert r["data"]["source"]["left_out"] == {"train": {"a choice given twice (duplicate_choices: drop)": 5},
+                                                   "dev": {"a choice given twice (duplicate_choices: drop)": 1}}
         assert r["data"]["sizes"] == {"train": 32, "validation": 24, "test": 24}
         preds = read_predictions(predictions_path(rfile))
         assert all(0 <= p["prediction"] < len(p["input"]["choices"]) for p in preds)

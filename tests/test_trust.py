@@ -160,3 +160,73 @@ def test_a_hub_metric_never_runs_a_local_script_of_its_name(tmp_path, monkeypatc
     assert not called and not marker.exists()
     check_metric_code([_entry(tmp_path, "evaluate:accuracy")], trusted=True)  # no local 'accuracy': the Hub's
     assert called == ["accuracy"]
+
+
+# ---------------------------------------------------------------- a 10 MB row: a bounded text reaches the tokenizer
+
+class _SpyTokenizer:
+    """Counts the characters of every call that reaches the real tokenizer."""
+
+    def __init__(self, tok):
+        self.tok, self.most = tok, 0
+
+    def __getattr__(self, name):
+        return getattr(self.tok, name)
+
+    def __len__(self):
+        return len(self.tok)
+
+    def __call__(self, *args, **kwargs):
+        def chars(v):
+            return len(v) if isinstance(v, str) else sum(chars(x) for x in v) if isinstance(v, (list, tuple)) else 0
+
+        self.most = max(self.most, sum(chars(v) for v in (*args, *kwargs.values())))
+        return self.tok(*args, **kwargs)
+
+
+@pytest.mark.parametrize("family, task, role, method", [("bert", "demo_sentiment", "head", "finetune"),
+                                                        ("bert", "demo_paraphrase", "head", "finetune"),
+                                                        ("bert", "demo_ner", "head", "finetune"),
+                                                        ("bert", "c3", "head", "finetune"),
+                                                        ("bert", "demo_sentiment", "mlm", "prompt"),
+                                                        ("t5", "demo_sentiment", "head", "finetune")])
+def test_a_10_mb_row_reaches_the_tokenizer_cut_to_a_bound_with_the_same_features(tmp_path, family, task, role,
+                                                                                  method):
+    """Each text is cut to max_length × CHARS_PER_TOKEN characters before tokenizing (a spy on the tokenizer counts
+    what reaches it), and a row a few times longer than that gives the same features as the whole row would."""
+    from transformers import AutoTokenizer
+
+    from harness.adapters import make_adapter
+    from harness.adapters.base import CHARS_PER_TOKEN
+    from harness.catalog import discover
+    from harness.trainconfig import TrainConfig
+
+    spec = discover()[task].spec
+    tok = AutoTokenizer.from_pretrained(build_model(family, tmp_path / family))
+    cfg = TrainConfig(max_length=32)
+    bound = cfg.max_length * CHARS_PER_TOKEN
+    fam = "seq2seq" if family == "t5" else "encoder"
+
+    def row(n_words: int) -> dict:
+        words = ["good", "food"] * (n_words // 2)
+        text = " ".join(words)
+        label = spec.label_names[0] if spec.label_names else None
+        return {"single_cls": lambda: {"text": text, "label": label},
+                "pair_cls": lambda: {"text_a": text, "text_b": text, "label": label},
+                "ner": lambda: {"tokens": words, "tags": ["O"] * len(words)},
+                "multiple_choice": lambda: {"context": text, "question": "good?", "choices": ["good", "food"],
+                                            "label": 0}}[spec.kind]()
+
+    spy = _SpyTokenizer(tok)
+    adapter = make_adapter(fam, spec, spy, cfg, role)
+    huge = row(2_000_000)  # 10 MB of text
+    stats = adapter.token_stats([huge])
+    feats = adapter.train_features([huge])
+    assert 0 < spy.most <= 3 * bound + 100, spy.most  # a few texts of one row, each cut to the bound
+    assert stats["truncation_rate"] == 1.0  # a cut text still counts as truncated
+    # a row 4× the bound: the features are those of the whole row (the cut drops nothing the model would see)
+    long = row(4 * bound // 5)
+    whole = make_adapter(fam, spec, tok, cfg, role)
+    whole.tok.max_chars = 10 ** 9
+    assert adapter.train_features([long]) == whole.train_features([long])
+    assert feats[0]["input_ids"] == adapter.train_features([row(bound)])[0]["input_ids"]

@@ -13,6 +13,56 @@ from ..specs import TaskSpec
 from ..trainconfig import TrainConfig
 
 
+# At most max_length × CHARS_PER_TOKEN characters of a text reach the tokenizer: more than max_length tokens of any
+# natural text span (a token covers a few characters; WordPiece turns a word over 100 characters into one [UNK]),
+# so what the model sees is the same, and a 10 MB row costs what a long row does. Such a cut text is still counted
+# as truncated (its kept part alone is longer than max_length tokens).
+CHARS_PER_TOKEN = 32
+
+
+class BoundedTokenizer:
+    """The tokenizer as the adapters call it: each text, pair text and pre-split word list is cut to the character
+    bound before it is tokenized. A call asking for overflowing windows (`return_overflowing_tokens`: extractive and
+    generative QA read a long context in windows) gets the whole text. Everything else is the tokenizer's own."""
+
+    def __init__(self, tokenizer: Any, max_chars: int):
+        self.inner, self.max_chars = tokenizer, max_chars
+
+    @classmethod
+    def of(cls, tokenizer: Any, max_length: int) -> Any:
+        inner = tokenizer.inner if isinstance(tokenizer, cls) else tokenizer
+        return cls(inner, max_length * CHARS_PER_TOKEN)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.inner, name)
+
+    def __len__(self) -> int:
+        return len(self.inner)
+
+    def _cut(self, value: Any, words: bool, depth: int = 0) -> Any:
+        if isinstance(value, str):
+            return value[:self.max_chars]
+        if isinstance(value, (list, tuple)) and depth < 2:
+            if words and value and isinstance(value[0], str):  # one example's words: as many as the bound holds
+                kept, room = [], self.max_chars
+                for w in value:
+                    if room <= 0:
+                        break
+                    kept.append(w[:room])
+                    room -= len(kept[-1]) + 1
+                return kept
+            return [self._cut(v, words, depth + 1) for v in value]
+        return value
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        if not kwargs.get("return_overflowing_tokens"):
+            words = bool(kwargs.get("is_split_into_words"))
+            args = tuple(self._cut(a, words) for a in args)
+            kwargs.update({k: self._cut(kwargs[k], words) for k in ("text", "text_pair", "text_target",
+                                                                    "text_pair_target") if k in kwargs})
+        return self.inner(*args, **kwargs)
+
+
 class Adapter(ABC):
     """One family of model heads. Which adapter serves which task kind is declared by the kinds (harness/kinds)."""
 
@@ -22,7 +72,8 @@ class Adapter(ABC):
 
     def __init__(self, task: TaskSpec, tokenizer: Any, cfg: TrainConfig):
         # a job resolves 'auto' settings for its device first; anything still 'auto' is standalone CPU use
-        self.task, self.tok, self.cfg = task, tokenizer, cfg.for_device("cpu")
+        self.task, self.cfg = task, cfg.for_device("cpu")
+        self.tok = BoundedTokenizer.of(tokenizer, self.cfg.max_length)
         self.kind = task.task_kind
 
     @property

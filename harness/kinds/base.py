@@ -101,6 +101,8 @@ class TaskKind:
         """Kind-specific checks of a task YAML (ValueError with the field)."""
         if self.needs_label_names and not task.label_names:
             raise ValueError(f"kind {self.name} needs label_names")
+        if task.duplicate_choices != "refuse" and "choices" not in self.fields:
+            raise ValueError(f"field 'duplicate_choices': kind {self.name} has no choices; remove it")
         claimed = {m for kind in REGISTRY.values() for m in kind.metrics}  # built-in metrics of some kind
         for m in task.metrics:
             if m in claimed and m not in self.metrics:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any, Optional
 
-from ..errors import HarnessError
+from ..errors import HarnessError, LeftOut
 from ..specs import Source, TaskSpec
 from .base import Evidence, InputError, TaskKind, register
 
@@ -21,6 +21,13 @@ def _short(value: Any) -> str:
     return text if len(text) <= 60 else text[:57] + "..."
 
 
+class DuplicateChoice(ValueError):
+    """A question that gives one choice twice."""
+
+
+DROPPED = "a choice given twice (duplicate_choices: drop)"
+
+
 def check_choices(value: Any) -> list[str]:
     """A list of at least two strings, else ValueError saying what was expected (a question with one choice has
     nothing to choose: every model would score it right)."""
@@ -28,6 +35,10 @@ def check_choices(value: Any) -> list[str]:
         raise ValueError(f"expected a non-empty list of strings, got {_short(value)}")
     if len(value) < 2:
         raise ValueError(f"a question needs at least 2 choices, got 1 ({_short(value)}): every model would be right")
+    twice = sorted({c for c in value if value.count(c) > 1})
+    if twice:
+        raise DuplicateChoice(f"choice {twice[0]!r} is given {value.count(twice[0])} times in {_short(value)}: a "
+                              "model that picks another copy of the answer would be scored wrong")
     return value
 
 
@@ -48,6 +59,11 @@ class MultipleChoice(TaskKind):
     def canonical(self, ex: dict, task: "TaskSpec", src: "Source", where: str) -> dict:
         try:
             ex["choices"] = check_choices(ex["choices"])
+        except DuplicateChoice as e:
+            if task.duplicate_choices == "drop":
+                raise LeftOut(DROPPED) from None
+            raise HarnessError(f"{where}: field '{src.columns.get('choices', 'choices')}': {e}; set "
+                               f"duplicate_choices: drop in the task YAML to leave such questions out") from None
         except ValueError as e:
             raise HarnessError(f"{where}: field '{src.columns.get('choices', 'choices')}': {e}") from None
         try:
