@@ -257,6 +257,8 @@ def test_grid_bar_shows_done_running_failed_and_where(capsys):
     assert bar.bar.postfix == "done 0, running 2, failed 0; m × t seed 1 @10.1.2.3/gpu3; m × t seed 2 @box"
     bar.finished(a, "failed")
     assert bar.bar.postfix == "done 0, running 1, failed 1; m × t seed 2 @box" and bar.bar.n == 1
+    bar.retrying(1)  # the failed unit runs once more (an infrastructure failure): not failed, one more attempt
+    assert bar.bar.postfix == "done 0, running 1, failed 0; m × t seed 2 @box" and bar.bar.total == 4
     bar.close()
 
 
