@@ -167,7 +167,7 @@ def cmd_run(args: argparse.Namespace) -> int:
                                    f"{did_you_mean(name, registry)}")
     from . import preflight, search  # metrics (scipy, sklearn), not yet torch or transformers
     from .execute.base import ExecOptions
-    from .execute.driver import run_grid
+    from .execute.driver import describe_counts, new_counts, run_grid
     from .execute.executors import check_options, get_executor
     from .execute.search import run_searches
     from .plan import RunOptions, check_folds, check_metric_code
@@ -208,7 +208,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         print(race.describe(plan.base_jobs(opts) if request.active else plan.jobs, race_opts, seeds))
     if args.dry_run:
         return 0
-    jobs, counts = plan.jobs, {"done": 0, "skipped": 0, "failed": 0}
+    jobs, counts = plan.jobs, new_counts()
     if request.active:
         jobs, counts, chosen = run_searches(plan.searches, opts, eopts)
         for line in chosen:
@@ -223,17 +223,14 @@ def cmd_run(args: argparse.Namespace) -> int:
                             say=print).counts
     else:
         got = run_grid(jobs, opts, eopts)
-    for k, v in got.items():
-        counts[k] += v
+    counts.update(got)
     args.output_dir.mkdir(parents=True, exist_ok=True)
     from leaderboard.report import write_tables
     from leaderboard.table import failure_lines
 
     rep = write_tables(args.output_dir)
     print(rep.markdown())
-    planned = counts["done"] + counts["skipped"] + counts["failed"]
-    print(f"jobs: {planned} planned: {counts['done']} succeeded, {counts['skipped']} already done, "
-          f"{counts['failed']} failed; "
+    print(f"jobs: {describe_counts(counts)}; "
           f"tables: {args.output_dir / 'leaderboard.csv'}, {args.output_dir / 'leaderboard.md'}")
     for line in failure_lines(rep.loaded):
         print(line)

@@ -34,6 +34,7 @@ from leaderboard.table import load_results
 
 from . import results
 from .errors import HarnessError
+from .execute.driver import new_counts
 from .plan import Job, RunOptions
 from .record import Race
 
@@ -63,7 +64,7 @@ class RaceResult:
     runs: int
     full_grid: int
     reason: str
-    counts: dict[str, int]
+    counts: dict[str, int]  # harness.execute.driver.new_counts
     decisions: dict[str, Decision] = field(default_factory=dict)
     seeds: dict[Path, tuple[int, ...]] = field(default_factory=dict)
 
@@ -191,7 +192,7 @@ def run_race(jobs: Sequence[Job], opts: RunOptions, race: RaceOptions, seeds: Se
     """Race ``jobs`` (planned with any seeds; the race gives them theirs from ``seeds``, the fixed sequence) under
     ``opts.output_dir``: round by round through ``run_round`` (the jobs that get a seed, each with all its seeds so
     far; returns counts of done, skipped, failed), saying one line per round and why it stopped."""
-    counts = {"done": 0, "skipped": 0, "failed": 0}
+    counts = new_counts()
     if not jobs:
         return RaceResult(0, 0, 0, "race: no job to race", counts)
     study = _Study(jobs, race, seeds, Path(opts.output_dir))
@@ -207,8 +208,7 @@ def run_race(jobs: Sequence[Job], opts: RunOptions, race: RaceOptions, seeds: Se
                                                                         if done_before else ""))
         counts["skipped"] += done_before
         got = run_round([study.job(i) for i in cells])
-        counts["done"] += got.get("done", 0)
-        counts["failed"] += got.get("failed", 0)
+        counts.update({k: v for k, v in got.items() if k not in ("skipped", "newer")})  # skipped: done_before
         decisions = study.decide()
         scope_by_cell = [study.scope_of(i, decisions) for i in range(len(jobs))]
         step = next_step(decisions, scope_by_cell, [row_of(j) for j in jobs], [len(r) for r in study.rounds], race,

@@ -7,7 +7,9 @@ The checkpoint's `harness_job.json` is `CheckpointInfo`, migrated the same way (
 `CHECKPOINT_SCHEMA_VERSION`: schema 3 of the record changed nothing there).
 
 Versions: 1 (the first), 2 (failed records as typed blocks, the main score's direction), 3 (`execution.race`: the
-round of a raced study that added the run; absent or null before).
+round of a raced study that added the run; absent or null before), 4 (`failure.kind` is a cause class of
+harness.failure_class, with `failure.cause` for infrastructure failures; an older kind "error" is classified on read
+by `failure_class.legacy`).
 """
 from __future__ import annotations
 
@@ -18,8 +20,9 @@ from typing import Annotated, Any, Literal, Optional
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, model_validator
 
 from .errors import HarnessError
+from .failure_class import INFRASTRUCTURE, Cause, Kind, legacy
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 CHECKPOINT_SCHEMA_VERSION = 2
 
 
@@ -147,9 +150,16 @@ class Execution(Block):
 
 class Failure(Block):
     reason: str
-    kind: Literal["error", "out_of_memory", "diverged"] = "error"
+    kind: Kind = "code"  # schema 4: the cause class (harness.failure_class)
+    cause: Optional[Cause] = None  # schema 4: infrastructure only (worker lost, node lost, pre-empted)
     step: Optional[int] = None  # where training diverged, when known
     traceback: Optional[str] = None
+
+    @model_validator(mode="after")
+    def _cause_of_infrastructure(self) -> "Failure":
+        if (self.kind == INFRASTRUCTURE) != (self.cause is not None):
+            raise ValueError("an infrastructure failure needs a 'cause', and only it has one")
+        return self
 
 
 class Search(Block):
@@ -175,7 +185,7 @@ class Search(Block):
 class ResultRecord(Block):
     """Everything one (model, task, method, fold, seed) job produced, or why it failed."""
 
-    schema_version: Literal[3] = SCHEMA_VERSION
+    schema_version: Literal[4] = SCHEMA_VERSION
     status: Literal["ok", "failed"] = "ok"
     job: JobId
     config: dict[str, Any]  # what the config hash covers
@@ -254,12 +264,22 @@ def migrate(raw: Any, path: Path) -> dict[str, Any]:
         raise RecordError(f"{path}: not a result record (schema_version {version!r}, expected {SCHEMA_VERSION})")
     if version == SCHEMA_VERSION:
         return raw
-    if version == 2:  # 2 -> 3 added only optional fields (execution.race), which default to None
-        return {**raw, "schema_version": SCHEMA_VERSION}
+    if version in (2, 3):  # 2 -> 3 added only optional fields (execution.race), which default to None
+        return _classified({**raw, "schema_version": SCHEMA_VERSION})
     if version == 1:
-        return _failure_v1(raw, path) if path.name.endswith(".failed.json") else _ok_v1(raw)
-    raise UnknownSchema(f"{path}: schema_version {version}, expected {SCHEMA_VERSION} (or 1 or 2, migrated); "
+        return _classified(_failure_v1(raw, path) if path.name.endswith(".failed.json") else _ok_v1(raw))
+    raise UnknownSchema(f"{path}: schema_version {version}, expected {SCHEMA_VERSION} (or 1 to 3, migrated); "
                         "written by another version of the harness")
+
+
+def _classified(raw: dict[str, Any]) -> dict[str, Any]:
+    """3 -> 4: a failure of kind "error" (or none: schema 1) gets its cause class (failure_class.legacy); the other
+    kinds (out_of_memory, diverged) keep theirs."""
+    failure = raw.get("failure")
+    if not isinstance(failure, dict) or failure.get("kind", "error") != "error":
+        return raw
+    kind, cause = legacy(str(failure.get("reason") or ""), failure.get("traceback"))
+    return {**raw, "failure": {**failure, "kind": kind, "cause": cause}}
 
 
 def _ok_v1(raw: dict[str, Any]) -> dict[str, Any]:

@@ -73,10 +73,10 @@ def run_name(fold: Any, seed: Any) -> str:
 
 def _cell_runs(data: AppData, model: str, revision: str, method: str, task: str
                ) -> tuple[Optional[str], pd.DataFrame, pd.DataFrame]:
-    """(config hash shown, its successful runs (data.cell_runs), its failed runs no success replaced; a cell whose
-    runs all failed: the failures' configuration)."""
+    """(config hash shown, its successful runs (data.cell_runs), its failed runs no success replaced, counted or not
+    (leaderboard.failures.listed); a cell whose runs all failed: the failures' configuration)."""
     chash, runs = cell_runs(data, task, model, revision, method)
-    failed = failed_runs.counted(data.runs, data.agg, list(data.loaded.failures))
+    failed = failed_runs.listed(data.runs, data.agg, list(data.loaded.failures))
     if not failed.empty:
         failed = failed[(failed["model"].astype(str) == model) & (failed["revision"].astype(str) == revision)
                         & (failed["method"].astype(str) == method) & (failed["task"].astype(str) == task)]

@@ -88,8 +88,8 @@ def search_note(rec: ResultRecord) -> Optional[str]:
 
 
 def read_entry(path: Path, root: Path) -> tuple[str, Any]:
-    """('row', row) | ('failure', {path, error, model, task, method, seed, config_hash, revision, fold, kind, step,
-    created_at, benchmark, direction}) | ('problem', message) | ('trial', path) for one file.
+    """('row', row) | ('failure', {path, error, model, task, method, seed, config_hash, revision, fold, kind, cause,
+    step, created_at, benchmark, direction}) | ('problem', message) | ('trial', path) for one file.
 
     Every known schema version is read through ResultRecord (older ones migrated); an unknown version or an
     invalid record is a problem (skipped with a warning naming the file), never a crash."""
@@ -104,7 +104,8 @@ def read_entry(path: Path, root: Path) -> tuple[str, Any]:
         j, f, info = rec.job, rec.failure, rec.task_info
         return "failure", {"path": rel, "error": f.reason if f else "", "model": j.model, "task": j.task,
                            "method": j.method, "seed": j.seed, "config_hash": j.config_hash, "revision": j.revision,
-                           "fold": j.fold or "", "kind": f.kind if f else "error", "step": f.step if f else None,
+                           "fold": j.fold or "", "kind": f.kind if f else "code", "cause": f.cause if f else None,
+                           "step": f.step if f else None,
                            "created_at": rec.created_at, "benchmark": info.benchmark if info else None,
                            "direction": info.direction if info else None, **race_fields(rec)}
     return "row", run_row(rec, rel)
@@ -128,7 +129,7 @@ def unreadable(rel: str, path: Path, err: RecordError) -> tuple[str, Any]:
                        "model": parts[1], "revision": parts[2], "task": parts[3], "method": parts[4],
                        "config_hash": parts[5], "seed": int(seed[1]),
                        "fold": parts[6].removeprefix("fold-") if len(parts) == 8 else "",
-                       "kind": "unreadable" if newer else "damaged", "step": None, "created_at": "",
+                       "kind": "unreadable" if newer else "damaged", "cause": None, "step": None, "created_at": "",
                        "benchmark": None, "direction": None, "race_round": None, "race_max_seeds": None,
                        "race_scope": None}
 

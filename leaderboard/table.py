@@ -107,11 +107,12 @@ def leaderboard(runs: pd.DataFrame, failures: Sequence[dict] = ()) -> pd.DataFra
     Each benchmark is ranked in its tasks' direction (ascending when lower is better); a benchmark whose tasks
     mix directions gets no average and no rank. Rows are sorted best first by the benchmarks in order.
     ``failures`` (Loaded.failures): failed runs of the configuration shown that no success replaced are counted
-    per task (``{task}_failed``, ``{task}_failed_reason``; leaderboard.failures); a row with failures in a benchmark
-    gets no average there. table.attrs holds 'benchmarks' (name -> tasks), 'directions' (task or benchmark ->
-    direction) and 'failures' (the counted failed runs)."""
+    per task (``{task}_failed``, ``{task}_failed_reason``; leaderboard.failures: not an infrastructure failure of a
+    fold that has a successful run); a row with counted failures in a benchmark gets no average there. table.attrs
+    holds 'benchmarks' (name -> tasks), 'directions' (task or benchmark -> direction) and 'failures' (the listed
+    failed runs, counted or not)."""
     agg = aggregate(runs)
-    shown = failed_runs.counted(runs, agg, list(failures))
+    shown = failed_runs.listed(runs, agg, list(failures))  # per_cell counts those whose 'counts' is True
     cells = failed_runs.per_cell(shown)
     cells = cells[cells["benchmark"].notna()]  # a failed record without task info, of a task never run: listed only
     if agg.empty and cells.empty:

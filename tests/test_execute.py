@@ -257,6 +257,8 @@ def test_grid_bar_shows_done_running_failed_and_where(capsys):
     assert bar.bar.postfix == "done 0, running 2, failed 0; m × t seed 1 @10.1.2.3/gpu3; m × t seed 2 @box"
     bar.finished(a, "failed")
     assert bar.bar.postfix == "done 0, running 1, failed 1; m × t seed 2 @box" and bar.bar.n == 1
+    bar.retrying(1)  # the failed unit runs once more (an infrastructure failure): not failed, one more attempt
+    assert bar.bar.postfix == "done 0, running 1, failed 0; m × t seed 2 @box" and bar.bar.total == 4
     bar.close()
 
 
@@ -349,3 +351,126 @@ def test_a_ctrl_c_swallowed_by_a_finalizer_is_raised_again():
         with pytest.raises(KeyboardInterrupt):
             interrupt.check()
     interrupt.check()  # outside the block: no leftover state
+
+
+# ---------------------------------------------------------------- infrastructure failures: retried once at the end
+
+
+class _LosingExecutor:
+    """A stand-in executor: loses the units of the seeds in `lose` (an infrastructure failure, as a dead worker
+    gives) on every run in `lose_runs` (counted over all instances), fails `bug` seeds with a code error, and runs
+    the rest for real in this process (the serial executor)."""
+
+    instances: list["_LosingExecutor"] = []
+
+    def __init__(self, lose: set[int], bug: set[int], lose_runs: int):
+        from harness.execute.executors.serial import SerialExecutor
+
+        self.name, self.lose, self.bug, self.lose_runs = "losing", lose, bug, lose_runs
+        self.serial = SerialExecutor(None)
+        self.ran: list[int] = []
+        _LosingExecutor.instances.append(self)
+
+    def run(self, units):
+        from harness.execute.base import Outcome, Started
+
+        run_number = len(_LosingExecutor.instances)  # 1: the grid's pass, 2: the retry
+        real = []
+        for u in units:
+            self.ran.append(u.seed)
+            if u.seed in self.lose and run_number <= self.lose_runs:
+                yield Started(u.uid, {"host": "stand-in"})
+                yield Outcome(u.uid, "failed", error="worker process 1 died (exit code -9, killed by SIGKILL) while "
+                              "running this job", failure_kind="infrastructure", failure_cause="worker lost")
+            elif u.seed in self.bug:
+                yield Started(u.uid, {"host": "stand-in"})
+                yield Outcome(u.uid, "failed", error="KeyError: 'input_ids'", failure_kind="code")
+            else:
+                real.append(u)
+        yield from self.serial.run(real)
+
+    def cancel(self):
+        pass
+
+    def close(self):
+        pass
+
+
+@pytest.fixture
+def losing(monkeypatch):
+    """Register the stand-in as executor 'losing' (for --executor); returns a setter of its behaviour."""
+    from harness.execute.executors import load_all
+    from harness.execute.executors.base import REGISTRY, ExecutorKind
+
+    load_all()
+    behaviour = {"lose": set(), "bug": set(), "lose_runs": 1}
+
+    class Losing(ExecutorKind):
+        name, summary = "losing", "a stand-in that loses units"
+
+        def make(self, eopts, opts, units):
+            return _LosingExecutor(behaviour["lose"], behaviour["bug"], behaviour["lose_runs"])
+
+    monkeypatch.setitem(REGISTRY, "losing", Losing())
+    _LosingExecutor.instances = []
+    return behaviour
+
+
+def test_a_unit_lost_to_infrastructure_runs_once_more_at_the_end_and_counts_as_succeeded(bert_models, tmp_path,
+                                                                                         losing, caplog, capsys):
+    losing.update(lose={1}, lose_runs=1)
+    out = tmp_path / "o"
+    with caplog.at_level("WARNING"):
+        rc = main(["run", "--models", str(bert_models), "--tasks", "demo_sentiment", "--output-dir", str(out),
+                   "--executor", "losing", "--seeds", "1,2", *SMOKE])
+    printed = capsys.readouterr().out
+    assert rc == 0
+    first, retry = _LosingExecutor.instances
+    assert first.ran == [1, 2] and retry.ran == [1]  # the retry: a fresh executor of the same kind, the lost unit only
+    assert "1 job(s) lost to an infrastructure failure (worker lost ×1): running them once more" in caplog.text
+    assert "jobs: 2 planned: 2 succeeded (1 on a retry after an infrastructure failure), 0 already done, 0 failed;" \
+        in printed
+    assert not list((out / "results").rglob("*.failed.json"))  # the success replaced the first attempt's record
+    attempts = {r["job"]["seed"]: r["execution"]["attempts"] for r in records(out)}
+    assert attempts == {1: 2, 2: 1}
+
+
+def test_a_unit_lost_twice_is_an_infrastructure_failure_and_other_failures_are_not_retried(bert_models, tmp_path,
+                                                                                          losing, capsys):
+    from harness.record import ResultRecord
+
+    losing.update(lose={1}, bug={2}, lose_runs=2)
+    out = tmp_path / "o"
+    rc = main(["run", "--models", str(bert_models), "--tasks", "demo_sentiment", "--output-dir", str(out),
+               "--executor", "losing", "--seeds", "1,2", *SMOKE])
+    printed = capsys.readouterr().out
+    assert rc == 1
+    first, retry = _LosingExecutor.instances
+    assert first.ran == [1, 2] and retry.ran == [1]  # the code error is not retried
+    assert ("jobs: 2 planned: 0 succeeded, 0 already done, 2 failed (1 infrastructure, retried once; 1 code error);"
+            in printed)
+    recs = {p.name: ResultRecord.read(p) for p in (out / "results").rglob("*.failed.json")}
+    assert {n: (r.failure.kind, r.failure.cause, r.execution.attempts) for n, r in recs.items()} == {
+        "seed1.failed.json": ("infrastructure", "worker lost", 2), "seed2.failed.json": ("code", None, 1)}
+    assert "(infrastructure: worker lost)" in printed and "KeyError: 'input_ids' (code error)" in printed
+
+
+def test_a_killed_local_worker_is_infrastructure_and_its_job_runs_again(bert_models, tmp_path):
+    """kill -9 of the local executor's worker mid-job: the unit is lost to infrastructure (worker lost), the worker
+    is replaced, and the unit runs once more at the end of the grid and succeeds."""
+    out = tmp_path / "o"
+    cmd = [sys.executable, "-m", "harness", "run", "--models", str(bert_models), "--tasks", "demo_sentiment",
+           "--output-dir", str(out), "--seeds", "1,2", "--workers", "1", "--max-train-samples", "24",
+           "--max-eval-samples", "16", "--max-steps", "60", "--set", "eval_steps=1000", "--quiet"]
+    proc = subprocess.Popen(cmd, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            env={**os.environ, "OMP_NUM_THREADS": "1"})
+    (pid,) = _worker_pids(out, 1)
+    os.kill(pid, signal.SIGKILL)
+    stdout, stderr = proc.communicate(timeout=300)
+    assert proc.returncode == 0, stderr
+    assert f"worker process {pid} died (exit code -9, killed by SIGKILL) while running this job" in stderr
+    assert "1 job(s) lost to an infrastructure failure (worker lost ×1): running them once more" in stderr
+    assert "jobs: 2 planned: 2 succeeded (1 on a retry after an infrastructure failure), 0 already done, 0 failed" \
+        in stdout
+    assert len(records(out)) == 2 and not list((out / "results").rglob("*.failed.json"))
+    assert sorted(r["execution"]["attempts"] for r in records(out)) == [1, 2]

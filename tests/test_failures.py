@@ -105,12 +105,12 @@ def test_a_diverged_run_is_a_failure_never_scored(bert_models, tmp_path, capsys)
 
 
 def record(model: str, task: str, seed: int, main: float, chash: str = "abc", bench: str = "GLUE",
-           created: str = "2026-01-01T00:00:00+00:00") -> dict:
-    """A complete schema-2 result record (checked by ResultRecord when written)."""
+           created: str = "2026-01-01T00:00:00+00:00", fold: str | None = None) -> dict:
+    """A complete result record of the current schema (checked by ResultRecord when written)."""
     return {
         "schema_version": SCHEMA_VERSION,
         "job": {"model": model, "revision": "main", "task": task, "method": "finetune", "seed": seed,
-                "config_hash": chash},
+                "config_hash": chash, "fold": fold},
         "config": {}, "created_at": created,
         "task_info": {"benchmark": bench, "language": "en", "kind": "single_cls", "main_score": ["accuracy"]},
         "model_info": {"family": "bert", "parameters": 1_000_000},
@@ -121,17 +121,19 @@ def record(model: str, task: str, seed: int, main: float, chash: str = "abc", be
 
 
 def failed(model: str, task: str, seed: int, reason: str, chash: str = "abc", kind: str = "diverged",
-           bench: str = "GLUE", created: str = "2026-01-01T00:00:00+00:00") -> dict:
-    """A failed record as the driver writes it (with task_info, the kind and the step)."""
+           bench: str = "GLUE", created: str = "2026-01-01T00:00:00+00:00", cause: str | None = None,
+           fold: str | None = None) -> dict:
+    """A failed record as the driver writes it (with task_info, the class, its cause and the step)."""
     ok = record(model, task, seed, 0.0, chash, bench, created)
-    return {"schema_version": SCHEMA_VERSION, "status": "failed", "job": ok["job"], "config": {},
+    return {"schema_version": SCHEMA_VERSION, "status": "failed", "job": {**ok["job"], "fold": fold}, "config": {},
             "task_info": ok["task_info"], "created_at": created,
-            "failure": {"reason": reason, "kind": kind, "step": 37 if kind == "diverged" else None}}
+            "failure": {"reason": reason, "kind": kind, "cause": cause, "step": 37 if kind == "diverged" else None}}
 
 
 def put(root: Path, rec: dict) -> None:
     j = rec["job"]
     key = results.job_key(j["model"], j["revision"], j["task"], j["method"], j["config_hash"])
+    key = key / f"fold-{j['fold']}" if j.get("fold") is not None else key
     path = results.result_path(root, key, j["seed"])
     ResultRecord.model_validate(rec).write(results.failure_path(path) if rec.get("status") == "failed" else path)
 
@@ -154,7 +156,7 @@ def grid(tmp_path) -> Path:
     put(tmp_path, failed("m2", "rte", 2, "gradients became infinite at step 4"))
     put(tmp_path, record("m3", "rte", 1, 0.50))
     put(tmp_path, record("m3", "rte", 2, 0.52))
-    put(tmp_path, failed("m3", "rte", 3, "RuntimeError: boom", kind="error"))
+    put(tmp_path, failed("m3", "rte", 3, "RuntimeError: boom", kind="code"))
     put(tmp_path, record("m4", "sst2", 1, 0.85))
     put(tmp_path, record("m4", "rte", 1, 0.58))
     put(tmp_path, failed("m4", "rte", 1, NAN))  # a stale failure: the same seed succeeded
@@ -171,7 +173,7 @@ def test_failed_cells_counts_and_partial_averages(grid):
     assert t.loc["m2", "rte_failed"] == 2 and NAN in t.loc["m2", "rte_failed_reason"]
     assert "gradients became infinite at step 4 (diverged)" in t.loc["m2", "rte_failed_reason"]
     assert task_cell(t.loc["m3"], "rte") == "51.0 ± 1.4 (n=2) · 1 of 3 failed"
-    assert t.loc["m3", "rte_failed_reason"] == "RuntimeError: boom"  # a plain error: no kind appended
+    assert t.loc["m3", "rte_failed_reason"] == "RuntimeError: boom (code error)"  # every failure names its class
     for clean in ("m1", "m4", "m5"):  # m4's failure was replaced, m5's is of another configuration
         assert t.loc[clean, "rte_failed"] == 0 and "failed" not in task_cell(t.loc[clean], "rte")
         assert pd.notna(t.loc[clean, "GLUE_avg"])
@@ -192,15 +194,15 @@ def test_markdown_csv_and_cli_show_the_failures(grid, capsys):
     md = (grid / "leaderboard.md").read_text()
     assert "| failed |" in md and "· 1 of 3 failed" in md and "partial (1/2, 1 failed)" in md
     section = md[md.index("Failures:"):]
-    assert f"| m2 | rte | 1 | {NAN} (diverged) |" in section and "| m3 | rte | 3 | RuntimeError: boom |" in section
+    assert f"| m2 | rte | 1 | {NAN} (diverged) |" in section and "| m3 | rte | 3 | RuntimeError: boom (code error) |" in section
     assert "| m4 |" not in section and "| m5 |" not in section
     csv = pd.read_csv(grid / "leaderboard.csv").set_index("model")
     assert csv.loc["m2", "rte_failed"] == 2 and csv.loc["m1", "rte_failed"] == 0
-    assert csv.loc["m3", "rte_failed_reason"] == "RuntimeError: boom" and pd.isna(csv.loc["m2", "GLUE_avg"])
+    assert csv.loc["m3", "rte_failed_reason"] == "RuntimeError: boom (code error)" and pd.isna(csv.loc["m2", "GLUE_avg"])
     lines = [line for line in printed.splitlines() if line.startswith("failed:")]
     assert lines == [
         f"failed: m2 × rte: seeds 1, 2 of 2 — {NAN} (diverged); gradients became infinite at step 4 (diverged)",
-        "failed: m3 × rte: seed 3 of 3 — RuntimeError: boom",
+        "failed: m3 × rte: seed 3 of 3 — RuntimeError: boom (code error)",
         f"failed: m5 × rte: seed 1 of 1 — {NAN} (diverged) [configuration other, not the one shown]"]
 
 
@@ -235,3 +237,98 @@ def test_the_app_shows_failed_cells_and_why(grid):
     assert dict(zip(shown["model"], shown["GLUE avg"]))["m2"] == "partial (1/2, 1 failed)"
     md = problems_md(view)
     assert f"- m2 × rte: seeds 1, 2 of 2 — {NAN} (diverged)" in md and "- m3 × rte: seed 3 of 3 — RuntimeError" in md
+
+
+# ---------------------------------------------------------------- cause classes
+
+
+def test_an_exception_is_classified_in_one_place():
+    from harness.errors import HarnessError
+    from harness.failure_class import classify, describe, lost_worker
+
+    assert classify(Diverged("loss became NaN at step 3", 3)) == "diverged"
+    assert classify(torch.OutOfMemoryError("CUDA out of memory")) == "out_of_memory"
+    assert classify(MemoryError()) == "out_of_memory"  # the host's
+    try:  # the back-off gave up: a HarnessError raised from the device's OOM
+        try:
+            raise torch.OutOfMemoryError("CUDA out of memory")
+        except torch.OutOfMemoryError as e:
+            raise HarnessError("out of memory in training at batch 1 after 0 halvings") from e
+    except HarnessError as e:
+        assert classify(e) == "out_of_memory"
+    assert classify(HarnessError("data/x.jsonl: row 3: field 'text': expected a string")) == "input"
+    assert classify(KeyError("input_ids")) == "code" and classify(RuntimeError("boom")) == "code"
+    assert lost_worker(-9) == "worker lost" and lost_worker(-15) == "pre-empted" and lost_worker(1) == "worker lost"
+    assert describe("infrastructure", "node lost") == "infrastructure: node lost" and describe("code") == "code error"
+
+
+LOST = "worker process 4242 died (exit code -9, killed by SIGKILL) while running this job"
+
+
+@pytest.fixture
+def lost_grid(tmp_path) -> Path:
+    """m1: complete. m6: rte seed 3 lost to a killed worker, seeds 1 and 2 fine. m7: every rte seed lost. m8: a
+    lost seed beside a diverged one. m9: a few-shot task whose fold 1 lost its only seed (fold 0 fine)."""
+    for seed in (1, 2, 3):
+        for m in ("m1", "m6", "m7", "m8"):
+            put(tmp_path, record(m, "sst2", seed, 0.80))
+        put(tmp_path, record("m1", "rte", seed, 0.60))
+    for seed in (1, 2):
+        put(tmp_path, record("m6", "rte", seed, 0.62 + seed / 100))
+    put(tmp_path, failed("m6", "rte", 3, LOST, kind="infrastructure", cause="worker lost"))
+    for seed in (1, 2, 3):
+        put(tmp_path, failed("m7", "rte", seed, LOST, kind="infrastructure", cause="worker lost"))
+    put(tmp_path, record("m8", "rte", 1, 0.55))
+    put(tmp_path, failed("m8", "rte", 2, NAN))
+    put(tmp_path, failed("m8", "rte", 3, "Ray task lost", kind="infrastructure", cause="node lost"))
+    put(tmp_path, record("m9", "sst2", 1, 0.80))
+    put(tmp_path, record("m9", "rte", 1, 0.60, fold="0"))
+    put(tmp_path, failed("m9", "rte", 1, LOST, kind="infrastructure", cause="pre-empted", fold="1"))
+    return tmp_path
+
+
+def test_an_infrastructure_failure_does_not_count_where_its_fold_has_a_run(lost_grid, capsys):
+    """The rule (docs/trust.md): an infrastructure failure is listed with its class and counts against its cell only
+    where no run of the same configuration and fold succeeded."""
+    from harness.cli import main
+    from leaderboard.table import avg_cell, leaderboard, load_results, task_cell
+
+    loaded = load_results(lost_grid)
+    table = leaderboard(loaded.runs, loaded.failures)
+    t = table.set_index("model")
+    # m6: ranked like m1, on its two runs; the lost one is not "1 of 3 failed"
+    assert task_cell(t.loc["m6"], "rte") == "63.5 ± 0.7 (n=2)" and t.loc["m6", "rte_failed"] == 0
+    assert pd.notna(t.loc["m6", "GLUE_avg"]) and pd.notna(t.loc["m6", "GLUE_rank"])
+    # m7: nothing succeeded, so the cell has no score: failed, partial
+    assert task_cell(t.loc["m7"], "rte") == "failed" and avg_cell(table, t.loc["m7"], "GLUE") == "partial (1/2, 1 failed)"
+    # m8: the divergence counts, the lost node's run does not
+    assert task_cell(t.loc["m8"], "rte") == "55.0 (n=1) · 1 of 2 failed" and pd.isna(t.loc["m8", "GLUE_avg"])
+    # m9: fold 1 has no run: the cell's mean would cover one fold of two, so the lost run counts
+    assert t.loc["m9", "rte_failed"] == 1 and pd.isna(t.loc["m9", "GLUE_avg"])
+    assert main(["leaderboard", "--output-dir", str(lost_grid)]) == 0
+    printed = capsys.readouterr().out
+    md = (lost_grid / "leaderboard.md").read_text()
+    section = md[md.index("Failures:"):]
+    assert "except for infrastructure failures" in section
+    assert (f"| m6 | rte | 3 | {LOST} (infrastructure: worker lost; not counted: a run of the same fold "
+            "succeeded) |") in section
+    assert f"| m7 | rte | 1 | {LOST} (infrastructure: worker lost) |" in section
+    assert "| m8 | rte | 3 | Ray task lost (infrastructure: node lost; not counted" in section
+    assert f"| m9 | rte | 1 (fold 1) | {LOST} (infrastructure: pre-empted) |" in section
+    lines = [line for line in printed.splitlines() if line.startswith("failed: m6")]
+    assert lines == [f"failed: m6 × rte: seed 3 of 3 — {LOST} (infrastructure: worker lost; not counted: a run of "
+                     "the same fold succeeded)"]
+
+
+def test_the_app_lists_a_lost_run_with_its_class_and_ranks_the_row(lost_grid):
+    from leaderboard.detail import cell_detail
+    from webapp.handlers import problems_md
+    from webapp.state import AppState
+    from webapp.source import resolve_source
+
+    view = AppState(resolve_source(lost_grid)).view
+    assert "- m6 × rte: seed 3 of 3 — " in problems_md(view) and "not counted" in problems_md(view)
+    assert "infrastructure failures of a fold with a successful run are listed, not counted" in problems_md(view)
+    runs = cell_detail(view.data, "m6", "main", "finetune", "rte").runs
+    assert list(runs["status"]) == ["ok", "ok", "failed"]
+    assert "infrastructure: worker lost" in runs["reason"].iloc[2]

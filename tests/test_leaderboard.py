@@ -96,12 +96,12 @@ def test_bad_files_are_reported_not_fatal(grid):
     assert {k: by_path["seed1.failed.json"][k] for k in ("path", "error", "model", "task", "method", "seed",
                                                           "config_hash", "kind")} == {
         "path": "results/m3/main/sst2/finetune/x/seed1.failed.json", "error": "boom", "model": "m3", "task": "sst2",
-        "method": "finetune", "seed": 1, "config_hash": "x", "kind": "error"}
+        "method": "finetune", "seed": 1, "config_hash": "x", "kind": "code"}  # schema 1 "error": classified
     # files the board cannot read are failed runs of their cells: damaged, or unreadable when a newer harness wrote
     assert {name: (f["kind"], f["seed"]) for name, f in by_path.items() if name != "seed1.failed.json"} == {
         "seed1.json": ("damaged", 1), "seed2.json": ("unreadable", 2), "seed3.failed.json": ("damaged", 3)}
     assert "schema_version 99" in by_path["seed2.json"]["error"]
-    assert by_path["seed3.failed.json"]["error"] == "damaged: not a result record (schema_version None, expected 3)"
+    assert by_path["seed3.failed.json"]["error"] == "damaged: not a result record (schema_version None, expected 4)"
     assert "m3" not in set(loaded.runs.model)
 
 

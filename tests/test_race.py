@@ -20,7 +20,7 @@ from harness.execute.driver import run_grid
 from harness.models import load_models_file
 from harness.plan import RunOptions
 from harness.race import RaceOptions, run_race, seed_sequence
-from harness.record import DataInfo, JobId, ModelInfo, ResultRecord, TaskInfo, Timing, Training
+from harness.record import SCHEMA_VERSION, DataInfo, JobId, ModelInfo, ResultRecord, TaskInfo, Timing, Training
 from leaderboard.report import write_tables
 
 REPO = Path(__file__).resolve().parents[1]
@@ -216,7 +216,7 @@ def test_run_race_end_to_end_with_tiny_models(tiny_models, tmp_path, capsys, mon
     recs = records(out)
     assert 4 <= len(recs) <= 6 and all(r.execution.race is not None for r in recs.values())
     assert "**Race**: " in (out / "leaderboard.md").read_text(encoding="utf-8")
-    assert json.loads(next(iter((out / "results").rglob("seed42.json"))).read_text())["schema_version"] == 3
+    assert json.loads(next(iter((out / "results").rglob("seed42.json"))).read_text())["schema_version"] == SCHEMA_VERSION
     assert main(argv) == 0
     again = capsys.readouterr().out
     assert f"0 succeeded, {len(recs)} already done, 0 failed" in again and stop in again

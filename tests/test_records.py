@@ -84,23 +84,71 @@ def test_unknown_schema_is_a_failed_run_of_its_cell_with_a_warning_naming_the_fi
     (unreadable,) = [f for f in loaded.failures if f["path"].endswith("seed44.json")]
     assert unreadable["kind"] == "unreadable" and unreadable["seed"] == 44 and "schema_version 7" in unreadable["error"]
     assert "seed44.json" in caplog.text
-    assert [f["seed"] for f in loaded.failures if f["kind"] == "error"] == [43]
+    assert [f["seed"] for f in loaded.failures if f["kind"] == "code"] == [43]  # schema 1's error: a RuntimeError
 
 
-def test_a_v2_record_reads_as_v3_with_no_race_block(tmp_path):
-    """Schema 2 -> 3 added only `execution.race` (optional): a v2 record reads as it was, with race None."""
+def test_a_v2_record_reads_as_current_with_no_race_block(tmp_path):
+    """Schema 2 -> 3 added only `execution.race` (optional), 3 -> 4 only classified failures: a v2 success record
+    reads as it was, with race None."""
     v2 = next((REPO / "tests" / "fixtures" / "27a88c9" / "output" / "results").rglob("seed1.json"))
     raw = json.loads(v2.read_text(encoding="utf-8"))
     assert raw["schema_version"] == 2 and "race" not in (raw.get("execution") or {})
     rec = ResultRecord.read(v2)
-    assert rec.schema_version == SCHEMA_VERSION == 3 and rec.execution.race is None
+    assert rec.schema_version == SCHEMA_VERSION == 4 and rec.execution.race is None
 
     def within(old, new) -> bool:  # every value of the v2 file is in the record as read
         return all(k in new and within(v, new[k]) for k, v in old.items()) if isinstance(old, dict) else old == new
     assert within({k: v for k, v in raw.items() if k != "schema_version"}, json.loads(rec.to_json()))
     path = tmp_path / "seed1.json"
-    rec.write(path)  # written again: schema 3, and the same record
-    assert json.loads(path.read_text())["schema_version"] == 3 and ResultRecord.read(path) == rec
+    rec.write(path)  # written again: schema 4, and the same record
+    assert json.loads(path.read_text())["schema_version"] == 4 and ResultRecord.read(path) == rec
+
+
+def _v3_failure(reason: str, kind: str = "error", traceback: str | None = None) -> dict:
+    """A failed record as schema 3 wrote it (kind 'error', 'out_of_memory' or 'diverged'; no cause)."""
+    return {"schema_version": 3, "status": "failed", "created_at": "2026-12-01T00:00:00+00:00", "config": {},
+            "job": {"model": "m", "revision": "main", "task": "t", "method": "finetune", "seed": 1,
+                    "config_hash": "abc"},
+            "failure": {"reason": reason, "kind": kind, "step": None, "traceback": traceback}}
+
+
+@pytest.mark.parametrize("reason, kind, traceback, expected", [
+    ("worker process 4242 died (exit code -9) while running this job", "error", None, ("infrastructure", "worker lost")),
+    ("worker process 4242 died (exit code -15) while running this job", "error", None, ("infrastructure", "pre-empted")),
+    ("worker process 4242 died (exit code None) while running this job", "error", None,
+     ("infrastructure", "worker lost")),
+    ("Ray task lost after 2 retries (NodeDiedError: the node 1a2b died)", "error", None, ("infrastructure", "node lost")),
+    ("Ray task lost after 2 retries (WorkerCrashedError: the worker died)", "error", None,
+     ("infrastructure", "worker lost")),
+    ("data/x.jsonl: row 3: field 'label': unknown label 'maybe'", "error",
+     "Traceback (most recent call last):\n  ...\nharness.errors.HarnessError: data/x.jsonl: row 3: field 'label'\n",
+     ("input", None)),
+    ("KeyError: 'input_ids'", "error", "Traceback (most recent call last):\n  ...\nKeyError: 'input_ids'\n",
+     ("code", None)),
+    ("boom", "error", None, ("code", None)),  # no traceback: nothing says it was the input
+    ("out of memory in training at batch 2 after 3 halvings", "out_of_memory", None, ("out_of_memory", None)),
+    ("loss became NaN at step 3", "diverged", None, ("diverged", None)),
+], ids=["killed", "sigterm", "no-exit-code", "ray-node", "ray-worker", "harness-error", "bug", "bare", "oom",
+        "diverged"])
+def test_a_v3_failure_reads_with_its_cause_class(tmp_path, reason, kind, traceback, expected):
+    """Schema 3 -> 4: a failure of kind 'error' is classified from what the harness wrote (failure_class.legacy);
+    the file itself is never rewritten."""
+    path = tmp_path / "seed1.failed.json"
+    path.write_text(json.dumps(_v3_failure(reason, kind, traceback)))
+    before = path.read_bytes()
+    rec = ResultRecord.read(path)
+    assert rec.schema_version == SCHEMA_VERSION and (rec.failure.kind, rec.failure.cause) == expected
+    assert rec.failure.reason == reason and path.read_bytes() == before
+
+
+def test_a_failure_has_a_cause_exactly_when_it_is_infrastructure():
+    from harness.record import Failure
+
+    assert Failure(reason="x", kind="infrastructure", cause="node lost").cause == "node lost"
+    for bad in ({"kind": "infrastructure"}, {"kind": "code", "cause": "worker lost"},
+                {"kind": "infrastructure", "cause": "gremlins"}, {"kind": "error"}):
+        with pytest.raises(ValueError):
+            Failure(reason="x", **bad)
 
 
 def test_rerunning_the_same_command_over_a_v1_folder_runs_nothing(v1_output, capsys):

@@ -43,7 +43,8 @@ def problems_md(view: View) -> str:
         lines.append(f"- ... and {len(data.loaded.problems) - 20} more")
     failed = failure_summary(data.runs, data.agg, data.loaded.failures)
     if failed:  # the table's cells say "failed" / "k of n failed"; here is why
-        lines += ["**Failed runs** (a row with failures gets a partial benchmark average):"]
+        lines += ["**Failed runs**, with the class of each failure (a row with failures gets a partial benchmark "
+                  "average; infrastructure failures of a fold with a successful run are listed, not counted):"]
         lines += [f"- {line.removeprefix('failed: ')}" for line in failed[:50]]
         lines += [f"- ... and {len(failed) - 50} more (leaderboard.md lists every one)"] if len(failed) > 50 else []
     return "\n".join(lines)

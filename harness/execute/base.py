@@ -49,8 +49,9 @@ class Outcome:
     log_text: str = ""
     error: Optional[str] = None
     traceback: Optional[str] = None
-    failure_kind: str = "error"  # error | out_of_memory (back-off exhausted) | diverged (harness.divergence)
+    failure_kind: str = "code"  # harness.failure_class: diverged | out_of_memory | infrastructure | input | code
     failure_step: Optional[int] = None  # the training step it failed at, when known
+    failure_cause: Optional[str] = None  # infrastructure: worker lost | node lost | pre-empted
     execution: dict[str, Any] = field(default_factory=dict)
 
 

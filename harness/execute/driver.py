@@ -1,4 +1,6 @@
-"""The grid driver: skip finished units, hand the rest to an executor, write every outcome atomically, one bar.
+"""The grid driver: skip finished units, hand the rest to an executor, write every outcome atomically, one bar;
+units an infrastructure failure lost (harness.failure_class) run once more at the end, through a fresh executor of
+the same kind.
 
 Whatever runs a unit, the driver writes its files (predictions, log, then the record, each atomically; or the
 failure record), so a result path and its content do not depend on the executor. Ctrl-C cancels the executor
@@ -8,11 +10,13 @@ from __future__ import annotations
 
 import logging
 import shutil
+from collections import Counter
 from typing import Any, Optional
 
 from tqdm.auto import tqdm
 
 from .. import interrupt, results
+from ..failure_class import INFRASTRUCTURE, KINDS, LABELS
 from ..rerun import job_command
 from ..record import Execution, Failure, JobId, RecordError, ResultRecord, TaskInfo, UnknownSchema
 from ..plan import Job, RunOptions
@@ -50,6 +54,12 @@ class GridBar:
     def write(self, text: str) -> None:
         self.bar.write(text)
 
+    def retrying(self, n: int) -> None:
+        """n failed units run once more: they are no longer failed, and the bar grows by their attempts."""
+        self.failed -= n
+        self.bar.total += n
+        self._refresh()
+
     def close(self) -> None:
         self.bar.close()
 
@@ -75,8 +85,8 @@ def write_outcome(unit: Unit, out: Outcome, attempts: int = 1) -> Optional[Resul
                                             method=job.method, fold=job.fold, seed=unit.seed,
                                             config_hash=job.config_hash),
                  config=job.config, command=command, task_info=TaskInfo.of(job.spec),
-                 failure=Failure(reason=out.error or "unknown error", kind=out.failure_kind, step=out.failure_step,
-                                 traceback=out.traceback),
+                 failure=Failure(reason=out.error or "unknown error", kind=out.failure_kind,
+                                 cause=out.failure_cause, step=out.failure_step, traceback=out.traceback),
                  execution=execution, environment=results.environment(unit.opts.device), search=job.search,
                  created_at=results.now()).write(results.failure_path(rfile))
     return None
@@ -145,12 +155,33 @@ def _finished_record(rfile, output_dir) -> "ResultRecord | bool | None":
         return None
 
 
-def run_grid(jobs: list[Job], opts: RunOptions, eopts: Optional[ExecOptions] = None) -> dict[str, int]:
-    """Run every (job, seed) whose result file is missing; returns counts of done, skipped and failed."""
+def new_counts() -> Counter:
+    """A grid's counts: done, skipped (finished before; 'newer': of those, a newer harness's records, kept), failed,
+    'failed:<class>' per failure class (harness.failure_class), retried (units lost to an infrastructure failure and
+    run once more) and recovered (of those, the ones that then succeeded). Summed across grids with +=."""
+    return Counter({"done": 0, "skipped": 0, "failed": 0})
+
+
+def describe_counts(counts: Counter) -> str:
+    """'12 planned: 9 succeeded, 2 already done, 1 failed (1 infrastructure, retried once)': the end-of-run count."""
+    done, skipped, failed = counts["done"], counts["skipped"], counts["failed"]
+    newer, retried, recovered = counts["newer"], counts["retried"], counts["recovered"]
+    text = f"{done + skipped + failed} planned: {done} succeeded"
+    text += f" ({recovered} on a retry after an infrastructure failure)" if recovered else ""
+    text += f", {skipped - newer} already done"
+    text += f", {newer} skipped (a newer harness's results, kept)" if newer else ""
+    by_class = [f"{counts[f'failed:{k}']} {LABELS[k]}" + (", retried once" if k == INFRASTRUCTURE else "")
+                for k in KINDS if counts[f"failed:{k}"]]
+    return text + f", {failed} failed" + (f" ({'; '.join(by_class)})" if by_class else "")
+
+
+def run_grid(jobs: list[Job], opts: RunOptions, eopts: Optional[ExecOptions] = None) -> Counter:
+    """Run every (job, seed) whose result file is missing, then once more those lost to an infrastructure failure
+    (a fresh executor of the same kind); returns the counts (new_counts)."""
     eopts = eopts or ExecOptions()
     for path in results.remove_leftovers(opts.output_dir):
         log.info("removed %s (a temporary file of a write that did not finish)", path)
-    counts = {"done": 0, "skipped": 0, "failed": 0}
+    counts = new_counts()
     records: dict[int, dict[int, ResultRecord]] = {i: {} for i in range(len(jobs))}
     units, owner = [], {}
     for i, job in enumerate(jobs):
@@ -161,6 +192,8 @@ def run_grid(jobs: list[Job], opts: RunOptions, eopts: Optional[ExecOptions] = N
                 counts["skipped"] += 1
                 if isinstance(done, ResultRecord):
                     records[i][seed] = done
+                else:
+                    counts["newer"] += 1
             else:
                 owner[len(units)] = i
                 units.append(Unit(len(units), job, seed, opts))
@@ -172,8 +205,10 @@ def run_grid(jobs: list[Job], opts: RunOptions, eopts: Optional[ExecOptions] = N
         starts: dict[int, int] = {}
         by_uid = {u.uid: u for u in units}
         finished: set[int] = set()
-        try:
-            for event in executor.run(units):
+        last: dict[int, Outcome] = {}
+
+        def drain(todo: list[Unit]) -> None:
+            for event in executor.run(todo):
                 interrupt.check()
                 unit = by_uid[event.uid]
                 if isinstance(event, Started):
@@ -182,12 +217,28 @@ def run_grid(jobs: list[Job], opts: RunOptions, eopts: Optional[ExecOptions] = N
                     continue
                 rec = write_outcome(unit, event, starts.get(event.uid, 1))
                 finished.add(event.uid)
-                counts[event.status] += 1
+                last[event.uid] = event
                 if rec is not None:
                     records[owner[event.uid]][unit.seed] = rec
                 bar.finished(unit, event.status)
                 if eopts.verbose:
                     bar.write(f"--- {unit.label} ({event.status}) ---\n{event.log_text.rstrip()}")
+
+        try:
+            drain(units)
+            lost = [u for u in units if u.uid in last and last[u.uid].status == "failed" and
+                    last[u.uid].failure_kind == INFRASTRUCTURE]
+            if lost:  # the machine lost them, not the job: once more, with a fresh executor of the same kind
+                causes = Counter(last[u.uid].failure_cause or "unknown" for u in lost)
+                log.warning("%d job(s) lost to an infrastructure failure (%s): running them once more", len(lost),
+                            ", ".join(f"{c} ×{n}" for c, n in causes.items()))
+                executor.close()
+                executor = make_executor(eopts, opts, lost)
+                finished.difference_update(u.uid for u in lost)
+                bar.retrying(len(lost))
+                drain(lost)
+                counts["retried"] += len(lost)
+                counts["recovered"] += sum(last[u.uid].status == "done" for u in lost)
         except BaseException:  # Ctrl-C or a driver error: start nothing more, stop what runs
             executor.cancel()
             for uid in set(starts) - finished:
@@ -196,6 +247,10 @@ def run_grid(jobs: list[Job], opts: RunOptions, eopts: Optional[ExecOptions] = N
         finally:
             executor.close()
             bar.close()
+        for out in last.values():
+            counts[out.status] += 1
+            if out.status == "failed":
+                counts[f"failed:{out.failure_kind}"] += 1
     for i, job in enumerate(jobs):
         prune_checkpoints(job, opts, records[i])
     return counts

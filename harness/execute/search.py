@@ -7,13 +7,14 @@ tells in rounds of as many trials as the executor runs at once.
 from __future__ import annotations
 
 import math
+from collections import Counter
 from typing import Any, Optional
 
 from .. import results
 from ..plan import Job, RunOptions, plan_one
 from ..record import RecordError, ResultRecord
 from ..search import SearchPlan
-from .driver import run_grid
+from .driver import new_counts, run_grid
 from .executors import concurrency
 
 SAMPLER_SEED = 0
@@ -43,13 +44,12 @@ def _best(plan: SearchPlan, trials: list[dict]) -> Optional[dict]:
     return max(ok, key=lambda t: (sign * t["validation"], -t["number"]))
 
 
-def _run(jobs: list[Job], opts: RunOptions, eopts: Any, counts: dict[str, int]) -> None:
+def _run(jobs: list[Job], opts: RunOptions, eopts: Any, counts: Counter) -> None:
     unique = list({j.key: j for j in jobs}.values())  # TPE may ask one setting twice in a round: run it once
-    for k, v in run_grid(unique, opts, eopts).items():
-        counts[k] += v
+    counts.update(run_grid(unique, opts, eopts))
 
 
-def _grid_trials(plans: list[SearchPlan], opts: RunOptions, eopts: Any, counts: dict[str, int]
+def _grid_trials(plans: list[SearchPlan], opts: RunOptions, eopts: Any, counts: Counter
                  ) -> dict[str, list[dict]]:
     pending = {p.study: [(i, v, jobs) for i, (v, jobs) in enumerate(p.grid_jobs)] for p in plans}
     _run([j for trials in pending.values() for _, _, jobs in trials for j in jobs], opts, eopts, counts)
@@ -62,7 +62,7 @@ def _trial_row(number: int, values: dict[str, Any], jobs: list[Job], opts: RunOp
             "failed", "config_hash": jobs[0].config_hash}
 
 
-def _tpe_trials(plans: list[SearchPlan], opts: RunOptions, eopts: Any, counts: dict[str, int]
+def _tpe_trials(plans: list[SearchPlan], opts: RunOptions, eopts: Any, counts: Counter
                 ) -> dict[str, list[dict]]:
     """Optuna TPE, asked and told in rounds of as many trials as the executor runs at once."""
     import optuna
@@ -113,10 +113,10 @@ def _tpe_trials(plans: list[SearchPlan], opts: RunOptions, eopts: Any, counts: d
     return rows
 
 
-def run_searches(plans: list[SearchPlan], opts: RunOptions, eopts: Any) -> tuple[list[Job], dict[str, int], list[str]]:
+def run_searches(plans: list[SearchPlan], opts: RunOptions, eopts: Any) -> tuple[list[Job], Counter, list[str]]:
     """Run every search's trials, then plan the chosen settings on every seed. Returns those jobs (for the caller
     to run), the trials' run counts and one line per search saying what it chose (or that every trial failed)."""
-    counts = {"done": 0, "skipped": 0, "failed": 0}
+    counts = new_counts()
     rows = {}
     for strategy, runner in (("grid", _grid_trials), ("tpe", _tpe_trials)):
         chosen = [p for p in plans if p.strategy == strategy]

@@ -16,6 +16,7 @@ from .. import job, oom, results
 from ..record import ResultRecord
 from ..divergence import Diverged, failure_step
 from ..errors import HarnessError
+from ..failure_class import classify
 from .base import Outcome, Unit
 
 log = logging.getLogger(__name__)
@@ -118,8 +119,7 @@ def run_unit(unit: Unit, where: dict[str, Any], live_log: bool) -> Outcome:
         except Exception as e:  # noqa: BLE001 - one job's failure must not stop the grid
             outcome.error = str(e) if isinstance(e, (HarnessError, Diverged)) else f"{type(e).__name__}: {e}"
             outcome.traceback = "".join(traceback.format_exception(e))
-            outcome.failure_kind = ("diverged" if isinstance(e, Diverged) else "out_of_memory" if oom.is_oom(e) or
-                                    (e.__cause__ is not None and oom.is_oom(e.__cause__)) else "error")
+            outcome.failure_kind = classify(e)
             outcome.failure_step = failure_step(e)
             log.error("failed: %s", outcome.error)
     outcome.execution["finished_at"] = round(time.time(), 3)

@@ -2,7 +2,8 @@
 
 Workers are spawned (safe with CUDA), take one unit at a time from the driver, ignore Ctrl-C (the driver stops
 them) and exit when the driver's process goes away, so no worker outlives the grid. A worker that dies mid-unit
-gives that unit a failed outcome and is replaced.
+gives that unit a failed outcome of class infrastructure (worker lost; pre-empted when something else sent it
+SIGTERM: harness.failure_class) and is replaced.
 """
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from collections import deque
 from typing import TYPE_CHECKING, Any, Iterator, Optional
 
 from ...errors import HarnessError
+from ...failure_class import INFRASTRUCTURE, lost_worker
 from ..base import Event, ExecOptions, Outcome, Started, Unit, check_threads_here, threads_per_job
 from .base import ExecutorKind, register
 
@@ -52,6 +54,16 @@ def plan_slots(device: str, eopts: ExecOptions, gpus: Optional[list[str]] = None
         raise HarnessError(f"--workers: {workers} jobs at once do not fit {len(gpus)} visible GPU(s) at "
                            f"--gpus-per-job {share:g} (at most {capacity}); jobs never share a GPU silently")
     return [gpus[i % len(gpus)] for i in range(workers)]
+
+
+def _death(exitcode: Optional[int]) -> str:
+    """'died (exit code -9, killed by SIGKILL)': how a worker process ended."""
+    if exitcode is not None and exitcode < 0:
+        try:
+            return f"died (exit code {exitcode}, killed by {signal.Signals(-exitcode).name})"
+        except ValueError:
+            pass
+    return f"died (exit code {exitcode})"
 
 
 def _exit_with_parent() -> None:
@@ -120,8 +132,9 @@ class LocalExecutor:
                 for wid, p in list(self.procs.items()):
                     if not p.is_alive() and wid in busy:  # died mid-unit (killed, out of host memory, ...)
                         uid = busy.pop(wid)
-                        yield Outcome(uid, "failed", error=f"worker process {p.pid} died (exit code {p.exitcode}) "
-                                                           f"while running this job")
+                        yield Outcome(uid, "failed", error=f"worker process {p.pid} {_death(p.exitcode)} while "
+                                                           f"running this job", failure_kind=INFRASTRUCTURE,
+                                      failure_cause=lost_worker(p.exitcode))
                         self._start(wid)
                         feed(wid)
                 continue
