@@ -96,13 +96,14 @@ def search_note(rec: ResultRecord) -> Optional[str]:
     return f"{values} (best of {ok} trials on validation, {s.strategy})"
 
 
-def read_entry(path: Path, root: Path) -> tuple[str, Any]:
+def read_entry(path: Path, root: Path, rel: Optional[str] = None) -> tuple[str, Any]:
     """('row', row) | ('failure', {path, error, model, task, method, seed, config_hash, revision, fold, kind, step,
     created_at, benchmark, direction}) | ('problem', message) | ('trial', path) for one file.
 
     Every known schema version is read through ResultRecord (older ones migrated); an unknown version or an
-    invalid record is a problem (skipped with a warning naming the file), never a crash."""
-    rel = str(path.relative_to(root))
+    invalid record is a problem (skipped with a warning naming the file), never a crash. ``rel``: the path relative
+    to root, when the caller has it."""
+    rel = rel if rel is not None else str(path.relative_to(root))
     try:
         rec = read_lean(path, ROW_READS)
     except RecordError as e:
@@ -207,7 +208,7 @@ def read_all(root: Path) -> list[tuple[str, Any]]:
         if hit and hit[0] == st.st_size and hit[1] == st.st_mtime_ns:
             entries[rel] = hit
         else:
-            entries[rel] = [st.st_size, st.st_mtime_ns, *read_entry(root / rel, root)]
+            entries[rel] = [st.st_size, st.st_mtime_ns, *read_entry(root / rel, root, rel)]
     if entries != old and (root / "results").is_dir():
         _write_index(index_path, {"key": key, "entries": entries})
     return [(e[2], e[3]) for e in entries.values()]
