@@ -52,6 +52,9 @@ def model_url(rec: ResultRecord) -> Optional[str]:
     return f"{HUB}/{mid}/tree/{quote(rec.job.revision, safe='')}"
 
 
+_metrics_json = json.JSONEncoder(sort_keys=True).encode  # json.dumps(sort_keys=True) builds an encoder per call
+
+
 # the free-form parts of a record (fields typed dict[str, Any]) that run_row and read_entry read: read_entry builds
 # only these (harness.record.read_lean); the rest is checked as in every read, not built
 ROW_READS = ("config.model", "search")
@@ -66,7 +69,7 @@ def run_row(rec: ResultRecord, rel: str) -> dict[str, Any]:
         "benchmark": info.benchmark, "language": info.language, "kind": info.kind, "direction": info.direction,
         "family": mi.family, "untrained": mi.untrained, "parameters": mi.parameters,
         "trainable_parameters": mi.trainable_parameters, "checkpoint_bytes": rec.checkpoint_bytes, "main": rec.main,
-        "metrics": json.dumps(rec.metrics, sort_keys=True),
+        "metrics": _metrics_json(rec.metrics),
         "unk_rate": rec.tokenizer_stats.get("unk_rate"), "truncation_rate": rec.tokenizer_stats.get("truncation_rate"),
         "cpu_latency_ms": timing.cpu_latency_ms_p50, "train_samples_per_s": timing.train_samples_per_s,
         "eval_samples_per_s": timing.eval_samples_per_s, "test_size": rec.data.sizes.get("test"),
