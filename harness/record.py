@@ -13,11 +13,17 @@ by `failure_class.legacy`).
 """
 from __future__ import annotations
 
+import copy
+import functools
 import json
+import os
 from pathlib import Path
-from typing import Annotated, Any, Literal, Optional
+from types import UnionType
+from typing import Annotated, Any, Literal, Optional, Union, get_args, get_origin
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, create_model, model_validator,
+                      with_config)
+from typing_extensions import TypedDict
 
 from .errors import HarnessError
 from .failure_class import INFRASTRUCTURE, Cause, Kind, legacy
@@ -336,3 +342,92 @@ class CheckpointInfo(Block):
         from .results import write_text
 
         write_text(path, self.model_dump_json(indent=1) + "\n")
+
+
+# ---------------------------------------------------------------- lean reading (the leaderboard's cold build)
+
+@with_config(ConfigDict(extra="ignore"))
+class _Unbuilt(TypedDict, total=False):
+    """A free-form JSON object (a `dict[str, Any]` field) checked to be an object, its content left unbuilt."""
+
+
+def _exact_version(value: Any) -> Any:
+    """migrate's rule for schema_version (an int, not a bool): JSON validation alone would also take 3.0."""
+    if not isinstance(value, int) or isinstance(value, bool):
+        raise ValueError(f"expected an integer, got {value!r}")
+    return value
+
+
+def _lean_type(tp: Any, keep: dict[str, Any], made: dict) -> Any:
+    """``tp`` with every free-form object in it (`dict[str, Any]`, at any depth of Optional / list / block) left
+    unbuilt, except what ``keep`` names (a nested dict of field or key names; {} under a name keeps it whole)."""
+    origin, args = get_origin(tp), get_args(tp)
+    if isinstance(tp, type) and issubclass(tp, BaseModel):
+        return _lean_class(tp, keep, made)
+    if origin is dict and args == (str, Any):
+        if not keep:
+            return _Unbuilt
+        return with_config(ConfigDict(extra="ignore"))(TypedDict(  # type: ignore[operator]
+            f"Lean_{'_'.join(sorted(keep))}",
+            {k: (_lean_type(dict[str, Any], sub, made) if sub else Any) for k, sub in keep.items()}, total=False))
+    if origin is list and len(args) == 1:
+        inner = _lean_type(args[0], keep, made)
+        return tp if inner is args[0] else list[inner]
+    if origin in (Union, UnionType):
+        inner = tuple(_lean_type(a, keep, made) for a in args)
+        return tp if inner == args else Union[inner]
+    return tp
+
+
+def _lean_class(cls: type[BaseModel], keep: dict[str, Any], made: dict) -> type[BaseModel]:
+    """A subclass of block ``cls`` (same fields, defaults, validators and config) whose free-form objects are
+    checked, not built (see _lean_type)."""
+    key = (cls, repr(keep))
+    if key not in made:
+        fields = {}
+        for name, info in cls.model_fields.items():
+            if name in keep and not keep[name]:
+                continue  # kept whole
+            tp = _lean_type(info.annotation, keep.get(name, {}), made)
+            if tp is not info.annotation:
+                fields[name] = (tp, copy.copy(info))
+        if cls is ResultRecord:  # migrate's rule: a version, present, an int (JSON validation would take 3.0)
+            fields["schema_version"] = (Annotated[cls.model_fields["schema_version"].annotation,
+                                                  BeforeValidator(_exact_version)], ...)
+        made[key] = create_model(f"Lean{cls.__name__}", __base__=cls, **fields) if fields else cls
+    return made[key]
+
+
+@functools.lru_cache(maxsize=8)
+def _lean_record(keep: str) -> type[ResultRecord]:
+    tree: dict[str, Any] = {}
+    for path in filter(None, keep.split(",")):
+        node = tree
+        for part in path.split("."):
+            node = node.setdefault(part, {})
+    return _lean_class(ResultRecord, tree, {})  # type: ignore[return-value]
+
+
+def read_lean(path: Path, keep: tuple[str, ...] = ()) -> ResultRecord:
+    """ResultRecord.read for a reader that needs only the typed blocks and the free-form parts ``keep`` names
+    ('config.model', 'search': a field, or a key path into a free-form object): the same record in every typed field
+    and in those, and the same RecordError, for every file, but the other free-form parts (config, environment,
+    histories...) are only checked to be JSON objects, not built. A record of the current schema is validated
+    straight from its bytes; any file that fails that (an older schema to migrate, a damaged file) goes through
+    ResultRecord.read, which gives the answer or the error."""
+    try:
+        return _lean_record(",".join(sorted(keep))).model_validate_json(_read_bytes(path))
+    except (OSError, ValueError):
+        return ResultRecord.read(path)
+
+
+def _read_bytes(path: Path | str) -> bytes:
+    """A file's bytes with two system calls for a small file (a buffered open costs twice as much per file)."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        chunks = [os.read(fd, 1 << 16)]
+        while chunks[-1]:
+            chunks.append(os.read(fd, 1 << 20))
+        return b"".join(chunks)
+    finally:
+        os.close(fd)

@@ -7,6 +7,7 @@ the index only saves re-parsing. It is written atomically and skipped where the 
 """
 from __future__ import annotations
 
+import functools
 import hashlib
 import inspect
 import json
@@ -18,9 +19,11 @@ from pathlib import Path
 from typing import Any, Optional
 from urllib.parse import quote
 
+import pydantic_core
+
 from harness import record as record_module
 from harness.results import writer_tag
-from harness.record import SCHEMA_VERSION, RecordError, ResultRecord
+from harness.record import SCHEMA_VERSION, RecordError, ResultRecord, read_lean
 
 log = logging.getLogger(__name__)
 INDEX_NAME = ".leaderboard-index.json"
@@ -28,6 +31,7 @@ HUB = "https://huggingface.co"
 REPO_ID = re.compile(r"(\b[\w\-.]{1,96}\b/)?\b[\w\-.]{1,96}\b", re.ASCII)
 
 
+@functools.lru_cache(maxsize=4096)  # a model's id repeats in every one of its result files
 def _hub_id(text: str) -> bool:
     """Is ``text`` a Hub repo id ('name' or 'namespace/name': letters, digits, '-', '_', '.', at most 96 each, no
     '--' or '..', not ending in '.git')? The rule of huggingface_hub's validate_repo_id, kept here so the
@@ -48,6 +52,14 @@ def model_url(rec: ResultRecord) -> Optional[str]:
     return f"{HUB}/{mid}/tree/{quote(rec.job.revision, safe='')}"
 
 
+_metrics_json = json.JSONEncoder(sort_keys=True).encode  # json.dumps(sort_keys=True) builds an encoder per call
+
+
+# the free-form parts of a record (fields typed dict[str, Any]) that run_row and read_entry read: read_entry builds
+# only these (harness.record.read_lean); the rest is checked as in every read, not built
+ROW_READS = ("config.model", "search")
+
+
 def run_row(rec: ResultRecord, rel: str) -> dict[str, Any]:
     """The leaderboard's row for one successful result record."""
     job, info, mi, timing = rec.job, rec.task_info, rec.model_info, rec.timing
@@ -57,7 +69,7 @@ def run_row(rec: ResultRecord, rel: str) -> dict[str, Any]:
         "benchmark": info.benchmark, "language": info.language, "kind": info.kind, "direction": info.direction,
         "family": mi.family, "untrained": mi.untrained, "parameters": mi.parameters,
         "trainable_parameters": mi.trainable_parameters, "checkpoint_bytes": rec.checkpoint_bytes, "main": rec.main,
-        "metrics": json.dumps(rec.metrics, sort_keys=True),
+        "metrics": _metrics_json(rec.metrics),
         "unk_rate": rec.tokenizer_stats.get("unk_rate"), "truncation_rate": rec.tokenizer_stats.get("truncation_rate"),
         "cpu_latency_ms": timing.cpu_latency_ms_p50, "train_samples_per_s": timing.train_samples_per_s,
         "eval_samples_per_s": timing.eval_samples_per_s, "test_size": rec.data.sizes.get("test"),
@@ -87,15 +99,16 @@ def search_note(rec: ResultRecord) -> Optional[str]:
     return f"{values} (best of {ok} trials on validation, {s.strategy})"
 
 
-def read_entry(path: Path, root: Path) -> tuple[str, Any]:
+def read_entry(path: Path, root: Path, rel: Optional[str] = None) -> tuple[str, Any]:
     """('row', row) | ('failure', {path, error, model, task, method, seed, config_hash, revision, fold, kind, cause,
     step, created_at, benchmark, direction}) | ('problem', message) | ('trial', path) for one file.
 
     Every known schema version is read through ResultRecord (older ones migrated); an unknown version or an
-    invalid record is a problem (skipped with a warning naming the file), never a crash."""
-    rel = str(path.relative_to(root))
+    invalid record is a problem (skipped with a warning naming the file), never a crash. ``rel``: the path relative
+    to root, when the caller has it."""
+    rel = rel if rel is not None else str(path.relative_to(root))
     try:
-        rec = ResultRecord.read(path)
+        rec = read_lean(path, ROW_READS)
     except RecordError as e:
         return unreadable(rel, path, e)
     if rec.search is not None and rec.search.role == "trial":  # a search's trial: scored on validation, never a row
@@ -134,14 +147,29 @@ def unreadable(rel: str, path: Path, err: RecordError) -> tuple[str, Any]:
                        "race_scope": None}
 
 
-def _result_files(results: Path) -> list[tuple[Path, os.stat_result]]:
+def _result_files(root: Path) -> list[tuple[str, os.stat_result]]:
+    """(path relative to root, stat) of every result file under root/results, sorted by the path's parts (as
+    pathlib sorts). Like os.walk: links to folders are not followed, unreadable folders are skipped; plain strings
+    and os.scandir, since pathlib and os.walk cost more than the parse at 10,000 files."""
     found = []
-    for folder, _dirs, files in os.walk(results):
-        for name in files:
-            if name.startswith("seed") and name.endswith(".json"):
-                p = Path(folder) / name
-                found.append((p, p.stat()))
-    return sorted(found)
+    skip = len(str(root)) + 1
+    folders = [str(root / "results")]
+    while folders:
+        try:
+            with os.scandir(folders.pop()) as entries:
+                for e in entries:
+                    try:
+                        is_dir = e.is_dir()
+                    except OSError:
+                        is_dir = False
+                    if is_dir:
+                        if not e.is_symlink():
+                            folders.append(e.path)
+                    elif e.name.startswith("seed") and e.name.endswith(".json"):
+                        found.append((e.path[skip:], e.stat()))
+        except OSError:
+            continue
+    return sorted(found, key=lambda f: f[0].split(os.sep))
 
 
 def stat_results(root: Path | str) -> tuple[tuple[str, int, int], ...]:
@@ -173,19 +201,18 @@ def read_all(root: Path) -> list[tuple[str, Any]]:
     key = CODE_KEY
     old: dict[str, list] = {}
     try:
-        saved = json.loads(index_path.read_bytes())
+        saved = pydantic_core.from_json(index_path.read_bytes())
         if saved.get("key") == key:
             old = saved["entries"]
     except (OSError, ValueError, KeyError, AttributeError):
         pass
     entries: dict[str, list] = {}
-    for path, st in _result_files(root / "results"):
-        rel = str(path.relative_to(root))
+    for rel, st in _result_files(root):
         hit = old.get(rel)
         if hit and hit[0] == st.st_size and hit[1] == st.st_mtime_ns:
             entries[rel] = hit
         else:
-            entries[rel] = [st.st_size, st.st_mtime_ns, *read_entry(path, root)]
+            entries[rel] = [st.st_size, st.st_mtime_ns, *read_entry(root / rel, root, rel)]
     if entries != old and (root / "results").is_dir():
         _write_index(index_path, {"key": key, "entries": entries})
     return [(e[2], e[3]) for e in entries.values()]
@@ -195,8 +222,8 @@ def _write_index(path: Path, data: dict) -> None:
     tmp = None
     try:
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.{writer_tag()}.", suffix=".tmp")
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            json.dump(data, f, ensure_ascii=False, separators=(",", ":"))
+        with os.fdopen(fd, "wb") as f:  # pydantic's JSON (Rust): json.dump took ~1 s for 10,000 rows
+            f.write(pydantic_core.to_json(data, inf_nan_mode="constants"))
         os.replace(tmp, path)
     except OSError as e:  # a read-only results folder (e.g. a Space): build without the index
         log.debug("leaderboard index not written: %s", e)

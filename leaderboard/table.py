@@ -137,18 +137,27 @@ def leaderboard(runs: pd.DataFrame, failures: Sequence[dict] = ()) -> pd.DataFra
     if len(only_failed):  # no run of the row succeeded: a row of failed cells
         meta = pd.concat([meta, only_failed.assign(row=row_labels(only_failed))], ignore_index=True)
     table = meta.set_index(RUN_KEYS)
+    # per task, its cells' columns: each frame's rows labelled by their table row's position (one lookup of the
+    # row keys, not one alignment per column), every column reindexed to the table's rows (missing: NaN / <NA>)
+    rows = pd.RangeIndex(len(table))
+    by_task = {}
+    for name, frame in (("agg", agg), ("cells", cells)):
+        at = frame.set_axis(table.index.get_indexer(pd.MultiIndex.from_frame(frame[RUN_KEYS])))
+        by_task[name] = ({t: g for t, g in at.groupby("task", sort=False)} if len(at) else {}, at.iloc[0:0])
+    columns: dict[str, pd.Series] = {}
     for b in order:
         for t in tasks_by_bench[b]:
-            sub = agg[agg.task == t].set_index(RUN_KEYS)
-            table[t] = sub["mean"] * 100
-            table[f"{t}_std"] = sub["std"] * 100
-            table[f"{t}_n"] = sub["n"].astype("Int64")
-            table[f"{t}_folds"] = sub["folds"].astype("Int64")
-            table[f"{t}_unk"] = sub["unk_rate"]
-            table[f"{t}_tuned"] = sub["tuned"]
-            fails = cells[cells.task == t].set_index(RUN_KEYS)
-            table[f"{t}_failed"] = fails["failed"].reindex(table.index).fillna(0).astype("Int64")
-            table[f"{t}_failed_reason"] = fails["reason"]
+            sub = by_task["agg"][0].get(t, by_task["agg"][1])
+            fails = by_task["cells"][0].get(t, by_task["cells"][1])
+            columns[t] = (sub["mean"] * 100).reindex(rows)
+            columns[f"{t}_std"] = (sub["std"] * 100).reindex(rows)
+            columns[f"{t}_n"] = sub["n"].astype("Int64").reindex(rows)
+            columns[f"{t}_folds"] = sub["folds"].astype("Int64").reindex(rows)
+            columns[f"{t}_unk"] = sub["unk_rate"].reindex(rows)
+            columns[f"{t}_tuned"] = sub["tuned"].reindex(rows)
+            columns[f"{t}_failed"] = fails["failed"].reindex(rows).fillna(0).astype("Int64")
+            columns[f"{t}_failed_reason"] = fails["reason"].reindex(rows)
+    table = pd.concat([table, pd.DataFrame(columns).set_axis(table.index)], axis=1)
     for b in order:
         cols = tasks_by_bench[b]
         have = table[cols].notna().sum(axis=1)

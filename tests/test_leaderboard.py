@@ -125,7 +125,7 @@ def test_row_index_rereads_only_changed_files_and_never_goes_stale(grid, monkeyp
     assert (grid / result_files.INDEX_NAME).is_file()
     parsed = []
     real = result_files.read_entry
-    monkeypatch.setattr(result_files, "read_entry", lambda p, r: parsed.append(p.name) or real(p, r))
+    monkeypatch.setattr(result_files, "read_entry", lambda p, r, *rel: parsed.append(p.name) or real(p, r, *rel))
     again = load_results(grid).runs
     assert parsed == [] and again.equals(first)  # nothing re-parsed
     put(grid, record("m2", "rte", "GLUE", 1, 0.70))                      # a new file
@@ -149,3 +149,76 @@ def test_read_only_results_folder_builds_without_an_index(grid, monkeypatch):
     monkeypatch.setattr(result_files.tempfile, "mkstemp", refuse)
     runs = load_results(grid).runs
     assert len(runs) == 9 and not (grid / result_files.INDEX_NAME).exists()
+
+
+def _entry_or_crash(read_entry, path: Path, root: Path):
+    try:
+        return read_entry(path, root)
+    except Exception as e:  # noqa: BLE001 - a record that validates yet breaks the row: both paths must agree
+        return ("crash", type(e).__name__, str(e))
+
+
+def _variants(base: dict):
+    """base with each value (to two list items deep) replaced by odd ones, removed, or given an unknown key."""
+    odd = [True, None, 3.0, "1", [1], {"a": 1}, 10**30, float("nan")]
+
+    def paths(obj, at=()):
+        yield at
+        items = obj.items() if isinstance(obj, dict) else enumerate(obj[:2]) if isinstance(obj, list) else ()
+        for k, v in items:
+            yield from paths(v, at + (k,))
+
+    def edit(at, fn):
+        rec = json.loads(json.dumps(base))
+        parent = rec
+        for k in at[:-1]:
+            parent = parent[k]
+        fn(parent, at[-1])
+        return rec
+
+    for at in list(paths(base))[1:]:
+        for value in odd:
+            yield edit(at, lambda parent, k: parent.__setitem__(k, value))
+        yield edit(at, lambda parent, k: parent.pop(k) if isinstance(parent, dict) else parent.clear())
+        yield edit(at, lambda parent, k: isinstance(parent[k], dict) and parent[k].__setitem__("zz_unknown", 1))
+
+
+def test_the_boards_lean_read_answers_as_the_full_read_for_every_file(tmp_path, monkeypatch):
+    """read_entry builds only the free-form parts the row reads (harness.record.read_lean); for every file, valid,
+    damaged, older or newer, its entry (or error, or crash) is the one a full ResultRecord.read gives."""
+    from harness import record as record_module
+    from leaderboard import result_files
+
+    v1 = Path(__file__).parent / "fixtures" / "v1" / "output" / "results" / "minilm-l6-h384" / "py-0.1.0" / \
+        "demo_sentiment" / "finetune" / "c04919808340"
+    ok = json.loads(ResultRecord.read(v1 / "seed42.json").to_json())  # a real record, current schema
+    ok["config"]["model"] = {"init": "random"}
+    ok["search"] = {"role": "chosen", "space": {"lr": [1, 2]}, "chosen": {"lr": 1.0}, "n_trials": 2,
+                    "trials": [{"status": "ok", "validation": 0.5}, {"status": "ok", "validation": 0.6}]}
+    ok["execution"]["race"] = {"round": 1, "min_seeds": 1, "max_seeds": 3, "position": 1}
+    failed = json.loads(ResultRecord.read(v1 / "seed43.failed.json").to_json())
+    failed["task_info"] = ok["task_info"]
+    blobs = [json.dumps(r).encode() for base in (ok, failed) for r in [base, *_variants(base)]]
+    text = json.dumps(ok)
+    blobs += [b"", b"{", b"{}", b"[]", b"3", json.dumps({**ok, "schema_version": 3.0}).encode(),
+              (v1 / "seed42.json").read_bytes(), json.dumps({**ok, "schema_version": 99}).encode(),
+              b"\xef\xbb\xbf" + text.encode(), text.encode() + b" x", text[:-1].encode() + b', "created_at": "2"}',
+              text.replace('"minilm', '"\\ud800minilm').encode(), text.replace('"minilm', '"\x01minilm').encode(),
+              text.encode().replace(b'"minilm', b'"\xffminilm'), text.replace("0.", "1" * 5000 + ".", 1).encode()]
+    root = tmp_path
+    path = root / "results" / "m" / "main" / "t" / "finetune" / "abc" / "seed1.json"
+    path.parent.mkdir(parents=True)
+    full = lambda p, keep=(): ResultRecord.read(p)  # noqa: E731
+    kinds, differ = {}, []
+    for blob in blobs:
+        path.write_bytes(blob)
+        lean = _entry_or_crash(result_files.read_entry, path, root)
+        with monkeypatch.context() as m:
+            m.setattr(result_files, "read_lean", full)
+            whole = _entry_or_crash(result_files.read_entry, path, root)
+        kinds[lean[0]] = kinds.get(lean[0], 0) + 1
+        if repr(lean) != repr(whole):
+            differ.append((blob[:200], lean, whole))
+    assert not differ, differ[:3]
+    assert kinds["row"] > 100 and kinds["failure"] > 1000 and kinds["crash"] > 0, kinds  # every outcome exercised
+    assert record_module._lean_record.cache_info().hits > 1000  # and the lean read did read them
