@@ -147,7 +147,7 @@ class Execution(Block):
 
 class Failure(Block):
     reason: str
-    kind: Literal["error", "out_of_memory", "diverged"] = "error"
+    kind: Literal["error", "out_of_memory", "diverged", "infrastructure"] = "error"
     step: Optional[int] = None  # where training diverged, when known
     traceback: Optional[str] = None
 
