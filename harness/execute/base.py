@@ -95,7 +95,7 @@ def describe_worker(executor: str, **extra: Any) -> dict[str, Any]:
 
 # The driver's environment a job depends on (Hub access and caches, offline switches, thread counts, CUDA allocator):
 # the Ray executor hands these to every worker (runtime_env env_vars, on every node); local processes inherit them.
-CARRIED_ENV_PREFIXES = ("HF_", "HUGGINGFACE_", "TRANSFORMERS_", "TOKENIZERS_")
+CARRIED_ENV_PREFIXES = ("HF_", "HUGGINGFACE_", "HUGGING_FACE_", "TRANSFORMERS_", "TOKENIZERS_")
 CARRIED_ENV_NAMES = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS", "PYTORCH_CUDA_ALLOC_CONF")
 
 
