@@ -26,7 +26,9 @@ variables are shown as they are with none set.
 
 `--tasks` takes task names and group names (`python -m harness list` shows both). `--set` takes any training option
 ([models.md](models.md#training-options)). A rerun skips finished jobs; a failed job writes `seed<k>.failed.json`
-with its error, the grid goes on, the exit code is 1, and the next run retries it. Errors a user can cause (bad YAML,
+with its error, the grid goes on, the exit code is 1, and the next run retries it. A run whose Ray cluster is lost
+(its head node, or the driver's connection to it) ends with one line and exit code 3, keeping every result written
+before ([scaling.md](scaling.md#when-things-go-wrong)). Errors a user can cause (bad YAML,
 unknown task/model/key, missing column, label outside `label_names`, empty split, unresolvable model id) print one
 line naming the file and field, with a "did you mean", and exit with code 2 before anything is trained or written
 ([trust.md](trust.md)).

@@ -24,3 +24,10 @@ def did_you_mean(name: str, choices: Iterable[str]) -> str:
         return f" (did you mean '{close[0]}'?)"
     shown = ", ".join(choices[:12]) + (", ..." if len(choices) > 12 else "")
     return f" (expected one of: {shown})"
+
+
+class ConnectionLost(HarnessError):
+    """The cluster the jobs ran on went away (its head node, or this machine's connection to it): what finished is
+    kept, the rest runs on the next `run`. Its own exit code, so a script can tell it from "some jobs failed" (1)."""
+
+    exit_code = 3

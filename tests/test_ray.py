@@ -99,7 +99,9 @@ def test_more_gpus_or_threads_than_a_node_has_is_an_error(ray_address, bert_mode
     assert rc == 2 and "--threads-per-job: 3 CPUs per job, but no node" in capsys.readouterr().err
 
 
-def test_a_killed_worker_is_retried_and_the_grid_completes(ray_address, bert_models, tmp_path):
+def test_a_killed_worker_is_retried_and_the_grid_completes(ray_address, bert_models, tmp_path, capsys):
+    """...and Ray's own lines about it ('(raylet) A worker died…', 'Task … failed. There are 2 retries remaining')
+    go to the output folder's ray-driver.log, without terminal colours, never to the console."""
     out = tmp_path / "o"
     argv = ["run", "--models", str(bert_models), "--tasks", "demo_sentiment", "--seeds", "1", "--output-dir", str(out),
             "--executor", "ray", "--threads-per-job", "1", "--max-train-samples", "24", "--max-eval-samples", "16",
@@ -116,6 +118,10 @@ def test_a_killed_worker_is_retried_and_the_grid_completes(ray_address, bert_mod
     assert not list((out / "results").rglob("*.failed.json"))
     assert len(list((out / "results").rglob("seed1.predictions.jsonl.gz"))) == 1
     _no_partial_files(out)
+    console = "".join(capsys.readouterr())
+    assert "retries remaining" not in console and "(raylet)" not in console and "\x1b[" not in console
+    ray_log = (out / "ray-driver.log").read_text()
+    assert "retries remaining" in ray_log and "\x1b[" not in ray_log
 
 
 def test_cli_joins_the_instance_and_a_rerun_skips_finished_jobs(ray_address, bert_models, tmp_path):
@@ -161,8 +167,10 @@ def test_a_job_whose_worker_keeps_dying_gets_a_failed_record(ray_address, bert_m
     driver.join(timeout=120)
     assert counts == [{"done": 0, "skipped": 0, "failed": 1}]
     (failed,) = (out / "results").rglob("seed1.failed.json")
-    err = json.loads(failed.read_text())["failure"]["reason"]
+    failure = json.loads(failed.read_text())["failure"]
+    err = failure["reason"]
     assert err.startswith("Ray task lost after 0 retries") and "\n" not in err
+    assert failure["kind"] == "infrastructure" and "WorkerCrashedError" in err
     assert not list((out / "results").rglob("seed1.json"))
 
 
@@ -184,3 +192,101 @@ def test_search_on_ray_asks_a_round_of_what_fits(ray_address, bert_models, tmp_p
     recs = list(by_path(out).values())
     assert sorted(r["search"]["role"] for r in recs) == ["chosen", "trial", "trial"]
     assert {r["execution"]["executor"] for r in recs} == {"ray"}
+    # GPU tasks reuse their workers (max_calls = JOBS_PER_WORKER; Ray's default for GPU tasks is a fresh one each)
+    assert len({r["execution"]["pid"] for r in recs}) < len(recs)
+
+
+def test_attempts_in_flight_follow_their_heartbeats(monkeypatch):
+    """The driver's view of running attempts: a Started per attempt (a retry is a new one), a Stopped when an
+    attempt stops beating or its node dies, never a second report of the same attempt."""
+    from harness.execute.base import Started, Stopped
+    from harness.execute.executors import ray as rex
+
+    beats: dict[str, bytes] = {}
+
+    class Store:
+        def items(self, prefix):
+            return {k: v for k, v in beats.items() if k.startswith(prefix)}
+
+    class FakeRay:
+        dead: list[dict] = []
+
+        def nodes(self):
+            return [{"NodeID": "deadbeef0000ffff", "Alive": False}] if self.dead else []
+
+    def beat(uid, attempt, n, node="aaaaaaaaaaaa"):
+        beats[f"run/{uid}"] = json.dumps({"where": {"attempts": attempt, "node_id": node, "pid": 7}, "beat": n})
+
+    monkeypatch.setattr(rex, "_Store", Store)
+    monkeypatch.setattr(rex, "NODES_EVERY_S", 0.0)
+    watch, fake = rex._Attempts(FakeRay(), "run"), FakeRay()
+    watch.ray = fake
+    beat(1, 1, 1)
+    beat(2, 1, 1, node="deadbeef0000")
+    assert [type(e) for e in watch.poll()] == [Started, Started]
+    beat(1, 1, 2)
+    assert list(watch.poll()) == []  # beating: still running, not reported again
+    fake.dead = [1]
+    assert [(type(e), e.uid, e.why) for e in watch.poll()] == [(Stopped, 2, "node lost")]
+    assert list(watch.poll()) == []  # the lost attempt's last beat is not a new start
+    monkeypatch.setattr(rex, "LOST_AFTER_S", 0.0)
+    assert [(type(e), e.uid, e.why) for e in watch.poll()] == [(Stopped, 1, "worker lost")]
+    beat(1, 2, 1)  # Ray's retry
+    (again,) = list(watch.poll())
+    assert isinstance(again, Started) and again.uid == 1 and again.where["attempts"] == 2
+    watch.ended(1)
+    beat(1, 2, 2)
+    assert list(watch.poll()) == []
+
+
+def test_the_bar_names_nodes_by_id_and_counts_only_running_attempts(tmp_path):
+    from harness.execute.driver import GridBar, where_label
+
+    assert where_label({"host": "gpu-a", "node": "10.0.0.5", "node_id": "3f2a9c1b77aa", "cuda_visible_devices": "1"}) \
+        == "node 3f2a9c (gpu-a)/gpu1"
+    assert where_label({"host": "laptop", "cuda_visible_devices": None}) == "laptop"
+
+    class U:
+        def __init__(self, uid):
+            self.uid, self.label = uid, f"job {uid}"
+
+    bar = GridBar(3, 0, enabled=False)
+    bar.started(U(1), {"host": "h", "node_id": "aaaaaaaaaaaa"})
+    bar.started(U(2), {"host": "h", "node_id": "bbbbbbbbbbbb"})
+    bar.stopped(U(2))  # its worker was lost: no longer running
+    bar.started(U(1), {"host": "h", "node_id": "cccccccccccc"})  # a retry elsewhere replaces the attempt
+    assert list(bar.running.values()) == ["job 1 @node cccccc (h)"]
+    bar.close()
+
+
+def test_probe_failure_says_what_failed_on_the_node():
+    from harness.execute.probe import probe_failure
+
+    class RayTaskError(Exception):
+        pass
+
+    unpickle = RayTaskError("RuntimeError('The remote function failed to import on the worker. This may be because "
+                            "needed library dependencies are not installed...\n\nTraceback (most recent call last):\n"
+                            "  File \"function_manager.py\", line 314, in fetch_and_register_remote_function\n"
+                            "ModuleNotFoundError: No module named 'harness'\n')")
+    said = probe_failure(unpickle)
+    assert said.startswith("cannot import harness: ModuleNotFoundError: No module named 'harness'; every node needs "
+                           "the checkout on its PYTHONPATH")
+    assert probe_failure(RayTaskError("Traceback ...\nOSError: [Errno 28] No space left on device")) == \
+        "the probe failed there: OSError: [Errno 28] No space left on device"
+
+    class NodeDiedError(Exception):
+        pass
+
+    assert probe_failure(NodeDiedError("the node died")) == "the probe task was lost (NodeDiedError: the node died)"
+
+
+def test_job_logs_show_the_carried_environment_without_secrets():
+    from harness.execute.base import carried_env, env_summary
+
+    env = {"HF_HOME": "/cache/hf", "HF_TOKEN": "hf_secret", "OMP_NUM_THREADS": "4", "PATH": "/bin",
+           "HUGGING_FACE_HUB_TOKEN": "x", "TRANSFORMERS_OFFLINE": "1", "AWS_SECRET_ACCESS_KEY": "k"}
+    assert set(carried_env(env)) == {"HF_HOME", "HF_TOKEN", "HUGGING_FACE_HUB_TOKEN", "OMP_NUM_THREADS",
+                                     "TRANSFORMERS_OFFLINE"}
+    assert env_summary(env) == ("HF_HOME=/cache/hf, HF_TOKEN=(set), HUGGING_FACE_HUB_TOKEN=(set), OMP_NUM_THREADS=4, "
+                                "TRANSFORMERS_OFFLINE=1")

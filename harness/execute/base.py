@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import platform
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Iterator, Optional, Protocol, Union
 
@@ -61,7 +62,16 @@ class Started:
     where: dict[str, Any]  # node, pid, cuda_visible_devices
 
 
-Event = Union[Started, Outcome]
+@dataclass
+class Stopped:
+    """An attempt that stopped without an outcome (its worker or node was lost): no longer running; the executor
+    may start it again (a new Started) or end it with an Outcome."""
+
+    uid: int
+    why: str
+
+
+Event = Union[Started, Stopped, Outcome]
 
 
 class Executor(Protocol):
@@ -75,6 +85,31 @@ class Executor(Protocol):
 
     def close(self) -> None:
         """Release workers and connections."""
+
+
+def describe_worker(executor: str, **extra: Any) -> dict[str, Any]:
+    """Where a unit runs: host, process and the GPUs it was given (no heavy import: sent before the job's)."""
+    return {"executor": executor, "host": platform.node(), "pid": os.getpid(),
+            "cuda_visible_devices": os.environ.get("CUDA_VISIBLE_DEVICES"), **extra}
+
+
+# The driver's environment a job depends on (Hub access and caches, offline switches, thread counts, CUDA allocator):
+# the Ray executor hands these to every worker (runtime_env env_vars, on every node); local processes inherit them.
+CARRIED_ENV_PREFIXES = ("HF_", "HUGGINGFACE_", "HUGGING_FACE_", "TRANSFORMERS_", "TOKENIZERS_")
+CARRIED_ENV_NAMES = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS", "PYTORCH_CUDA_ALLOC_CONF")
+
+
+def carried_env(environ: Optional[dict[str, str]] = None) -> dict[str, str]:
+    """The variables of CARRIED_ENV_* set in `environ` (default: this process's environment)."""
+    environ = os.environ if environ is None else environ
+    return {k: v for k, v in sorted(environ.items()) if k.startswith(CARRIED_ENV_PREFIXES) or k in CARRIED_ENV_NAMES}
+
+
+def env_summary(environ: Optional[dict[str, str]] = None) -> str:
+    """The carried variables as a job log shows them: a secret (a name with TOKEN or KEY) only as '(set)'."""
+    secret = ("TOKEN", "KEY")
+    return ", ".join(f"{k}=(set)" if any(s in k for s in secret) else f"{k}={v}"
+                     for k, v in carried_env(environ).items()) or "(none)"
 
 
 def env_threads() -> Optional[int]:

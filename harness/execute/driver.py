@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import shutil
+import time
 from collections import Counter
 from typing import Any, Optional
 
@@ -20,10 +21,18 @@ from ..failure_class import INFRASTRUCTURE, KINDS, LABELS
 from ..rerun import job_command
 from ..record import Execution, Failure, JobId, RecordError, ResultRecord, TaskInfo, UnknownSchema
 from ..plan import Job, RunOptions
-from .base import ExecOptions, Outcome, Started, Unit
+from .base import ExecOptions, Outcome, Started, Stopped, Unit
 from .executors import make_executor
 
 log = logging.getLogger(__name__)
+
+
+def where_label(where: dict[str, Any]) -> str:
+    """A worker's place as the bar shows it: a cluster node by its short id and host (several nodes may share a
+    host or an address), else the host; then the GPU it was given."""
+    host, node_id = where.get("host") or where.get("node") or "?", where.get("node_id")
+    gpu = where.get("cuda_visible_devices")
+    return (f"node {node_id[:6]} ({host})" if node_id else host) + (f"/gpu{gpu}" if gpu not in (None, "") else "")
 
 
 class GridBar:
@@ -35,9 +44,12 @@ class GridBar:
         self.done = self.failed = 0
 
     def started(self, unit: Unit, where: dict[str, Any]) -> None:
-        node = where.get("node") or where.get("host") or "?"
-        gpu = where.get("cuda_visible_devices")
-        self.running[unit.uid] = f"{unit.label} @{node}" + (f"/gpu{gpu}" if gpu not in (None, "") else "")
+        self.running[unit.uid] = f"{unit.label} @{where_label(where)}"
+        self._refresh()
+
+    def stopped(self, unit: Unit) -> None:
+        """An attempt that ended without an outcome (its worker or node was lost): not running any more."""
+        self.running.pop(unit.uid, None)
         self._refresh()
 
     def finished(self, unit: Unit, status: str) -> None:
@@ -133,6 +145,15 @@ def _remove_partial_files(unit: Unit) -> None:
         shutil.rmtree(tmp, ignore_errors=True)
 
 
+def _written_since(unit: Unit, began: float) -> bool:
+    """Whether the unit's log was written by this run (its worker started before the driver heard of it)."""
+    try:
+        return results.log_path(results.result_path(unit.opts.output_dir, unit.job.key, unit.seed)).stat().st_mtime \
+            >= began - 1
+    except OSError:
+        return False
+
+
 def _finished_record(rfile, output_dir) -> "ResultRecord | bool | None":
     """The record of a finished unit (True: finished but written by another harness version), or None when the unit
     must run: no result file, or a damaged one, which is moved aside (`*.corrupt`) with a warning. A record whose
@@ -207,6 +228,8 @@ def run_grid(jobs: list[Job], opts: RunOptions, eopts: Optional[ExecOptions] = N
         finished: set[int] = set()
         last: dict[int, Outcome] = {}
 
+        began = time.time()
+
         def drain(todo: list[Unit]) -> None:
             for event in executor.run(todo):
                 interrupt.check()
@@ -214,6 +237,10 @@ def run_grid(jobs: list[Job], opts: RunOptions, eopts: Optional[ExecOptions] = N
                 if isinstance(event, Started):
                     starts[event.uid] = starts.get(event.uid, 0) + 1
                     bar.started(unit, event.where)
+                    continue
+                if isinstance(event, Stopped):
+                    log.info("%s: its attempt stopped (%s)", unit.label, event.why)
+                    bar.stopped(unit)
                     continue
                 rec = write_outcome(unit, event, starts.get(event.uid, 1))
                 finished.add(event.uid)
@@ -239,10 +266,11 @@ def run_grid(jobs: list[Job], opts: RunOptions, eopts: Optional[ExecOptions] = N
                 drain(lost)
                 counts["retried"] += len(lost)
                 counts["recovered"] += sum(last[u.uid].status == "done" for u in lost)
-        except BaseException:  # Ctrl-C or a driver error: start nothing more, stop what runs
+        except BaseException:  # Ctrl-C, a lost cluster or a driver error: start nothing more, stop what runs
             executor.cancel()
-            for uid in set(starts) - finished:
-                _remove_partial_files(by_uid[uid])
+            for unit in units:  # what this run began and did not finish (a start not yet seen included)
+                if unit.uid not in finished and (unit.uid in starts or _written_since(unit, began)):
+                    _remove_partial_files(unit)
             raise
         finally:
             executor.close()

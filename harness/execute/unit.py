@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 import os
-import platform
 import tempfile
 import time
 import traceback
@@ -17,7 +16,7 @@ from ..record import ResultRecord
 from ..divergence import Diverged, failure_step
 from ..errors import HarnessError
 from ..failure_class import classify
-from .base import Outcome, Unit
+from .base import Outcome, Unit, describe_worker, env_summary  # noqa: F401 - describe_worker: the executors'
 
 log = logging.getLogger(__name__)
 LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
@@ -31,12 +30,6 @@ def prepare_worker(threads: int) -> None:
     torch.set_num_threads(threads)
     hf_logging.disable_default_handler()
     hf_logging.disable_progress_bar()
-
-
-def describe_worker(executor: str, **extra: Any) -> dict[str, Any]:
-    """Where a unit runs: host, process and the GPUs it was given."""
-    return {"executor": executor, "host": platform.node(), "pid": os.getpid(),
-            "cuda_visible_devices": os.environ.get("CUDA_VISIBLE_DEVICES"), **extra}
 
 
 class _Mute(logging.Filter):
@@ -112,6 +105,7 @@ def run_unit(unit: Unit, where: dict[str, Any], live_log: bool) -> Outcome:
     with capture_log(path):
         log.info("%s: pid %d on %s, CUDA_VISIBLE_DEVICES=%s", unit.label, os.getpid(), where.get("node") or
                  where.get("host"), where.get("cuda_visible_devices"))
+        log.info("environment: %s", env_summary())
         try:
             record, rows, used = _with_backoff(unit)
             outcome.status, outcome.record, outcome.rows = "done", record, rows
