@@ -15,7 +15,7 @@ from tqdm.auto import tqdm
 from .. import interrupt, results
 from ..rerun import job_command
 from ..record import Execution, Failure, JobId, RecordError, ResultRecord, TaskInfo, UnknownSchema
-from ..plan import Job, RunOptions
+from ..plan import Job, RunOptions, check_deferred
 from .base import ExecOptions, Outcome, Started, Unit
 from .executors import make_executor
 
@@ -162,6 +162,7 @@ def run_grid(jobs: list[Job], opts: RunOptions, eopts: Optional[ExecOptions] = N
                 if isinstance(done, ResultRecord):
                     records[i][seed] = done
             else:
+                check_deferred(job)  # planned as done, yet it runs: its tokenizer checks first
                 owner[len(units)] = i
                 units.append(Unit(len(units), job, seed, opts))
     executor = make_executor(eopts, opts, units)
