@@ -14,8 +14,10 @@ from .cli_args import (Parser, check_train_options, executor_help, executor_name
                        positive_float, positive_int, race_range, search_option, seed_list, set_option)
 from .errors import HarnessError, did_you_mean
 from .models import load_models_file
+from .text import PlainFormatter, strip_ansi
 
 log = logging.getLogger("harness")
+LOG_FORMAT = "%(levelname)s %(name)s: %(message)s"
 DEFAULT_MODELS = Path(__file__).resolve().parent.parent / "models.yaml"
 
 
@@ -306,8 +308,17 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 
 def _quiet_hf() -> None:
-    """Called once the configuration is checked (transformers takes seconds to import). transformers warns on
-    every fine-tune that the new task head is "MISSING" from the checkpoint: expected here."""
+    """Library logging and bars off: transformers warns on every fine-tune that the new task head is "MISSING" from
+    the checkpoint (expected here). Not yet imported (transformers takes seconds; a rerun with nothing to do never
+    imports it): through the environment variables both libraries read when they are imported."""
+    if "transformers" not in sys.modules:
+        os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
+        os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+        if "huggingface_hub" in sys.modules:
+            from huggingface_hub.utils import disable_progress_bars
+
+            disable_progress_bars()
+        return
     from transformers.utils import logging as hf_logging
 
     hf_logging.set_verbosity_error()
@@ -315,7 +326,9 @@ def _quiet_hf() -> None:
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
-    logging.basicConfig(level=os.environ.get("HARNESS_LOG", "INFO"), format="%(levelname)s %(name)s: %(message)s")
+    console = logging.StreamHandler()  # a file or a pipe gets no terminal escape codes from any library's message
+    console.setFormatter(logging.Formatter(LOG_FORMAT) if sys.stderr.isatty() else PlainFormatter(LOG_FORMAT))
+    logging.basicConfig(level=os.environ.get("HARNESS_LOG", "INFO"), handlers=[console])
     for noisy in ("httpx", "urllib3", "filelock", "datasets"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
     args = build_parser().parse_args(argv)
@@ -324,7 +337,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             return {"run": cmd_run, "list": cmd_list, "leaderboard": cmd_leaderboard, "predict": cmd_predict,
                     "export": cmd_export, **publish.COMMANDS}[args.command](args)
     except HarnessError as e:
-        print(f"error: {e}", file=sys.stderr)
+        print(f"error: {strip_ansi(str(e))}", file=sys.stderr)
         return e.exit_code
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)

@@ -170,18 +170,26 @@ def load_model(spec: ModelSpec, auto_class, tokenizer, seed: int, **config_kwarg
 
 @dataclass
 class ResolvedModel:
-    """A model as planning knows it, resolved once per plan: its spec, tokenizer, family and revision label (the
-    <revision> path component); its transformers config is read on the first limits check."""
+    """A model as planning knows it, resolved once per plan: its spec, family and revision label (the <revision>
+    path component); its tokenizer is loaded on first use (a plan whose jobs are all done loads none: transformers
+    takes seconds to import) and its transformers config on the first limits check."""
 
     spec: ModelSpec
-    tokenizer: Any
     family: Family
     revision: str
+    _tokenizer: Any = field(default=None, repr=False)
     _config: Any = field(default=None, repr=False)
 
     @property
     def name(self) -> str:
         return self.spec.name
+
+    @property
+    def tokenizer(self) -> Any:
+        """The model's tokenizer (loaded once; an unloadable one is a one-line HarnessError)."""
+        if self._tokenizer is None:
+            self._tokenizer = tokenizer_for(self.spec)
+        return self._tokenizer
 
     def check_limits(self, cfg: Any, where: str) -> None:
         """check_limits against this model's config (read once)."""
@@ -191,8 +199,9 @@ class ResolvedModel:
 
 
 def resolve(spec: ModelSpec) -> ResolvedModel:
-    """Resolve a model for planning: its tokenizer (fails early, exit 2, for an unresolvable id), its weights'
-    format (a pickled-only local folder is refused), its family and its revision label."""
-    tokenizer = tokenizer_for(spec)
+    """Resolve a model for planning: its weights' format (a pickled-only local folder is refused), its family and
+    its revision label (which fails early, exit 2, for a python: id whose package is missing or a local folder that
+    does not exist). Its tokenizer is loaded when a job that has something to run is checked
+    (`ResolvedModel.tokenizer`)."""
     check_weights(spec)
-    return ResolvedModel(spec, tokenizer, family(spec), revision_label(spec))
+    return ResolvedModel(spec, family(spec), revision_label(spec))

@@ -61,12 +61,28 @@ class Job:
     family: Optional[Family] = None  # the model's family (its adapter kind)
     # a raced study (harness.race): each seed's `execution.race` block; not part of the config or its hash
     race: dict[int, Race] = field(default_factory=dict)
+    # False: planned with every run done, so the checks that need the tokenizer were skipped (plan.check_deferred)
+    checked: bool = True
 
     @property
     def trial(self) -> bool:
         """A search trial: scored on the validation split only, no checkpoint, never a leaderboard row."""
         return self.search is not None and self.search.role == "trial"
 
+
+
+@dataclass(frozen=True)
+class NotApplicable:
+    """Why a (model, task, method) does not run: the method cannot run it (the family, the task kind, no prompt) or
+    its check refused it (e.g. label words the tokenizer turns into [UNK])."""
+
+    model: str
+    task: str
+    method: str
+    reason: str
+
+    def __str__(self) -> str:
+        return f"{self.model} × {self.task} × {self.method}: {self.reason}"
 
 
 def resolve_config(model: ModelSpec, entry: TaskEntry, opts: RunOptions, extra: Optional[dict[str, Any]] = None,
@@ -132,7 +148,8 @@ def check_metric_code(entries: list[TaskEntry], trusted: bool) -> None:
 
 
 
-def plan(model_specs: list[ModelSpec], entries: list[TaskEntry], opts: RunOptions) -> tuple[list[Job], list[str]]:
+def plan(model_specs: list[ModelSpec], entries: list[TaskEntry], opts: RunOptions
+         ) -> tuple[list[Job], list[NotApplicable]]:
     """Validate everything up front (data, tokenizers, configs, label words) so bad input fails before training.
 
     One job per (model, task, method, fold); its seeds run inside it. All folds of a task share one config hash
@@ -143,7 +160,7 @@ def plan(model_specs: list[ModelSpec], entries: list[TaskEntry], opts: RunOption
         m = models.resolve(spec)  # fails early (exit 2) for an unresolvable id
         for entry, name in ((e, meth) for e in entries for meth in opts.methods):
             planned = plan_one(m, entry, name, opts)
-            if isinstance(planned, str):
+            if isinstance(planned, NotApplicable):
                 skipped.append(planned)
             else:
                 jobs += planned
@@ -151,22 +168,18 @@ def plan(model_specs: list[ModelSpec], entries: list[TaskEntry], opts: RunOption
 
 
 def plan_one(resolved: models.ResolvedModel, entry: TaskEntry, name: str, opts: RunOptions,
-             extra: Optional[dict[str, Any]] = None, search: Optional[Search] = None) -> list[Job] | str:
+             extra: Optional[dict[str, Any]] = None, search: Optional[Search] = None) -> list[Job] | NotApplicable:
     """The jobs (one per fold) of one (model, task, method), or why it does not apply. `extra`: training options
     of a search (above every level); `search`: the job's search role, part of its config and hash. A trial always
     has a validation split (carved from train where the task has none): it is scored there."""
-    m, tok, fam = resolved.spec, resolved.tokenizer, resolved.family
+    m, fam = resolved.spec, resolved.family
     method = get_method(name, "--methods")
     reason = method.not_applicable(m, entry.spec, fam.adapter)
     if reason:
-        return f"{m.name} × {entry.spec.name} × {name}: {reason}"
+        return NotApplicable(m.name, entry.spec.name, name, reason)
     spec = method.prepare_task(entry.spec, entry.path, opts.data_dir)
     cfg, set_keys = resolve_config(m, entry, opts, extra, fam)
     check_method_options(cfg, set_keys, name, f"model {m.name}, task {spec.name}")
-    resolved.check_limits(cfg, f"training options of {m.name} on {spec.name}")
-    reason = method.check(m, spec, tok, cfg, fam.adapter)
-    if reason:
-        return f"{m.name} × {spec.name} × {name}: {reason}"
     need_val = cfg.selection == "best" or (search is not None and search.role == "trial")
     loaded = {f: cached_task_data(spec, entry.path, opts.data_dir, need_val, f) for f in spec.folds or [None]}
     fingerprints = {f or "": d.fingerprint for f, d in loaded.items()}
@@ -186,4 +199,30 @@ def plan_one(resolved: models.ResolvedModel, entry: TaskEntry, name: str, opts: 
         n_train = len(subset_indices(len(loaded[fold].splits["train"]), opts.max_train_samples))
         jobs.append(Job(m, entry, spec, name, fold, loaded[fold].fingerprint, need_val, n_train, cfg, key, chash,
                         config, seeds, search, resolved.revision, fam))
-    return jobs
+    if all(results.result_path(opts.output_dir, j.key, s).exists() for j in jobs for s in j.seeds):
+        for j in jobs:  # every run is done: its checks passed when it ran (same config hash); no tokenizer loads
+            j.checked = False
+        return jobs
+    reason = check_with_tokenizer(resolved, spec, name, cfg)
+    return NotApplicable(m.name, spec.name, name, reason) if reason else jobs
+
+
+def check_with_tokenizer(resolved: models.ResolvedModel, spec: TaskSpec, method: str, cfg: TrainConfig
+                         ) -> Optional[str]:
+    """The planning checks that need the model's tokenizer or config (transformers): the architecture's limits
+    (HarnessError) and the method's own check (a reason the job does not apply, or None)."""
+    resolved.check_limits(cfg, f"training options of {resolved.name} on {spec.name}")
+    return get_method(method).check(resolved.spec, spec, resolved.tokenizer, cfg, resolved.family.adapter)
+
+
+def check_deferred(job: Job) -> None:
+    """A job planned as done (`Job.checked` False) that must run after all (a result file turned out damaged and was
+    moved aside): run its tokenizer checks now, before it trains; one that no longer applies is an error."""
+    if job.checked:
+        return
+    resolved = models.ResolvedModel(job.model, job.family or models.family(job.model), job.revision)
+    reason = check_with_tokenizer(resolved, job.spec, job.method, job.cfg)
+    if reason:
+        raise HarnessError(f"{job.model.name} × {job.spec.name} × {job.method}: {reason} (its earlier results "
+                           f"under {job.key} say otherwise; move them away to plan it afresh)")
+    job.checked = True

@@ -21,7 +21,7 @@ from . import models
 from .confighash import config_hash
 from .errors import HarnessError
 from .record import Search
-from .plan import Job, RunOptions, plan_one
+from .plan import Job, NotApplicable, RunOptions, plan_one
 from .search_space import Range, check_space, dump_space
 from .specs import ModelSpec
 from .catalog import TaskEntry
@@ -89,7 +89,7 @@ class SearchPlan:
 
     def trial_jobs(self, values: dict[str, Any], opts: RunOptions) -> list[Job]:
         jobs = plan_one(self.model, self.entry, self.method, opts, values, self.search("trial", values))
-        if isinstance(jobs, str):  # the base job applied, so a trial of it does too
+        if isinstance(jobs, NotApplicable):  # the base job applied, so a trial of it does too
             raise HarnessError(f"search {self.label}: {jobs}")
         return jobs
 
@@ -109,23 +109,23 @@ def _space_for(m: ModelSpec, entry: TaskEntry, request: Request, cli_train: dict
 
 
 def plan_searches(model_specs: list[ModelSpec], entries: list[TaskEntry], opts: RunOptions, request: Request
-                  ) -> tuple[list[SearchPlan], list[str]]:
+                  ) -> tuple[list[SearchPlan], list[NotApplicable]]:
     """Every search of the grid, checked before anything trains: the base job, every grid point (or the range
     ends for sampled options) planned as a trial job."""
     plans, skipped = [], []
     for spec in model_specs:
-        m = models.resolve(spec)  # once per model: its tokenizer, family and revision serve every plan below
+        m = models.resolve(spec)  # once per model: its family, revision and tokenizer serve every plan below
         for entry in entries:
             for method in opts.methods:
                 plan_pair(plans, skipped, m, entry, method, opts, request)
     return plans, skipped
 
 
-def plan_pair(plans: list[SearchPlan], skipped: list[str], m: models.ResolvedModel, entry: TaskEntry, method: str,
-              opts: RunOptions, request: Request) -> None:
+def plan_pair(plans: list[SearchPlan], skipped: list[NotApplicable], m: models.ResolvedModel, entry: TaskEntry,
+              method: str, opts: RunOptions, request: Request) -> None:
     """Plan one (model, task, method)'s search into `plans`, or the reason it does not apply into `skipped`."""
     base = plan_one(m, entry, method, opts)
-    if isinstance(base, str):
+    if isinstance(base, NotApplicable):
         skipped.append(base)
         return
     space = _space_for(m.spec, entry, request, opts.cli_train)

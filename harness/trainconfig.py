@@ -60,9 +60,7 @@ class TrainConfig(Strict):
         update: dict[str, Any] = {}
         cuda = device.startswith("cuda")
         if self.bf16 == "auto":
-            import torch
-
-            update["bf16"] = "on" if cuda and torch.cuda.is_available() and torch.cuda.is_bf16_supported() else "off"
+            update["bf16"] = "on" if cuda and _bf16_gpu() else "off"  # on CPU, without importing torch
         if self.eval_batch_size == "auto":
             update["eval_batch_size"] = EVAL_BATCH_AUTO["cuda" if cuda else "cpu"]
         return self.model_copy(update=update) if update else self
@@ -137,3 +135,9 @@ def resolve_train_config(*levels: Optional[TrainOverrides | dict]) -> TrainConfi
         merged.update(level.values if isinstance(level, TrainOverrides) else
                       {k: v for k, v in level.items() if v is not None})
     return TrainConfig(**merged)
+
+
+def _bf16_gpu() -> bool:
+    import torch
+
+    return torch.cuda.is_available() and torch.cuda.is_bf16_supported()

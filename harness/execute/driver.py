@@ -20,7 +20,7 @@ from .. import interrupt, results
 from ..failure_class import INFRASTRUCTURE, KINDS, LABELS
 from ..rerun import job_command
 from ..record import Execution, Failure, JobId, RecordError, ResultRecord, TaskInfo, UnknownSchema
-from ..plan import Job, RunOptions
+from ..plan import Job, RunOptions, check_deferred
 from .base import ExecOptions, Outcome, Started, Stopped, Unit
 from .executors import make_executor
 
@@ -216,6 +216,7 @@ def run_grid(jobs: list[Job], opts: RunOptions, eopts: Optional[ExecOptions] = N
                 else:
                     counts["newer"] += 1
             else:
+                check_deferred(job)  # planned as done, yet it runs: its tokenizer checks first
                 owner[len(units)] = i
                 units.append(Unit(len(units), job, seed, opts))
     executor = make_executor(eopts, opts, units)

@@ -16,6 +16,7 @@ from ..record import ResultRecord
 from ..divergence import Diverged, failure_step
 from ..errors import HarnessError
 from ..failure_class import classify
+from ..text import PlainFormatter
 from .base import Outcome, Unit, describe_worker, env_summary  # noqa: F401 - describe_worker: the executors'
 
 log = logging.getLogger(__name__)
@@ -39,10 +40,11 @@ class _Mute(logging.Filter):
 
 @contextmanager
 def capture_log(path: Path) -> Iterator[None]:
-    """Send everything logged during the job (harness, transformers, Python warnings) to `path` only."""
+    """Send everything logged during the job (harness, transformers, Python warnings) to `path` only, as plain
+    text."""
     path.parent.mkdir(parents=True, exist_ok=True)
     handler = logging.FileHandler(path, mode="w", encoding="utf-8")
-    handler.setFormatter(logging.Formatter(LOG_FORMAT))
+    handler.setFormatter(PlainFormatter(LOG_FORMAT))  # no terminal escape codes (transformers' load report)
     root, hf = logging.getLogger(), logging.getLogger("transformers")
     mute = _Mute()
     consoles = list(root.handlers) + list(hf.handlers)
