@@ -49,7 +49,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--concurrency", type=positive_int, default=env("HARNESS_APP_CONCURRENCY", CONCURRENCY),
                         help=f"handlers running at once (env HARNESS_APP_CONCURRENCY; default {CONCURRENCY})")
     parser.add_argument("--queue-size", type=positive_int, default=env("HARNESS_APP_QUEUE_SIZE", QUEUE_SIZE),
-                        help=f"events waiting at most (env HARNESS_APP_QUEUE_SIZE; default {QUEUE_SIZE})")
+                        help=f"events waiting at most; one more is refused at once with 'Queue is full' (env "
+                             f"HARNESS_APP_QUEUE_SIZE; default {QUEUE_SIZE})")
     return parser
 
 

@@ -1,13 +1,14 @@
 """First paint of the app in Chromium: how long until a visitor sees the leaderboard, and until the significance
 marks arrive, with a cold and a warm significance cache.
 
-    python bench/first_paint.py [RESULTS]        # default: the bundled demo results (webapp/sample)
+    python bench/first_paint.py [RESULTS] [--loads 2]   # default: the bundled demo results (webapp/sample)
 
 Measured: build_app (reading the results), then per page load (a fresh browser page each time) the seconds from
 navigation to the first table row, and to the decision paragraph ("pick ...", with the marks) replacing "being
 computed".
 The first load runs with an empty significance cache (a temporary HARNESS_CACHE_DIR), the second with the cache the
-first one filled (a new app process state: build_app again). Needs Debian's chromium and playwright.
+first one filled (a new app process state: build_app again); --loads 1 stops after the cold one. Needs Debian's
+chromium and playwright.
 """
 from __future__ import annotations
 
@@ -66,10 +67,12 @@ def main(argv: list[str] | None = None) -> None:
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("results", nargs="?", type=Path, default=SAMPLE_DIR, help="results folder (default: sample)")
+    parser.add_argument("--loads", type=int, choices=(1, 2), default=2,
+                        help="2: a cold then a warm significance cache (default); 1: the cold one only")
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory() as cache:
         os.environ["HARNESS_CACHE_DIR"] = cache
-        for label in ("cold significance cache", "warm significance cache"):
+        for label in ("cold significance cache", "warm significance cache")[:args.loads]:
             got = one_load(args.results)
             print(f"{label}: build_app {got['build_app_s']:.2f} s, first row {got['first_row_s']:.2f} s, "
                   f"significance marks {got['marks_s']:.2f} s")

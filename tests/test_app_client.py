@@ -77,7 +77,8 @@ def test_app_command_line_queue_settings(monkeypatch, capsys):
     from app import CONCURRENCY, QUEUE_SIZE, build_parser
 
     args = build_parser().parse_args([])
-    assert (args.concurrency, args.queue_size) == (CONCURRENCY, QUEUE_SIZE) and QUEUE_SIZE >= 250
+    # the default holds bench/app_load.py's 50 users (one request each in flight) and refuses 100 (docs/app.md)
+    assert (args.concurrency, args.queue_size) == (CONCURRENCY, QUEUE_SIZE) and 50 <= QUEUE_SIZE < 100
     monkeypatch.setenv("HARNESS_APP_CONCURRENCY", "8")
     assert build_parser().parse_args(["--queue-size", "100"]).concurrency == 8
     for argv in (["--concurrency", "0"], ["--queue-size", "many"]):
@@ -128,3 +129,52 @@ def test_compare_endpoints(served):
 
 def _root(served):
     return served[0].results_root
+
+
+def test_a_full_queue_refuses_at_once_with_queue_full(monkeypatch):
+    """One handler running and queue_size events waiting: the next request is refused at once, clearly ("Queue is
+    full", HTTP 503 on the REST API), not left to time out; the waiting ones are then answered."""
+    import functools
+    import threading
+    import time
+
+    import httpx
+    from gradio_client.utils import QueueError
+
+    from webapp import handlers
+    from webapp.board import CONTROLS
+    from webapp.build import build_app
+
+    gate, entered = threading.Event(), threading.Event()
+    real = handlers.Handlers.leaderboard_view
+
+    @functools.wraps(real)  # the same signature: handlers are bound by their argument names
+    def held(self, *args, **kwargs):
+        entered.set()
+        gate.wait(120)
+        return real(self, *args, **kwargs)
+
+    monkeypatch.setattr(handlers.Handlers, "leaderboard_view", held)
+    demo = build_app(None, concurrency=1, queue_size=1)  # the bundled sample
+    port = free_port()
+    demo.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True)
+    try:
+        client = gradio_client.Client(f"http://127.0.0.1:{port}/", verbose=False)
+        args = [c.default for c in CONTROLS]
+        running = client.submit(*args, api_name="/leaderboard")
+        assert entered.wait(60)
+        waiting = client.submit(*args, api_name="/leaderboard")
+        deadline = time.monotonic() + 60
+        while len(demo._queue) < 1 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert len(demo._queue) == 1  # the queue is full: one event waiting
+        with pytest.raises(QueueError, match="Queue is full"):
+            client.submit(*args, api_name="/leaderboard").result(timeout=30)
+        r = httpx.post(f"http://127.0.0.1:{port}/gradio_api/call/leaderboard", json={"data": args}, timeout=30)
+        assert r.status_code == 503 and "Queue is full. Max size is 1" in r.text, (r.status_code, r.text)
+        gate.set()
+        for job in (running, waiting):
+            assert "model(s) shown" in job.result(timeout=120)[1]
+    finally:
+        gate.set()
+        demo.close()

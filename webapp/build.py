@@ -27,7 +27,9 @@ from .tabs import about_tab, compare_tab, playground_tab
 
 log = logging.getLogger(__name__)
 CONCURRENCY = 4  # handlers run at once (the Gradio queue's default_concurrency_limit)
-QUEUE_SIZE = 512  # events waiting at most: 50 users opening the page (8 load events each) and clicking fit
+# events waiting at most; one more is refused at once ("Queue is full") instead of waiting past a client's time-out:
+# holds 50 users with a request each in flight (bench/app_load.py), refuses part of 100 (docs/app.md#queue)
+QUEUE_SIZE = 64
 TABS = (  # (title, id, mount): a tab's module lays it out and wires it; mounted in this order (a later tab may
     # wire itself to an earlier one: a click on a leaderboard score opens the details)
     ("Leaderboard", "leaderboard", leaderboard_tab),

@@ -1,6 +1,7 @@
 """Extract the racing replay grid's fixture (bench/decision/grid.json.gz) from a harness output folder.
 
     python bench/decision/extract.py [--output-dir ../grid-out] [--out bench/decision/grid.json.gz]
+                                     [--tasks sst2,mrpc,rte] [--seeds 10]
 
 Reads the folder through leaderboard.data (the rows and configurations the leaderboard shows, their result files
 and the `*.predictions.jsonl.gz` beside each) and writes, gzipped JSON:
@@ -14,7 +15,8 @@ and the `*.predictions.jsonl.gz` beside each) and writes, gzipped JSON:
                                            "runs": {SEED: [prediction per id, in the order of ids]}}}}}}
 
 Checks as it goes, and fails (exit 1) unless: every row has the same seeds on every task, every run of a task
-covers exactly the same ids, and gold labels agree across runs.
+covers exactly the same ids, gold labels agree across runs, and every row has --seeds runs (10, the committed grid)
+on every task (--tasks: only these, default all the folder's tasks).
 """
 from __future__ import annotations
 
@@ -64,7 +66,7 @@ def machine() -> str:
             "work; nice -n 10, --workers 2 --threads-per-job 1")
 
 
-def extract(output_dir: Path) -> dict:
+def extract(output_dir: Path, only_tasks: list[str] | None = None) -> dict:
     data = load_app_data(output_dir)
     if data.loaded.problems:
         raise SystemExit(f"problems reading {output_dir}: {data.loaded.problems[:3]}")
@@ -72,7 +74,11 @@ def extract(output_dir: Path) -> dict:
         raise SystemExit(f"{len(data.loaded.failures)} failed runs under {output_dir}: fix them first")
     agg = data.agg
     shas, tasks, seeds_all = set(), {}, set()
-    for task in sorted(agg["task"].unique()):
+    present = sorted(agg["task"].unique())
+    missing = sorted(set(only_tasks or []) - set(present))
+    if missing:
+        raise SystemExit(f"--tasks: {missing} not in {output_dir} (it has {present})")
+    for task in (t for t in present if not only_tasks or t in only_tasks):
         info = data.task_info[task]
         main = info["main_score"]
         entry = {"direction": info["direction"], "main_metrics": list(main) if isinstance(main, list) else [main],
@@ -139,9 +145,11 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--output-dir", type=Path, default=Path("../grid-out"))
     ap.add_argument("--out", type=Path, default=HERE / "grid.json.gz")
+    ap.add_argument("--tasks", default="", help="comma-separated tasks to keep (default: every task of the folder)")
+    ap.add_argument("--seeds", type=int, default=10, help="runs every row must have on every task (default 10)")
     args = ap.parse_args()
-    grid = extract(args.output_dir)
-    problems = check(grid)
+    grid = extract(args.output_dir, [t for t in args.tasks.split(",") if t] or None)
+    problems = check(grid, args.seeds)
     if problems:
         raise SystemExit("\n".join(problems))
     raw = json.dumps(grid, ensure_ascii=False, separators=(",", ":"), sort_keys=False).encode()

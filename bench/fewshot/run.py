@@ -2,6 +2,7 @@
 
     python bench/fewshot/run.py [--shots 16,32,64] [--samples 5] [--data-dir ../shared/data]
                                 [--out bench/out/fewshot] [--device cpu|cuda] [--report-only]
+                                [--epochs 20] [--max-eval-samples N]
 
 For each K, `--samples` training sets of K examples per class (and a development set of the same size, for
 checkpoint selection) are drawn from SST-2 train with sample seeds 0..samples-1, LM-BFF style. They are written as
@@ -9,6 +10,8 @@ the folds of a task `sst2_k<K>` (train_<i>, dev_<i>; test = the full SST-2 dev s
 labels are SST-2's own (harness/tasks/glue/sst2.yaml: "{text} It was {mask}." with great/terrible). Then one
 harness run trains MiniLM both ways on every fold with the same hyperparameters, and the leaderboard reports
 mean ± std over the folds. Writes <out>/fewshot.md. Finished jobs are reused (the harness skips them).
+--epochs and --max-eval-samples (the harness flag: N of the test rows) shrink a run, e.g. to check the bench end to end in seconds:
+`--shots 2 --samples 1 --epochs 1 --max-eval-samples 32`.
 """
 from __future__ import annotations
 
@@ -38,6 +41,8 @@ def parse_args(argv: Optional[list[str]] = None) -> argparse.Namespace:
     p.add_argument("--out", type=Path, default=REPO / "bench" / "out" / "fewshot")
     p.add_argument("--device", choices=["cpu", "cuda"], default="cpu")
     p.add_argument("--report-only", action="store_true")
+    p.add_argument("--epochs", type=float, default=RECIPE["epochs"], help=f"default {RECIPE['epochs']}")
+    p.add_argument("--max-eval-samples", type=int, default=None, help="score N of the test rows (the harness flag; default all)")
     args = p.parse_args(argv)
     args.shots = [int(s) for s in args.shots.split(",") if s.strip()]
     return args
@@ -108,14 +113,15 @@ def main(argv: Optional[list[str]] = None) -> int:
                       "--data-dir", str(args.out / "data"), "--output-dir", str(args.out / "runs"),
                       "--methods", "finetune,prompt", "--seeds", str(args.seed), "--device", args.device,
                       "--learning-rate", str(RECIPE["learning_rate"]), "--batch-size", str(RECIPE["batch_size"]),
-                      "--epochs", str(RECIPE["epochs"]), "--keep-checkpoints", "none", "--quiet",
-                      *[x for s in sets for x in ("--set", s)]])
+                      "--epochs", f"{args.epochs:g}", "--keep-checkpoints", "none", "--quiet",
+                      *[x for s in sets for x in ("--set", s)],
+                      *(["--max-eval-samples", str(args.max_eval_samples)] if args.max_eval_samples else [])])
         if rc != 0:
             return rc
-    return report(args.out, names)
+    return report(args.out, names, {**RECIPE, "epochs": args.epochs})
 
 
-def report(out: Path, names: list[str]) -> int:
+def report(out: Path, names: list[str], recipe: dict = RECIPE) -> int:
     from leaderboard.table import aggregate, load_results
 
     agg = aggregate(load_results(out / "runs").runs)
@@ -128,7 +134,7 @@ def report(out: Path, names: list[str]) -> int:
             r = row.iloc[0]
             lines.append(f"| {name.removeprefix('sst2_k')} | {method} | {100 * r['mean']:.1f} ± {100 * r['std']:.1f} "
                          f"| {int(r['folds']) or 1} |")
-    text = "\n".join(lines) + "\n\nRecipe (both methods): " + json.dumps(RECIPE) + "\n"
+    text = "\n".join(lines) + "\n\nRecipe (both methods): " + json.dumps(recipe) + "\n"
     (out / "fewshot.md").write_text(text, encoding="utf-8")
     print(text)
     return 0

@@ -3,6 +3,7 @@
     python bench/grid/run.py [--models minilm-l6-h384,ernie-l6-h384-random] [--tasks sst2,mrpc,rte]
                              [--seeds 1,2] [--max-train-samples 1000] [--epochs 1] [--device auto|cpu|cuda]
                              [--ways reference,harness] [--out bench/out/grid-<device>] [--report-only]
+                             [--max-eval-samples N]
 
 1. reference — run_glue.py's defaults: bench/parity/run_glue_reference.py (Trainer, fp32, every input padded to
    128 tokens, evaluation batch 8), one job after another, each its own Python process as a user runs run_glue.py;
@@ -44,6 +45,9 @@ MODELS: dict[str, dict[str, Any]] = {
                                                            "num_attention_heads": 12, "intermediate_size": 1536}},
     "bert-base-random": {"family": "bert", "random": {"num_hidden_layers": 12, "hidden_size": 768,
                                                       "num_attention_heads": 12, "intermediate_size": 3072}},
+    # 2 layers, 32 wide: only for checking the bench end to end in seconds (tests/test_benches.py)
+    "bert-tiny-random": {"family": "bert", "random": {"num_hidden_layers": 2, "hidden_size": 32,
+                                                      "num_attention_heads": 2, "intermediate_size": 64}},
 }
 DEFAULT_MODELS = {"cpu": "minilm-l6-h384,ernie-l6-h384-random", "cuda": "minilm-l6-h384,bert-base-random"}
 TARGETS = {"cpu": {"train": 2.0, "eval": 3.0}, "cuda": {"grid_wall": 15.0, "eval": 10.0}}
@@ -66,6 +70,8 @@ def parse_args(argv: Optional[list[str]] = None) -> argparse.Namespace:
     p.add_argument("--seeds", type=parity._ints, default=[1, 2])
     p.add_argument("--max-train-samples", type=int, default=1000)
     p.add_argument("--epochs", type=float, default=1.0)
+    p.add_argument("--max-eval-samples", type=int, default=None,
+                   help="score both ways on N dev rows (default: the whole dev set)")
     p.add_argument("--learning-rate", type=float, default=1e-4,
                    help="both ways (1e-4: a 1-epoch run on 1000 examples learns SST-2; at 2e-5 it stays at chance)")
     p.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto")
@@ -127,6 +133,8 @@ def run_reference(args: argparse.Namespace, folders: dict[str, Path]) -> dict[st
                "--max-train-samples", str(args.max_train_samples), "--epochs", parity._fmt_num(args.epochs),
                "--lr", parity._fmt_num(args.learning_rate), "--batch-size", str(RECIPE["batch_size"]),
                "--max-length", str(RECIPE["max_length"]), "--device", args.device]
+        if args.max_eval_samples is not None:
+            cmd += ["--max-eval-samples", str(args.max_eval_samples)]
         log = args.out / "logs" / f"reference-{m}-{t}-seed{s}.log"
         log.parent.mkdir(parents=True, exist_ok=True)
         t0 = time.perf_counter()
@@ -152,6 +160,8 @@ def run_harness(args: argparse.Namespace, folders: dict[str, Path]) -> dict[str,
            "--max-train-samples", str(args.max_train_samples), "--epochs", parity._fmt_num(args.epochs),
            "--learning-rate", parity._fmt_num(args.learning_rate), "--batch-size", str(RECIPE["batch_size"]),
            "--set", f"max_length={RECIPE['max_length']}", "--set", "selection=last", "--device", args.device]
+    if args.max_eval_samples is not None:
+        cmd += ["--max-eval-samples", str(args.max_eval_samples)]
     if args.workers > 1:  # --workers means the local executor; 1 keeps the whole grid in this one process
         cmd += ["--workers", str(args.workers)]
     print("[grid] harness:", " ".join(cmd), flush=True)
@@ -228,7 +238,8 @@ def to_markdown(args: argparse.Namespace, rows: list[dict], summary: dict, env: 
     lines = [f"# Grid benchmark: harness vs run_glue.py defaults ({args.device})", "",
              f"{', '.join(args.models)} × {', '.join(args.tasks)} × seeds {','.join(map(str, args.seeds))}; "
              f"{args.max_train_samples} train examples, {args.epochs:g} epoch(s), lr {args.learning_rate:g}, "
-             f"batch {RECIPE['batch_size']}, max length {RECIPE['max_length']}; full dev sets; harness --workers "
+             f"batch {RECIPE['batch_size']}, max length {RECIPE['max_length']}; "
+             f"{'full dev sets' if args.max_eval_samples is None else f'{args.max_eval_samples} dev rows'}; harness --workers "
              f"{args.workers}. "
              f"Environment: {env['device_name']}, torch {env['torch']}, transformers {env['transformers']}, "
              f"{env['cpu_count']} CPUs, git {env['git_sha']}.", "",

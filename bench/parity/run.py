@@ -2,6 +2,7 @@
 
     python bench/parity/run.py [--tasks sst2,mrpc,stsb] [--seeds 1,2,3] [--max-train-samples 1000]
                                [--data-dir ../shared/data] [--out bench/out/parity] [--device cpu|cuda] [--epochs 3]
+                               [--max-eval-samples N]
 
 1. the harness, through its CLI, on bench/parity/models.yaml (packaged MiniLM), with run_glue's recipe:
    lr 2e-5, batch 32, max length 128, 3 epochs, `selection=last` (no validation carve, no early stopping,
@@ -12,7 +13,9 @@
 
 Writes <out>/parity.md and <out>/parity.json; exits 0 only if every task passes. Finished work is reused:
 the harness skips jobs whose result file exists, and a reference run is skipped when its JSON exists with
-the same arguments. --report-only just rebuilds the table from what is there.
+the same arguments. --report-only just rebuilds the table from what is there. --max-eval-samples scores both sides
+on the same N dev rows (the harness's subset rule), e.g. to check the bench end to end in seconds:
+`--tasks mrpc --seeds 1 --max-train-samples 32 --epochs 1 --max-eval-samples 32` (too small to say anything).
 """
 from __future__ import annotations
 
@@ -47,6 +50,8 @@ def parse_args(argv: Optional[list[str]] = None) -> argparse.Namespace:
     p.add_argument("--out", type=Path, default=REPO / "bench" / "out" / "parity")
     p.add_argument("--device", choices=["cpu", "cuda"], default="cpu")
     p.add_argument("--epochs", type=float, default=3.0)
+    p.add_argument("--max-eval-samples", type=int, default=None,
+                   help="score both sides on N dev rows (default: the whole dev set)")
     p.add_argument("--learning-rate", type=float, default=RECIPE["learning_rate"],
                    help="both sides (default 2e-5, run_glue's recipe); use another --out for other values")
     p.add_argument("--harness-set", action="append", default=[], metavar="KEY=VALUE",
@@ -86,6 +91,8 @@ def harness_command(args: argparse.Namespace) -> list[str]:
            "--learning-rate", _fmt_num(args.learning_rate), "--batch-size", str(RECIPE["batch_size"]),
            "--set", "selection=last", "--set", f"max_length={RECIPE['max_length']}",
            "--keep-checkpoints", "none", "--device", args.device, "--quiet"]
+    if args.max_eval_samples is not None:
+        cmd += ["--max-eval-samples", str(args.max_eval_samples)]
     for kv in args.harness_set:
         cmd += ["--set", kv]
     return cmd
@@ -113,7 +120,7 @@ def reference_path(args: argparse.Namespace, task: str, seed: int) -> Path:
 def _reference_args_match(rec: dict, args: argparse.Namespace, task: str, seed: int) -> bool:
     a = rec.get("args", {})
     return (a.get("task") == task and a.get("seed") == seed and a.get("max_train_samples") == args.max_train_samples
-            and a.get("max_eval_samples") is None and float(a.get("epochs", -1)) == args.epochs
+            and a.get("max_eval_samples") == args.max_eval_samples and float(a.get("epochs", -1)) == args.epochs
             and a.get("lr") == args.learning_rate and a.get("batch_size") == RECIPE["batch_size"]
             and a.get("max_length") == RECIPE["max_length"] and a.get("device") == args.device
             and Path(a.get("data_dir", "")).resolve() == args.data_dir)
@@ -134,6 +141,8 @@ def run_reference(args: argparse.Namespace, task: str, seed: int) -> dict[str, A
            "--epochs", _fmt_num(args.epochs), "--lr", _fmt_num(args.learning_rate),
            "--batch-size", str(RECIPE["batch_size"]), "--max-length", str(RECIPE["max_length"]),
            "--device", args.device]
+    if args.max_eval_samples is not None:
+        cmd += ["--max-eval-samples", str(args.max_eval_samples)]
     log_path = args.out / "logs" / f"reference-{task}-seed{seed}.log"
     log_path.parent.mkdir(parents=True, exist_ok=True)
     t0 = time.perf_counter()
@@ -156,7 +165,7 @@ def _harness_matches(rec: dict, args: argparse.Namespace) -> bool:
     return (train.get("learning_rate") == args.learning_rate and train.get("batch_size") == RECIPE["batch_size"]
             and train.get("max_length") == RECIPE["max_length"] and float(train.get("epochs", -1)) == args.epochs
             and train.get("selection") == "last" and subset.get("max_train_samples") == args.max_train_samples
-            and subset.get("max_eval_samples") is None
+            and subset.get("max_eval_samples") == args.max_eval_samples
             and all(str(train.get(k)).lower() == v.lower() for k, v in extra.items()))
 
 
@@ -281,8 +290,9 @@ def _f(x: Optional[float], nd: int = 1) -> str:
 
 
 def to_markdown(report: dict[str, Any], args: argparse.Namespace) -> str:
+    dev = "full dev set" if args.max_eval_samples is None else f"dev subset {args.max_eval_samples}"
     lines = [f"# Parity: harness vs run_glue-style Trainer ({MODEL_NAME})", "",
-             f"Train subset {args.max_train_samples} (same examples both sides), full dev set; lr "
+             f"Train subset {args.max_train_samples} (same examples both sides), {dev}; lr "
              f"{args.learning_rate:g}, batch {RECIPE['batch_size']}, max length {RECIPE['max_length']}, "
              f"{args.epochs:g} epochs, no early stopping; seeds {','.join(map(str, args.seeds))}; device "
              f"{args.device}. Scores ×100, mean ± sample std over seeds; tolerance = max(1, 2 × larger std).", "",
@@ -355,6 +365,7 @@ def main(argv: Optional[list[str]] = None) -> int:
         "passed": all_pass, "model": MODEL_NAME,
         "recipe": {**RECIPE, "learning_rate": args.learning_rate, "epochs": args.epochs, "selection": "last"},
         "tasks": args.tasks, "seeds": args.seeds, "max_train_samples": args.max_train_samples,
+        "max_eval_samples": args.max_eval_samples,
         "device": args.device, "data_dir": str(args.data_dir), "harness_set": args.harness_set,
         "wall_s": None if wall is None else round(wall, 1), "runs": runs, **report},
         indent=2, default=str) + "\n", encoding="utf-8")

@@ -2,7 +2,7 @@
 
     python bench/ray/overhead.py [--models demo.yaml] [--only-models minilm-l6-h384]
                                  [--tasks demo_sentiment,demo_paraphrase] [--seeds 1,2] [--calls 50]
-                                 [--out bench/out/ray]
+                                 [--cpus 1,2] [--max-steps N] [--out bench/out/ray]
 
 1. Overhead per task on a local Ray instance (loopback only), with a payload the size of a real unit's outcome
    (the record and prediction rows of the first grid's first job): submit -> start (the task's first line runs),
@@ -11,8 +11,9 @@
    GPU task (logical GPU: Ray starts a new worker process for each, max_calls=1).
 2. GPU worker reuse: three sequential num_gpus=1 tasks report their PIDs.
 3. The same grid of small jobs (`python -m harness run ... --executor ray --threads-per-job 1`, in-process) on a
-   Ray instance with 1 CPU and with 2 CPUs: wall time, the median job time (record started_at -> finished_at) and
-   the ratio. Overhead share = warm overhead / median job time.
+   Ray instance with 1 CPU and with 2 CPUs (--cpus): wall time, the median job time (record started_at ->
+   finished_at) and the ratio. Overhead share = warm overhead / median job time of the first grid. --max-steps caps
+   each job's training (default: the tasks' own recipe).
 
 Writes <out>/ray.md and ray.json. A benchmark, not a test: it asserts nothing.
 """
@@ -85,7 +86,8 @@ def grid(args, cpus: int, out: Path) -> dict:
         t0 = time.perf_counter()
         rc = main(["run", "--models", args.models, "--only-models", args.only_models, "--tasks", args.tasks,
                    "--seeds", args.seeds, "--output-dir", str(out), "--executor", "ray", "--threads-per-job", "1",
-                   "--keep-checkpoints", "none", "--quiet"])
+                   "--keep-checkpoints", "none", "--quiet"]
+              + (["--max-steps", str(args.max_steps)] if args.max_steps else []))
         wall = time.perf_counter() - t0
     finally:
         ray.shutdown()
@@ -105,28 +107,32 @@ def main() -> None:
     p.add_argument("--tasks", default="demo_sentiment,demo_paraphrase")
     p.add_argument("--seeds", default="1,2")
     p.add_argument("--calls", type=int, default=50)
+    p.add_argument("--cpus", default="1,2", help="the grid's Ray instances, CPUs each (default 1,2)")
+    p.add_argument("--max-steps", type=int, default=None, help="cap each job's training steps")
     p.add_argument("--out", type=Path, default=REPO / "bench" / "out" / "ray")
     args = p.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
     runs = {}
-    for cpus in (1, 2):
+    cpu_counts = [int(c) for c in args.cpus.split(",") if c.strip()]
+    for cpus in cpu_counts:
         folder = args.out / f"grid-{cpus}cpu"
         if folder.exists():
             import shutil
 
             shutil.rmtree(folder)
         runs[cpus] = grid(args, cpus, folder)
-    first = sorted((args.out / "grid-1cpu" / "results").rglob("seed*.json"))[0]
+    first = sorted((args.out / f"grid-{cpu_counts[0]}cpu" / "results").rglob("seed*.json"))[0]
     from harness.results import read_predictions
 
     payload = {"record": json.loads(first.read_text()),
                "rows": read_predictions(first.with_name(first.stem + ".predictions.jsonl.gz"))}
     ov = overhead(payload, args.calls)
     per_task_ms = ov["warm_submit_to_start_ms"] + ov["warm_return_ms"]
+    base = runs[cpu_counts[0]]
     report = {"machine": {"cpus": os.cpu_count(), "platform": platform.platform(), "ray": ray.__version__},
               "overhead": ov, "grid": runs,
-              "warm_overhead_share_of_median_job": round(per_task_ms / 1000 / runs[1]["median_job_s"], 5),
-              "speedup_2_vs_1": round(runs[1]["wall_s"] / runs[2]["wall_s"], 2)}
+              "warm_overhead_share_of_median_job": round(per_task_ms / 1000 / base["median_job_s"], 5),
+              "speedup_2_vs_1": round(runs[1]["wall_s"] / runs[2]["wall_s"], 2) if {1, 2} <= set(runs) else None}
     (args.out / "ray.json").write_text(json.dumps(report, indent=1) + "\n")
     lines = [
         f"# Ray executor benchmark ({os.cpu_count()} CPUs, Ray {ray.__version__})", "",
@@ -142,7 +148,8 @@ def main() -> None:
         "| Ray CPUs | jobs | wall s | median job s | sum of job s |", "|---|---|---|---|---|",
         *[f"| {r['cpus']} | {r['jobs']} | {r['wall_s']} | {r['median_job_s']} | {r['sum_job_s']} |"
           for r in runs.values()], "",
-        f"2 workers vs 1: {report['speedup_2_vs_1']}× faster. Warm overhead per task = "
+        (f"2 workers vs 1: {report['speedup_2_vs_1']}× faster. " if report["speedup_2_vs_1"] else "")
+        + "Warm overhead per task = "
         f"{100 * report['warm_overhead_share_of_median_job']:.3f}% of the median job.",
     ]
     (args.out / "ray.md").write_text("\n".join(lines) + "\n")

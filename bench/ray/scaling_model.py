@@ -1,7 +1,7 @@
 """A projection, not a measurement: wall time of a base-size grid (6 candidates × the 15 GLUE + CLUE tasks the
 harness ships × 3 seeds = 270 fine-tunes) on 1 GPU, 8 GPUs and 4×8 GPUs, one job per GPU or packed.
 
-    python bench/ray/scaling_model.py [--load-s-per-1k 0.35] [--overhead-ms 3] [--markdown]
+    python bench/ray/scaling_model.py [--load-s-per-1k 0.08] [--overhead-ms 5.75]   # prints a markdown table
 
 Model. A job's GPU time is
     t_job = t_start + t_model + l·(n_train + n_val + n_test) + E·n_train / r_train + (E·n_val + n_test) / r_eval

