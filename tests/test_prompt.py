@@ -213,8 +213,10 @@ def test_t5_and_unknown_words_are_not_applicable(tiny_models, tmp_path, capsys):
                "--methods", "prompt", "--max-steps", "1", "--quiet"])
     out = capsys.readouterr().out
     assert rc == 0
-    assert "tiny-t5 × who × prompt: t5 models do not run single_cls tasks with the prompt method" in out
-    assert "zebra is not in this tokenizer's vocabulary" in out
+    flat = " ".join(out.split())  # the plan's footnotes wrap at 120 columns
+    assert "not applicable: prompt × who (tiny-t5): t5 models do not run single_cls tasks with the prompt method" in flat
+    assert ("not applicable: prompt × who (tiny-bert): task 'who': field 'prompt.label_words': zebra is not in this "
+            "tokenizer's vocabulary" in flat), out
 
 
 def test_prompt_runs_on_ernie_and_albert(tiny_models, tmp_path):

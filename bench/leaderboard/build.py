@@ -20,6 +20,7 @@ import sys
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(REPO))
 TIMER = """
 import sys, time
 clock = time.process_time  # CPU seconds (user + sys) of this process: the machine may be shared
@@ -40,7 +41,9 @@ print(f"{t1 - t0:.3f} {t2 - t1:.3f} {t3 - t2:.3f} {w3 - w1:.3f} {len(loaded.runs
 def template(path: Path | None) -> dict:
     if path:
         return json.loads(path.read_text(encoding="utf-8"))
-    return {"schema_version": 3, "status": "ok",
+    from harness.record import SCHEMA_VERSION  # the checkout's own: an older version would time its migration
+
+    return {"schema_version": SCHEMA_VERSION, "status": "ok",
             "job": {"model": "m", "revision": "main", "task": "t", "method": "finetune", "fold": None, "seed": 1,
                     "config_hash": "abcdef012345"},
             "config": {"task": {"label_names": [f"label_{i}" for i in range(15)], "metrics": ["accuracy"]},

@@ -16,6 +16,7 @@ import socket
 import threading
 import time
 import uuid
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterator, Optional
 
 from ...errors import ConnectionLost, HarnessError
@@ -202,6 +203,15 @@ class _Plain(logging.Formatter):
         return _ANSI.sub("", super().format(record))
 
 
+class _DriverLog(logging.FileHandler):
+    """The driver's log file, made (with its folder) at its first line: a run Ray said nothing in, or that stopped
+    before it began (no cluster at the address), leaves no file and no folder."""
+
+    def _open(self):
+        Path(self.baseFilename).parent.mkdir(parents=True, exist_ok=True)
+        return super()._open()
+
+
 class RayExecutor:
     name = "ray"
 
@@ -221,9 +231,7 @@ class RayExecutor:
         remaining…' messages its driver thread prints) go to <output-dir>/ray-driver.log, without colours."""
         if self._quiet is not None:
             return
-        path = self.opts.output_dir / DRIVER_LOG
-        path.parent.mkdir(parents=True, exist_ok=True)
-        handler = logging.FileHandler(path, encoding="utf-8")
+        handler = _DriverLog(self.opts.output_dir / DRIVER_LOG, encoding="utf-8", delay=True)
         handler.setFormatter(_Plain("%(asctime)s %(levelname)s %(name)s: %(message)s"))
         ray_logger = logging.getLogger("ray")
         consoles = [h for h in ray_logger.handlers if isinstance(h, logging.StreamHandler)
