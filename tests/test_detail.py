@@ -101,7 +101,8 @@ def test_seeds_table_failed_runs_tokenizer_provenance_and_command(sample, tmp_pa
     assert d.provenance["data fingerprint"] == rec.data.fingerprint
     assert d.provenance["config hash"] == rec.job.config_hash and "transformers" in d.provenance["library versions"]
     assert d.tokenizer.loc[0, "unk_rate"] == rec.tokenizer_stats["unk_rate"]
-    assert d.command.startswith("python -m harness run --models models.yaml") and "Rebuilt" in d.command_note
+    assert d.command.startswith("python -m harness run --models models.yaml")
+    assert ("Rebuilt" in d.command_note) == (rec.command is None)  # the sample's records hold their command line
     assert d.models_entry.startswith("models:\n- name: ")
     hub = rec.model_copy(update={"model_info": rec.model_info.model_copy(update={"id": "org/some-model"}),
                                  "job": rec.job.model_copy(update={"revision": "v1.0"}),
@@ -112,6 +113,7 @@ def test_seeds_table_failed_runs_tokenizer_provenance_and_command(sample, tmp_pa
     d = cell_detail(v1, *[c for c in _cells(v1) if c[3] == "demo_sentiment"][0])
     failed = d.runs[d.runs["status"] == "failed"]
     assert list(failed["seed"]) == [43] and "CUDA error" in failed.iloc[0]["reason"]
+    assert d.command.startswith("python -m harness run --models models.yaml") and "Rebuilt" in d.command_note  # v1
 
 
 def test_a_record_without_history_says_not_recorded(sample, tmp_path):
