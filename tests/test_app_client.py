@@ -145,17 +145,19 @@ def test_a_full_queue_refuses_at_once_with_queue_full(monkeypatch):
     from webapp.board import CONTROLS
     from webapp.build import build_app
 
-    gate, entered = threading.Event(), threading.Event()
+    armed, gate, entered = threading.Event(), threading.Event(), threading.Event()
     real = handlers.Handlers.leaderboard_view
 
     @functools.wraps(real)  # the same signature: handlers are bound by their argument names
     def held(self, *args, **kwargs):
-        entered.set()
-        gate.wait(120)
+        if armed.is_set():  # requests only: build_app computes the first view itself
+            entered.set()
+            gate.wait(120)
         return real(self, *args, **kwargs)
 
     monkeypatch.setattr(handlers.Handlers, "leaderboard_view", held)
     demo = build_app(None, concurrency=1, queue_size=1)  # the bundled sample
+    armed.set()
     port = free_port()
     demo.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True)
     try:
