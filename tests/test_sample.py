@@ -2,6 +2,7 @@
 it stays small and checkpoint-free, and the script that regenerates it works."""
 from __future__ import annotations
 
+import re
 import shutil
 
 import pandas as pd
@@ -25,6 +26,8 @@ def test_sample_reads_with_current_schema():
         assert raw_version == SCHEMA_VERSION, f"{path} has schema {raw_version}; {REGENERATE}"
         rec = ResultRecord.read(path)
         assert rec.checkpoint is None, f"{path} names a checkpoint; the sample ships none"
+        text = path.read_text(encoding="utf-8")  # no machine's folders: the checkout's paths are relative
+        assert not re.search(r'"/(tmp|work|home|root|Users)/', text), f"{path} holds an absolute path; {REGENERATE}"
     data = load_app_data(SAMPLE_DIR)
     assert data.loaded.problems == []
     assert {"minilm-l6-h384", "ernie-random-small", "albert-random-small", "t5-random-small"} <= set(data.runs.model)

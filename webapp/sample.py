@@ -10,10 +10,11 @@ committed). Regenerate it after a record schema change:
 from __future__ import annotations
 
 import argparse
+import os
 import shutil
 import sys
 from pathlib import Path
-from typing import Optional
+from typing import Any, Optional
 
 from harness.errors import HarnessError
 from harness.record import RecordError, ResultRecord
@@ -42,6 +43,26 @@ def is_sample(root: Path | str) -> bool:
     return Path(root).resolve() == SAMPLE_DIR
 
 
+def checkout(src: Path) -> Path:
+    """The harness checkout a demo output folder was written by: the first folder at or above it holding
+    harness/ and demo.yaml (outputs/demo sits in it); this checkout otherwise."""
+    here = Path(src).resolve()
+    return next((p for p in (here, *here.parents) if (p / "harness").is_dir() and (p / "demo.yaml").is_file()),
+                SAMPLE_DIR.parents[1])
+
+
+def _relative_to(value: Any, root: Path) -> Any:
+    """``value`` with every string path inside ``root`` made relative to it: the sample travels (the Space, the
+    repository) and carries no machine's folders."""
+    if isinstance(value, dict):
+        return {k: _relative_to(v, root) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_relative_to(v, root) for v in value]
+    if isinstance(value, str) and value.startswith(f"{root}{os.sep}"):
+        return value[len(str(root)) + 1:]
+    return value
+
+
 def regenerate(src: Path | str, dest: Path | str = SAMPLE_DIR) -> int:
     """Rebuild the sample at ``dest`` from a demo-grid output folder: every record (checkpoint fields cleared: the
     sample ships none) and its predictions, then the leaderboard tables. Returns the sample's size in bytes.
@@ -60,7 +81,8 @@ def regenerate(src: Path | str, dest: Path | str = SAMPLE_DIR) -> int:
         except RecordError as e:
             raise HarnessError(f"sample: {e}") from None
         rel = path.relative_to(src)
-        rec.model_copy(update={"checkpoint": None}).write(staging / rel)
+        raw = _relative_to(rec.model_copy(update={"checkpoint": None}).model_dump(mode="json"), checkout(src))
+        ResultRecord.model_validate(raw).write(staging / rel)
         pred = path.with_name(path.stem + PREDICTIONS)
         if pred.is_file():
             shutil.copyfile(pred, staging / rel.with_name(pred.name))
