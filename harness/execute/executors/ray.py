@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterator, Optional
 
 from ...errors import ConnectionLost, HarnessError
-from ...failure_class import INFRASTRUCTURE
+from ...failure_class import INFRASTRUCTURE, NODE_LOST, WORKER_LOST
 from ..base import Event, ExecOptions, Outcome, Started, Stopped, Unit, carried_env, describe_worker, env_threads
 from ..probe import IMPORT_ADVICE, expectations, probe_failure, probe_node
 from .base import WORKERS_ONLY_LOCAL, ExecutorKind, register
@@ -380,8 +380,8 @@ class RayExecutor:
                         yield Outcome(uid, "failed", error=f"Ray task lost after {self.eopts.max_retries} retries "
                                                             f"({type(e).__name__}: {first})",
                                       failure_kind=INFRASTRUCTURE,
-                                      failure_cause="node lost" if isinstance(e, ray.exceptions.NodeDiedError)
-                                      else "worker lost")
+                                      failure_cause=NODE_LOST if isinstance(e, ray.exceptions.NodeDiedError)
+                                      else WORKER_LOST)
         finally:
             if not self.lost:
                 watch.clear()
@@ -455,8 +455,8 @@ class _Attempts:
                 self.seen[uid] = (attempt, n, now, old[3])
         dead = self._dead(now)
         for uid, (attempt, _, changed, node) in list(self.seen.items()):
-            why = ("node lost" if node in dead else
-                   "worker lost" if now - changed > LOST_AFTER_S else None)
+            why = (NODE_LOST if node in dead else
+                   WORKER_LOST if now - changed > LOST_AFTER_S else None)
             if why:
                 del self.seen[uid]
                 self.stopped.add((uid, attempt))
