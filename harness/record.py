@@ -408,7 +408,7 @@ def _lean_record(keep: str) -> type[ResultRecord]:
     return _lean_class(ResultRecord, tree, {})  # type: ignore[return-value]
 
 
-def read_lean(path: Path, keep: tuple[str, ...] = ()) -> ResultRecord:
+def read_lean(path: Path | str, keep: tuple[str, ...] = ()) -> ResultRecord:
     """ResultRecord.read for a reader that needs only the typed blocks and the free-form parts ``keep`` names
     ('config.model', 'search': a field, or a key path into a free-form object): the same record in every typed field
     and in those, and the same RecordError, for every file, but the other free-form parts (config, environment,
@@ -418,7 +418,7 @@ def read_lean(path: Path, keep: tuple[str, ...] = ()) -> ResultRecord:
     try:
         return _lean_record(",".join(sorted(keep))).model_validate_json(_read_bytes(path))
     except (OSError, ValueError):
-        return ResultRecord.read(path)
+        return ResultRecord.read(Path(path))
 
 
 def _read_bytes(path: Path | str) -> bytes:

@@ -125,7 +125,7 @@ def test_row_index_rereads_only_changed_files_and_never_goes_stale(grid, monkeyp
     assert (grid / result_files.INDEX_NAME).is_file()
     parsed = []
     real = result_files.read_entry
-    monkeypatch.setattr(result_files, "read_entry", lambda p, r, *rel: parsed.append(p.name) or real(p, r, *rel))
+    monkeypatch.setattr(result_files, "read_entry", lambda p, r, *rel: parsed.append(Path(p).name) or real(p, r, *rel))
     again = load_results(grid).runs
     assert parsed == [] and again.equals(first)  # nothing re-parsed
     put(grid, record("m2", "rte", "GLUE", 1, 0.70))                      # a new file
