@@ -102,8 +102,9 @@ def _runs_table(records: dict[str, ResultRecord], failed: pd.DataFrame) -> pd.Da
     frame = pd.DataFrame(out)
     if frame.empty:
         return frame
-    rest = [c for c in frame.columns if c not in ("steps", "reason")]
-    return frame[rest + ["steps", "reason"]].sort_values(["fold", "seed"], kind="stable").reset_index(drop=True)
+    rest = [c for c in frame.columns if c not in ("steps", "reason")]  # a cell whose runs all failed has no steps
+    return (frame.reindex(columns=rest + ["steps", "reason"]).sort_values(["fold", "seed"], kind="stable")
+            .reset_index(drop=True))
 
 
 def training_curve(records: dict[str, ResultRecord]) -> tuple[CurveData, str]:

@@ -252,3 +252,18 @@ def test_the_decision_plot_shows_the_rows_rank_and_gap_over_the_resamples(tmp_pa
     fig, caption = decision_part(view, "t5-random-small (untrained)", "demo_sentiment")
     assert "takes no part in the decision (partial: 4/5 tasks)" in caption and len(fig.data) == 2
     assert decision_figure("x", []) is None
+
+
+def test_a_cell_whose_runs_all_failed_opens_its_failures(tmp_path):
+    """Every run of a cell failed (one diverged, one lost worker): details list each run with its class and reason,
+    and say there is nothing else to show (a 'steps' KeyError crashed the app here)."""
+    from test_failures import failed, put, record
+
+    put(tmp_path, record("m1", "sst2", 1, 0.9))
+    put(tmp_path, failed("m2", "sst2", 1, "loss became NaN at step 37"))
+    put(tmp_path, failed("m2", "sst2", 2, "the worker died", kind="infrastructure", cause="worker lost"))
+    data = load_app_data(tmp_path)
+    d = cell_detail(data, "m2", "main", "finetune", "sst2")
+    assert list(d.runs["status"]) == ["failed", "failed"] and list(d.runs["seed"]) == [1, 2]
+    assert "(diverged)" in d.runs.loc[0, "reason"] and "worker lost" in d.runs.loc[1, "reason"]
+    assert d.runs["steps"].isna().all() and "no run of this cell succeeded" in d.curve_note
