@@ -20,10 +20,11 @@ from harness.rerun import reproduce
 from harness.results import predictions_path, read_predictions
 
 from . import failures as failed_runs
-from .columns import UNK_WARN, row_label
+from .columns import UNK_WARN, is_missing, row_label
 from .compare import input_text, show
 from .data import AppData, cell_runs, task_spec
 from .result_files import model_url
+from .table import avg_cell, task_cell
 
 log = logging.getLogger(__name__)
 NOT_RECORDED = "not recorded"
@@ -69,6 +70,44 @@ class CellDetail:
 def run_name(fold: Any, seed: Any) -> str:
     """'seed 1' or 'fold 0 · seed 1'."""
     return (f"fold {fold} · " if fold not in (None, "") and not pd.isna(fold) else "") + f"seed {int(seed)}"
+
+
+SUMMARY_COLUMNS = ["benchmark", "task", "cell", "failed runs"]
+
+
+def row_summary(table: pd.DataFrame, label: Optional[str], bench: Optional[str] = None) -> pd.DataFrame:
+    """A row's cells as the board shows them, per benchmark (``bench`` only, when given): its average cell on one
+    line ('<bench> average'), then each task's cell and its failed runs' reason; no lines for an unknown row."""
+    hit = table[table["row"] == label] if label and "row" in table else table.iloc[0:0]
+    if hit.empty:
+        return pd.DataFrame(columns=SUMMARY_COLUMNS)
+    r = hit.iloc[0]
+    out = []
+    for b, tasks in table.attrs.get("benchmarks", {}).items():
+        if bench is not None and b != bench:
+            continue
+        out.append({"benchmark": b, "task": f"{b} average", "cell": avg_cell(table, r, b), "failed runs": ""})
+        for t in tasks:
+            why = r.get(f"{t}_failed_reason")
+            out.append({"benchmark": b, "task": t, "cell": task_cell(r, t),
+                        "failed runs": "" if is_missing(why) else str(why)})
+    return pd.DataFrame(out, columns=SUMMARY_COLUMNS)
+
+
+def first_task(table: pd.DataFrame, label: Optional[str], bench: Optional[str] = None) -> Optional[str]:
+    """The first task (of ``bench`` when given, else of any benchmark) where the row has a score or a failed run: what
+    a click on the row's average or name opens; None when the row ran nothing there."""
+    hit = table[table["row"] == label] if label and "row" in table else table.iloc[0:0]
+    if hit.empty:
+        return None
+    r = hit.iloc[0]
+    for b, tasks in table.attrs.get("benchmarks", {}).items():
+        if bench is None or b == bench:
+            for t in tasks:
+                failed = r.get(f"{t}_failed")
+                if pd.notna(r.get(t)) or (pd.notna(failed) and failed > 0):
+                    return t
+    return None
 
 
 def _cell_runs(data: AppData, model: str, revision: str, method: str, task: str
@@ -201,6 +240,9 @@ def cell_detail(data: AppData, model: str, revision: str, method: str, task: str
     detail.kind, detail.direction = str(info.get("kind", "")), str(info.get("direction", "higher"))
     detail.main_score = " + ".join(info.get("main_score") or [])
     if ok.empty or not records:
+        t = data.table
+        shown = t[(t["model"] == model) & (t["revision"] == revision) & (t["method"] == method)] if "row" in t else t
+        detail.label = str(shown.iloc[0]["row"]) if "row" in t and not shown.empty else detail.label  # the board's
         detail.curve_note = f"{NOT_RECORDED}: no run of this cell succeeded"
         detail.evidence_note = "no successful run: no predictions to show"
         return detail

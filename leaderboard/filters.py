@@ -9,7 +9,7 @@ import pandas as pd
 
 from harness.kinds import InputError
 
-from .columns import IDENTITY, MISSING, PICKABLE, bench_column, decision_titles, format_cell, task_column
+from .columns import IDENTITY, MISSING, PER_BENCHMARK, PICKABLE, bench_column, decision_titles, format_cell, task_column
 from .table import avg_cell, benchmarks, task_cell
 
 OPTIONAL_COLUMNS = tuple(c.picker[1] for c in PICKABLE)  # the labels of the app's "extra columns" picker
@@ -143,6 +143,12 @@ def _decision_columns(out: pd.DataFrame, f: Filters, scope: str, labels: list[st
 def column_task(column: str, tasks: Sequence[str]) -> Optional[str]:
     """The task a display column belongs to: its score column or its P(best) / rank interval; None for others."""
     return next((t for t in tasks if column == t or column in decision_titles(t, bench=False)), None)
+
+
+def column_bench(column: str, benches: Sequence[str]) -> Optional[str]:
+    """The benchmark a display column belongs to: its rank, average, tasks or decision columns; None for others."""
+    return next((b for b in benches if column in {c.expand(bench=b).title for c in PER_BENCHMARK}
+                 or column in decision_titles(b, bench=True)), None)
 
 
 def filter_table(table: pd.DataFrame, task_info: dict[str, dict[str, Any]], f: Filters

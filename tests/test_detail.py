@@ -14,7 +14,7 @@ from harness.kinds import get_kind
 from harness.record import ResultRecord
 from harness.rerun import models_entry
 from leaderboard.data import load_app_data
-from leaderboard.detail import NOT_RECORDED, cell_detail, errors
+from leaderboard.detail import NOT_RECORDED, cell_detail, errors, first_task, row_summary
 from leaderboard.result_files import model_url as hub_url
 from webapp.detail_plots import curve_figure, detail_matrix_figure
 from webapp.sample import SAMPLE_DIR
@@ -267,3 +267,9 @@ def test_a_cell_whose_runs_all_failed_opens_its_failures(tmp_path):
     assert list(d.runs["status"]) == ["failed", "failed"] and list(d.runs["seed"]) == [1, 2]
     assert "(diverged)" in d.runs.loc[0, "reason"] and "worker lost" in d.runs.loc[1, "reason"]
     assert d.runs["steps"].isna().all() and "no run of this cell succeeded" in d.curve_note
+    summary = row_summary(data.table, "m2")  # what a click on the row's average opens beside it
+    assert list(summary["task"]) == ["GLUE average", "sst2"]
+    assert summary.loc[0, "cell"] == "partial (0/1, 1 failed)" and summary.loc[1, "cell"] == "failed"
+    assert "(diverged)" in summary.loc[1, "failed runs"]
+    assert first_task(data.table, "m2", "GLUE") == "sst2" and first_task(data.table, "m2", "CLUE") is None
+    assert row_summary(data.table, "no such row").empty and first_task(data.table, "no such row") is None

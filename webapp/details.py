@@ -11,8 +11,8 @@ import gradio as gr
 import pandas as pd
 
 from leaderboard import decision
-from leaderboard.detail import CellDetail, cell_detail, errors
-from leaderboard.filters import column_task
+from leaderboard.detail import CellDetail, cell_detail, errors, first_task, row_summary
+from leaderboard.filters import column_bench, column_task
 
 from .detail_plots import curve_figure, decision_figure, detail_matrix_figure
 from .downloads import plain_label
@@ -92,7 +92,7 @@ class DetailHandlers:
         cmd = "\n".join(x for x in (f"# models.yaml entry:\n{d.models_entry}" if d.models_entry else "", d.command)
                         if x)
         fig, caption = decision_part(view, row, task)
-        return {"title": _title_md(d), "decision": fig, "decision_note": caption, "runs": d.runs.round(4),
+        return {"title": _title_md(d), "summary": row_summary(view.data.table, row), "decision": fig, "decision_note": caption, "runs": d.runs.round(4),
                 "curve": curve_figure(d.curve),
                 "curve_note": d.curve_note, "run": gr.Dropdown(choices=d.run_choices, value=d.run),
                 "matrix": detail_matrix_figure(d),
@@ -115,20 +115,21 @@ class DetailHandlers:
                                  gold_class or None)}
 
     def from_cell(self, shown: pd.DataFrame, index: Any) -> dict[str, Any]:
-        """A click on a leaderboard cell (its index): its row and, when the column is a task, that task."""
+        """A click on a leaderboard cell (its index): its row and, when the column is a task, that task; on a
+        benchmark's column (average, rank...), the first task of that benchmark the row ran (a score or a failed
+        run); on another column, the first task the row ran anywhere. Never a task the row did not run: {} then."""
         view = self.h.state.view
         row_i, col_i = index if isinstance(index, (list, tuple)) else (index, 0)
         if shown is None or len(shown) <= row_i:
             return {}
         label = plain_label(shown.iloc[row_i, 0])
         column = str(shown.columns[col_i]) if col_i < len(shown.columns) else ""
-        tasks = view.data.tasks
-        task = column_task(column, tasks)  # a score or its P(best) / rank interval
-        if task is None:  # another column: the first task the row has a score on
-            r = view.data.table[view.data.table["row"] == label]
-            task = next((t for t in tasks if not r.empty and t in r and pd.notna(r.iloc[0][t])), tasks[0] if tasks
-                        else None)
-        return {"row": label, "task": task}
+        table = view.data.table
+        task = column_task(column, view.data.tasks)  # a score or its P(best) / rank interval
+        if task is None:
+            bench = column_bench(column, list(table.attrs.get("benchmarks", {})))
+            task = first_task(table, label, bench) or first_task(table, label)
+        return {"row": label, "task": task} if task else {}
 
 
 def details_tab(m: Mount) -> Tab:
@@ -146,6 +147,8 @@ def details_tab(m: Mount) -> Tab:
         go = gr.Button("Show details", elem_id="d-show", scale=0)
     out: dict[str, Any] = {}
     out["title"] = gr.Markdown(elem_id="detail-title")
+    summary = gr.Dataframe(interactive=False, wrap=True, label="this row on every task, as the board shows it",
+                           elem_id="detail-row-summary")
     gr.Markdown("#### Where the row stands in the decision")  # outputs last (the /details API's order)
     dec_plot = gr.Plot(label="its rank and its gap to the leader over the resamples", elem_id="detail-decision")
     dec_note = gr.Markdown(elem_id="detail-decision-note")
@@ -171,6 +174,7 @@ def details_tab(m: Mount) -> Tab:
     out["command"] = gr.Code(language="shell", label="command", elem_id="detail-command")
     out["command_note"] = gr.Markdown(elem_id="detail-command-note")
     out["decision"], out["decision_note"] = dec_plot, dec_note
+    out["summary"] = summary  # last: the /details API's earlier outputs keep their places
     picked = {"row": row, "task": task}
     chosen = {**picked, "run": run, "gold_class": gold_class}
     # each show is followed by the decision when its draws were still being computed
