@@ -578,8 +578,9 @@ def with_decisions(table: pd.DataFrame, decisions: dict[str, Decision]) -> pd.Da
 
 @dataclass
 class Pair:
-    """One row against the next one in the scope's ranking (by point score), from the decision's resamples: the
-    difference ``diff`` (better by, in the scope's direction, points), its 95% interval, and a two-sided p."""
+    """One row against the next one in the scope's ranking (by point score, or the board's order), from the
+    decision's resamples: the difference ``diff`` (better by, in the scope's direction, points), its 95% interval,
+    and a two-sided p (0 when no resample crossed 0: below 1/``resamples``)."""
 
     scope: str
     model: str
@@ -592,20 +593,35 @@ class Pair:
     tie: bool
     method: str
     runs: str
+    resamples: int = N_RESAMPLES
 
 
-def adjacent_pairs(dec: Decision, how: str = "") -> list[Pair]:
-    """Each row against the next-ranked one (ranked by point score in the scope's direction)."""
+def board_order(table: pd.DataFrame, task: str, direction: str) -> list[str]:
+    """Row labels ranked on ``task`` as the board sorts them by that column: its score in the task's direction, ties
+    in the board's own order (a stable sort, as leaderboard.filters sorts); rows without a score left out."""
+    if task not in table or "row" not in table:
+        return []
+    have = table[table[task].notna()]
+    return [str(x) for x in have.sort_values(task, ascending=direction == LOWER, kind="stable")["row"]]
+
+
+def adjacent_pairs(dec: Decision, how: str = "", order: Optional[Sequence[str]] = None) -> list[Pair]:
+    """Each row against the next-ranked one: in ``order`` (row labels, e.g. board_order: the order the board shows,
+    so a mark sits above the row it compares with) where given, else by point score in the scope's direction (ties
+    by label); rows of the decision that ``order`` lacks follow, by point score."""
     if len(dec.rows) < 2:
         return []
     sign = -1.0 if dec.direction == LOWER else 1.0
-    order = sorted(range(len(dec.rows)), key=lambda i: (-sign * dec.rows[i].score, dec.rows[i].label))
+    by_score = sorted(range(len(dec.rows)), key=lambda i: (-sign * dec.rows[i].score, dec.rows[i].label))
+    index = {r.label: i for i, r in enumerate(dec.rows)}
+    ranked = [index[lab] for lab in dict.fromkeys(order or []) if lab in index]
+    ranked += [i for i in by_score if i not in set(ranked)]
     out = []
-    for i, j in zip(order, order[1:]):
+    for i, j in zip(ranked, ranked[1:]):
         a, b = dec.rows[i], dec.rows[j]
         d = sign * (dec.values[i] - dec.values[j])
         low, high = np.percentile(d, [100 * (1 - LEVEL) / 2, 100 * (1 + LEVEL) / 2])
         p = min(1.0, 2 * min(float(np.mean(d <= 0)), float(np.mean(d >= 0))))
         out.append(Pair(dec.scope, a.label, b.label, sign * (a.score - b.score), float(low), float(high), p,
-                        dec.n_examples, bool(low <= 0 <= high), how, f"{a.runs} vs {b.runs}"))
+                        dec.n_examples, bool(low <= 0 <= high), how, f"{a.runs} vs {b.runs}", int(dec.n_resamples)))
     return out

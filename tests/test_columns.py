@@ -218,3 +218,23 @@ def test_the_app_picker_the_display_and_the_markdown_derive_from_the_declaration
     assert [c.title for c in PICKABLE] == [h for h in shown.columns if h in {c.title for c in IDENTITY}][1:]
     head = to_markdown(table).splitlines()[0]
     assert head.startswith("| " + " | ".join(["rank", *(c.short for c in IN_MARKDOWN)]) + " |")
+
+
+def test_marks_follow_the_order_the_board_shows(sig_results):  # noqa: F811 - fixture
+    """Ties on a task keep the board's order (a stable sort, as the filters sort), and each pair compares a row with
+    the one shown below it, so a mark never refers to a row further down."""
+    from leaderboard.significance import display_pairs, p_text
+
+    table = pd.DataFrame({"row": ["a", "b", "c", "d"], "t": [18.3, 18.3, 20.0, float("nan")]})
+    assert decision.board_order(table, "t", "higher") == ["c", "a", "b"]
+    assert decision.board_order(table, "t", "lower") == ["a", "b", "c"]
+    data = load_app_data(sig_results)
+    draws = decision.all_draws(data)
+    dec = decision.decide(draws, decision.row_keys(data.table), ["demo_sentiment"], "demo_sentiment")
+    labels = [r.label for r in dec.rows]
+    shown = list(reversed(labels))  # whatever order the board shows: the pairs walk it
+    pairs = decision.adjacent_pairs(dec, order=shown)
+    assert [p.model for p in pairs] == shown[:-1] and [p.next_model for p in pairs] == shown[1:]
+    assert p_text(0.0, 1000) == "< 0.001" and p_text(0.0004, 1000) == "< 0.001" and p_text(0.25, 1000) == "0.250"
+    sig = pd.DataFrame([{**dataclasses.asdict(p), "task": p.scope} for p in pairs])
+    assert all(v == "< 0.001" or float(v) >= 0.001 for v in display_pairs(sig)["p_value"])

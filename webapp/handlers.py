@@ -17,7 +17,7 @@ from leaderboard.columns import MISSING, UNK_WARN
 from leaderboard.compare import disagreements, right_choices
 from leaderboard.failures import summary as failure_summary
 from leaderboard.filters import Filters, caveats_markdown, filter_table, shown_rows, visible_tasks
-from leaderboard.significance import COLUMNS as SIG_COLUMNS, NOTE as SIG_NOTE, pairs_table, tie_markers
+from leaderboard.significance import COLUMNS as SIG_COLUMNS, NOTE as SIG_NOTE, display_pairs, pairs_table, tie_markers
 
 from .downloads import numeric_csv_download
 from .playground import example_inputs, form, run_compare
@@ -113,7 +113,7 @@ class Handlers:
                     hide_untrained=bool(v("hide_untrained")), hide_partial=bool(v("hide_partial")))
         draws, decisions = self.view_decisions(view, f, wait)
         pending = draws is None
-        sig = pairs_table(decisions, draws) if decisions else pd.DataFrame(columns=SIG_COLUMNS)
+        sig = pairs_table(decisions, draws, data.table) if decisions else pd.DataFrame(columns=SIG_COLUMNS)
         if v("markers"):
             f.markers = tie_markers(sig)
         if v("decision"):
@@ -136,7 +136,7 @@ class Handlers:
             if v("markers"):
                 note += SIG_NOTE
         return {"table": linked(shown, view.links), "note": note, "csv": path,
-                "significance": sig.round(4), "caveats": caveats_markdown(data.task_info, _flat(vis)),
+                "significance": display_pairs(sig), "caveats": caveats_markdown(data.task_info, _flat(vis)),
                 "decision": decision_md(decisions, vis, len(shown), pending)}
 
     @staticmethod
