@@ -1,4 +1,4 @@
-"""Gradio app over harness results: Leaderboard, Compare and Playground tabs.
+"""Gradio app over harness results (its tabs: webapp.build.TABS).
 
     python app.py --results outputs/demo          # a local output folder
     python app.py --results hf://datasets/ORG/NAME   # published results (or env RESULTS; none: the bundled sample)
@@ -15,7 +15,7 @@ import os
 from typing import Optional
 
 from harness.cli_args import Parser, positive_int
-from webapp.build import CONCURRENCY, QUEUE_SIZE, build_app
+from webapp.build import CONCURRENCY, QUEUE_SIZE, TABS, build_app
 from webapp.source import RESULTS_ENV, results_arg
 
 REFRESH_ENV = "RESULTS_REFRESH_MINUTES"
@@ -34,7 +34,9 @@ def minutes(text: str) -> float:
 
 def build_parser() -> argparse.ArgumentParser:
     """app.py's command line (docs/ commands are checked against it); a bad value is one line, exit 2."""
-    parser = Parser(prog="app.py", description=__doc__.splitlines()[0])
+    tabs = [title for title, _id, _mount in TABS]
+    parser = Parser(prog="app.py", description=f"Gradio app over harness results: {', '.join(tabs[:-1])} and "
+                                               f"{tabs[-1]} tabs.")
     parser.add_argument("--results", type=results_arg, default=None, metavar="PATH|hf://datasets/ORG/NAME[@rev]",
                         help=f"a results folder or published results (default: env {RESULTS_ENV}, else the bundled "
                              "sample)")

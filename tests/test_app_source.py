@@ -272,3 +272,12 @@ def test_app_reads_published_results_with_real_huggingface_hub(tmp_path):
     pushed = ["checkpoints.json", *(p.relative_to(local).as_posix() for p in (local / "results").rglob("seed*"))]
     assert [f for f in fetched if f != INDEX_NAME] == sorted(pushed), fetched
     assert any("models--org--ckpt-sent" in f and f.endswith("model.safetensors") for f in got["files"])
+
+
+def test_app_help_names_every_tab():
+    """app.py --help lists the tabs the app mounts (webapp.build.TABS), not a hand-kept subset."""
+    from app import build_parser
+    from webapp.build import TABS
+
+    text = " ".join(build_parser().format_help().split())
+    assert all(title in text for title, _id, _mount in TABS) and len(TABS) == 5
