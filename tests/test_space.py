@@ -125,10 +125,12 @@ print("prediction ok:", label, probs)
 """
 
 
-def requirements(req: Path) -> list[str]:
-    """The requirement lines of a requirements file (comments and blank lines left out)."""
-    return [line.strip() for line in req.read_text(encoding="utf-8").splitlines()
-            if line.strip() and not line.lstrip().startswith("#")]
+def requirements(req: Path, options: bool = False) -> list[str]:
+    """The requirement lines of a requirements file (comments, blank lines and pip options left out), or with
+    ``options`` its option lines ('--extra-index-url …')."""
+    lines = [line.strip() for line in req.read_text(encoding="utf-8").splitlines()
+             if line.strip() and not line.lstrip().startswith("#")]
+    return [line for line in lines if line.startswith("-") == options]
 
 
 def _pip(pip: Path, *args: str) -> None:
@@ -144,7 +146,9 @@ def _wheelhouse(pip: Path, req: Path) -> Path:
     house = cache / f"space-wheels-{digest}"
     if not (house / ".complete").is_file():
         house.mkdir(parents=True, exist_ok=True)
-        _pip(pip, "wheel", "-r", str(req), "-w", str(house))
+        plain = house / "requirements.txt"  # without the CPU index line: the tests download from PyPI's mirror only
+        plain.write_text("\n".join(requirements(req)) + "\n", encoding="utf-8")
+        _pip(pip, "wheel", "-r", str(plain), "-w", str(house))
         (house / ".complete").write_text("ok\n")
     return house
 
@@ -156,6 +160,7 @@ def test_space_requirements_install_into_a_fresh_venv_and_serve_the_app(hub, tmp
     req = REPO / "space" / "requirements.txt"
     names = [re.split(r"[=<>~!\[; ]", line)[0].lower() for line in requirements(req)]
     assert "torch" in names and not set(names) & set(FORBIDDEN), names
+    assert requirements(req, options=True) == ["--extra-index-url https://download.pytorch.org/whl/cpu"]  # CPU torch
     assert main(ARGS) == 0
     space_dir = hub.files(SPACE, "space")["app.py"].parent
     venv = tmp_path / "venv"
