@@ -265,6 +265,10 @@ class ModelSpec(Strict):
     license: Optional[str] = Field(None, pattern=r"^[A-Za-z0-9][A-Za-z0-9.+\-]*$",
                                    description="the model's licence as its Hub card states it (e.g. apache-2.0): "
                                                "shown in the records and the app's licence filter; never guessed")
+    hub_id: Optional[str] = Field(None, pattern=r"^[\w\-.]{1,96}/[\w\-.]{1,96}$",
+                                  description="the Hub original (ORG/NAME) of weights installed another way (a python: "
+                                              "package, a local copy): model cards name it as base_model; never "
+                                              "loaded from, never part of the config hash")
     allow_pickle: bool = Field(False, description="load a .bin-era model's pickled weights (torch.load with "
                                                   "weights_only=True) when it has no safetensors")
     train: TrainOverrides = TrainOverrides()

@@ -193,8 +193,9 @@ def _code_key() -> str:
 CODE_KEY = _code_key()
 
 
-def read_all(root: Path) -> list[tuple[str, Any]]:
-    """Every result file's entry, in path order; parses only files the index does not already hold."""
+def read_all(root: Path, write_index: bool = True) -> list[tuple[str, Any]]:
+    """Every result file's entry, in path order; parses only files the index does not already hold, and writes the
+    index when it changed (``write_index`` False: a reader that must leave the folder as it found it)."""
     index_path = root / INDEX_NAME
     key = CODE_KEY
     old: dict[str, list] = {}
@@ -218,7 +219,7 @@ def read_all(root: Path) -> list[tuple[str, Any]]:
     finally:
         if collecting:
             gc.enable()
-    if entries != old and (root / "results").is_dir():
+    if write_index and entries != old and (root / "results").is_dir():
         _write_index(index_path, {"key": key, "entries": entries})
     return [(e[2], e[3]) for e in entries.values()]
 

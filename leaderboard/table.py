@@ -26,11 +26,12 @@ class Loaded:
     failures: list[dict] = field(default_factory=list)
 
 
-def load_results(output_dir: Path | str) -> Loaded:
-    """Read every result file under <output_dir>/results; unreadable ones are reported, never fatal."""
+def load_results(output_dir: Path | str, write_index: bool = True) -> Loaded:
+    """Read every result file under <output_dir>/results; unreadable ones are reported, never fatal.
+    ``write_index`` False: leave the folder untouched (no row index written)."""
     root = Path(output_dir)
     rows, problems, failures, trials = [], [], [], []
-    for kind, payload in read_all(root):
+    for kind, payload in read_all(root, write_index):
         {"row": rows, "problem": problems, "failure": failures, "trial": trials}[kind].append(payload)
     for p in problems:
         log.warning("skipping %s", p)

@@ -465,6 +465,10 @@ CASES += [
          ("--output-dir: no result files under", "nothing to push"), {"empty/results/notes.txt": "x"}, hub={}),
     Case("push-prefix-without-org", (*PUSH, "--model-repo-prefix", "org"), ("--model-repo-prefix", "expected ORG/"),
          hub={}, results=True),
+    Case("push-unknown-licence-id", (*PUSH, "--license", "apach-2.0"),
+         ("--license", "expected a Hub licence id", "did you mean 'apache-2.0'"), hub={}, results=True),
+    Case("push-only-models-empty-name", (*PUSH, "--only-models", "a,,b"), ("--only-models", "none empty"), hub={},
+         results=True),
 ]
 
 

@@ -38,7 +38,7 @@ def test_push_then_the_app_reads_the_hub(tiny_results, tmp_path, monkeypatch):
     hub = FolderHub(tmp_path / "hub")
     api = stub_api(hub)
     monkeypatch.setattr("harness.publish.api.get_api", lambda: api)
-    push(tiny_results, "org/results")
+    push(tiny_results, "org/results", license="apache-2.0")
 
     local = load_app_data(tiny_results)
     label = sorted(local.checkpoints[TASK])[0]

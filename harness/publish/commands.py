@@ -30,6 +30,26 @@ def repo_prefix(text: str) -> str:
     return text
 
 
+def model_names(text: str) -> frozenset[str]:
+    """--only-models: a comma-separated list of model names, none empty."""
+    names = [n.strip() for n in text.split(",")]
+    if not all(names):
+        raise argparse.ArgumentTypeError(f"expected NAME[,NAME...] (model names, none empty), got '{text}'")
+    return frozenset(names)
+
+
+def licence_id(text: str) -> str:
+    """--license: one of the Hub's licence ids."""
+    from .push import HUB_LICENCES, hub_licence
+    from ..errors import did_you_mean
+
+    got = hub_licence(text)
+    if got is None:
+        raise argparse.ArgumentTypeError(f"expected a Hub licence id, got '{text}'"
+                                         f"{did_you_mean(text.lower(), sorted(HUB_LICENCES))}")
+    return got
+
+
 def hf_results(text: str) -> str:
     """hf://datasets/ORG/NAME[@revision] (the Space reads published results, not a local folder)."""
     m = HF_RESULTS.match(text)
@@ -49,6 +69,15 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
                     help="best: one checkpoint per configuration (best validation seed); all: every kept seed; none")
     ps.add_argument("--model-repo-prefix", type=repo_prefix, default=None, metavar="ORG/",
                     help="where checkpoints go: ORG/ (default: the results repo's ORG/); naming in docs/deploy.md")
+    ps.add_argument("--only-models", type=model_names, default=None, metavar="NAME[,NAME...]",
+                    help="publish checkpoints of these models only (the models file's names; default: every model)")
+    ps.add_argument("--include-untrained", action="store_true",
+                    help="publish untrained baselines' checkpoints too (default: left out; their results are "
+                         "published either way)")
+    ps.add_argument("--license", type=licence_id, default=None, metavar="ID",
+                    help="the licence (a Hub id: apache-2.0, mit, ...) for models whose licence is otherwise unknown "
+                         "(no `license:` in the models file, none on a base model's card or a package's metadata); "
+                         "without it such models stop the push")
     ps.add_argument("--private", action="store_true", help="create new repos as private")
     ps.add_argument("--prune", action="store_true",
                     help="delete result files from the results repo that the output folder lacks (without it, such "
@@ -62,11 +91,12 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
 
 
 def cmd_push(args: argparse.Namespace) -> int:
+    from .plan import Choice
     from .push import push
 
     print(push(args.output_dir, args.results_repo, checkpoints=args.checkpoints,
                model_repo_prefix=args.model_repo_prefix, private=args.private, dry_run=args.dry_run,
-               prune=args.prune))
+               prune=args.prune, choice=Choice(args.only_models, not args.include_untrained), license=args.license))
     return 0
 
 

@@ -100,29 +100,71 @@ def read_records(output_dir: Path) -> tuple[dict[str, Path], list[ResultRecord]]
 
 
 def base_model_of(folder: Path) -> Optional[str]:
-    """The checkpoint's base model as a Hub id (from harness_job.json), or None (local folder, python: package,
-    random init, unreadable)."""
+    """The checkpoint's base model as a Hub id (from harness_job.json): the id of weights from the Hub, else the
+    models file's `hub_id:` (the Hub original of a python: package or a local copy); None for a random init, weights
+    with no Hub original, or an unreadable file."""
     from .. import models
     from ..specs import ModelSpec
 
     try:
         spec = ModelSpec(**CheckpointInfo.read(folder / "harness_job.json").model)
-        return spec.id if models.from_hub(spec) else None
+        if spec.init == "random":
+            return None
+        return spec.id if models.from_hub(spec) else spec.hub_id
     except Exception as e:  # noqa: BLE001 - a base we cannot name is simply not named
         log.info("checkpoint %s: base model not named (%s)", folder, str(e).splitlines()[0][:120] if str(e) else e)
         return None
 
 
-def select_checkpoints(output_dir: Path, records: list[ResultRecord], which: str, prefix: str) -> list[Checkpoint]:
+@dataclass(frozen=True)
+class Choice:
+    """Which checkpoints `push` publishes, beyond --checkpoints: the models named (None: all), untrained baselines
+    or not (a random init is a reference row of the board, not a model to use: left out by default), and only the
+    configuration the leaderboard shows for each cell (a search's chosen setting, else the one with the most runs)."""
+
+    only_models: Optional[frozenset[str]] = None
+    skip_untrained: bool = True
+
+
+def shown_configs(output_dir: Path) -> set[tuple[str, str, str, str, str]]:
+    """(model, revision, method, task, config hash) of every configuration the leaderboard shows (its one rule:
+    leaderboard.table.aggregate)."""
+    from leaderboard.table import aggregate, load_results
+
+    agg = aggregate(load_results(output_dir, write_index=False).runs)  # planning writes nothing
+    return {tuple(str(v) for v in r) for r in agg[["model", "revision", "method", "task", "config_hash"]].itertuples(
+        index=False)}
+
+
+def chosen_records(output_dir: Path, records: list[ResultRecord], choice: Choice) -> list[ResultRecord]:
+    """The records whose checkpoints may be published under ``choice``; --only-models naming a model the folder
+    does not hold is an error (one line, with a did-you-mean)."""
+    from ..errors import did_you_mean
+
+    names = sorted({r.job.model for r in records})
+    for name in sorted(choice.only_models or ()):
+        if name not in names:
+            raise HarnessError(f"--only-models: no model '{name}' in {output_dir}/results"
+                               f"{did_you_mean(name, names)} (models there: {', '.join(names)})")
+    shown = shown_configs(output_dir)
+    return [r for r in records
+            if (choice.only_models is None or r.job.model in choice.only_models)
+            and not (choice.skip_untrained and r.model_info is not None and r.model_info.untrained)
+            and (r.job.model, r.job.revision, r.job.method, r.job.task, r.job.config_hash) in shown]
+
+
+def select_checkpoints(output_dir: Path, records: list[ResultRecord], which: str, prefix: str,
+                       choice: Choice = Choice()) -> list[Checkpoint]:
     """The checkpoints to push: none; all (every seed whose checkpoint folder exists); best (per configuration and
-    fold, the best validation seed among those with a checkpoint folder: driver.best_seed)."""
+    fold, the best validation seed among those with a checkpoint folder: driver.best_seed); of the records
+    ``choice`` keeps (chosen_records)."""
     from ..execute.driver import best_seed
 
     if which == "none":
         return []
     out = Path(output_dir).resolve()
     groups: dict[tuple, dict[int, ResultRecord]] = {}
-    for rec in records:
+    for rec in chosen_records(output_dir, records, choice):
         groups.setdefault(_group_key(rec), {})[rec.job.seed] = rec
     chosen = []
     for group in groups.values():
@@ -151,11 +193,12 @@ def select_checkpoints(output_dir: Path, records: list[ResultRecord], which: str
     return chosen
 
 
-def make_plan(output_dir: Path, results_repo: str, checkpoints: str, prefix: Optional[str]) -> Plan:
+def make_plan(output_dir: Path, results_repo: str, checkpoints: str, prefix: Optional[str],
+              choice: Choice = Choice()) -> Plan:
     files, records = read_records(output_dir)
     prefix = prefix or results_repo.split("/")[0] + "/"
     return Plan(Path(output_dir), results_repo, files, records,
-                select_checkpoints(output_dir, records, checkpoints, prefix))
+                select_checkpoints(output_dir, records, checkpoints, prefix, choice))
 
 
 # ------------------------------------------------------------------ the mapping file

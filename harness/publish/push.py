@@ -15,12 +15,13 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Optional, Union
 
 from ..errors import HarnessError
 from . import api as hub
-from .plan import MAPPING_FILE, Checkpoint, Plan, make_plan, mapping_json, read_mapping
+from .plan import MAPPING_FILE, Checkpoint, Choice, Plan, make_plan, mapping_json, read_mapping
 
 if TYPE_CHECKING:
     from huggingface_hub import HfApi
@@ -78,6 +79,62 @@ def _license(api: "HfApi", base: Optional[str], cache: dict[str, Optional[str]])
     return cache.get(base) if base else None
 
 
+HUB_LICENCES = {"apache-2.0", "mit", "bsd-2-clause", "bsd-3-clause", "cc-by-4.0", "cc-by-sa-4.0", "cc-by-nc-4.0",
+                "cc-by-nc-sa-4.0", "gpl-3.0", "lgpl-3.0", "agpl-3.0", "mpl-2.0", "openrail", "llama2", "other"}
+LICENCE_ALIASES = {"apache": "apache-2.0", "apache-2": "apache-2.0", "apache-license-2.0": "apache-2.0",
+                   "apache-software-license": "apache-2.0", "mit-license": "mit", "bsd-license": "bsd-3-clause"}
+
+
+def hub_licence(text: Optional[str]) -> Optional[str]:
+    """A licence as the Hub's `license:` ids name it ('MIT License' -> mit, 'Apache Software License' ->
+    apache-2.0); None for what is not one of them (never guessed)."""
+    if not text:
+        return None
+    key = re.sub(r"[\s_]+", "-", text.strip().lower())
+    key = LICENCE_ALIASES.get(key, key)
+    return key if key in HUB_LICENCES else None
+
+
+def package_licence(model_id: Optional[str]) -> Optional[str]:
+    """The licence a python:<module> model's installed distribution states (License-Expression, License, or a
+    'License ::' classifier), as a Hub id; None otherwise."""
+    import importlib.metadata as md
+
+    if not model_id or not model_id.startswith("python:"):
+        return None
+    module = model_id.removeprefix("python:").split(".")[0]
+    for dist in md.packages_distributions().get(module, []):
+        meta = md.metadata(dist)
+        texts = [meta.get("License-Expression"), meta.get("License"),
+                 *[c.rsplit("::", 1)[-1] for c in meta.get_all("Classifier") or [] if c.startswith("License ::")]]
+        for text in texts:
+            if hub_licence(text):
+                return hub_licence(text)
+    return None
+
+
+def checkpoint_licences(api: "HfApi", checkpoints: list[Checkpoint], given: Optional[str]) -> dict[str, str]:
+    """repo id -> the licence its card states: the models file's `license:`, else the base model's Hub card, else
+    the python: package's metadata, else ``given`` (--license). HarnessError naming the models whose licence is
+    unknown when ``given`` is None (a card without a licence is not published)."""
+    cache: dict[str, Optional[str]] = {}
+    out, unknown = {}, []
+    for c in checkpoints:
+        info = c.record.model_info
+        found = (hub_licence(info.license) if info is not None and info.license else None) or \
+            _license(api, c.base_model, cache) or package_licence(info.id if info is not None else None) or given
+        if found is None:
+            unknown.append(c.record.job.model)
+        else:
+            out[c.repo_id] = found
+    if unknown:
+        names = ", ".join(sorted(set(unknown)))
+        raise HarnessError(f"push: the licence of {names} is unknown (no `license:` in the models file entry, none on "
+                           "a base model's Hub card or in a package's metadata): state it in the models file, or pass "
+                           "--license ID for models whose licence is otherwise unknown")
+    return out
+
+
 def model_files(ckpt: Checkpoint, card: str) -> dict[str, Content]:
     return {**ckpt.files(), "README.md": card.encode("utf-8")}
 
@@ -120,7 +177,8 @@ def _remote_mapping(api: "HfApi", repo: str, remote: dict[str, Any]) -> dict[str
 
 
 def push(output_dir: Path, results_repo: str, *, checkpoints: str = "best", model_repo_prefix: Optional[str] = None,
-         private: bool = False, dry_run: bool = False, prune: bool = False) -> str:
+         private: bool = False, dry_run: bool = False, prune: bool = False, choice: Choice = Choice(),
+         license: Optional[str] = None) -> str:
     """Publish an output folder (module docstring); returns a short summary (what was uploaded or unchanged, the
     repo URLs). Hub and network problems raise HarnessError with one line; nothing is written before the token,
     the folder and every repo's type are checked."""
@@ -134,7 +192,7 @@ def push(output_dir: Path, results_repo: str, *, checkpoints: str = "best", mode
     if not dry_run:  # a dry run only reads: it plans without a token (what it can see of the repos is public)
         with hub.hub_errors(where):
             api.whoami()
-    plan = make_plan(Path(output_dir), results_repo, checkpoints, model_repo_prefix)
+    plan = make_plan(Path(output_dir), results_repo, checkpoints, model_repo_prefix, choice)
     with hub.hub_errors(where):
         results_exists = hub.check_repo_type(api, results_repo, "dataset")
     # the tables and the decision the cards cite; after the checks, as it may write the folder's caches
@@ -142,11 +200,10 @@ def push(output_dir: Path, results_repo: str, *, checkpoints: str = "best", mode
     with hub.hub_errors(where):
         # model repos are named by our rule: a dataset or Space of the same name is another repo, no conflict
         exists = {c.repo_id: api.repo_exists(c.repo_id, repo_type="model") for c in plan.checkpoints}
-        licences: dict[str, Optional[str]] = {}
+        licences = checkpoint_licences(api, plan.checkpoints, license)
         todo = []  # (checkpoint, files, operations)
         for c in plan.checkpoints:
-            files = model_files(c, render_card(c, _license(api, c.base_model, licences),
-                                               decision_section(rep.decisions, c.record)))
+            files = model_files(c, render_card(c, licences[c.repo_id], decision_section(rep.decisions, c.record)))
             remote = remote_files(api, c.repo_id, "model") if exists[c.repo_id] else {}
             todo.append((c, files, operations(files, remote)))
         remote_res = remote_files(api, results_repo, "dataset") if results_exists else {}
