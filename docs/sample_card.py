@@ -25,13 +25,16 @@ def main(argv: Optional[list[str]] = None) -> int:
     sys.path.insert(0, str(REPO))
     from harness.publish.cards import render_card
     from harness.publish.plan import make_plan
+    from harness.publish.push import hub_licence, package_licence
 
     plan = make_plan(args.output_dir, "ORG/results", "best", None)  # what `push --checkpoints best` would publish
     found = [c for c in plan.checkpoints if (c.record.job.model, c.record.job.task) == (args.model, args.task)]
     if not found:
         parser.error(f"{args.output_dir}: no kept checkpoint of {args.model} on {args.task}")
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(render_card(found[0]), encoding="utf-8")
+    info = found[0].record.model_info  # the licence as push finds it without the Hub: models file, then package
+    licence = hub_licence(info.license) or package_licence(info.id)
+    args.out.write_text(render_card(found[0], licence), encoding="utf-8")
     print(f"wrote {args.out}")
     return 0
 

@@ -6,39 +6,23 @@ downloads a browser (no `playwright install`).
 from __future__ import annotations
 
 import contextlib
-import os
 import shutil
 from typing import Iterator
 
 import pytest
 
-from app_fixtures import free_port, tiny_results  # noqa: F401 - fixture
+from app_fixtures import tiny_results  # noqa: F401 - fixture
+from browser import browser_page, require, served
 
-CHROMIUM = os.environ.get("CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
-FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-         "--disable-component-update", "--disable-sync"]
-
-if not os.path.exists(CHROMIUM):
-    pytest.skip(f"chromium not found at {CHROMIUM} (apt-get install -y chromium)", allow_module_level=True)
-sync_api = pytest.importorskip("playwright.sync_api", reason="playwright not installed (pip install playwright)")
+sync_api = require()
 
 
 @contextlib.contextmanager
 def app_page(demo) -> Iterator:
     """A browser page on the launched app ``demo`` (closed afterwards, the app too)."""
-    port = free_port()
-    demo.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True, ssr_mode=False)
-    try:
-        with sync_api.sync_playwright() as p:
-            browser = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
-            try:
-                page = browser.new_page(viewport={"width": 1400, "height": 1000})
-                page.goto(f"http://127.0.0.1:{port}/", wait_until="domcontentloaded")
-                yield page
-            finally:
-                browser.close()
-    finally:
-        demo.close()
+    with served(demo) as url, browser_page() as page:
+        page.goto(url, wait_until="domcontentloaded")
+        yield page
 
 
 @pytest.fixture(scope="module")
@@ -47,47 +31,40 @@ def url(tiny_results):
 
     demo = build_app(tiny_results)
     demo.queue(default_concurrency_limit=2, max_size=32)
-    port = free_port()
-    demo.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True, ssr_mode=False)
-    yield f"http://127.0.0.1:{port}/"
-    demo.close()
+    with served(demo) as url:
+        yield url
 
 
 def test_browser_leaderboard_playground_compare(url, tmp_path):
-    with sync_api.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
-        try:
-            page = browser.new_page(viewport={"width": 1400, "height": 1000})
-            page.goto(url, wait_until="domcontentloaded")
-            expect = sync_api.expect
-            expect(page.locator("#lb-note")).to_contain_text("4 model(s) shown", timeout=60_000)
-            expect(page.locator("#lb-table")).to_contain_text("tiny-bert")
-            # filter by text search (submit with Enter)
-            box = page.locator("#search textarea, #search input").first
-            box.fill("t5")
-            box.press("Enter")
-            expect(page.locator("#lb-note")).to_contain_text("1 model(s) shown, 3 hidden", timeout=30_000)
-            expect(page.locator("#lb-table")).not_to_contain_text("tiny-bert")
-            page.screenshot(path=str(tmp_path / "leaderboard.png"), full_page=True)
+    with browser_page() as page:
+        page.goto(url, wait_until="domcontentloaded")
+        expect = sync_api.expect
+        expect(page.locator("#lb-note")).to_contain_text("4 model(s) shown", timeout=60_000)
+        expect(page.locator("#lb-table")).to_contain_text("tiny-bert")
+        # filter by text search (submit with Enter)
+        box = page.locator("#search textarea, #search input").first
+        box.fill("t5")
+        box.press("Enter")
+        expect(page.locator("#lb-note")).to_contain_text("1 model(s) shown, 3 hidden", timeout=30_000)
+        expect(page.locator("#lb-table")).not_to_contain_text("tiny-bert")
+        page.screenshot(path=str(tmp_path / "leaderboard.png"), full_page=True)
 
-            # playground: the first task is demo_ner
-            page.get_by_role("tab", name="Playground").click()
-            page.locator("#g-a textarea").fill("张伟住在北京")
-            page.locator("#g-run").click()
-            expect(page.locator("#g-msg")).to_contain_text("entities:", timeout=60_000)
-            expect(page.locator("#g-lat")).to_contain_text("ms")
-            page.screenshot(path=str(tmp_path / "playground.png"), full_page=True)
+        # playground: the first task is demo_ner
+        page.get_by_role("tab", name="Playground").click()
+        page.locator("#g-a textarea").fill("张伟住在北京")
+        page.locator("#g-run").click()
+        expect(page.locator("#g-msg")).to_contain_text("entities:", timeout=60_000)
+        expect(page.locator("#g-lat")).to_contain_text("ms")
+        page.screenshot(path=str(tmp_path / "playground.png"), full_page=True)
 
-            # compare: two checkpoints are preselected and an example input is filled in
-            page.get_by_role("tab", name="Compare").click()
-            expect(page.locator("#c-a textarea")).not_to_have_value("", timeout=30_000)
-            page.locator("#c-run").click()
-            expect(page.locator("#c-out")).to_contain_text("entities:", timeout=60_000)
-            page.locator("#c-list").click()
-            expect(page.locator("#c-summary")).to_contain_text("shared test examples", timeout=30_000)
-            page.screenshot(path=str(tmp_path / "compare.png"), full_page=True)
-        finally:
-            browser.close()
+        # compare: two checkpoints are preselected and an example input is filled in
+        page.get_by_role("tab", name="Compare").click()
+        expect(page.locator("#c-a textarea")).not_to_have_value("", timeout=30_000)
+        page.locator("#c-run").click()
+        expect(page.locator("#c-out")).to_contain_text("entities:", timeout=60_000)
+        page.locator("#c-list").click()
+        expect(page.locator("#c-summary")).to_contain_text("shared test examples", timeout=30_000)
+        page.screenshot(path=str(tmp_path / "compare.png"), full_page=True)
     assert (tmp_path / "compare.png").stat().st_size > 0
 
 

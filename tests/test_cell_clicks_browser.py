@@ -5,21 +5,13 @@ sample's untrained rows. Skips with a message when chromium or playwright is mis
 from __future__ import annotations
 
 import json
-import os
 import shutil
 
 import pytest
 
-from app_fixtures import free_port
+from browser import browser_page, require, served
 
-CHROMIUM = os.environ.get("CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
-FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-         "--disable-component-update", "--disable-sync"]
-
-if not os.path.exists(CHROMIUM):
-    pytest.skip(f"chromium not found at {CHROMIUM} (apt-get install -y chromium)", allow_module_level=True)
-sync_api = pytest.importorskip("playwright.sync_api", reason="playwright not installed (pip install playwright)")
-expect = sync_api.expect
+expect = require().expect
 
 
 @pytest.fixture(scope="module")
@@ -40,41 +32,33 @@ def url(tmp_path_factory):
                      "trials": [{"values": {"learning_rate": 1e-4}, "validation": 0.7, "status": "ok"},
                                 {"values": {"learning_rate": 3e-4}, "validation": 0.6, "status": "ok"}]}
     path.write_text(json.dumps(rec), encoding="utf-8")
-    demo = build_app(root)
-    port = free_port()
-    demo.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True, ssr_mode=False)
-    yield f"http://127.0.0.1:{port}/"
-    demo.close()
+    with served(build_app(root)) as url:
+        yield url
 
 
 def test_every_kind_of_cell_opens_its_details(url, tmp_path):
-    with sync_api.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
-        try:
-            page = browser.new_page(viewport={"width": 1400, "height": 1000})
-            page.goto(url + "?hide_untrained=0", wait_until="domcontentloaded")
-            expect(page.locator("#lb-note")).to_contain_text("4 model(s) shown", timeout=60_000)
-            expect(page.locator("#lb-decision")).to_contain_text("pick", timeout=90_000)  # the table's last draw
-            table = page.locator("#lb-table")
-            expect(table).to_contain_text("partial (4/5, 1 failed)")
-            expect(table).to_contain_text("⚙")
-            # (text in the cell, the row × task the details must show, what they must hold)
-            clicks = [
-                ("failed", "t5-random-small (untrained) × demo_ner", {"#detail-runs": "diverged"}),
-                ("partial (4/5, 1 failed)", "t5-random-small (untrained) × demo_",
-                 {"#detail-row-summary": "demo average"}),
-                ("⚙", "minilm-l6-h384 × demo_paraphrase", {"#detail-runs": "seed 42"}),
-                ("83.1", "minilm-l6-h384 × demo_sentiment", {"#detail-matrix": "confusion matrix"}),
-                ("36.9", "ernie-random-small (untrained) × demo_", {"#detail-row-summary": "demo average"}),
-            ]
-            for text, title, holds in clicks:
-                page.locator("#lb-table [role=gridcell]", has_text=text).first.click()
-                expect(page.locator("#detail-title")).to_contain_text(title, timeout=60_000)
-                for where, what in holds.items():
-                    expect(page.locator(where)).to_contain_text(what, timeout=30_000)
-                expect(page.locator("#detail-title")).not_to_contain_text("config ?")
-                assert page.get_by_text("internal error").count() == 0, text
-                page.screenshot(path=str(tmp_path / f"{len(text)}.png"), full_page=True)
-                page.locator("button[role=tab]", has_text="Leaderboard").first.click()
-        finally:
-            browser.close()
+    with browser_page() as page:
+        page.goto(url + "?hide_untrained=0", wait_until="domcontentloaded")
+        expect(page.locator("#lb-note")).to_contain_text("4 model(s) shown", timeout=60_000)
+        expect(page.locator("#lb-decision")).to_contain_text("pick", timeout=90_000)  # the table's last draw
+        table = page.locator("#lb-table")
+        expect(table).to_contain_text("partial (4/5, 1 failed)")
+        expect(table).to_contain_text("⚙")
+        # (text in the cell, the row × task the details must show, what they must hold)
+        clicks = [
+            ("failed", "t5-random-small (untrained) × demo_ner", {"#detail-runs": "diverged"}),
+            ("partial (4/5, 1 failed)", "t5-random-small (untrained) × demo_",
+             {"#detail-row-summary": "demo average"}),
+            ("⚙", "minilm-l6-h384 × demo_paraphrase", {"#detail-runs": "seed 42"}),
+            ("83.1", "minilm-l6-h384 × demo_sentiment", {"#detail-matrix": "confusion matrix"}),
+            ("36.9", "ernie-random-small (untrained) × demo_", {"#detail-row-summary": "demo average"}),
+        ]
+        for text, title, holds in clicks:
+            page.locator("#lb-table [role=gridcell]", has_text=text).first.click()
+            expect(page.locator("#detail-title")).to_contain_text(title, timeout=60_000)
+            for where, what in holds.items():
+                expect(page.locator(where)).to_contain_text(what, timeout=30_000)
+            expect(page.locator("#detail-title")).not_to_contain_text("config ?")
+            assert page.get_by_text("internal error").count() == 0, text
+            page.screenshot(path=str(tmp_path / f"{len(text)}.png"), full_page=True)
+            page.locator("button[role=tab]", has_text="Leaderboard").first.click()

@@ -5,23 +5,16 @@ Skips with a message when chromium or playwright is missing."""
 from __future__ import annotations
 
 import json
-import os
 import shutil
 
 import pytest
 
-from app_fixtures import free_port
+from browser import browser_page, require, served
 
-CHROMIUM = os.environ.get("CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
-FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-         "--disable-component-update", "--disable-sync"]
 HUB_ID = "sentence-transformers/all-MiniLM-L6-v2"
 PAGE = f"https://huggingface.co/{HUB_ID}/tree/py-0.1.0"
 
-if not os.path.exists(CHROMIUM):
-    pytest.skip(f"chromium not found at {CHROMIUM} (apt-get install -y chromium)", allow_module_level=True)
-sync_api = pytest.importorskip("playwright.sync_api", reason="playwright not installed (pip install playwright)")
-expect = sync_api.expect
+expect = require().expect
 
 
 @pytest.fixture(scope="module")
@@ -41,21 +34,14 @@ def results(tmp_path_factory):
 def url(results):
     from webapp.build import build_app
 
-    demo = build_app(results)
-    port = free_port()
-    demo.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True, ssr_mode=False)
-    yield f"http://127.0.0.1:{port}/"
-    demo.close()
+    with served(build_app(results)) as url:
+        yield url
 
 
 @pytest.fixture
 def page(url):
-    with sync_api.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
-        try:
-            yield browser.new_page(viewport={"width": 1400, "height": 1000}, accept_downloads=True)
-        finally:
-            browser.close()
+    with browser_page(accept_downloads=True) as page:
+        yield page
 
 
 def _cell(page, text: str):

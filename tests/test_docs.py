@@ -287,6 +287,10 @@ def test_deploy_sample_card_is_a_model_card_with_scores():
     assert all(isinstance(r.metric_value, float) for r in card.data.eval_results)
     assert card.data.library_name == "transformers" and card.data.pipeline_tag == "text-classification"
     assert "finetune" in card.data.tags
+    # demo.yaml's hub_id and license: the packaged MiniLM's Hub original and its licence
+    assert (card.data.base_model, card.data.license) == ("sentence-transformers/all-MiniLM-L6-v2", "apache-2.0")
+    assert all(r.metric_type != "main" for r in card.data.eval_results)
+    assert "## Intended use and limitations" in text and "⚠UNK" in text and "/tmp/" not in text
     runs = [line for line in text.splitlines() if line.startswith("python -m harness ")]
     assert runs, "the card shows no command"
     for cmd in runs:

@@ -8,8 +8,8 @@ split "local", the source in the body), `base_model` (a Hub id only), `library_n
 adapter), `pipeline_tag` (the adapter's, e.g. a prompt's fill-mask, else the task kind's; only a pipeline the
 installed transformers has), tags (the method, model-chooser, the task, the benchmark) and `license` only when the
 base model's is known. The body: the per-seed table, the intended use and limitations (untrained baseline, [UNK]
-share, truncation, seed spread, local split, the task's caveats), data (source, carve, fingerprint, licence,
-caveats), training configuration, environment and the command that reproduces the job.
+share, truncation, seed spread, local split, the task's caveats), data (source, carve, fingerprint, licence),
+training configuration, environment and the command that reproduces the job.
 """
 from __future__ import annotations
 
@@ -27,6 +27,7 @@ if TYPE_CHECKING:
 
 NON_COMMERCIAL = re.compile(r"non-commercial|noncommercial|\bNC\b|-NC-", re.IGNORECASE)
 LANGUAGES = {"multi": "multilingual"}  # TaskSpec.language -> the Hub's language tag (en, zh are already)
+LANGUAGE_NAMES = {"en": "English", "zh": "Chinese", "multi": "English and Chinese"}  # for people
 
 
 def hub_split(rec: "ResultRecord") -> Optional[dict[str, Optional[str]]]:
@@ -217,6 +218,7 @@ def limitations(ckpt: "Checkpoint") -> str:
     """What a user of this checkpoint must know, from what the harness recorded: an untrained baseline, the
     tokenizer's [UNK] share and truncation, the seed spread, a local (not the published) test split, the task's
     caveats and a non-commercial data licence."""
+    from ..kinds import get_kind
     from ..preflight import TRUNCATION_MARK
     from ..text import UNK_WARN
 
@@ -227,8 +229,10 @@ def limitations(ckpt: "Checkpoint") -> str:
         lines.append("**An untrained baseline** (random initialisation, then the same training): a reference point "
                      "of the study, not a model to use.")
     else:
-        lines.append(f"Intended use: {info.kind} on **{rec.job.task}**-like {info.language} text, as scored above. "
-                     "Evaluate it on your own data before relying on it; the scores are on this study's splits.")
+        what = get_kind(info.kind).description or info.kind
+        lines.append(f"Intended use: {what}, on {LANGUAGE_NAMES.get(info.language, info.language)} text like "
+                     f"**{rec.job.task}**'s, as scored above. Evaluate it on your own data before relying on it: "
+                     "the scores are on this study's splits.")
     stats = [r.tokenizer_stats for r in group if r.tokenizer_stats]
     unk = max((s.get("unk_rate") or 0.0 for s in stats), default=None)
     trunc = max((s.get("truncation_rate") or 0.0 for s in stats), default=None)
@@ -310,7 +314,6 @@ def card_body(ckpt: "Checkpoint", decision: Optional[str] = None) -> str:
     train = rec.config.get("train", {})
     env = rec.environment
     versions = ", ".join(f"{k} {v}" for k, v in (env.get("versions") or {}).items() if v)
-    caveats = "".join(f"\n- {c}" for c in info.caveats) or "\n- none stated"
     licence_note = (" (**non-commercial** data: check what it allows for a model trained on it)"
                     if NON_COMMERCIAL.search(info.license) else "")
     parts = [
@@ -326,7 +329,7 @@ def card_body(ckpt: "Checkpoint", decision: Optional[str] = None) -> str:
         limitations(ckpt),
         "## Data",
         _source_text(rec) + f"\n- Examples: {_sizes(rec.data.sizes)}\n- Data fingerprint: `{rec.data.fingerprint}`"
-        f"\n- Data licence: {info.license}{licence_note}\n\n**Task caveats**{caveats}",
+        f"\n- Data licence: {info.license}{licence_note} (the task's caveats: under Intended use and limitations)",
         "## Training configuration",
         f"Configuration hash `{j.config_hash}`; {_trained(rec)}.\n\n"
         "```json\n" + json.dumps(train, indent=1, sort_keys=True) + "\n```",
