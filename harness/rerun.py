@@ -65,7 +65,9 @@ def rerun(rec: "ResultRecord") -> tuple[str, list[str]]:
 
     j, c = rec.job, rec.config
     src = rec.data.source if rec.data else {}
-    local = src.get("type") == "local" and not Path(str(src.get("dir", ""))).resolve().is_relative_to(HARNESS_DIR)
+    folder = Path(str(src.get("dir", "")))
+    folder = folder if folder.is_absolute() else HARNESS_DIR.parent / folder  # a sample's paths: checkout-relative
+    local = src.get("type") == "local" and not folder.resolve().is_relative_to(HARNESS_DIR)
     hub_metrics = any(str(m).startswith(HUB_PREFIX) for m in (c.get("task") or {}).get("metrics", []))
     argv = run_argv(j.model, j.task, j.method, j.seed, j.fold, c, data_dir=local,
                     device=rec.environment.get("device"), trust_metric_code=hub_metrics)

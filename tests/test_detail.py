@@ -273,3 +273,17 @@ def test_a_cell_whose_runs_all_failed_opens_its_failures(tmp_path):
     assert "(diverged)" in summary.loc[1, "failed runs"]
     assert first_task(data.table, "m2", "GLUE") == "sst2" and first_task(data.table, "m2", "CLUE") is None
     assert row_summary(data.table, "no such row").empty and first_task(data.table, "no such row") is None
+
+
+def test_a_rebuilt_command_needs_no_data_dir_for_the_shipped_demo_data(sample, tmp_path, monkeypatch):
+    """The bundled sample stores its demo data folder relative to the checkout: the command rebuilt from it (for a
+    record holding none) asks for no --data-dir, from any working directory; a folder outside the checkout does."""
+    from harness.rerun import rerun
+
+    rec = _record(sample, cell_detail(sample, *_cells(sample)[0]))
+    assert not Path(rec.data.source["dir"]).is_absolute()
+    monkeypatch.chdir(tmp_path)
+    assert "--data-dir" not in rerun(rec)[1]
+    outside = rec.model_copy(update={"data": rec.data.model_copy(update={"source": {**rec.data.source,
+                                                                                  "dir": str(tmp_path / "d")}})})
+    assert "DATA_DIR" in rerun(outside)[1]
