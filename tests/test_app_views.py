@@ -259,3 +259,20 @@ def test_a_click_on_a_decision_column_opens_its_task():
     assert column_task("demo_qa", tasks) == "demo_qa" and column_task("demo_ner P(best)", tasks) == "demo_ner"
     assert column_task("demo_qa rank 95%", tasks) == "demo_qa"
     assert column_task("demo avg", tasks) is None and column_task("demo P(best)", tasks) is None
+
+
+def test_playground_and_compare_offer_trained_checkpoints_first_and_no_button_without_any(board):
+    """With no checkpoint (the bundled sample) Predict and Compare are off and say why; checkpoint lists put the
+    untrained baselines last, so what is preselected is a trained model."""
+    import pandas as pd
+
+    from webapp.handlers import trained_first
+
+    h, _ = board
+    task = h.state.view.data.tasks[0]
+    pg, cmp = h.playground_task(task), h.compare_task(task)
+    assert pg["run"].interactive is False and cmp["run"].interactive is False
+    assert "No checkpoint of this task" in pg["caveat"] and "No checkpoint of this task" in cmp["caveat"]
+    table = pd.DataFrame({"row": ["a (untrained)", "b", "c (untrained)", "d"], "untrained": [True, False, True, False]})
+    assert trained_first(table, ["a (untrained)", "b", "c (untrained)", "d"]) == ["b", "d", "a (untrained)",
+                                                                                   "c (untrained)"]

@@ -84,6 +84,17 @@ def decision_md(decisions: dict[str, Any], vis: dict[str, list[str]], n_rows: in
     return "\n\n".join([head, *parts])
 
 
+NO_CHECKPOINTS = ("\n\n_No checkpoint of this task to run here: these results hold none (the bundled sample ships "
+                  "none; `run` keeps each configuration's best one unless `--keep-checkpoints none`, and `push` "
+                  "publishes them)._")
+
+
+def trained_first(table: pd.DataFrame, labels: list[str]) -> list[str]:
+    """Checkpoint labels with the untrained baselines' last (what Compare and the Playground preselect is trained)."""
+    untrained = set(table.loc[table["untrained"].fillna(False).astype(bool), "row"]) if "untrained" in table else set()
+    return sorted(labels, key=lambda lab: lab in untrained)
+
+
 def scope_choices(view: View) -> list[str]:
     return list(view.choices.get("benchmarks", [])) + view.data.tasks
 
@@ -174,7 +185,7 @@ class Handlers:
         kind = info.get("kind")
         caveat = (f"**{task}** ({kind}, {info.get('language', '?')}) · license: {info.get('license', '?')}"
                   + "".join(f"\n- {c}" for c in info.get("caveats", [])))
-        return list(data.checkpoints.get(task, {})), form(kind), caveat
+        return trained_first(data.table, list(data.checkpoints.get(task, {}))), form(kind), caveat
 
     def _boxes(self, names, values=None):
         """One textbox update per input box: the task's boxes labelled and shown, the rest hidden."""
@@ -189,15 +200,17 @@ class Handlers:
         ex_choices = [(f"{i + 1}: {e[0][:70]}", str(i)) for i, e in enumerate(ex)]
         return {"checkpoint": gr.Dropdown(choices=labels, value=labels[0] if labels else None),
                 "boxes": self._boxes(names), "example": gr.Dropdown(choices=ex_choices, value=None),
-                "caveat": caveat}
+                "caveat": caveat + ("" if labels else NO_CHECKPOINTS), "run": gr.Button(interactive=bool(labels))}
 
     def compare_task(self, task, view: Optional[View] = None) -> dict[str, Any]:
         view = view or self.state.view
         labels, names, caveat = self._task_parts(view, task)
         ex = example_inputs(view.data, task, 1)
         return {"models": gr.CheckboxGroup(choices=labels, value=labels[:2]),
-                "boxes": self._boxes(names, ex[0] if ex else []), "caveat": caveat,
-                "right": gr.Dropdown(choices=right_choices(labels[:2]), value="any")}
+                "boxes": self._boxes(names, ex[0] if ex else []),
+                "caveat": caveat + ("" if len(labels) >= 2 else NO_CHECKPOINTS),
+                "right": gr.Dropdown(choices=right_choices(labels[:2]), value="any"),
+                "run": gr.Button(interactive=len(labels) >= 2)}
 
     def fill_example(self, task, example) -> dict[str, Any]:
         ex = example_inputs(self.state.view.data, task)

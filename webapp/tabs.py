@@ -56,7 +56,7 @@ def compare_tab(m: Mount) -> Tab:
           "summary", api_name="disagreements")
     models.change(lambda labs: gr.Dropdown(choices=right_choices(labs or []), value="any"), models, right,
                   api_visibility="private")
-    on_task = {"models": models, "boxes": boxes, "caveat": cav, "right": right}
+    on_task = {"models": models, "boxes": boxes, "caveat": cav, "right": right, "run": run}
     return _task_tab(m, task, on_task, h.compare_task,
                      {task: lambda v: v.data.tasks, models: lambda v: v.labels})
 
@@ -80,7 +80,7 @@ def playground_tab(m: Mount) -> Tab:
                 "msg"), api_name="predict")
     event(example.change, h.fill_example, {"task": task, "example": example}, {"boxes": boxes},
           api_visibility="private")
-    on_task = {"checkpoint": ckpt, "boxes": boxes, "example": example, "caveat": cav}
+    on_task = {"checkpoint": ckpt, "boxes": boxes, "example": example, "caveat": cav, "run": run}
     return _task_tab(m, task, on_task, h.playground_task, {task: lambda v: v.data.tasks})
 
 
