@@ -164,9 +164,8 @@ def filter_table(table: pd.DataFrame, task_info: dict[str, dict[str, Any]], f: F
     labels = list(rows["row"])
     out[ROW.title] = labels
     chosen = set(f.columns)
-    for col in PICKABLE:
-        if col.picker[1] in chosen:
-            out[col.title] = [format_cell(col, v) for v in rows[col.name]]
+    # the scores first (each benchmark's rank, average and decision beside the row's name: what a narrow screen
+    # shows), then the chosen descriptive columns, then every task's cells
     for b, ts in vis.items():
         all_tasks = benchmarks(table)[b]
         rank, avg = bench_column("{bench}_rank", b), bench_column("{bench}_avg", b)
@@ -175,6 +174,10 @@ def filter_table(table: pd.DataFrame, task_info: dict[str, dict[str, Any]], f: F
         if len(ts) < len(all_tasks):
             out[avg.title] = out[avg.title] + " (all tasks)"
         _decision_columns(out, f, b, labels, bench=True)
+    for col in PICKABLE:
+        if col.picker[1] in chosen:
+            out[col.title] = [format_cell(col, v) for v in rows[col.name]]
+    for b, ts in vis.items():
         for t in ts:
             out[t] = [task_cell(r, t, f.markers.get((lab, t), "")) for lab, (_, r) in zip(labels, rows.iterrows())]
             _decision_columns(out, f, t, labels, bench=False)

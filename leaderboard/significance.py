@@ -16,11 +16,12 @@ from harness.kinds import get_kind
 from . import decision
 from .data import AppData
 
+# the marks in code spans: bold `**≈**` before text rendered as a stray bold run in the app's note
 NOTE = ("Significance marks (≈ > <) compare each row with the next one below it when the board is sorted by that task "
         "(ties in the board's order; rows the filters hide take no part) over the same 1,000 "
         "joint resamples that give P(best) and the rank intervals (the shared test examples and each row's seeds, "
-        "and folds, drawn with replacement; a row with one run: test sampling only): **≈** tie within noise (95% "
-        "interval of the difference includes 0), **>** clearly better, **<** clearly worse.")
+        "and folds, drawn with replacement; a row with one run: test sampling only): `≈` tie within noise (95% "
+        "interval of the difference includes 0), `>` clearly better, `<` clearly worse.")
 COLUMNS = ["task", "model", "next_model", "diff", "ci_low", "ci_high", "p_value", "n_examples", "tie", "method", "runs",
            "resamples"]
 

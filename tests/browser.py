@@ -45,3 +45,13 @@ def browser_page(width: int = 1400, height: int = 1000, **options: Any) -> Itera
             yield browser.new_page(viewport={"width": width, "height": height}, **options)
         finally:
             browser.close()
+
+
+FILTERS = "Filters, sort and columns"  # the leaderboard's collapsed filters (webapp/board.py)
+
+
+def open_filters(page: Any) -> None:
+    """Open the leaderboard's filters (collapsed under the table) unless they are open."""
+    if not page.locator("#search textarea, #search input").first.is_visible():
+        page.get_by_text(FILTERS, exact=True).first.click()
+        page.locator("#search textarea, #search input").first.wait_for(state="visible", timeout=30_000)

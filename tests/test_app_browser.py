@@ -12,7 +12,7 @@ from typing import Iterator
 import pytest
 
 from app_fixtures import tiny_results  # noqa: F401 - fixture
-from browser import browser_page, require, served
+from browser import browser_page, open_filters, require, served
 
 sync_api = require()
 
@@ -41,7 +41,8 @@ def test_browser_leaderboard_playground_compare(url, tmp_path):
         expect = sync_api.expect
         expect(page.locator("#lb-note")).to_contain_text("4 model(s) shown", timeout=60_000)
         expect(page.locator("#lb-table")).to_contain_text("tiny-bert")
-        # filter by text search (submit with Enter)
+        # filter by text search (submit with Enter), in the filters under the table
+        open_filters(page)
         box = page.locator("#search textarea, #search input").first
         box.fill("t5")
         box.press("Enter")
@@ -107,6 +108,7 @@ def test_browser_the_decision_and_rank_intervals_for_the_sample(tmp_path):
         expect(table).to_contain_text("demo P(best)")
         expect(page.locator("#lb-table [role=gridcell]", has_text="2–3").first).to_be_visible()
         page.screenshot(path=str(tmp_path / "decision.png"), full_page=True)
+        open_filters(page)
         box = page.locator("#search textarea, #search input").first
         box.fill("random")  # the leader hidden: the decision is among the untrained rows
         box.press("Enter")

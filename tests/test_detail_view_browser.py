@@ -9,7 +9,7 @@ import shutil
 
 import pytest
 
-from browser import browser_page, require, served
+from browser import browser_page, open_filters, require, served
 
 HUB_ID = "sentence-transformers/all-MiniLM-L6-v2"
 PAGE = f"https://huggingface.co/{HUB_ID}/tree/py-0.1.0"
@@ -92,6 +92,7 @@ def test_detail_view_filters_come_from_the_url_and_follow_changes(url, page):
     expect(page.locator("#lb-note")).to_contain_text("1 model(s) shown, 3 hidden", timeout=60_000)
     expect(page.locator("#lb-table")).to_contain_text("ernie-random-small")
     expect(page.locator("#lb-table")).to_contain_text("random-init")  # the revision column the link asked for
+    open_filters(page)
     page.locator("#f-untrained input").check()  # a change is applied at once and written to the URL
     expect(page.locator("#lb-note")).to_contain_text("0 model(s) shown", timeout=30_000)
     page.wait_for_function("() => window.location.search.includes('hide_untrained=1')", timeout=30_000)

@@ -118,14 +118,16 @@ def leaderboard_tab(m: Mount) -> Board:
     """Lay out the tab (inside a gr.Tab) and wire its own events; returns its components."""
     view = m.view
     scopes, tasks = scope_choices(view), view.data.tasks
-    controls, apply = _controls(view.choices)
     # painted with the page itself (no round trip): the default view, the decision and marks if the cache has the
-    # draws; the page load then applies a shared link's filters, the decision and the marks
+    # draws; the page load then applies a shared link's filters, the decision and the marks. The scores come first
+    # on the screen: the table, then what it says and the decision, then the filters (collapsed)
     first = _first_view(m)
-    dec = gr.Markdown(**first["decision"], elem_id="lb-decision")
-    note = gr.Markdown(**first["note"], elem_id="lb-note")
     table = gr.Dataframe(**first["table"], interactive=False, wrap=True, elem_id="lb-table",
                          label="leaderboard (click a score for its details)")
+    note = gr.Markdown(**first["note"], elem_id="lb-note")
+    dec = gr.Markdown(**first["decision"], elem_id="lb-decision")
+    with gr.Accordion("Filters, sort and columns", open=False, elem_id="lb-filters"):
+        controls, apply = _controls(view.choices)
     csv = gr.DownloadButton("Download CSV (filtered view, numbers)", **first["csv"], elem_id="lb-csv")
     with gr.Accordion("Significance details", open=False):
         sig = gr.Dataframe(**first["significance"], interactive=False, label="adjacent pairs per task")
