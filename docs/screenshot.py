@@ -54,9 +54,12 @@ def screenshot(results: Path, out: Path, timeout_s: float = 120.0) -> Path:
                 page = browser.new_page(viewport=VIEWPORT)
                 page.goto(f"http://127.0.0.1:{port}/", wait_until="domcontentloaded")
                 expect(page.locator("#lb-note")).to_contain_text("model(s) shown", timeout=timeout_s * 1000)
-                page.wait_for_timeout(1500)  # let the plots finish drawing
+                # the decision's draws come after the first paint: the table is drawn again with them
+                expect(page.locator("#lb-decision")).to_contain_text("pick", timeout=timeout_s * 1000)
+                expect(page.locator("#lb-table")).to_contain_text("P(best)", timeout=timeout_s * 1000)
+                page.wait_for_timeout(3000)  # let the table and the plots finish drawing
                 out.parent.mkdir(parents=True, exist_ok=True)
-                page.evaluate("document.querySelector('#refresh').scrollIntoView()")  # tabs, controls, table
+                page.evaluate("document.querySelector('#refresh').scrollIntoView()")  # tabs, table, decision
                 page.screenshot(path=str(out), type="png")
                 # the details of the best row's first task cell: a click on a score opens them
                 page.locator("#lb-table [data-testid='cell-0-5']").first.click()
