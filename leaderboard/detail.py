@@ -65,6 +65,7 @@ class CellDetail:
     models_entry: str = ""  # the models.yaml entry the command names
     command_note: str = ""  # rebuilt from the config / a search's setting
     problems: list[str] = field(default_factory=list)  # unreadable files, one line each
+    others: list[str] = field(default_factory=list)  # the cell's other configurations, not shown: 'hash (n runs)'
 
 
 def run_name(fold: Any, seed: Any) -> str:
@@ -92,6 +93,22 @@ def row_summary(table: pd.DataFrame, label: Optional[str], bench: Optional[str] 
             out.append({"benchmark": b, "task": t, "cell": task_cell(r, t),
                         "failed runs": "" if is_missing(why) else str(why)})
     return pd.DataFrame(out, columns=SUMMARY_COLUMNS)
+
+
+def other_configs(data: AppData, model: str, revision: str, method: str, task: str,
+                  shown: Optional[str]) -> list[str]:
+    """The cell's configurations other than the one shown ('<hash> (<n> runs)'), newest first: the board shows one
+    (a search's chosen setting, else the one with the most runs, then the newest); Details says the others exist."""
+    runs = data.runs
+    if runs.empty or "config_hash" not in runs:
+        return []
+    mine = runs[(runs["model"] == model) & (runs["revision"] == revision) & (runs["method"] == method)
+                & (runs["task"] == task) & (runs["config_hash"] != shown)]
+    if mine.empty:
+        return []
+    by = mine.groupby("config_hash").agg(n=("seed", "size"), newest=("created_at", "max"))
+    by = by.sort_values("newest", ascending=False)
+    return [f"{h} ({n} run{'s' if n != 1 else ''})" for h, n in by["n"].items()]
 
 
 def first_task(table: pd.DataFrame, label: Optional[str], bench: Optional[str] = None) -> Optional[str]:
@@ -229,6 +246,7 @@ def cell_detail(data: AppData, model: str, revision: str, method: str, task: str
     detail = CellDetail(model, revision, method, task, label=row_label(model, method))
     chash, ok, failed = _cell_runs(data, model, revision, method, task)
     detail.config_hash = chash
+    detail.others = other_configs(data, model, revision, method, task, chash)
     records: dict[str, ResultRecord] = {}
     for _, r in ok.iterrows():
         try:

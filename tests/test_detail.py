@@ -287,3 +287,15 @@ def test_a_rebuilt_command_needs_no_data_dir_for_the_shipped_demo_data(sample, t
     outside = rec.model_copy(update={"data": rec.data.model_copy(update={"source": {**rec.data.source,
                                                                                   "dir": str(tmp_path / "d")}})})
     assert "DATA_DIR" in rerun(outside)[1]
+
+
+def test_details_say_when_the_cell_has_another_configuration(tmp_path):
+    """Two configurations of one cell: the board shows the one with more runs; Details names the other."""
+    from test_failures import put, record
+
+    root = tmp_path
+    put(root, record("m1", "sst2", 1, 0.9, chash="aaa"))
+    put(root, record("m1", "sst2", 2, 0.8, chash="aaa"))
+    put(root, record("m1", "sst2", 1, 0.5, chash="bbb", created="2026-02-01T00:00:00+00:00"))
+    d = cell_detail(load_app_data(root), "m1", "main", "finetune", "sst2")
+    assert d.config_hash == "aaa" and d.others == ["bbb (1 run)"]

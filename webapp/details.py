@@ -48,6 +48,9 @@ def _title_md(d: CellDetail) -> str:
     head = f"### {d.label} × {d.task}" + (f" (revision {d.revision})" if d.revision else "")
     meta = f"{d.kind} task · main score: {d.main_score} ({d.direction} is better) · config {d.config_hash or '?'}"
     probs = "".join(f"\n- ⚠ {p}" for p in d.problems)
+    if d.others:
+        probs += (f"\n- Also run under another configuration, not shown on the board: {', '.join(d.others)} (the board "
+                  "shows a search's chosen setting, else the configuration with the most runs, then the newest)")
     return f"{head}\n{meta}" + (f"\n\nEvidence below: run **{d.run}**." if d.run else "") + probs
 
 
