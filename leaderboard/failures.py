@@ -26,7 +26,8 @@ COLUMNS = CELL + ["failed", "reason", "benchmark", "direction"]
 
 def _frame(failures: list[dict]) -> pd.DataFrame:
     """The failure entries (leaderboard.result_files.read_entry) as a frame, fold '' where none."""
-    cols = CELL + UNIT + ["error", "kind", "cause", "step", "created_at", "benchmark", "direction", "path"]
+    cols = CELL + UNIT + ["error", "kind", "cause", "step", "created_at", "benchmark", "direction", "path",
+                          "untrained"]
     f = pd.DataFrame(failures, columns=cols) if failures else pd.DataFrame(columns=cols)
     return f.assign(fold=f["fold"].fillna("").astype(str), revision=f["revision"].fillna("").astype(str),
                     created_at=f["created_at"].fillna("").astype(str))

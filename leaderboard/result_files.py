@@ -118,7 +118,8 @@ def read_entry(path: Path | str, root: Path, rel: Optional[str] = None) -> tuple
                            "fold": j.fold or "", "kind": f.kind if f else "code", "cause": f.cause if f else None,
                            "step": f.step if f else None,
                            "created_at": rec.created_at, "benchmark": info.benchmark if info else None,
-                           "direction": info.direction if info else None, **race_fields(rec)}
+                           "direction": info.direction if info else None,
+                           "untrained": (rec.config.get("model") or {}).get("init") == "random", **race_fields(rec)}
     return "row", run_row(rec, rel)
 
 
@@ -141,6 +142,7 @@ def unreadable(rel: str, path: Path | str, err: RecordError) -> tuple[str, Any]:
                        "config_hash": parts[5], "seed": int(seed[1]),
                        "fold": parts[6].removeprefix("fold-") if len(parts) == 8 else "",
                        "kind": "unreadable" if newer else "damaged", "cause": None, "step": None, "created_at": "",
+                       "untrained": None,
                        "benchmark": None, "direction": None, "race_round": None, "race_max_seeds": None,
                        "race_scope": None}
 

@@ -135,7 +135,10 @@ def leaderboard(runs: pd.DataFrame, failures: Sequence[dict] = ()) -> pd.DataFra
     meta["checkpoint_mb"] = meta["checkpoint_mb"] / 2**20  # like params: the row's first task (heads differ)
     only_failed = cells[RUN_KEYS].drop_duplicates().merge(meta[RUN_KEYS], how="left", indicator=True)
     only_failed = only_failed[only_failed["_merge"] == "left_only"][RUN_KEYS]
-    if len(only_failed):  # no run of the row succeeded: a row of failed cells
+    if len(only_failed):  # no run of the row succeeded: a row of failed cells (untrained when its config says so)
+        if "untrained" in shown and not shown.empty:
+            flag = shown.assign(untrained=shown["untrained"].fillna(False).astype(bool)).groupby(RUN_KEYS)["untrained"]
+            only_failed = only_failed.merge(flag.max().reset_index(), on=RUN_KEYS, how="left")
         meta = pd.concat([meta, only_failed.assign(row=row_labels(only_failed))], ignore_index=True)
     table = meta.set_index(RUN_KEYS)
     # per task, its cells' columns: each frame's rows labelled by their table row's position (one lookup of the

@@ -332,3 +332,22 @@ def test_the_app_lists_a_lost_run_with_its_class_and_ranks_the_row(lost_grid):
     runs = cell_detail(view.data, "m6", "main", "finetune", "rte").runs
     assert list(runs["status"]) == ["ok", "ok", "failed"]
     assert "infrastructure: worker lost" in runs["reason"].iloc[2]
+
+
+def test_an_untrained_row_whose_every_run_failed_is_labelled_and_hidden_as_untrained(tmp_path):
+    """A random-init model whose every run failed has a row of failed cells: labelled '(untrained)' like its
+    successful peers, and hidden by 'hide untrained baselines' (its config says init: random)."""
+    from leaderboard.filters import Filters, filter_table
+    from leaderboard.table import leaderboard, load_results
+
+    put(tmp_path, record("m1", "sst2", 1, 0.9))
+    bad = failed("rnd", "sst2", 1, "loss became NaN at step 3")
+    bad["config"] = {"model": {"init": "random", "family": "bert"}}
+    put(tmp_path, bad)
+    loaded = load_results(tmp_path)
+    table = leaderboard(loaded.runs, loaded.failures)
+    row = table.set_index("model").loc["rnd"]
+    assert row["row"] == "rnd (untrained)" and bool(row["untrained"])
+    info = {"sst2": {"benchmark": "GLUE", "language": "en", "kind": "single_cls", "license": "x", "caveats": []}}
+    shown, hidden = filter_table(table, info, Filters(hide_untrained=True))
+    assert hidden == 1 and "rnd (untrained)" not in list(shown.iloc[:, 0])
