@@ -266,8 +266,9 @@ def pipeline_snippet(ckpt: "Checkpoint") -> Optional[str]:
     rec = ckpt.record
     tag = pipeline_tag(rec)
     kind = get_kind(rec.task_info.kind)
+    # a prompt checkpoint's tag is fill-mask (its adapter's): not a classifier pipeline, so left out here too
     if ckpt.kind != "model" or tag not in ("text-classification", "token-classification") or \
-            rec.job.method == "prompt" or len(kind.form) not in (1, 2):
+            len(kind.form) not in (1, 2):
         return None
     example = ('"The film was a pleasure from start to finish."' if len(kind.form) == 1 else
                '{"text": "A man is playing a guitar.", "text_pair": "Someone plays an instrument."}')
