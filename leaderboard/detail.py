@@ -76,13 +76,18 @@ def run_name(fold: Any, seed: Any) -> str:
 SUMMARY_COLUMNS = ["benchmark", "task", "cell", "failed runs"]
 
 
+def board_row(table: pd.DataFrame, label: Optional[str]) -> Optional[pd.Series]:
+    """The board's row of that label, or None."""
+    hit = table[table["row"] == label] if label and "row" in table else table.iloc[0:0]
+    return None if hit.empty else hit.iloc[0]
+
+
 def row_summary(table: pd.DataFrame, label: Optional[str], bench: Optional[str] = None) -> pd.DataFrame:
     """A row's cells as the board shows them, per benchmark (``bench`` only, when given): its average cell on one
     line ('<bench> average'), then each task's cell and its failed runs' reason; no lines for an unknown row."""
-    hit = table[table["row"] == label] if label and "row" in table else table.iloc[0:0]
-    if hit.empty:
+    r = board_row(table, label)
+    if r is None:
         return pd.DataFrame(columns=SUMMARY_COLUMNS)
-    r = hit.iloc[0]
     out = []
     for b, tasks in table.attrs.get("benchmarks", {}).items():
         if bench is not None and b != bench:
@@ -114,10 +119,9 @@ def other_configs(data: AppData, model: str, revision: str, method: str, task: s
 def first_task(table: pd.DataFrame, label: Optional[str], bench: Optional[str] = None) -> Optional[str]:
     """The first task (of ``bench`` when given, else of any benchmark) where the row has a score or a failed run: what
     a click on the row's average or name opens; None when the row ran nothing there."""
-    hit = table[table["row"] == label] if label and "row" in table else table.iloc[0:0]
-    if hit.empty:
+    r = board_row(table, label)
+    if r is None:
         return None
-    r = hit.iloc[0]
     for b, tasks in table.attrs.get("benchmarks", {}).items():
         if bench is None or b == bench:
             for t in tasks:
