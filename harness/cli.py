@@ -78,6 +78,9 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--ray-address", default=None,
                      help="ray executor: 'auto' or ray://HOST:10001 or HOST:PORT joins a cluster (default: start a "
                           "local instance)")
+    run.add_argument("--latency-runs", type=int, default=50, metavar="N",
+                     help="after training, time each new kept checkpoint: N single-input predictions on CPU, 1 thread, "
+                          "one checkpoint at a time (0: skip; `latency` measures them again later)")
     run.add_argument("--dry-run", action="store_true",
                      help="plan and check everything, print the plan and the tokenizer fit, then stop (writes nothing)")
     run.add_argument("--verbose", action="store_true", help="print each finished job's own log")
@@ -105,6 +108,15 @@ def build_parser() -> argparse.ArgumentParser:
     ex.add_argument("--latency-runs", type=int, default=50, help="timed runs per latency figure (0: skip latency)")
     ex.add_argument("--threads", type=int_list, default=(1, 2), help="CPU thread counts to time (default 1,2)")
     ex.add_argument("--no-verify", action="store_true", help="export only: no accuracy, logit or latency check")
+    la = sub.add_parser("latency", help="time every kept checkpoint of an output folder (single input, CPU, 1 thread) "
+                                        "and write latency.seed<k>.json beside its result; no retraining")
+    la.add_argument("--output-dir", type=Path, default=Path("outputs"), help="the output folder whose runs to time")
+    la.add_argument("--runs", type=positive_int, default=50, help="timed predictions per checkpoint (default 50)")
+    la.add_argument("--warmup", type=int, default=10, help="untimed predictions first (default 10)")
+    la.add_argument("--threads", type=positive_int, default=1, help="torch CPU threads (default 1)")
+    la.add_argument("--only-models", type=name_list, default=None, help="comma-separated model names")
+    la.add_argument("--missing", action="store_true", help="only runs without a latency file yet")
+    la.add_argument("--quiet", action="store_true", help="no progress bar")
     publish.add_parsers(sub)
     return p
 
@@ -158,6 +170,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     if args.data_dir is not None and not args.data_dir.is_dir():
         raise HarnessError(f"--data-dir: folder '{args.data_dir}' does not exist")
     _check_output_dir(args.output_dir)
+    if args.latency_runs < 0:
+        raise HarnessError(f"--latency-runs: expected 0 (skip) or more, got {args.latency_runs}")
     race_opts, seeds = _race_options(args)
     model_specs = _select_models(args.models, args.only_models)
     registry = catalog.discover(args.task_dir)
@@ -227,6 +241,8 @@ def cmd_run(args: argparse.Namespace) -> int:
         got = run_grid(jobs, opts, eopts)
     counts.update(got)
     args.output_dir.mkdir(parents=True, exist_ok=True)
+    if args.latency_runs > 0 and (args.output_dir / "results").is_dir():  # training is over: a quiet machine
+        _measure_latency(args.output_dir, args.latency_runs, 10, 1, None, True, not args.quiet)
     from leaderboard.report import write_tables
     from leaderboard.table import failure_lines
 
@@ -256,6 +272,38 @@ def cmd_list(args: argparse.Namespace) -> int:
         for m in load_models_file(args.models):
             ident = m.id or f"random init ({m.tokenizer})"
             print(f"  {m.name:<24} {m.family:<7} {ident}" + ("  [untrained]" if m.untrained else ""))
+    return 0
+
+
+def _measure_latency(output_dir: Path, runs: int, warmup: int, threads: int, only: Optional[set[str]],
+                     missing_only: bool, progress: bool) -> int:
+    """Time the kept checkpoints (harness.latency), print one line per checkpoint skipped; the number timed."""
+    from .latency import measure_all
+
+    _quiet_hf()
+    got = measure_all(output_dir, runs, warmup, threads, only, missing_only, progress)
+    for label, lat in got.measured:
+        log.info("latency: %s: p50 %.1f ms, p95 %.1f ms", label, lat.p50_ms, lat.p95_ms)
+    for label, why in got.skipped:
+        print(f"latency not measured: {label}: {why}")
+    return len(got.measured)
+
+
+def cmd_latency(args: argparse.Namespace) -> int:
+    from leaderboard.report import write_tables
+
+    if not (args.output_dir / "results").is_dir():
+        raise HarnessError(f"--output-dir: no results/ folder under '{args.output_dir}'")
+    if args.warmup < 0:
+        raise HarnessError(f"--warmup: expected 0 or more, got {args.warmup}")
+    only = set(args.only_models) if args.only_models else None
+    n = _measure_latency(args.output_dir, args.runs, args.warmup, args.threads, only, args.missing, not args.quiet)
+    if n:
+        write_tables(args.output_dir)
+    from .latency import cpu_name
+
+    print(f"latency: {n} checkpoint(s) timed ({args.runs} runs after {args.warmup} warm-up, {args.threads} "
+          f"thread(s), {cpu_name()}); tables: {args.output_dir / 'leaderboard.csv'}")
     return 0
 
 
@@ -335,7 +383,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     try:
         with interrupt.handling():  # a Ctrl-C is never lost (harness.interrupt)
             return {"run": cmd_run, "list": cmd_list, "leaderboard": cmd_leaderboard, "predict": cmd_predict,
-                    "export": cmd_export, **publish.COMMANDS}[args.command](args)
+                    "export": cmd_export, "latency": cmd_latency, **publish.COMMANDS}[args.command](args)
     except HarnessError as e:
         print(f"error: {strip_ansi(str(e))}", file=sys.stderr)
         return e.exit_code

@@ -40,7 +40,6 @@ class Scored:
     golds: list[Any]
     inputs: list[dict]
     eval_s: float
-    latency: float
 
 
 def _subset(examples: list[dict], n: Optional[int]) -> list[dict]:
@@ -93,8 +92,7 @@ def evaluate(ready: Prepared, outcome: Any, job: Job, cfg: TrainConfig) -> Score
         val_scores = metrics.compute(task, [p["prediction"] for p in vp], [adapter.gold(ex) for ex in ready.val],
                                      [adapter.inputs(ex) for ex in ready.val])
     ready.model.to("cpu")
-    latency = adapter.latency_ms(ready.model, ready.test[0])
-    return Scored(scores, val_scores, preds, golds, inputs, eval_s, latency)
+    return Scored(scores, val_scores, preds, golds, inputs, eval_s)
 
 
 def save(ready: Prepared, job: Job, seed: int, opts: RunOptions) -> Optional[int]:
@@ -137,8 +135,7 @@ def record(job: Job, seed: int, opts: RunOptions, ready: Prepared, outcome: Any,
         training=Training(steps=outcome.steps, epochs=outcome.epochs, final_loss=outcome.final_loss,
                           log_history=outcome.log_history),
         timing=Timing(train_runtime_s=outcome.train_runtime_s, train_samples_per_s=outcome.train_samples_per_s,
-                      eval_samples_per_s=round(len(test) / scored.eval_s, 3) if scored.eval_s else None,
-                      cpu_latency_ms_p50=scored.latency),
+                      eval_samples_per_s=round(len(test) / scored.eval_s, 3) if scored.eval_s else None),
         tokenizer_stats=ready.adapter.token_stats(test),
         predictions_file=results.predictions_path(rfile).name,
         checkpoint=str(ckpt.relative_to(opts.output_dir)) if keep else None,

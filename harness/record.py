@@ -119,6 +119,8 @@ class Timing(Block):
     train_runtime_s: float
     train_samples_per_s: float
     eval_samples_per_s: Optional[float] = None
+    # timed inside the training job by harness versions before the latency command: it measured the machine's load
+    # as much as the model, so nothing reads it any more; the measured figure is the run's latency.seed<k>.json
     cpu_latency_ms_p50: Optional[float] = None
 
 
@@ -337,6 +339,62 @@ class CheckpointInfo(Block):
         except ValidationError as e:
             err = e.errors()[0]
             raise RecordError(f"checkpoint: {path}: field '{'.'.join(map(str, err['loc']))}': {err['msg']}") from None
+
+    def write(self, path: Path) -> None:
+        from .results import write_text
+
+        write_text(path, self.model_dump_json(indent=1) + "\n")
+
+
+LATENCY_SCHEMA_VERSION = 1
+
+
+class LatencyMachine(Block):
+    """Where a latency was measured: the figures mean something only beside the machine that gave them."""
+
+    cpu: str  # the CPU's model name (/proc/cpuinfo), or the platform's processor string
+    cores: int  # logical cores the machine has
+    threads: int  # torch intra-op threads the measurement used
+    platform: str
+    python: str
+    torch: str
+    load_1m: Optional[float] = None  # the 1-minute load average when the measurement began: a busy machine shows
+
+
+class Latency(Block):
+    """``latency.seed<k>.json`` beside a result record (harness.latency): the single-input CPU latency of the run's
+    kept checkpoint, measured apart from training (a rerun of ``python -m harness latency`` replaces it; the record
+    itself is never touched). ``checkpoint`` and ``config_hash`` say which weights were timed."""
+
+    schema_version: Literal[1] = LATENCY_SCHEMA_VERSION
+    checkpoint: str  # relative to the output folder, as in the record
+    config_hash: str
+    backend: str  # torch (the app's default backend for this checkpoint may be ONNX: that is timed by `export`)
+    input_id: Optional[str] = None  # the test example timed (the task's median-length input, the same for every model)
+    input_chars: int
+    warmup: int
+    runs: int
+    p50_ms: float
+    p95_ms: float
+    min_ms: float
+    iqr_ms: float  # the spread: 75th minus 25th percentile
+    machine: LatencyMachine
+    measured_at: str
+
+    @classmethod
+    def read(cls, path: Path | str) -> "Latency":
+        try:
+            raw = json.loads(Path(path).read_text(encoding="utf-8"))
+        except (OSError, ValueError) as e:
+            raise RecordError(f"{path}: cannot read ({type(e).__name__})") from None
+        version = raw.get("schema_version") if isinstance(raw, dict) else None
+        if version != LATENCY_SCHEMA_VERSION:
+            raise UnknownSchema(f"{path}: schema_version {version}, expected {LATENCY_SCHEMA_VERSION}")
+        try:
+            return cls.model_validate(raw)
+        except ValidationError as e:
+            err = e.errors()[0]
+            raise RecordError(f"{path}: field '{'.'.join(map(str, err['loc']))}': {err['msg']}") from None
 
     def write(self, path: Path) -> None:
         from .results import write_text

@@ -66,6 +66,15 @@ def failure_path(result_file: Path) -> Path:
     return result_file.with_name(result_file.stem + ".failed.json")
 
 
+def latency_path(result_file: Path) -> Path:
+    """The run's measured CPU latency (harness.record.Latency), beside its result (``latency.seed<k>.json``):
+    refreshed without touching the record; not a seed* file, so nothing that reads records takes it for one."""
+    return result_file.with_name(LATENCY_PREFIX + result_file.name)
+
+
+LATENCY_PREFIX = "latency."
+
+
 def log_path(result_file: Path) -> Path:
     """The job's own log (Trainer steps, warnings), beside its result."""
     return result_file.with_name(result_file.stem + ".log")

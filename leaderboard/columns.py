@@ -66,6 +66,8 @@ IDENTITY = (
     Column("trainable_parameters", "trainable params", "params", "", LOWER, picker=(6, "trainable params"),
            short="trainable"),
     Column("checkpoint_mb", "checkpoint MB", "size", ".1f", LOWER, picker=(7, "checkpoint MB"), short="ckpt MB"),
+    # median over the row's tasks of the kept checkpoints' p50 single-input latency (harness.latency: 1 CPU thread)
+    Column("latency_ms", "p50 latency ms", "size", ".1f", LOWER, picker=(8, "p50 latency ms"), short="p50 ms"),
     Column("max_unk_rate", "max UNK rate", "rate", ".1%", LOWER, warn_above=UNK_WARN, picker=(5, "max UNK rate")),
 )
 PICKABLE = tuple(sorted((c for c in IDENTITY if c.picker), key=lambda c: c.picker[0]))  # the picker's columns, in order

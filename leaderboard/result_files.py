@@ -22,8 +22,8 @@ from urllib.parse import quote
 import pydantic_core
 
 from harness import record as record_module
-from harness.results import writer_tag
-from harness.record import SCHEMA_VERSION, RecordError, ResultRecord, read_lean
+from harness.results import LATENCY_PREFIX, writer_tag
+from harness.record import SCHEMA_VERSION, Latency, RecordError, ResultRecord, read_lean
 
 log = logging.getLogger(__name__)
 INDEX_NAME = ".leaderboard-index.json"
@@ -69,12 +69,33 @@ def run_row(rec: ResultRecord, rel: str) -> dict[str, Any]:
         "family": mi.family, "untrained": mi.untrained, "parameters": mi.parameters,
         "trainable_parameters": mi.trainable_parameters, "checkpoint_bytes": rec.checkpoint_bytes, "main": rec.main,
         "unk_rate": rec.tokenizer_stats.get("unk_rate"), "truncation_rate": rec.tokenizer_stats.get("truncation_rate"),
-        "cpu_latency_ms": timing.cpu_latency_ms_p50, "train_samples_per_s": timing.train_samples_per_s,
+        **NO_LATENCY, "train_samples_per_s": timing.train_samples_per_s,
         "eval_samples_per_s": timing.eval_samples_per_s, "test_size": rec.data.sizes.get("test"),
         "checkpoint": rec.checkpoint, "license": info.license, "created_at": rec.created_at, "path": rel,
         "tuned": search_note(rec) or "", "model_id": mi.id, "model_url": model_url(rec),
         "model_license": getattr(mi, "license", None), **race_fields(rec),
     }
+
+
+# a row's measured latency (harness.latency's sidecar, read in read_all); none until `python -m harness latency` ran
+# (the figure older records hold, timed inside training, is not read: it measured the machine's load)
+NO_LATENCY = {"cpu_latency_ms": None, "latency_p95_ms": None, "latency_iqr_ms": None, "latency_setting": None}
+
+
+def latency_fields(path: str) -> dict[str, Any]:
+    """The row's latency columns from its latency.seed<k>.json; an unreadable one is logged and leaves them empty
+    (a row without a figure, never a crash or a guess)."""
+    try:
+        lat = Latency.read(path)
+    except RecordError as e:
+        log.warning("latency not read: %s", e)
+        return NO_LATENCY
+    m = lat.machine
+    threads = f"{m.threads} thread{'s' if m.threads != 1 else ''}"
+    load = f", load {m.load_1m:g}" if m.load_1m is not None else ""
+    return {"cpu_latency_ms": lat.p50_ms, "latency_p95_ms": lat.p95_ms, "latency_iqr_ms": lat.iqr_ms,
+            "latency_setting": f"{lat.runs} runs after {lat.warmup} warm-up, {lat.backend}, {threads}, {m.cpu} "
+                               f"({m.cores} cores{load}), {lat.measured_at[:10]}"}
 
 
 def race_fields(rec: ResultRecord) -> dict[str, Any]:
@@ -147,11 +168,12 @@ def unreadable(rel: str, path: Path | str, err: RecordError) -> tuple[str, Any]:
                        "race_scope": None}
 
 
-def _result_files(root: Path) -> list[tuple[str, os.stat_result]]:
+def _result_files(root: Path) -> tuple[list[tuple[str, os.stat_result]], dict[str, os.stat_result]]:
     """(path relative to root, stat) of every result file under root/results, sorted by the path's parts (as
-    pathlib sorts). Like os.walk: links to folders are not followed, unreadable folders are skipped; plain strings
-    and os.scandir, since pathlib and os.walk cost more than the parse at 10,000 files."""
-    found = []
+    pathlib sorts), and the latency sidecars' (harness.latency) by path. Like os.walk: links to folders are not
+    followed, unreadable folders are skipped; plain strings and os.scandir, since pathlib and os.walk cost more than
+    the parse at 10,000 files."""
+    found, sidecars = [], {}
     skip = len(str(root)) + 1
     folders = [str(root / "results")]
     while folders:
@@ -165,21 +187,24 @@ def _result_files(root: Path) -> list[tuple[str, os.stat_result]]:
                     if is_dir:
                         if not e.is_symlink():
                             folders.append(e.path)
+                    elif e.name.startswith(LATENCY_PREFIX):
+                        sidecars[e.path[skip:]] = e.stat()
                     elif e.name.startswith("seed") and e.name.endswith(".json"):
                         found.append((e.path[skip:], e.stat()))
         except OSError:
             continue
-    return sorted(found, key=lambda f: f[0].split(os.sep))
+    return sorted(found, key=lambda f: f[0].split(os.sep)), sidecars
 
 
 def stat_results(root: Path | str) -> tuple[tuple[str, int, int], ...]:
-    """Every seed* file under root/results (records, failures, predictions, logs) as (path relative to root, size,
-    mtime in ns), sorted: equal tuples mean unchanged results (the app's refresh, the significance cache's key)."""
+    """Every seed* file under root/results (records, failures, predictions, logs) and every latency file as (path
+    relative to root, size, mtime in ns), sorted: equal tuples mean unchanged results (the app's refresh, the
+    significance cache's key)."""
     root = Path(root)
     out = []
     for folder, _dirs, files in os.walk(root / "results"):
         for name in files:
-            if name.startswith("seed"):
+            if name.startswith(("seed", LATENCY_PREFIX)):
                 st = (Path(folder) / name).stat()
                 out.append(((Path(folder) / name).relative_to(root).as_posix(), st.st_size, st.st_mtime_ns))
     return tuple(sorted(out))
@@ -187,12 +212,10 @@ def stat_results(root: Path | str) -> tuple[tuple[str, int, int], ...]:
 
 def _code_key() -> str:
     """Changes whenever the code that builds entries changes, so an index from older code is not reused."""
-    src = (inspect.getsource(run_row) + inspect.getsource(read_entry) + inspect.getsource(record_module)
-           + str(SCHEMA_VERSION))
+    src = (inspect.getsource(run_row) + inspect.getsource(read_entry) + inspect.getsource(latency_fields)
+           + inspect.getsource(read_all) + inspect.getsource(record_module) + str(SCHEMA_VERSION))
     return hashlib.sha1(src.encode()).hexdigest()[:12]
 
-
-CODE_KEY = _code_key()
 
 
 def read_all(root: Path, write_index: bool = True) -> list[tuple[str, Any]]:
@@ -212,18 +235,29 @@ def read_all(root: Path, write_index: bool = True) -> list[tuple[str, Any]]:
     collecting = gc.isenabled()
     gc.disable()  # the loop makes ~100 containers per file and frees no cycle: the collector cost a third of it
     try:
-        for rel, st in _result_files(root):
+        files, sidecars = _result_files(root)
+        for rel, st in files:
+            folder, _, name = rel.rpartition(os.sep)
+            side_rel = f"{folder}{os.sep}{LATENCY_PREFIX}{name}"
+            side = sidecars.get(side_rel)
+            stamp = [side.st_size, side.st_mtime_ns] if side is not None else None
             hit = old.get(rel)
-            if hit and hit[0] == st.st_size and hit[1] == st.st_mtime_ns:
+            if hit and hit[0] == st.st_size and hit[1] == st.st_mtime_ns and hit[2] == stamp:
                 entries[rel] = hit
             else:
-                entries[rel] = [st.st_size, st.st_mtime_ns, *read_entry(base + rel, root, rel)]
+                entry = read_entry(base + rel, root, rel)
+                if entry[0] == "row" and side is not None:
+                    entry[1].update(latency_fields(base + side_rel))
+                entries[rel] = [st.st_size, st.st_mtime_ns, stamp, *entry]
     finally:
         if collecting:
             gc.enable()
     if write_index and entries != old and (root / "results").is_dir():
         _write_index(index_path, {"key": key, "entries": entries})
-    return [(e[2], e[3]) for e in entries.values()]
+    return [(e[3], e[4]) for e in entries.values()]
+
+
+CODE_KEY = _code_key()  # after read_all: its source is part of the key
 
 
 def _write_index(path: Path, data: dict) -> None:

@@ -25,6 +25,7 @@ from typing import Callable, Collection, Optional
 import numpy as np
 
 from harness import metrics, scoring
+from harness.results import LATENCY_PREFIX
 
 from . import decision
 from .result_files import stat_results
@@ -59,7 +60,8 @@ def fingerprint(root: Path | str, only: Optional[Collection[str]] = None) -> str
     """A key for the results under root/results (result_files.stat_results: every seed* file's path, size and
     modification time) and the decision code; ``only``: the files of these runs alone (result file paths relative
     to root, as leaderboard.data.only_files takes them)."""
-    stats = stat_results(root)
+    stats = tuple(s for s in stat_results(root)  # a latency file changes no draw
+                  if not s[0].rpartition("/")[2].startswith(LATENCY_PREFIX))
     if only is not None:
         runs = {_run_of(Path(p).as_posix()) for p in only}
         stats = tuple(s for s in stats if _run_of(s[0]) in runs)

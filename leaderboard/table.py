@@ -48,9 +48,10 @@ def _with_direction(runs: pd.DataFrame) -> pd.DataFrame:
 
 
 def _with_sizes(runs: pd.DataFrame) -> pd.DataFrame:
-    """runs with 'trainable_parameters' and 'checkpoint_bytes' columns (missing where the result files lack them)."""
+    """runs with the size and latency columns (missing where the result files lack them)."""
     return runs.assign(**{c: pd.to_numeric(runs[c], errors="coerce") if c in runs else float("nan")
-                          for c in ("trainable_parameters", "checkpoint_bytes")})
+                          for c in ("trainable_parameters", "checkpoint_bytes", "cpu_latency_ms", "latency_p95_ms")},
+                       latency_setting=runs["latency_setting"] if "latency_setting" in runs else None)
 
 
 def aggregate(runs: pd.DataFrame) -> pd.DataFrame:
@@ -63,7 +64,8 @@ def aggregate(runs: pd.DataFrame) -> pd.DataFrame:
     """
     if runs.empty:
         return pd.DataFrame(columns=RUN_KEYS + ["task", "mean", "std", "n", "benchmark", "language", "family",
-                                                "untrained", "parameters", "unk_rate", "cpu_latency_ms", "config_hash",
+                                                "untrained", "parameters", "unk_rate", "cpu_latency_ms", "latency_p95_ms",
+                                                "latency_setting", "config_hash",
                                                 "direction", "tuned", "trainable_parameters", "checkpoint_bytes",
                                                 "folds", "row"])
     runs = _with_sizes(_with_direction(runs))
@@ -84,7 +86,7 @@ def aggregate(runs: pd.DataFrame) -> pd.DataFrame:
         mean=("main", "mean"), std=("main", "std"), n=("run", "nunique"), benchmark=("benchmark", first),
         language=("language", first), family=("family", first), untrained=("untrained", first),
         parameters=("parameters", first), unk_rate=("unk_rate", "mean"), cpu_latency_ms=("cpu_latency_ms", "median"),
-        config_hash=("config_hash", first), direction=("direction", first), tuned=("tuned", "max"),
+        latency_p95_ms=("latency_p95_ms", "median"), latency_setting=("latency_setting", first), config_hash=("config_hash", first), direction=("direction", first), tuned=("tuned", "max"),
         trainable_parameters=("trainable_parameters", "max"), checkpoint_bytes=("checkpoint_bytes", "max"))
     agg = agg.merge(fold_stats, on=RUN_KEYS + ["task"])
     folded = agg["folds"] > 1
@@ -131,7 +133,8 @@ def leaderboard(runs: pd.DataFrame, failures: Sequence[dict] = ()) -> pd.DataFra
                                                       parameters=("parameters", "first"),
                                                       max_unk_rate=("unk_rate", "max"),
                                                       trainable_parameters=("trainable_parameters", "first"),
-                                                      checkpoint_mb=("checkpoint_bytes", "first"))
+                                                      checkpoint_mb=("checkpoint_bytes", "first"),
+                                                      latency_ms=("cpu_latency_ms", "median"))
     meta["checkpoint_mb"] = meta["checkpoint_mb"] / 2**20  # like params: the row's first task (heads differ)
     only_failed = cells[RUN_KEYS].drop_duplicates().merge(meta[RUN_KEYS], how="left", indicator=True)
     only_failed = only_failed[only_failed["_merge"] == "left_only"][RUN_KEYS]
@@ -236,7 +239,9 @@ SCORES_NOTE = ("Scores ×100, mean ± sample std over seeds (n runs; one run: no
                "some lower is better) gets no average and no rank (\"mixed directions\"). Rank is the first ranked"
                " benchmark's. trainable: parameters that train; ckpt MB: the trained weights a checkpoint saves "
                "(LoRA: the adapter and head; MB = 2^20 bytes); like params, both of the row's first task (task "
-               "heads differ in size). P(best), the rank interval (95%), expected regret and the app's "
+               "heads differ in size). p50 ms: median wall time of one input on CPU (1 thread, torch, after warm-up; "
+               "measured apart from training, `python -m harness latency`), the median over the row's tasks; — where "
+               "none was measured. P(best), the rank interval (95%), expected regret and the app's "
                "significance marks (≈ > <) all come from one joint resampling of the saved test predictions "
                "(1,000 resamples: the test examples shared by the rows, paired, and each row's seeds, within folds): "
                "P(best) is the share of resamples in which the row is best; the 95% set for the best is the fewest "

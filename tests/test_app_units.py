@@ -126,9 +126,16 @@ def test_plots_from_results(data):
     pts = model_points(data.agg, data.table, "demo_sentiment")
     assert len(pts) == 4 and pts["latency_ms"].notna().all()
     fig = score_vs_params(pts, "demo_sentiment")
-    assert {t.name for t in fig.data} == {"models", "Pareto front"}
+    # one trace per method (the legend names it), the untrained baselines' key, the front
+    key = {"untrained baseline (open marker)"} if pts["untrained"].fillna(False).any() else set()
+    assert {t.name for t in fig.data} == {*set(pts["method"]), *key, "Pareto front"}
     bars = task_bars(data.agg, "demo_ner")
-    assert len(bars.data) == 1 and len(bars.data[0].error_y.array) == 3
+    drawn = [t for t in bars.data if t.type == "bar"]
+    assert len(drawn) == 1 and len(drawn[0].error_y.array) == 3
+    keys = {t.name for t in bars.data if t.type != "bar"}  # legend entries only: what colours and hatching mean
+    hatched = {"untrained baseline (hatched)"} if data.agg[data.agg.task == "demo_ner"]["untrained"].fillna(
+        False).any() else set()
+    assert keys == {*set(data.agg[data.agg.task == "demo_ner"]["method"]), *hatched}
     assert len(model_points(data.agg, data.table, "demo")) == 3  # t5 has no complete demo average
 
 

@@ -141,7 +141,8 @@ def test_finetune_and_prompt_rows_are_told_apart_everywhere(two_methods, tmp_pat
     agg = aggregate(two_methods)
     pts = model_points(agg, table, "GLUE")
     scatter = score_scatter(pts, "parameters", "t", "params")
-    assert sorted(scatter.data[0].text) == ["bert", "minilm", "minilm [prompt]"]
+    assert sorted(t for trace in scatter.data if trace.name in ("finetune", "prompt") for t in trace.text) == [
+        "bert", "minilm", "minilm [prompt]"]
     assert list(task_bars(agg, "sst2").data[0].x) == ["minilm", "bert", "minilm [prompt]"]
     csv = tmp_path / "leaderboard.csv"
     csv_frame(table).to_csv(csv, index=False)
@@ -211,7 +212,7 @@ def test_the_app_picker_the_display_and_the_markdown_derive_from_the_declaration
     from leaderboard.filters import DEFAULT_COLUMNS, OPTIONAL_COLUMNS
 
     assert OPTIONAL_COLUMNS == ("family", "parameters", "method", "revision", "max UNK rate", "trainable params",
-                                "checkpoint MB")  # URLs written before keep their meaning
+                                "checkpoint MB", "p50 latency ms")  # URLs written before keep their meaning
     assert DEFAULT_COLUMNS == ("family", "parameters")
     table = leaderboard(lower_runs)
     shown, _ = filter_table(table, {}, Filters(columns=OPTIONAL_COLUMNS))

@@ -53,7 +53,7 @@ def test_result_record_is_complete(demo_run):
         assert set(r["config"]) >= {"task", "model", "train", "subset", "data", "method"}
         assert r["environment"]["versions"]["transformers"] and "git_sha" in r["environment"]
         assert r["model_info"]["parameters"] > 0 and 0 <= r["tokenizer_stats"]["unk_rate"] <= 1
-        assert r["timing"]["cpu_latency_ms_p50"] > 0 and r["timing"]["train_samples_per_s"] > 0
+        assert r["timing"]["cpu_latency_ms_p50"] is None and r["timing"]["train_samples_per_s"] > 0  # not in training
         assert "main" in r["metrics"] and r["data"]["fingerprint"]
         preds = read_predictions(results.predictions_path(path))
         assert len(preds) == r["data"]["sizes"]["test"] == 16  # nothing dropped

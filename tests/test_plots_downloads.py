@@ -11,6 +11,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from harness.results import latency_path
 from leaderboard import decision, sig_cache
 from leaderboard.columns import distinct_row_labels
 from leaderboard.data import load_app_data
@@ -43,6 +44,10 @@ def _prompt_copy(root: Path) -> None:
             dest = root.joinpath(*parts[:-1], f"seed{seed}.json")
             dest.parent.mkdir(parents=True, exist_ok=True)
             dest.write_text(json.dumps(rec), encoding="utf-8")
+            if latency_path(f).is_file():  # as if `python -m harness latency` had timed the prompt checkpoint
+                lat = json.loads(latency_path(f).read_text(encoding="utf-8"))
+                lat.update(config_hash="aaaaaaaaaaaa", p50_ms=lat["p50_ms"] * 1.5, p95_ms=lat["p95_ms"] * 1.5)
+                latency_path(dest).write_text(json.dumps(lat), encoding="utf-8")
 
 
 @pytest.fixture(scope="module")
@@ -66,8 +71,10 @@ def test_bars_one_per_row_never_stacked(two_methods):
     agg = two_methods.agg
     for task in sorted(agg["task"].unique()):
         fig = task_bars(agg, task)
-        xs = [x for trace in fig.data for x in trace.x]
-        ys = [y for trace in fig.data for y in trace.y]
+        drawn = [trace for trace in fig.data if trace.type == "bar"]  # the rest: legend keys, no data
+        assert all(list(t.x) == [None] for t in fig.data if t.type != "bar")
+        xs = [x for trace in drawn for x in trace.x]
+        ys = [y for trace in drawn for y in trace.y]
         assert len(xs) == len(set(xs)) == len(agg[agg.task == task]), task  # one bar per row, none shares an x
         assert max(ys) <= 100 and fig.layout.barmode not in ("stack", "relative")  # a 0..1 score ×100
         assert fig.layout.xaxis.type == "category"
@@ -107,12 +114,16 @@ def test_bars_follow_the_shown_rows(two_methods):
 def test_scatter_hover_names_every_point_and_labels_sit_inside(two_methods):
     pts = model_points(two_methods.agg, two_methods.table, "demo")
     assert set(pts["row"]) == set(two_methods.table["row"]) - {T5}  # T5 is partial: no demo average
-    for fig in (score_vs_params(pts, "demo"), score_vs_latency(pts, "demo")):
-        dots = next(t for t in fig.data if t.name == "models")
-        assert sorted(dots.text) == sorted(pts["row"]) and "text" not in dots.mode
-        assert [c[0] for c in dots.customdata] == list(dots.text)  # the hover's first line is the row label
-        for key in ("model:", "method:", "score", "parameters:", "latency:", "untrained", "Pareto front"):
-            assert key in dots.hovertemplate
+    for x, fig in (("parameters", score_vs_params(pts, "demo")), ("latency_ms", score_vs_latency(pts, "demo"))):
+        by_method = {t.name: t for t in fig.data if t.name in set(pts["method"])}  # a trace per method
+        assert set(by_method) == set(pts.dropna(subset=[x])["method"])
+        for meth, dots in by_method.items():
+            want = pts[(pts["method"] == meth) & pts[x].notna()]["row"]
+            assert sorted(dots.text) == sorted(want) and "text" not in dots.mode
+            assert [c[0] for c in dots.customdata] == list(dots.text)  # the hover's first line is the row label
+            for key in ("model:", "method:", "score", "parameters:", "latency:", "untrained", "Pareto front"):
+                assert key in dots.hovertemplate
+        assert "untrained baseline (open marker)" in {t.name for t in fig.data}
         notes = fig.layout.annotations
         assert notes and {a.text for a in notes} <= set(pts["row"]) and len({a.text for a in notes}) == len(notes)
         x0, x1 = fig.layout.xaxis.range
@@ -151,18 +162,24 @@ def test_place_labels_keeps_labels_inside_and_apart():
 
 # ------------------------------------------------------------------ scope notes
 
+def _dots(fig) -> int:
+    """The points a scatter draws (its method traces; not the front's line or the legend's keys)."""
+    return sum(len(t.x) for t in fig.data if t.name != "Pareto front" and list(t.x) != [None])
+
+
 def test_scope_notes_say_what_is_left_out(two_methods, sample):
     d = two_methods
     note = plot_scope(d.agg, d.table, "demo", "params")
     assert note.startswith("_Plot scope: 5 of 6 row(s)") and f"`{T5}` (partial, 4/5 demo tasks)" in note
-    assert len(score_vs_params(model_points(d.agg, d.table, "demo")).data[0].x) == 5  # what the note counts
+    assert _dots(score_vs_params(model_points(d.agg, d.table, "demo"))) == 5  # what the note counts
     assert "untrained baselines included (3" in note
     assert f"`{T5}` (no result on demo_ner)" in plot_scope(d.agg, d.table, "demo_ner", "bars")
     assert plot_scope(d.agg, d.table, "demo_sentiment", "bars").startswith("_Plot scope: 6 of 6 row(s)")
     no_lat = d.agg.assign(cpu_latency_ms=d.agg["cpu_latency_ms"].where(d.agg["model"] != "albert-random-small"))
     note = plot_scope(no_lat, d.table, "demo", "latency")
-    assert "`albert-random-small (untrained)` (no CPU latency measured)" in note and "4 of 6" in note
-    assert len(score_vs_latency(model_points(no_lat, d.table, "demo")).data[0].x) == 4
+    assert "`albert-random-small (untrained)` (no latency measured: `python -m harness latency`)" in note
+    assert "4 of 6" in note
+    assert _dots(score_vs_latency(model_points(no_lat, d.table, "demo"))) == 4
     note = plot_scope(d.agg, d.table, "demo", "params", rows=[MINILM, MINILM_P, T5])
     assert "2 of 6" in note and "3 row(s) hidden by the table's filters" in note
     assert plot_scope(sample.agg, sample.table, "demo", "params").startswith("_Plot scope: 3 of 4 row(s)")

@@ -13,12 +13,13 @@ Made to be read:
   (the rows worth choosing between), then the rest best first, each at the first spot around its point (above
   right, above left, below right, ...) that stays inside the plot area and overlaps no other label or marker, for
   a plot area of PLOT_PX (half a page); a point with no free spot is named in its hover only. Axes are padded a
-  little; nothing relies on cliponaxis=False. Untrained baselines are open circles.
+  little; nothing relies on cliponaxis=False. One trace per method (colour and marker symbol from method_styles,
+  the same in every plot, named in the legend); untrained baselines are open markers, and the legend says so.
 """
 from __future__ import annotations
 
 import math
-from typing import Collection, Optional
+from typing import Any, Collection, Optional
 
 import pandas as pd
 import plotly.graph_objects as go
@@ -28,7 +29,7 @@ from leaderboard.columns import HIGHER, LOWER, distinct_row_labels, format_cell,
 from leaderboard.table import RUN_KEYS, benchmarks, directions, task_direction
 
 PLOTS = {"params": "parameters", "latency": "latency_ms", "bars": None}  # plot -> its x column (bars: none)
-X_NAMES = {"parameters": "no parameter count", "latency_ms": "no CPU latency measured"}
+X_NAMES = {"parameters": "no parameter count", "latency_ms": "no latency measured: `python -m harness latency`"}
 SHOW_NAMES = 6  # rows named in a scope note; the rest are counted
 FIG_HEIGHT, MARGIN = 420, {"l": 50, "r": 20, "t": 50, "b": 90}
 # the plot area labels are laid out for: a figure about 560 px wide (half a page, beside the other scatter), less
@@ -49,7 +50,8 @@ def model_points(agg: pd.DataFrame, table: pd.DataFrame, scope: str,
     """One point per (model, revision, method): row label, score ×100 on ``scope`` (a benchmark's average over
     complete rows, or one task's mean), its direction, parameters and median single-input CPU latency (ms) over
     the scope's tasks. ``rows``: only these row labels (e.g. the rows the filtered table shows)."""
-    cols = ["row", "model", "revision", "method", "score", "direction", "parameters", "latency_ms", "untrained"]
+    cols = ["row", "model", "revision", "method", "score", "direction", "parameters", "latency_ms", "latency_p95_ms",
+            "latency_setting", "untrained"]
     if agg.empty or table.empty:
         return pd.DataFrame(columns=cols)
     benches = benchmarks(table)
@@ -62,8 +64,11 @@ def model_points(agg: pd.DataFrame, table: pd.DataFrame, scope: str,
         score = agg[agg.task == scope].set_index(RUN_KEYS)["mean"] * 100
         direction = task_direction(agg, scope)
     sub = _keep(agg[agg.task.isin(tasks)], rows)
+    if "latency_p95_ms" not in sub:  # tables built before latency was measured apart from training
+        sub = sub.assign(latency_p95_ms=None, latency_setting=None)
     meta = sub.groupby(RUN_KEYS).agg(parameters=("parameters", "first"), latency_ms=("cpu_latency_ms", "median"),
-                                     untrained=("untrained", "first"))
+                                     latency_p95_ms=("latency_p95_ms", "median"),
+                                     latency_setting=("latency_setting", "first"), untrained=("untrained", "first"))
     pts = meta.join(score.rename("score"), how="inner").reset_index().dropna(subset=["score"])
     pts["row"] = distinct_row_labels(pts)
     pts["direction"] = direction
@@ -92,6 +97,23 @@ def _labels(points: pd.DataFrame) -> list[str]:
 def _direction(frame: pd.DataFrame) -> str:
     d = frame["direction"].dropna() if "direction" in frame else pd.Series(dtype=object)
     return str(d.iloc[0]) if len(d) and d.iloc[0] == LOWER else HIGHER
+
+
+SYMBOLS = ("circle", "diamond", "square", "triangle-up", "cross", "star-triangle-up")
+NEUTRAL = "#888888"  # the legend's key for markers and hatching (not a method)
+
+
+def method_styles(methods: Collection[str]) -> dict[str, tuple[str, str]]:
+    """Method -> (colour, marker symbol), the same in every plot of the app: methods in name order, so a method keeps
+    its colour whatever the rows shown."""
+    return {m: (qualitative.Plotly[i % len(qualitative.Plotly)], SYMBOLS[i % len(SYMBOLS)])
+            for i, m in enumerate(sorted({str(m) for m in methods}))}
+
+
+def _legend_key(name: str, marker: dict[str, Any]) -> go.Scatter:
+    """A legend entry that draws nothing (its one point has no coordinates): explains a colour, marker or hatch."""
+    return go.Scatter(x=[None], y=[None], mode="markers", name=name, marker={"size": 10, **marker},
+                      hoverinfo="skip", legendgroup=f"key-{name}")
 
 
 def _untrained(frame: pd.DataFrame) -> list[bool]:
@@ -152,18 +174,35 @@ def _label_annotations(xs: list[float], ys: list[float], labels: list[str], orde
     return out
 
 
+def _latency_text(p50: Any, p95: Any) -> str:
+    if is_missing(p50):
+        return "not measured"
+    return f"p50 {float(p50):.1f} ms" + ("" if is_missing(p95) else f", p95 {float(p95):.1f} ms")
+
+
+def latency_note(points: pd.DataFrame) -> str:
+    """What the latency plot's x is and where it was measured (every distinct setting, at most three named)."""
+    settings = [s for s in dict.fromkeys(points.get("latency_setting", pd.Series(dtype=object))) if not is_missing(s)]
+    if not settings:
+        return ""
+    where = "; ".join(f"`{s}`" for s in settings[:3]) + (f"; and {len(settings) - 3} more" if len(settings) > 3 else "")
+    return (" Latency: median (p50) wall time of one input (tokenize, forward, decode), measured apart from training "
+            f"by `python -m harness latency` on the kept checkpoint: {where}.")
+
+
 def _hover(points: pd.DataFrame, front: pd.Series) -> tuple[list[list], str]:
     n = len(points)
-    custom = [[lab, m, rev, meth, format_cell("params", p), "—" if is_missing(lat) else f"{float(lat):.1f} ms",
+    custom = [[lab, m, rev, meth, format_cell("params", p), _latency_text(lat, p95),
                "yes" if u else "no", "yes" if f else "no"]
-              for lab, m, rev, meth, p, lat, u, f in zip(_labels(points), points.get("model", [""] * n),
-                                                          points.get("revision", [""] * n),
-                                                          points.get("method", [""] * n),
-                                                          points.get("parameters", [None] * n),
-                                                          points.get("latency_ms", [None] * n),
-                                                          _untrained(points), front)]
+              for lab, m, rev, meth, p, lat, p95, u, f in zip(_labels(points), points.get("model", [""] * n),
+                                                               points.get("revision", [""] * n),
+                                                               points.get("method", [""] * n),
+                                                               points.get("parameters", [None] * n),
+                                                               points.get("latency_ms", [None] * n),
+                                                               points.get("latency_p95_ms", [None] * n),
+                                                               _untrained(points), front)]
     template = ("<b>%{customdata[0]}</b><br>model: %{customdata[1]} @ %{customdata[2]}<br>method: %{customdata[3]}"
-                "<br>score ×100: %{y:.1f}<br>parameters: %{customdata[4]}<br>p50 CPU latency: %{customdata[5]}"
+                "<br>score ×100: %{y:.1f}<br>parameters: %{customdata[4]}<br>CPU latency: %{customdata[5]}"
                 "<br>untrained baseline: %{customdata[6]}<br>on the Pareto front: %{customdata[7]}<extra></extra>")
     return custom, template
 
@@ -183,14 +222,22 @@ def score_scatter(points: pd.DataFrame, x: str, title: str, x_title: str, log_x:
     front = pareto_mask(pts, x, direction=direction)
     custom, hover = _hover(pts, front)
     labels = _labels(pts)
-    fig.add_trace(go.Scatter(x=pts[x], y=pts["score"], mode="markers", text=labels, name="models",
-                             customdata=custom, hovertemplate=hover,
-                             marker={"size": 10, "symbol": ["circle-open" if u else "circle"
-                                                            for u in _untrained(pts)]}))
+    untrained = _untrained(pts)
+    methods = [str(m) for m in pts.get("method", pd.Series(["finetune"] * len(pts)))]
+    styles = method_styles(methods)
+    for meth, (colour, symbol) in styles.items():  # one trace per method: its colour and marker in the legend
+        idx = [i for i, m in enumerate(methods) if m == meth]
+        fig.add_trace(go.Scatter(x=pts[x].iloc[idx], y=pts["score"].iloc[idx], mode="markers", name=meth,
+                                 text=[labels[i] for i in idx], customdata=[custom[i] for i in idx],
+                                 hovertemplate=hover, legendgroup=meth,
+                                 marker={"size": 10, "color": colour,
+                                         "symbol": [f"{symbol}-open" if untrained[i] else symbol for i in idx]}))
+    if any(untrained):
+        fig.add_trace(_legend_key("untrained baseline (open marker)", {"symbol": "circle-open", "color": NEUTRAL}))
     fp = pts[front].sort_values(x, kind="stable")
-    fig.add_trace(go.Scatter(x=fp[x], y=fp["score"], mode="lines+markers", name="Pareto front", text=_labels(fp),
+    fig.add_trace(go.Scatter(x=fp[x], y=fp["score"], mode="lines", name="Pareto front", text=_labels(fp),
                              customdata=[custom[i] for i in fp.index], hovertemplate=hover,
-                             marker={"size": 14, "symbol": "star"}, line={"dash": "dash"}))
+                             line={"dash": "dash", "color": NEUTRAL}))
     xs = [math.log10(v) for v in pts[x]] if log_x else [float(v) for v in pts[x]]
     ys = [float(v) for v in pts["score"]]
     x_range = padded(min(xs), max(xs), 0.06, 0.5 if log_x else 1.0)
@@ -226,7 +273,7 @@ def task_bars(agg: pd.DataFrame, task: Optional[str], rows: Optional[Collection[
         return fig
     names = distinct_row_labels(sub)
     methods = [str(m) for m in sub["method"]]
-    palette = {m: qualitative.Plotly[i % len(qualitative.Plotly)] for i, m in enumerate(dict.fromkeys(methods))}
+    palette = {m: style[0] for m, style in method_styles(methods).items()}
     folds = sub["folds"] if "folds" in sub else pd.Series(0, index=sub.index)
     custom = [[m, rev, meth, int(n), f", {int(k)} folds" if not is_missing(k) and int(k) > 1 else "",
                "yes" if u else "no"] for m, rev, meth, n, k, u in zip(sub["model"], sub["revision"], methods,
@@ -238,9 +285,16 @@ def task_bars(agg: pd.DataFrame, task: Optional[str], rows: Optional[Collection[
                          hovertemplate="<b>%{x}</b><br>model: %{customdata[0]} @ %{customdata[1]}<br>method: "
                                        "%{customdata[2]}<br>%{y:.1f} ± %{error_y.array:.1f} (n=%{customdata[3]}"
                                        "%{customdata[4]})<br>untrained baseline: %{customdata[5]}<extra></extra>"))
+    for meth, colour in palette.items():  # the legend: what each colour and the hatching mean
+        fig.add_trace(_legend_key(meth, {"symbol": "square", "color": colour}))
+    if any(_untrained(sub)):
+        fig.add_trace(_legend_key("untrained baseline (hatched)", {"symbol": "square-open", "color": NEUTRAL}))
     lower = " (lower is better)" if _direction(sub) == LOWER else ""
     fig.update_layout(title=f"{task}: mean ± std over seeds, best first", yaxis_title=f"main score ×100{lower}",
-                      height=380, barmode="group", showlegend=False, margin={"l": 50, "r": 20, "t": 50, "b": 80})
+                      height=380, barmode="group", showlegend=True, legend={"orientation": "h", "y": 1.02,
+                                                                             "x": 1, "xanchor": "right",
+                                                                             "yanchor": "bottom"},
+                      margin={"l": 50, "r": 20, "t": 50, "b": 80})
     fig.update_xaxes(type="category", tickangle=-30, automargin=True)
     return fig
 
@@ -299,4 +353,5 @@ def plot_scope(agg: pd.DataFrame, table: pd.DataFrame, scope: Optional[str], plo
     gone = [f"`{labels[k]}` ({reason})" for k, reason in why.items()]
     more = f"; and {len(gone) - SHOW_NAMES} more" if len(gone) > SHOW_NAMES else ""
     text += (". Left out: " + "; ".join(gone[:SHOW_NAMES]) + more) if gone else ""
-    return text + (f". {hidden} row(s) hidden by the table's filters" if hidden else "") + "._"
+    text += (f". {hidden} row(s) hidden by the table's filters" if hidden else "") + "._"
+    return text + (latency_note(model_points(agg, table, scope, rows)) if plot == "latency" else "")

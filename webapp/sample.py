@@ -18,6 +18,7 @@ from typing import Any, Optional
 
 from harness.errors import HarnessError
 from harness.record import RecordError, ResultRecord
+from harness.results import latency_path
 
 SAMPLE_DIR = Path(__file__).resolve().with_name("sample")
 PREDICTIONS = ".predictions.jsonl.gz"
@@ -65,7 +66,7 @@ def _relative_to(value: Any, root: Path) -> Any:
 
 def regenerate(src: Path | str, dest: Path | str = SAMPLE_DIR) -> int:
     """Rebuild the sample at ``dest`` from a demo-grid output folder: every record (checkpoint fields cleared: the
-    sample ships none) and its predictions, then the leaderboard tables. Returns the sample's size in bytes.
+    sample ships none), its predictions and its measured latency, then the leaderboard tables. Returns the sample's size in bytes.
     HarnessError when ``src`` has no readable results."""
     from leaderboard.report import write_tables
 
@@ -83,9 +84,9 @@ def regenerate(src: Path | str, dest: Path | str = SAMPLE_DIR) -> int:
         rel = path.relative_to(src)
         raw = _relative_to(rec.model_copy(update={"checkpoint": None}).model_dump(mode="json"), checkout(src))
         ResultRecord.model_validate(raw).write(staging / rel)
-        pred = path.with_name(path.stem + PREDICTIONS)
-        if pred.is_file():
-            shutil.copyfile(pred, staging / rel.with_name(pred.name))
+        for extra in (path.with_name(path.stem + PREDICTIONS), latency_path(path)):  # its evidence, its latency
+            if extra.is_file():
+                shutil.copyfile(extra, staging / rel.with_name(extra.name))
     write_tables(staging)
     shutil.rmtree(dest, ignore_errors=True)
     staging.rename(dest)

@@ -19,6 +19,7 @@ from typing import Any, Optional
 
 from ..errors import HarnessError
 from ..record import CheckpointInfo, RecordError, ResultRecord
+from ..results import LATENCY_PREFIX
 
 log = logging.getLogger(__name__)
 MAPPING_FILE = "checkpoints.json"
@@ -76,16 +77,18 @@ def _group_key(rec: ResultRecord) -> tuple:
 
 
 def read_records(output_dir: Path) -> tuple[dict[str, Path], list[ResultRecord]]:
-    """The result files to publish (records, failures, predictions, logs; damaged records skipped with a warning)
+    """The result files to publish (records, failures, predictions, logs, measured latencies; damaged records skipped
+    with a warning)
     and the successful records. HarnessError when there is no result at all."""
     root = Path(output_dir) / "results"
     if not root.is_dir():
         raise HarnessError(f"--output-dir: no results/ folder under {output_dir} (run the grid first)")
     files, records = {}, []
-    for path in sorted(root.rglob("seed*")):
-        if not path.is_file() or not path.name.endswith(RESULT_SUFFIXES):
+    for path in sorted(root.rglob("*")):
+        if not path.is_file() or not path.name.startswith(("seed", LATENCY_PREFIX)) \
+                or not path.name.endswith(RESULT_SUFFIXES):
             continue
-        if path.name.endswith(".json"):
+        if path.name.startswith("seed") and path.name.endswith(".json"):
             try:
                 rec = ResultRecord.read(path)
             except RecordError as e:
