@@ -39,6 +39,7 @@ class Filters:
     # shown (leaderboard.decision.table_cells); each scope given adds its two columns after its score, '—' for a
     # row that takes no part
     decision: dict[str, dict[str, tuple[float, str]]] = field(default_factory=dict)
+    tasks: Sequence[str] = ()  # the tasks shown; a benchmark average stays the average over all its tasks
 
 
 def choices(table: pd.DataFrame, task_info: dict[str, dict[str, Any]]) -> dict[str, list[str]]:
@@ -50,7 +51,7 @@ def choices(table: pd.DataFrame, task_info: dict[str, dict[str, Any]]) -> dict[s
     licenses |= {str(v) for v in table.get("model_license", pd.Series(dtype=object)).dropna()}
     return {"languages": sorted({task_info.get(t, {}).get("language", "?") for t in tasks}),
             "benchmarks": list(benchmarks(table)), "families": get("family"), "methods": get("method"),
-            "columns": list(OPTIONAL_COLUMNS), "sort_by": sorts, "licenses": sorted(licenses)}
+            "columns": list(OPTIONAL_COLUMNS), "sort_by": sorts, "licenses": sorted(licenses), "tasks": tasks}
 
 
 def visible_tasks(table: pd.DataFrame, task_info: dict[str, dict[str, Any]], f: Filters) -> dict[str, list[str]]:
@@ -59,7 +60,8 @@ def visible_tasks(table: pd.DataFrame, task_info: dict[str, dict[str, Any]], f: 
     for b, tasks in benchmarks(table).items():
         if f.benchmarks and b not in f.benchmarks:
             continue
-        keep = [t for t in tasks if (not f.languages or task_info.get(t, {}).get("language") in f.languages)
+        keep = [t for t in tasks if (not f.tasks or t in f.tasks)
+                and (not f.languages or task_info.get(t, {}).get("language") in f.languages)
                 and (not f.licenses or str(task_info.get(t, {}).get("license", "not stated")) in f.licenses)]
         if keep:
             out[b] = keep
@@ -151,6 +153,19 @@ def column_bench(column: str, benches: Sequence[str]) -> Optional[str]:
                  or column in decision_titles(b, bench=True)), None)
 
 
+def model_groups(rows: pd.DataFrame) -> pd.DataFrame:
+    """The rows in their order, except that a model's rows (one per method) follow its first row: its LoRA or
+    prompt row sits under its fine-tuned one, not unranked at the bottom. The table's default order; a sort the
+    user picks is applied as it is."""
+    if rows.empty:
+        return rows
+    key = list(zip(rows["model"].astype(str), rows["revision"].astype(str)))
+    first = {}
+    for i, k in enumerate(key):
+        first.setdefault(k, i)
+    return rows.iloc[sorted(range(len(rows)), key=lambda i: (first[key[i]], i))]
+
+
 def filter_table(table: pd.DataFrame, task_info: dict[str, dict[str, Any]], f: Filters
                  ) -> tuple[pd.DataFrame, int]:
     """The display table (formatted cells, chosen columns, sorted) and how many rows the filters hide."""
@@ -160,6 +175,8 @@ def filter_table(table: pd.DataFrame, task_info: dict[str, dict[str, Any]], f: F
     key = _sort_key(rows, f.sort_by)
     if key:
         rows = rows.sort_values(key, ascending=not f.descending, na_position="last", kind="stable")
+    else:
+        rows = model_groups(rows)
     out = pd.DataFrame(index=rows.index)
     labels = list(rows["row"])
     out[ROW.title] = labels

@@ -208,6 +208,15 @@ def check_speed_eval(ctx: Ctx, out: str) -> None:
     assert float(m.group(1)) > 0 and float(m.group(2)) > 0 and 0 <= float(m.group(4)) <= 100
 
 
+def check_latency_methods(ctx: Ctx, out: str) -> None:
+    got = json.loads((ctx.tmp / "lat" / "latency_methods.json").read_text())
+    assert set(got["methods"]) == {"finetune", "lora", "prompt"} and got["machine"]["threads"] == 1
+    assert got["methods"]["finetune"]["ratio"] == 1.0
+    for row in got["methods"].values():
+        assert len(row["p50_rounds"]) == 2 and 0 < row["p50_ms"] <= row["p95_ms"] and row["ratio"] > 0
+    assert re.search(r"^lora\s+[\d.]+\s+[\d.]+\s+[\d.]+\s+[\d.]+–[\d.]+$", out, re.M), out[-2000:]
+
+
 # ---------------------------------------------------------------------------- Ray and the leaderboard
 
 def ray_overhead(ctx: Ctx) -> list[str]:
@@ -271,6 +280,9 @@ CASES: dict[str, Case | str] = {
                                          "--seeds", "1", "--max-train-samples", "32", "--epochs", "1",
                                          "--max-eval-samples", "32", "--device", "cpu", "--out", str(c.tmp / "grid")],
                               check_grid),
+    "bench/latency/methods.py": Case(lambda c: ["--models", str(c.models), "--model", "tiny-bert", "--runs", "3",
+                                                "--warmup", "1", "--rounds", "2", "--max-steps", "2",
+                                                "--out", str(c.tmp / "lat")], check_latency_methods),
     "bench/leaderboard/build.py": Case(lambda c: ["--files", "2000", "--out", str(c.tmp / "lb")],
                                        check_leaderboard_build),
     "bench/parity/run.py": Case(lambda c: ["--data-dir", str(minilm(c)), "--tasks", "mrpc", "--seeds", "1",

@@ -10,7 +10,7 @@ from app_fixtures import sig_results, tiny_results  # noqa: F401 - fixtures
 from leaderboard.columns import COLUMNS, Column, format_cell, row_label, row_labels, table_columns
 from leaderboard.compare import right_choices
 from leaderboard.data import checkpoint_label, load_app_data
-from leaderboard.filters import Filters, filter_table
+from leaderboard.filters import Filters, choices, filter_table
 from leaderboard import decision
 from leaderboard.report import write_tables
 from leaderboard.significance import tie_markers
@@ -135,7 +135,9 @@ def test_finetune_and_prompt_rows_are_told_apart_everywhere(two_methods, tmp_pat
     md = to_markdown(table)
     assert "| minilm [prompt] |" in md and "| minilm |" in md
     shown, _ = filter_table(table, {}, Filters(markers={("minilm [prompt]", "sst2"): "≈"}))
-    assert list(shown["model"]) == ["minilm", "bert", "minilm [prompt]"]
+    assert list(shown["model"]) == ["minilm", "minilm [prompt]", "bert"]  # a model's methods together
+    ranked, _ = filter_table(table, {}, Filters(sort_by="sst2"))  # a sort the user picks is applied as it is
+    assert list(ranked["model"]) == ["minilm", "bert", "minilm [prompt]"]
     assert shown.set_index("model").loc["minilm [prompt]", "sst2"] == "70.0 ± 0.0 (n=2) ≈"
     assert shown.set_index("model").loc["minilm", "sst2"] == "80.0 ± 0.0 (n=2)"
     agg = aggregate(two_methods)
@@ -239,3 +241,15 @@ def test_marks_follow_the_order_the_board_shows(sig_results):  # noqa: F811 - fi
     assert p_text(0.0, 1000) == "< 0.001" and p_text(0.0004, 1000) == "< 0.001" and p_text(0.25, 1000) == "0.250"
     sig = pd.DataFrame([{**dataclasses.asdict(p), "task": p.scope} for p in pairs])
     assert all(v == "< 0.001" or float(v) >= 0.001 for v in display_pairs(sig)["p_value"])
+
+
+def test_the_task_filter_shows_those_tasks_and_keeps_the_whole_average():
+    runs = pd.DataFrame([run(m, t, "GLUE", s) for m, base in (("a", 0.9), ("b", 0.6))
+                         for t, s in (("sst2", base), ("rte", base - 0.1))])
+    table = leaderboard(runs)
+    shown, _ = filter_table(table, {}, Filters(tasks=["rte"]))
+    assert "rte" in shown and "sst2" not in shown
+    full, _ = filter_table(table, {}, Filters())
+    assert list(shown["GLUE avg"]) == [v + " (all tasks)" for v in full["GLUE avg"]]
+    assert choices(table, {})["tasks"] == ["rte", "sst2"]
+    assert filter_table(table, {}, Filters(tasks=["nope"]))[0].empty  # no task shown, no row

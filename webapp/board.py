@@ -44,6 +44,7 @@ CONTROLS: tuple[Control, ...] = (  # the /leaderboard API's arguments, in order
     Control("hide_untrained", "hide_untrained", "bool", False),
     Control("hide_partial", "hide_partial", "bool", False),
     Control("decision", "decision", "bool", True),  # P(best) and rank interval columns
+    Control("tasks", "task", "list", []),  # the tasks shown (a benchmark's average still over all of its tasks)
 )
 PARAMS = tuple((c.param, c.name, c.type) for c in CONTROLS)
 # the browser writes the non-default values to the URL (defaults of lists and booleans; an empty list is none)
@@ -95,6 +96,7 @@ def _controls(c: dict[str, list]) -> tuple[dict[str, Any], Any]:
         ctl["methods"] = gr.CheckboxGroup(c.get("methods", []), label="method")
         ctl["licenses"] = gr.CheckboxGroup(c.get("licenses", []), label="licence (data, and model where given)",
                                            elem_id="f-license")
+        ctl["tasks"] = gr.CheckboxGroup(c.get("tasks", []), label="task", elem_id="f-task")
     with gr.Row():
         # Gradio 6 draws an initial None as 0 (gradio-app/gradio#6728); the page load sets None (empty) or the URL's
         ctl["min_params"] = gr.Number(label="min params (M)", value=None, placeholder="any", elem_id="f-min")

@@ -121,7 +121,8 @@ class Handlers:
                     families=v("families") or [], methods=v("methods") or [], min_params_m=v("min_params"),
                     max_params_m=v("max_params"), search=v("search") or "", columns=v("columns") or [],
                     sort_by=v("sort_by"), descending=bool(v("descending")), licenses=v("licenses") or [],
-                    hide_untrained=bool(v("hide_untrained")), hide_partial=bool(v("hide_partial")))
+                    hide_untrained=bool(v("hide_untrained")), hide_partial=bool(v("hide_partial")),
+                    tasks=v("tasks") or [])
         draws, decisions = self.view_decisions(view, f, wait)
         pending = draws is None
         sig = pairs_table(decisions, draws, data.table) if decisions else pd.DataFrame(columns=SIG_COLUMNS)
