@@ -40,6 +40,7 @@ class Filters:
     # row that takes no part
     decision: dict[str, dict[str, tuple[float, str]]] = field(default_factory=dict)
     tasks: Sequence[str] = ()  # the tasks shown; a benchmark average stays the average over all its tasks
+    task_decision: bool = False  # each task's P(best) and rank interval columns too (the averages' always, when given)
 
 
 def choices(table: pd.DataFrame, task_info: dict[str, dict[str, Any]]) -> dict[str, list[str]]:
@@ -197,7 +198,8 @@ def filter_table(table: pd.DataFrame, task_info: dict[str, dict[str, Any]], f: F
     for b, ts in vis.items():
         for t in ts:
             out[t] = [task_cell(r, t, f.markers.get((lab, t), "")) for lab, (_, r) in zip(labels, rows.iterrows())]
-            _decision_columns(out, f, t, labels, bench=False)
+            if f.task_decision:
+                _decision_columns(out, f, t, labels, bench=False)
     return out.reset_index(drop=True), int(len(table) - len(rows))
 
 

@@ -105,10 +105,19 @@ def test_hub_models_link_to_their_page(sample):
     view = AppState(resolve_source(sample)).view
     assert view.links == {}
     shown, _ = filter_table(view.data.table, view.data.task_info, Filters())
-    assert linked(shown, view.links) is shown
+    plain = linked(shown, view.links)
+    assert plain["value"] is shown and plain["datatype"][0] == "str"
     update = linked(shown, {"minilm-l6-h384": "https://huggingface.co/org/m/tree/main"})
-    assert update.value["data"][0][0].startswith("[minilm-l6-h384](https://huggingface.co/org/m/tree/main)")
-    assert update.datatype[0] == "markdown"
+    assert update["value"].iloc[0, 0].startswith("[minilm-l6-h384](https://huggingface.co/org/m/tree/main)")
+    assert update["datatype"][0] == "markdown"
+    # widths: a header never narrower than its longest word, the row label's cells wrap past LABEL_CHARS
+    from webapp.handlers import CHAR_PX, HEAD_PAD_PX, LABEL_CHARS, column_widths
+
+    widths = [float(w.removesuffix("px")) for w in update["column_widths"]]
+    assert update["column_widths"] == column_widths(shown) and len(widths) == len(shown.columns)
+    for col, w in zip(shown.columns, widths):
+        assert w >= max(len(word) for word in col.split()) * CHAR_PX + HEAD_PAD_PX - 0.5, col
+    assert widths[0] <= max(LABEL_CHARS * CHAR_PX + 30, len("model") * CHAR_PX + HEAD_PAD_PX) + 0.5
 
 
 def test_a_hub_model_row_links_to_its_revision(sample, tmp_path):
@@ -177,7 +186,10 @@ def test_the_toggle_adds_p_best_and_rank_interval_columns_per_shown_scope(board)
     import pandas as pd
 
     h, defaults = board
-    shown = h.leaderboard_view(**defaults)["table"]
+    averages_only = h.leaderboard_view(**defaults)["table"]["value"]  # by default: the benchmark averages' columns
+    assert {"demo P(best)", "demo rank 95%"} <= set(averages_only.columns)
+    assert not [c for c in averages_only.columns if "P(best)" in c and not c.startswith("demo ")]
+    shown = h.leaderboard_view(**{**defaults, "task_decision": True})["table"]["value"]
     data = h.state.view.data
     scopes = ["demo", *data.tasks]
     for s in scopes:
@@ -189,12 +201,12 @@ def test_the_toggle_adds_p_best_and_rank_interval_columns_per_shown_scope(board)
     assert by_row.loc["t5-random-small (untrained)", "demo P(best)"] == "—"  # partial: no part in the average's
     assert by_row.loc["t5-random-small (untrained)", "demo_ner rank 95%"] == "—"  # not run
     assert "–" in "".join(shown[[f"{t} rank 95%" for t in data.tasks]].values.ravel())  # an interval '2–3'
-    off = h.leaderboard_view(**{**defaults, "decision": False})["table"]
+    off = h.leaderboard_view(**{**defaults, "decision": False})["table"]["value"]
     assert not [c for c in off.columns if "P(best)" in c or "rank 95%" in c]
     assert list(off.columns) == [c for c in shown.columns if "P(best)" not in c and "rank 95%" not in c]
     # a filter that hides every task hides their decision columns and the decision too
     none = h.leaderboard_view(**{**defaults, "languages": ["zh"]})
-    assert not [c for c in none["table"].columns if "P(best)" in c] and none["decision"] == "—"
+    assert not [c for c in none["table"]["value"].columns if "P(best)" in c] and none["decision"] == "—"
     frame = pd.read_csv(h.leaderboard_view(**defaults)["csv"])  # the numbers carry the view's decision
     assert frame.loc[frame["row"] == "minilm-l6-h384", "demo_p_best"].item() == 1.0
     assert {"demo_rank_lo", "demo_rank_hi", "demo_ner_regret", "demo_ner_seeds_to_separate"} <= set(frame.columns)
@@ -206,16 +218,16 @@ def test_marks_and_significance_rows_describe_the_rows_shown(board):
     sig = every["significance"]
     assert ("minilm-l6-h384", "ernie-random-small (untrained)") in set(zip(sig["model"], sig["next_model"]))
     some = h.leaderboard_view(**{**defaults, "search": "random"})
-    shown = set(some["table"]["model"])
+    shown = set(some["table"]["value"]["model"])
     sig = some["significance"]
     assert len(sig) and set(sig["model"]) | set(sig["next_model"]) <= shown
     for task, pairs in sig.groupby("task"):  # each task: the rows shown with a score, one pair fewer
-        rows = some["table"].set_index("model")[task]
+        rows = some["table"]["value"].set_index("model")[task]
         assert len(pairs) == (rows != "—").sum() - 1
-    cells = some["table"].set_index("model")
+    cells = some["table"]["value"].set_index("model")
     marked = set(zip(sig["model"], sig["task"]))
     assert all(cells.loc[m, t].endswith(("≈", ">", "<")) for m, t in marked)
-    plain = h.leaderboard_view(**{**defaults, "search": "random", "markers": False})["table"].set_index("model")
+    plain = h.leaderboard_view(**{**defaults, "search": "random", "markers": False})["table"]["value"].set_index("model")
     assert not any(plain.loc[m, t].endswith(("≈", ">", "<")) for m, t in marked)
 
 
@@ -230,7 +242,7 @@ def test_the_decision_says_it_is_being_computed_until_the_draws_are_ready(sample
     defaults = {c.name: c.default for c in CONTROLS}
     first = h.first_paint(**defaults)
     assert "being computed" in first["decision"] and "being computed" in first["note"]
-    assert not [c for c in first["table"].columns if "P(best)" in c] and first["significance"].empty
+    assert not [c for c in first["table"]["value"].columns if "P(best)" in c] and first["significance"].empty
     h.warm_decision()
     after = h.first_paint(**defaults)  # the page's redraw after warm_decision
     assert "pick **minilm-l6-h384**" in after["decision"] and "being computed" not in after["note"]
@@ -245,9 +257,9 @@ def test_a_folder_without_predictions_shows_no_decision(sample, tmp_path):
     root = tmp_path / "no-preds"
     shutil.copytree(sample, root, ignore=shutil.ignore_patterns(".leaderboard-index.json", "*.predictions.jsonl.gz"))
     h = Handlers(AppState(resolve_source(root)), tmp_path, 3)
-    got = h.leaderboard_view(**{c.name: c.default for c in CONTROLS})
+    got = h.leaderboard_view(**{**{c.name: c.default for c in CONTROLS}, "task_decision": True})
     assert "no decision" in got["decision"] and "pick" not in got["decision"]
-    by_row = got["table"].set_index("model")
+    by_row = got["table"]["value"].set_index("model")
     assert set(by_row["demo P(best)"]) == {"—"} and set(by_row["demo_ner rank 95%"]) == {"—"}
     assert got["significance"].empty
 

@@ -80,8 +80,14 @@ def test_detail_view_model_link_goes_to_the_hub_page(url, page):
     expect(link).to_have_attribute("href", PAGE, timeout=30_000)
     untrained = page.locator("#lb-table [role=gridcell] a", has_text="ernie-random-small")
     expect(untrained).to_have_count(0)  # a random init has no page
-    with page.context.expect_page() as opened:  # Markdown links in the table open a new tab
-        link.click()
+    # a press on a table cell selects it (Gradio redraws the cell) and opens its details: the model's page is
+    # followed from there, its name in the Details title (and the provenance's "model page")
+    expect(page.locator("#lb-decision")).to_contain_text("pick", timeout=90_000)
+    page.locator("#lb-table [role=gridcell]", has_text="63.6").first.click()
+    title_link = page.locator("#detail-title a", has_text="minilm-l6-h384")
+    expect(title_link).to_have_attribute("href", PAGE, timeout=60_000)
+    with page.context.expect_page() as opened:  # Markdown links open a new tab
+        title_link.click()
     hub = opened.value
     hub.wait_for_load_state()
     assert hub.url == PAGE and hub.title() == "hub stand-in"

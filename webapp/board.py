@@ -45,6 +45,7 @@ CONTROLS: tuple[Control, ...] = (  # the /leaderboard API's arguments, in order
     Control("hide_partial", "hide_partial", "bool", False),
     Control("decision", "decision", "bool", True),  # P(best) and rank interval columns
     Control("tasks", "task", "list", []),  # the tasks shown (a benchmark's average still over all of its tasks)
+    Control("task_decision", "task_decision", "bool", False),  # per-task P(best) and rank columns too
 )
 PARAMS = tuple((c.param, c.name, c.type) for c in CONTROLS)
 # the browser writes the non-default values to the URL (defaults of lists and booleans; an empty list is none)
@@ -81,8 +82,8 @@ def _first_view(m: Mount) -> dict[str, dict[str, Any]]:
         got = m.h.leaderboard_view(wait=False, view=m.view, **{c.name: c.default for c in CONTROLS})
     except Exception:  # noqa: BLE001 - the page load draws it (and reports a problem) instead
         return {name: {} for name in OUTPUTS}
-    table = got["table"]
-    first = {"value": table.value, "datatype": table.datatype} if isinstance(table, gr.Dataframe) else {"value": table}
+    table = got["table"]  # an update (webapp.handlers.linked): its value, datatype and column widths
+    first = {k: table[k] for k in ("value", "datatype", "column_widths")}
     return {"table": first, **{name: {"value": got[name]} for name in OUTPUTS[1:]}}
 
 
@@ -112,6 +113,8 @@ def _controls(c: dict[str, list]) -> tuple[dict[str, Any], Any]:
                                               value=False, elem_id="f-partial")
             ctl["markers"] = gr.Checkbox(label="significance markers (paired bootstrap)", value=True)
             ctl["decision"] = gr.Checkbox(label="P(best) and rank intervals", value=True, elem_id="f-decision")
+            ctl["task_decision"] = gr.Checkbox(label="… for each task too (wide)", value=False,
+                                               elem_id="f-task-decision")
         apply = gr.Button("Apply filters", elem_id="apply", size="sm", scale=0)
     return {c.name: ctl[c.name] for c in CONTROLS}, apply
 
@@ -132,7 +135,8 @@ def leaderboard_tab(m: Mount) -> Board:
         controls, apply = _controls(view.choices)
     csv = gr.DownloadButton("Download CSV (filtered view, numbers)", **first["csv"], elem_id="lb-csv")
     with gr.Accordion("Significance details", open=False):
-        sig = gr.Dataframe(**first["significance"], interactive=False, label="adjacent pairs per task")
+        sig = gr.Dataframe(**first["significance"], interactive=False, label="adjacent pairs per task",
+                           elem_id="lb-sig")
     gr.Markdown("### Task licences and caveats")
     cav = gr.Markdown(**first["caveats"], elem_id="lb-caveats")
     gr.Markdown("### Plots")

@@ -57,7 +57,8 @@ def build_app(results: str | Path | ResultsSource | None = None, concurrency: in
     h = Handlers(state, Path(tempfile.mkdtemp(prefix="leaderboard-csv-")), max_boxes())  # this app's CSV downloads
     empty = is_empty(view)
 
-    with gr.Blocks(title=TITLE, delete_cache=(MAX_AGE_S, MAX_AGE_S)) as demo:
+    # fill_width: the board is a wide table; the page uses the whole window (1400 px shows its default columns)
+    with gr.Blocks(title=TITLE, delete_cache=(MAX_AGE_S, MAX_AGE_S), fill_width=True) as demo:
         version = gr.State(view.version)  # the data version this page shows
         header = gr.Markdown(header_md(view), elem_id="header")
         problems = gr.Markdown(problems_md(view), elem_id="problems")

@@ -45,7 +45,8 @@ def _fit_md(d: CellDetail) -> str:
 
 
 def _title_md(d: CellDetail) -> str:
-    head = f"### {d.label} × {d.task}" + (f" (revision {d.revision})" if d.revision else "")
+    name = f"[{d.label}]({d.hub_url})" if d.hub_url else d.label  # the model's Hub page at the trained revision
+    head = f"### {name} × {d.task}" + (f" (revision {d.revision})" if d.revision else "")
     meta = f"{d.kind} task · main score: {d.main_score} ({d.direction} is better) · config {d.config_hash or '?'}"
     probs = "".join(f"\n- ⚠ {p}" for p in d.problems)
     if d.others:

@@ -50,15 +50,37 @@ def problems_md(view: View) -> str:
     return "\n".join(lines)
 
 
-def linked(shown: pd.DataFrame, links: dict[str, str]) -> Any:
-    """The display table with each row label that has a Hub page as a Markdown link to it (that column rendered
-    as Markdown); unchanged when no row has one."""
-    if shown.empty or not links or not any(v in links for v in shown.iloc[:, 0]):
-        return shown
-    out = shown.copy()
-    col = out.columns[0]
-    out[col] = [f"[{v}]({links[v]})" if v in links else v for v in out[col]]
-    return gr.Dataframe(value=out, datatype=["markdown"] + ["str"] * (len(out.columns) - 1))
+# the table's column widths (Gradio sizes a column by its cells, so a header over short numbers broke per letter
+# pair): a column is as wide as its header's longest word and its cells up to CELL_CHARS (the row label's up to
+# LABEL_CHARS), longer cells wrap inside it; in px of the table's 14 px monospace font
+CHAR_PX, CELL_PAD_PX, HEAD_PAD_PX = 8.4, 18, 36  # a header cell also holds its sort menu button
+LABEL_SLACK_PX = 8  # the row label (a link, when the model has a Hub page) never wraps a name of LABEL_CHARS
+CELL_CHARS, LABEL_CHARS = 10, 14
+
+
+def column_widths(shown: pd.DataFrame) -> list[str]:
+    """Each display column's width: its header never breaks inside a word; its cells wrap past CELL_CHARS."""
+    out = []
+    for i, col in enumerate(shown.columns):
+        head = max((len(w) for w in str(col).split()), default=1) * CHAR_PX + HEAD_PAD_PX
+        cells = max((len(str(v)) for v in shown[col]), default=1)
+        body = min(cells, LABEL_CHARS if i == 0 else CELL_CHARS) * CHAR_PX + CELL_PAD_PX + (LABEL_SLACK_PX if i == 0
+                                                                                         else 0)
+        out.append(f"{round(max(head, body))}px")
+    return out
+
+
+def linked(shown: pd.DataFrame, links: dict[str, str]) -> dict[str, Any]:
+    """The table's update: the display table (``value``), sized by column_widths, with each row label that has a Hub
+    page as a Markdown link to it (that column then rendered as Markdown). A plain update (gr.update), never a
+    component: the page's first draw calls this while the page is being built."""
+    out, datatype = shown, ["str"] * len(shown.columns)
+    if not shown.empty and links and any(v in links for v in shown.iloc[:, 0]):
+        out = shown.copy()
+        col = out.columns[0]
+        out[col] = [f"[{v}]({links[v]})" if v in links else v for v in out[col]]
+        datatype[0] = "markdown"
+    return gr.update(value=out, datatype=datatype, column_widths=column_widths(shown) if len(shown.columns) else [])
 
 
 def _flat(vis: dict[str, list[str]]) -> list[str]:
@@ -122,7 +144,7 @@ class Handlers:
                     max_params_m=v("max_params"), search=v("search") or "", columns=v("columns") or [],
                     sort_by=v("sort_by"), descending=bool(v("descending")), licenses=v("licenses") or [],
                     hide_untrained=bool(v("hide_untrained")), hide_partial=bool(v("hide_partial")),
-                    tasks=v("tasks") or [])
+                    tasks=v("tasks") or [], task_decision=bool(v("task_decision")))
         draws, decisions = self.view_decisions(view, f, wait)
         pending = draws is None
         sig = pairs_table(decisions, draws, data.table) if decisions else pd.DataFrame(columns=SIG_COLUMNS)
