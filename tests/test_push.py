@@ -4,8 +4,10 @@ rerun, --checkpoints none/all/best, a LoRA adapter's card, dry run. Bad input: t
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import statistics
+import tempfile
 from pathlib import Path
 
 import httpx2
@@ -91,6 +93,25 @@ def test_results_repo_tree_and_mapping(pushed, tiny_results):
         assert repo["model.safetensors"].read_bytes() == (ckpt.folder / "model.safetensors").read_bytes()
     assert "model repos: 11 (11 updated, 0 unchanged)" in summary
     assert "https://huggingface.co/datasets/org/results" in summary
+
+
+def test_the_results_repo_names_no_folder_of_the_publishers_machine(pushed, tiny_results):
+    """Records (their tokenizer, model and data paths), latency files and job logs are published with no absolute
+    path: a path in the checkout relative to it, any other as ./<its last part>; each record still reads."""
+    hub, _ = pushed
+    files = hub.files(RESULTS, "dataset")
+    local = [tiny_results.resolve(), Path(__file__).resolve().parents[1], Path(tempfile.gettempdir()).resolve()]
+    raw = "".join((tiny_results / p).read_text(encoding="utf-8", errors="replace")
+                  for p in files if p.endswith(".json") and (tiny_results / p).is_file())
+    assert any(str(d) in raw for d in local)  # the local records do name them: the scrub has work to do
+    for path, f in files.items():
+        if path.endswith((".json", ".log", ".md", ".csv")):
+            text = f.read_text(encoding="utf-8", errors="replace")
+            assert not [d for d in local if f"{d}/" in text], path
+            assert not re.search(r"(?<![\w.:/~])/(tmp|home|root|work)/", text), path
+        if path.startswith("results/") and path.endswith(".json") and not path.rsplit("/", 1)[1].startswith(
+                "latency."):
+            ResultRecord.read(f)  # still a valid record
 
 
 def test_best_is_the_best_validation_seed(pushed, tiny_results):

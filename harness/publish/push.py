@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any, Optional, Union
 
 from ..errors import HarnessError
 from . import api as hub
+from .cards import publishable
 from .plan import MAPPING_FILE, Checkpoint, Choice, Plan, make_plan, mapping_json, read_mapping
 
 if TYPE_CHECKING:
@@ -139,10 +140,24 @@ def model_files(ckpt: Checkpoint, card: str) -> dict[str, Content]:
     return {**ckpt.files(), "README.md": card.encode("utf-8")}
 
 
+SCRUBBED = (".json", ".log")  # result files whose text may name the publisher's folders (records' paths, job logs)
+
+
+def public_file(path: str, content: Content) -> Content:
+    """A result file as published: records, latency files and job logs with no absolute path of the publisher's
+    machine (cards.publishable: a path in the harness checkout relative to it, any other as ./<its last part>);
+    predictions (test data as it is) unchanged."""
+    if not path.endswith(SCRUBBED) or not isinstance(content, Path):
+        return content
+    text = content.read_text(encoding="utf-8", errors="replace")
+    public = publishable(text)
+    return content if public == text else public.encode("utf-8")
+
+
 def results_files(plan: Plan, mapping: dict[str, dict[str, Any]], rep: Any) -> dict[str, Content]:
-    """The results repo's files: result files, leaderboard tables from them (``rep``: leaderboard.report's Report of
-    the folder), the mapping and the dataset card."""
-    return {**plan.results, "leaderboard.csv": rep.csv().encode(),
+    """The results repo's files: result files (public_file), leaderboard tables from them (``rep``:
+    leaderboard.report's Report of the folder), the mapping and the dataset card."""
+    return {**{p: public_file(p, c) for p, c in plan.results.items()}, "leaderboard.csv": rep.csv().encode(),
             "leaderboard.md": rep.markdown().encode("utf-8"), MAPPING_FILE: mapping_json(mapping).encode(),
             "README.md": dataset_card(plan, mapping).encode("utf-8")}
 
