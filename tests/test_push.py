@@ -141,7 +141,8 @@ def test_cards_parse_back_with_the_records_seed_means(pushed, tiny_results):
             assert [r.metric_type for r in data.eval_results[:len(mains)]] == mains
             assert "part of the main score" in main.metric_name
         assert main.task_type == get_kind(rec.task_info.kind).hub_task_type
-        assert (main.dataset_type, main.dataset_split, main.dataset_config) == (rec.job.task, "local", None)
+        assert (main.dataset_type, main.dataset_name, main.dataset_split, main.dataset_config) == (
+            "json", rec.job.task, "local", None)  # a local task is never named as a Hub dataset id
         for res in data.eval_results[1:]:
             assert res.metric_value == round(statistics.fmean(r.metrics[res.metric_type] for r in ckpt.group), 4)
         assert data.library_name == "transformers" and data.base_model is None and data.license == "apache-2.0"
@@ -198,7 +199,7 @@ def test_an_exact_hub_split_is_named_and_a_carve_is_local(small):
                                                                       ["train", "validation", "test"]})
     assert hub_split(ckpt.record) is None
     res = ModelCard(render_card(ckpt)).data.eval_results[0]
-    assert (res.dataset_type, res.dataset_split) == (ckpt.record.job.task, "local")
+    assert (res.dataset_type, res.dataset_name, res.dataset_split) == ("json", ckpt.record.job.task, "local")
     assert card_data(ckpt).datasets == ["nyu-mll/glue"]  # trained on it, though not scored on a Hub split
 
 
@@ -506,3 +507,22 @@ def test_the_cards_plain_transformers_snippet_runs_on_the_pushed_files(pushed, t
         assert out and out[0], ckpt.repo_id
         ran += 1
     assert ran >= 2  # a single-text and a token classifier at least
+
+
+def test_a_prompt_checkpoints_card_states_its_template_and_label_words(small):
+    """The prompt method says what its card needs (Method.card_notes): the template and each label's words."""
+    from harness.methods import get_method
+
+    ckpt = make_plan(small, RESULTS, "best", None).checkpoints[0]
+    task = {**ckpt.record.config["task"], "prompt": {"template": "{text} It was {mask}.",
+                                                     "label_words": {"negative": ["terrible"], "positive": ["great", "good"]}}}
+    rec = ckpt.record.model_copy(update={"config": {**ckpt.record.config, "task": task},
+                                         "job": ckpt.record.job.model_copy(update={"method": "prompt"})})
+    ckpt.record, ckpt.group = rec, [rec]
+    body = ModelCard(render_card(ckpt, license="apache-2.0")).text
+    section = body.split("## Method", 1)[1].split("\n## ", 1)[0]
+    assert "Prompt template: `{text} It was {mask}.`" in section
+    assert "| negative | `terrible` |" in section and "| positive | `great`, `good` |" in section
+    assert get_method("finetune").card_notes(task) == []  # fine-tuning reads no prompt, its card states none
+    plain = make_plan(small, RESULTS, "best", None).checkpoints[0]
+    assert "## Method" not in render_card(plain, license="apache-2.0")

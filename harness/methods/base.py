@@ -42,6 +42,11 @@ class Method:
         """The task as this method runs it (e.g. prompt label words resolved into the spec)."""
         return task
 
+    def card_notes(self, task: dict[str, Any]) -> list[str]:
+        """What a model card must state for a checkpoint this method trained, from the record's resolved task
+        (``config.task``), as Markdown lines; none by default."""
+        return []
+
     def check(self, model: "ModelSpec", task: "TaskSpec", tokenizer: Any, cfg: "TrainConfig",
               family_adapter: str) -> Optional[str]:
         """Planning-time check with the tokenizer: a reason to skip the job, or None. By default the adapter's own

@@ -68,7 +68,7 @@ def _eval_results(ckpt: "Checkpoint") -> list[Any]:
     exact = hub_split(rec)
     where = ({"dataset_type": exact["path"], "dataset_name": rec.job.task, "dataset_config": exact["name"],
               "dataset_split": exact["split"], "dataset_revision": exact["revision"]} if exact else
-             {"dataset_type": rec.job.task, "dataset_name": rec.job.task, "dataset_split": "local"})
+             {"dataset_type": LOCAL_DATASET_TYPE, "dataset_name": rec.job.task, "dataset_split": "local"})
     kind = get_kind(info.kind)
     mains, n = info.main_score, _seeds(len(ckpt.group))
     means = score_means(ckpt.group)
@@ -91,6 +91,11 @@ def _eval_results(ckpt: "Checkpoint") -> list[Any]:
                               task_name=kind.hub_task_type.replace("-", " ").capitalize(), metric_type=name,
                               metric_name=label, metric_value=value, **where))
     return out
+
+
+# model-index `dataset.type` is a Hub dataset id, and a local task has none: its type is the `datasets` builder that
+# reads its files (jsonl.gz: "json", as cards of models trained on local files say), its task name the dataset's name
+LOCAL_DATASET_TYPE = "json"
 
 
 def pipeline_tag(rec: "ResultRecord") -> Optional[str]:
@@ -293,6 +298,8 @@ def use_section(ckpt: "Checkpoint") -> str:
 
 def card_body(ckpt: "Checkpoint", decision: Optional[str] = None) -> str:
     """The card's Markdown body; ``decision``: the row's place among the study's rows (`decision_section`)."""
+    from ..methods import get_method
+
     rec, group = ckpt.record, ckpt.group
     info, j = rec.task_info, rec.job
     seeds = [r.job.seed for r in group]
@@ -331,6 +338,8 @@ def card_body(ckpt: "Checkpoint", decision: Optional[str] = None) -> str:
         "## Data",
         _source_text(rec) + f"\n- Examples: {_sizes(rec.data.sizes)}\n- Data fingerprint: `{rec.data.fingerprint}`"
         f"\n- Data licence: {info.license}{licence_note} (the task's caveats: under Intended use and limitations)",
+        *(["## Method", "\n".join(notes)] if (notes := get_method(j.method).card_notes(
+            rec.config.get("task") or {})) else []),
         "## Training configuration",
         f"Configuration hash `{j.config_hash}`; {_trained(rec)}.\n\n"
         "```json\n" + json.dumps(train, indent=1, sort_keys=True) + "\n```",
