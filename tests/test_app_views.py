@@ -288,3 +288,21 @@ def test_playground_and_compare_offer_trained_checkpoints_first_and_no_button_wi
     table = pd.DataFrame({"row": ["a (untrained)", "b", "c (untrained)", "d"], "untrained": [True, False, True, False]})
     assert trained_first(table, ["a (untrained)", "b", "c (untrained)", "d"]) == ["b", "d", "a (untrained)",
                                                                                    "c (untrained)"]
+
+
+def test_the_playground_shows_only_the_views_a_kind_fills(board):
+    """Class probabilities for classification and multiple choice, spans for NER and extractive QA, neither for
+    regression (TaskKind.playground_views): no empty 'class probabilities' box under an entity or answer."""
+    from harness.kinds import get_kind
+
+    h, _ = board
+    info = h.state.view.data.task_info
+    seen = set()
+    for task in h.state.view.data.tasks:
+        kind = info[task]["kind"]
+        got = h.playground_task(task)
+        views = get_kind(kind).playground_views
+        assert got["label"].visible == ("label" in views) and got["spans"].visible == ("highlight" in views), task
+        seen.add((kind, got["label"].visible, got["spans"].visible))
+    assert ("ner", False, True) in seen and ("extractive_qa", False, True) in seen and ("single_cls", True, False) in seen
+    assert ("regression", False, False) in seen

@@ -20,7 +20,7 @@ from leaderboard.filters import Filters, caveats_markdown, filter_table, shown_r
 from leaderboard.significance import COLUMNS as SIG_COLUMNS, NOTE as SIG_NOTE, display_pairs, pairs_table, tie_markers
 
 from .downloads import numeric_csv_download
-from .playground import example_inputs, form, run_compare
+from .playground import example_inputs, form, playground_views, run_compare
 from .plots import model_points, plot_scope, score_vs_latency, score_vs_params, task_bars
 from .state import AppState, View
 
@@ -221,9 +221,12 @@ class Handlers:
         labels, names, caveat = self._task_parts(view, task)
         ex = example_inputs(view.data, task)
         ex_choices = [(f"{i + 1}: {e[0][:70]}", str(i)) for i, e in enumerate(ex)]
+        views = playground_views(view.data.task_info.get(task, {}).get("kind"))
         return {"checkpoint": gr.Dropdown(choices=labels, value=labels[0] if labels else None),
                 "boxes": self._boxes(names), "example": gr.Dropdown(choices=ex_choices, value=None),
-                "caveat": caveat + ("" if labels else NO_CHECKPOINTS), "run": gr.Button(interactive=bool(labels))}
+                "caveat": caveat + ("" if labels else NO_CHECKPOINTS), "run": gr.Button(interactive=bool(labels)),
+                "label": gr.Label(value=None, visible="label" in views),
+                "spans": gr.HighlightedText(value=None, visible="highlight" in views)}
 
     def compare_task(self, task, view: Optional[View] = None) -> dict[str, Any]:
         view = view or self.state.view

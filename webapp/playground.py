@@ -44,6 +44,11 @@ def form(kind: Optional[str]) -> tuple[str, ...]:
     return _kind(kind).form if kind in load_all() else ("text",)
 
 
+def playground_views(kind: Optional[str]) -> tuple[str, ...]:
+    """What the playground shows of a kind's prediction besides its text (TaskKind.playground_views)."""
+    return _kind(kind).playground_views if kind in load_all() else ()
+
+
 def max_boxes() -> int:
     """The most input boxes any registered kind's form has (the app builds this many and hides the unused)."""
     return max(len(k.form) for k in load_all().values())

@@ -80,7 +80,8 @@ def playground_tab(m: Mount) -> Tab:
                 "msg"), api_name="predict")
     event(example.change, h.fill_example, {"task": task, "example": example}, {"boxes": boxes},
           api_visibility="private")
-    on_task = {"checkpoint": ckpt, "boxes": boxes, "example": example, "caveat": cav, "run": run}
+    on_task = {"checkpoint": ckpt, "boxes": boxes, "example": example, "caveat": cav, "run": run, "label": label,
+               "spans": spans}
     return _task_tab(m, task, on_task, h.playground_task, {task: lambda v: v.data.tasks})
 
 

@@ -68,6 +68,9 @@ class TaskKind:
     needs_label_names: bool = False
     label_set: bool = False  # a finite set of label names: verbalizers and confusion counts apply
     text_input: bool = False  # one line of plain text is one input (predict on a .txt file)
+    # what format_prediction fills besides its text: "label" (a probability per class), "highlight" (spans of the
+    # input); the playground shows only those views
+    playground_views: tuple[str, ...] = ()
     description: str = ""
     form_fields: dict[str, str] = field(default_factory=dict)  # form box -> input field, where they differ
     # inputs whose equal values link examples in a carve (empty: every input field); see `link_fields`

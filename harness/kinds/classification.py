@@ -87,10 +87,10 @@ class SingleText(Classification):
 SINGLE = register(SingleText(
     name="single_cls", fields=("text", "label"), gold_field="label", metrics=_METRICS, adapters=_ADAPTERS,
     form=("text",), length_field="text", needs_label_names=True, label_set=True, text_input=True,
-    hub_task_type="text-classification", pipeline_tag="text-classification",
+    hub_task_type="text-classification", pipeline_tag="text-classification", playground_views=("label",),
     description="one text -> one of label_names"))
 PAIR = register(Classification(
     name="pair_cls", fields=("text_a", "text_b", "label"), gold_field="label", metrics=_METRICS, adapters=_ADAPTERS,
     form=("text_a", "text_b"), length_field="text_b", needs_label_names=True, label_set=True,
-    hub_task_type="text-classification", pipeline_tag="text-classification",
+    hub_task_type="text-classification", pipeline_tag="text-classification", playground_views=("label",),
     description="two texts -> one of label_names"))

@@ -79,7 +79,7 @@ class ExtractiveQA(TaskKind):
 
 
 QA = register(ExtractiveQA(
-    name="extractive_qa", fields=("context", "question", "answers"), gold_field="answers",
+    name="extractive_qa", playground_views=("highlight",), fields=("context", "question", "answers"), gold_field="answers",
     metrics=("exact_match", "qa_f1"),
     adapters={("encoder", "head"): "harness.adapters.qa:QAAdapter",
               ("seq2seq", "head"): "harness.adapters.genqa:GenQAAdapter"},

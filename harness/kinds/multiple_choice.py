@@ -129,7 +129,7 @@ class MultipleChoice(TaskKind):
 
 
 MULTIPLE_CHOICE = register(MultipleChoice(
-    name="multiple_choice", fields=("context", "question", "choices", "label"), gold_field="label",
+    name="multiple_choice", playground_views=("label",), fields=("context", "question", "choices", "label"), gold_field="label",
     metrics=("accuracy",),
     adapters={("encoder", "head"): "harness.adapters.choice:ChoiceAdapter",
               ("seq2seq", "head"): "harness.adapters.choice:Seq2SeqChoiceAdapter"},

@@ -111,7 +111,7 @@ class NER(TaskKind):
 
 
 NER_KIND = register(NER(
-    name="ner", fields=("tokens", "tags"), gold_field="tags",
+    name="ner", playground_views=("highlight",), fields=("tokens", "tags"), gold_field="tags",
     metrics=("entity_f1", "entity_precision", "entity_recall", BY_TEXT),
     adapters={("encoder", "head"): "harness.adapters.encoder:TokenAdapter"},
     form=("text",), length_field="tokens", word_fields=("tokens",), needs_label_names=True, text_input=True,
