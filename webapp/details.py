@@ -156,7 +156,8 @@ def details_tab(m: Mount) -> Tab:
     gr.Markdown("#### Where the row stands in the decision")  # outputs last (the /details API's order)
     dec_plot = gr.Plot(label="its rank and its gap to the leader over the resamples", elem_id="detail-decision")
     dec_note = gr.Markdown(elem_id="detail-decision-note")
-    out["runs"] = gr.Dataframe(interactive=False, wrap=True, label="every seed and fold", elem_id="detail-runs")
+    out["runs"] = gr.Dataframe(interactive=False, wrap=True, label="every seed and fold (metrics 0–1, as recorded; the board shows them ×100)",
+                               elem_id="detail-runs")
     gr.Markdown("#### Training curve")
     out["curve"] = gr.Plot(label="loss per logging step, validation score per evaluation", elem_id="detail-curve")
     out["curve_note"] = gr.Markdown(elem_id="detail-curve-note")

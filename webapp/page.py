@@ -23,7 +23,8 @@ def empty_md(view: View) -> str:
     return (f"## No results yet in `{where}`\n\nThis source holds no result files. To fill it:\n\n"
             f"```bash\npython -m harness run --models models.yaml --tasks clue --output-dir {out}\n"
             "python -m harness push --output-dir outputs/clue --results-repo ORG/NAME   # for a Hub source\n```\n\n"
-            "then press **Refresh results** (or wait for the refresh interval). docs/deploy.md has the details.")
+            "then press **Refresh results** (or wait for the refresh interval). The harness's `docs/deploy.md` has the "
+            "details (in its repository, beside this app's code).")
 
 
 def is_empty(view: View) -> bool:

@@ -36,7 +36,7 @@ python -m harness push --output-dir outputs/clue --results-repo ORG/clue-results
 python -m harness space --space ORG/clue-leaderboard --results hf://datasets/ORG/clue-results
 python app.py --results outputs/clue        # or --results hf://datasets/ORG/clue-results, or env RESULTS
 ```
-Details: docs/deploy.md."""
+Details: `docs/deploy.md` in the harness's repository (beside this app's code)."""
 
 
 def is_sample(root: Path | str) -> bool:

@@ -329,8 +329,8 @@ def card_body(ckpt: "Checkpoint", decision: Optional[str] = None) -> str:
         f"`{j.model}` ({base}) trained with the **{j.method}** method on the task **{j.task}** ({info.benchmark}, "
         f"{info.language}), published by the model-chooser harness. {chosen}" + adapter,
         "## Scores",
-        f"Main score: {' + '.join(info.main_score)} ({info.direction} is better), on the `{rec.data.evaluated_split}`"
-        f" split: mean {statistics.fmean(mains):.4f}{spread} over {_seeds(len(mains))}.",
+        f"Main score: {' + '.join(info.main_score)} ({info.direction} is better; every score here on the metric's "
+        f"own 0–1 scale), on the `{rec.data.evaluated_split}` split: mean {statistics.fmean(mains):.4f}{spread} over {_seeds(len(mains))}.",
         _table(rows, ["seed", "main (test)", "main (validation)", *metrics]),
         *(["## Among the study's models", decision] if decision else []),
         "## Intended use and limitations",
