@@ -90,7 +90,10 @@ def set_option(text: str) -> tuple[str, Any]:
     if not value.strip():
         raise argparse.ArgumentTypeError(f"'{text}' gives no value; expected {key}=VALUE (leave the option out for "
                                          "its default)")
-    return key, yaml.safe_load(value)
+    parsed = yaml.safe_load(value)
+    if isinstance(parsed, bool) and value.strip().lower() not in ("true", "false"):
+        return key, value.strip()  # YAML 1.1 reads on/off/yes/no as booleans: bf16=off means the word "off"
+    return key, parsed
 
 
 def search_option(text: str) -> tuple[str, list[Any]]:

@@ -166,3 +166,14 @@ def test_an_output_dir_this_user_cannot_write_is_one_line(tmp_path, monkeypatch,
     assert code == 2 and err == (f"error: --output-dir: '{locked / 'out'}' would be created inside '{locked}', which is "
                                  "not writable by this user")
     assert not (locked / "out").exists()
+
+
+def test_set_takes_on_and_off_as_words():
+    """YAML 1.1 reads off/on/yes/no as booleans; --set bf16=off means the word (bf16 takes auto, on or off), while
+    true/false stay booleans."""
+    from harness.cli_args import set_option
+
+    assert set_option("bf16=off") == ("bf16", "off") and set_option("bf16=on") == ("bf16", "on")
+    assert set_option("learning_rate=0.001") == ("learning_rate", 0.001)
+    assert set_option("group_by_length=true") == ("group_by_length", True)
+    assert set_option("freeze_embeddings=False") == ("freeze_embeddings", False)
