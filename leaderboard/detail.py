@@ -66,6 +66,8 @@ class CellDetail:
     command_note: str = ""  # rebuilt from the config / a search's setting
     problems: list[str] = field(default_factory=list)  # unreadable files, one line each
     others: list[str] = field(default_factory=list)  # the cell's other configurations, not shown: 'hash (n runs)'
+    board_config: Optional[str] = None  # the configuration the board shows (config_hash: the one shown here)
+    configs: list[tuple[str, str]] = field(default_factory=list)  # (label, hash) of each: the board's first
 
 
 def run_name(fold: Any, seed: Any) -> str:
@@ -131,15 +133,22 @@ def first_task(table: pd.DataFrame, label: Optional[str], bench: Optional[str] =
     return None
 
 
-def _cell_runs(data: AppData, model: str, revision: str, method: str, task: str
+def _cell_runs(data: AppData, model: str, revision: str, method: str, task: str, config: Optional[str] = None
                ) -> tuple[Optional[str], pd.DataFrame, pd.DataFrame]:
     """(config hash shown, its successful runs (data.cell_runs), its failed runs no success replaced, counted or not
-    (leaderboard.failures.listed); a cell whose runs all failed: the failures' configuration)."""
+    (leaderboard.failures.listed); a cell whose runs all failed: the failures' configuration). ``config``: another
+    of the cell's configurations (config_choices) instead of the board's."""
     chash, runs = cell_runs(data, task, model, revision, method)
     failed = failed_runs.listed(data.runs, data.agg, list(data.loaded.failures))
     if not failed.empty:
         failed = failed[(failed["model"].astype(str) == model) & (failed["revision"].astype(str) == revision)
                         & (failed["method"].astype(str) == method) & (failed["task"].astype(str) == task)]
+    if config and config != chash and not data.runs.empty:
+        r = data.runs
+        runs = r[(r["model"] == model) & (r["revision"] == revision) & (r["method"] == method) & (r["task"] == task)
+                 & (r["config_hash"] == config)]
+        runs = runs.assign(fold=runs["fold"].fillna("").astype(str) if "fold" in runs else "")
+        chash, runs = config, runs.sort_values(["fold", "seed"], kind="stable")
     chash = chash or (str(failed.iloc[0]["config_hash"]) if not failed.empty else None)
     failed = failed[failed["config_hash"] == chash] if chash and not failed.empty else failed.iloc[0:0]
     return chash, runs, failed
@@ -243,12 +252,30 @@ def provenance(recs: list[ResultRecord]) -> tuple[dict[str, str], Optional[str]]
     return out, url
 
 
+def config_choices(data: AppData, model: str, revision: str, method: str, task: str) -> list[tuple[str, str]]:
+    """(label, config hash) of each configuration the cell was run under: the board's first ('<hash> (on the board,
+    n runs)'), then the others newest first (other_configs)."""
+    board, _, _ = _cell_runs(data, model, revision, method, task)
+    if board is None:
+        return []
+    r = data.runs
+    n = int(((r["model"] == model) & (r["revision"] == revision) & (r["method"] == method) & (r["task"] == task)
+             & (r["config_hash"] == board)).sum()) if not r.empty and "config_hash" in r else 0
+    out = [(f"{board} (on the board, {n} run{'s' if n != 1 else ''})", board)]
+    return out + [(o, o.split(" ", 1)[0]) for o in other_configs(data, model, revision, method, task, board)]
+
+
 def cell_detail(data: AppData, model: str, revision: str, method: str, task: str,
-                run: Optional[str] = None) -> CellDetail:
+                run: Optional[str] = None, config: Optional[str] = None) -> CellDetail:
     """The detail of one cell. ``run``: which run's predictions give the evidence and errors (a name from
-    ``run_choices``, e.g. 'seed 1'); by default the first run that has a predictions file."""
+    ``run_choices``, e.g. 'seed 1'); by default the first run that has a predictions file. ``config``: one of the
+    cell's configurations (config_choices; default, or one the cell does not have: the board's)."""
     detail = CellDetail(model, revision, method, task, label=row_label(model, method))
-    chash, ok, failed = _cell_runs(data, model, revision, method, task)
+    detail.configs = config_choices(data, model, revision, method, task)
+    detail.board_config = detail.configs[0][1] if detail.configs else None
+    if config not in {h for _, h in detail.configs}:
+        config = None
+    chash, ok, failed = _cell_runs(data, model, revision, method, task, config)
     detail.config_hash = chash
     detail.others = other_configs(data, model, revision, method, task, chash)
     records: dict[str, ResultRecord] = {}

@@ -14,7 +14,7 @@ from harness.kinds import get_kind
 from harness.record import ResultRecord
 from harness.rerun import models_entry
 from leaderboard.data import load_app_data
-from leaderboard.detail import NOT_RECORDED, cell_detail, errors, first_task, row_summary
+from leaderboard.detail import NOT_RECORDED, cell_detail, config_choices, errors, first_task, row_summary
 from leaderboard.result_files import model_url as hub_url
 from webapp.detail_plots import curve_figure, detail_matrix_figure
 from webapp.sample import SAMPLE_DIR
@@ -299,3 +299,14 @@ def test_details_say_when_the_cell_has_another_configuration(tmp_path):
     put(root, record("m1", "sst2", 1, 0.5, chash="bbb", created="2026-02-01T00:00:00+00:00"))
     d = cell_detail(load_app_data(root), "m1", "main", "finetune", "sst2")
     assert d.config_hash == "aaa" and d.others == ["bbb (1 run)"]
+    # and lets Details switch to it: its runs, its score; the board's stays first among the choices
+    data = load_app_data(root)
+    assert config_choices(data, "m1", "main", "finetune", "sst2") == [("aaa (on the board, 2 runs)", "aaa"),
+                                                                      ("bbb (1 run)", "bbb")]
+    other = cell_detail(data, "m1", "main", "finetune", "sst2", config="bbb")
+    assert other.config_hash == "bbb" and other.board_config == "aaa" and other.others == ["aaa (2 runs)"]
+    assert list(other.runs["main"]) == [0.5] and list(d.runs["main"]) == [0.9, 0.8]
+    assert cell_detail(data, "m1", "main", "finetune", "sst2", config="zzz").config_hash == "aaa"  # not this cell's
+    from webapp.details import _title_md
+
+    assert "not the one the board shows** (aaa)" in _title_md(other) and "not the one" not in _title_md(d)

@@ -49,9 +49,13 @@ def _title_md(d: CellDetail) -> str:
     head = f"### {name} × {d.task}" + (f" (revision {d.revision})" if d.revision else "")
     meta = f"{d.kind} task · main score: {d.main_score} ({d.direction} is better) · config {d.config_hash or '?'}"
     probs = "".join(f"\n- ⚠ {p}" for p in d.problems)
+    if d.board_config and d.config_hash != d.board_config:
+        probs += (f"\n- ⚠ Configuration {d.config_hash} is shown here, **not the one the board shows** "
+                  f"({d.board_config}); the decision below is the board's")
     if d.others:
-        probs += (f"\n- Also run under another configuration, not shown on the board: {', '.join(d.others)} (the board "
-                  "shows a search's chosen setting, else the configuration with the most runs, then the newest)")
+        probs += (f"\n- Also run under another configuration: {', '.join(d.others)}; pick one under *configuration* "
+                  "(the board shows a search's chosen setting, else the configuration with the most runs, then the "
+                  "newest)")
     return f"{head}\n{meta}" + (f"\n\nEvidence below: run **{d.run}**." if d.run else "") + probs
 
 
@@ -83,13 +87,14 @@ class DetailHandlers:
     def __init__(self, h: Handlers):
         self.h = h
 
-    def show(self, row, task, run=None, gold_class=None) -> dict[str, Any]:
-        """Everything the tab shows for (row, task), evidence from ``run`` (default: the first with predictions)."""
+    def show(self, row, task, run=None, gold_class=None, config=None) -> dict[str, Any]:
+        """Everything the tab shows for (row, task), evidence from ``run`` (default: the first with predictions),
+        under ``config`` (one of the cell's configurations; default: the board's)."""
         view = self.h.state.view
         if not row or not task:
             raise ValueError("choose a leaderboard row and a task (or click a score on the Leaderboard tab)")
         model, revision, method = _row_keys(view, row)
-        d = cell_detail(view.data, model, revision, method, task, run or None)
+        d = cell_detail(view.data, model, revision, method, task, run or None, config or None)
         classes = [""] + list(d.classes)
         cls = gold_class if gold_class in classes else ""
         ev_title, ev = next(iter(d.tables.items()), ("", pd.DataFrame()))
@@ -103,7 +108,8 @@ class DetailHandlers:
                 "evidence": gr.Dataframe(value=ev.round(4), label=ev_title or "evidence"),
                 "evidence_note": d.evidence_note, "gold_class": gr.Dropdown(choices=classes, value=cls),
                 "errors": errors(d, cls or None).round(4), "fit": d.tokenizer.round(4), "fit_note": _fit_md(d),
-                "provenance": _provenance_md(d), "command": cmd, "command_note": d.command_note}
+                "provenance": _provenance_md(d), "command": cmd, "command_note": d.command_note,
+                "config": gr.Dropdown(choices=d.configs, value=d.config_hash, interactive=len(d.configs) > 1)}
 
     def decision_after(self, row, task, note) -> dict[str, Any]:
         """After ``show`` said the decision is being computed (``note``): wait for its draws and draw it."""
@@ -112,10 +118,10 @@ class DetailHandlers:
         fig, caption = decision_part(self.h.state.view, row, task, wait=True)
         return {"decision": fig, "decision_note": caption}
 
-    def errors_only(self, row, task, run, gold_class) -> dict[str, Any]:
+    def errors_only(self, row, task, run, gold_class, config=None) -> dict[str, Any]:
         view = self.h.state.view
         model, revision, method = _row_keys(view, row)
-        return {"errors": errors(cell_detail(view.data, model, revision, method, task, run or None),
+        return {"errors": errors(cell_detail(view.data, model, revision, method, task, run or None, config or None),
                                  gold_class or None)}
 
     def from_cell(self, shown: pd.DataFrame, index: Any) -> dict[str, Any]:
@@ -148,6 +154,7 @@ def details_tab(m: Mount) -> Tab:
         row = gr.Dropdown(rows, value=rows[0] if rows else None, label="leaderboard row", elem_id="d-row")
         task = gr.Dropdown(tasks, value=tasks[0] if tasks else None, label="task", elem_id="d-task")
         run = gr.Dropdown([], label="run for the evidence", elem_id="d-run", allow_custom_value=True)
+        config = gr.Dropdown([], label="configuration", elem_id="d-config", allow_custom_value=True)
         go = gr.Button("Show details", elem_id="d-show", scale=0)
     out: dict[str, Any] = {}
     out["title"] = gr.Markdown(elem_id="detail-title")
@@ -180,8 +187,9 @@ def details_tab(m: Mount) -> Tab:
     out["command_note"] = gr.Markdown(elem_id="detail-command-note")
     out["decision"], out["decision_note"] = dec_plot, dec_note
     out["summary"] = summary  # last: the /details API's earlier outputs keep their places
+    out["config"] = config  # after it: newer still
     picked = {"row": row, "task": task}
-    chosen = {**picked, "run": run, "gold_class": gold_class}
+    chosen = {**picked, "run": run, "gold_class": gold_class, "config": config}
     # each show is followed by the decision when its draws were still being computed
     after = bound(dh.decision_after, {**picked, "note": dec_note}, {"decision": dec_plot, "decision_note": dec_note})
     event(go.click, dh.show, chosen, out, "title", api_name="details").then(*after, api_visibility="private")
@@ -189,6 +197,8 @@ def details_tab(m: Mount) -> Tab:
         event(picker.input, dh.show, picked, out, "title", api_visibility="private").then(
             *after, api_visibility="private")
     event(run.input, dh.show, chosen, out, "title", api_visibility="private").then(*after, api_visibility="private")
+    event(config.input, dh.show, {**picked, "config": config}, out, "title", api_visibility="private").then(
+        *after, api_visibility="private")
     event(gold_class.input, dh.errors_only, chosen, {"errors": out["errors"]}, "errors", api_visibility="private")
 
     board = m.mounted.get("leaderboard")
