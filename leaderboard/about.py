@@ -28,13 +28,23 @@ COLUMNS = (
     ("BENCH P(best), TASK P(best)", "the share of resamples in which the row is best on the benchmark average / "
                                     "the task, among the rows shown (the decision, below); — a row that takes no "
                                     "part (no saved predictions, a task missing or failed). The toggle *P(best) "
-                                    "and rank intervals* shows or hides these columns."),
+                                    "and rank intervals* shows or hides these columns; the benchmark averages' by "
+                                    "default, each task's with *… for each task too*."),
     ("BENCH rank 95%, TASK rank 95%", "the 2.5–97.5% range of the row's rank over the resamples, among the rows "
                                       "shown ('1–3'; one number when both ends agree)."),
     ("family, params", "the model family and its parameter count (the row's first task: task heads differ)."),
     ("trainable params, checkpoint MB", "what the method trains and saves (LoRA: the adapter and head)."),
     ("max UNK rate", "the largest share of a task's tokens the tokenizer maps to [UNK] across the row's tasks."),
+    ("p50 latency ms", "the median over the row's tasks of its kept checkpoint's single-input CPU latency (below)."),
 )
+
+LATENCY_TEXT = (
+    "Each kept checkpoint is timed apart from training, one at a time, by `python -m harness latency` (and by `run` "
+    "once its training is over): torch on CPU with one thread, 10 untimed predictions, then 50 timed ones of the "
+    "task's median-length test input (tokenize, forward, decode: what one playground request costs). The figure is "
+    "the median (p50); p95 and the spread are in the latency plot's hover, and the machine (CPU, cores, load when "
+    "it began) under the plot. Figures from different machines do not compare; a row without one was not timed. "
+    "A figure timed inside training (older result files) is not used: it measured the machine's load.")
 
 
 DECISION_TEXT = (
@@ -98,6 +108,8 @@ def about_markdown(data: AppData, source_label: str, sample: bool = False) -> st
         "## Significance marks",
         SIG_NOTE + " The interval is a 95% percentile interval of the difference over the resamples; it says "
         "nothing about other test sets or other training data.",
+        "## Latency",
+        LATENCY_TEXT,
         "## Tokenizer fit",
         f"⚠UNK marks a cell where the model's tokenizer turns over {UNK_WARN:.0%} of the task's tokens into [UNK] "
         "(e.g. an English vocabulary on Chinese text): the model never saw most of the input, so its score there "

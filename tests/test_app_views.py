@@ -72,6 +72,7 @@ def test_about_says_how_every_number_is_made(sample):
                  if not p.name.endswith(".failed.json"))
     assert SCORES_NOTE in text and "paired bootstrap" in text and "[UNK]" in text and "non-commercial" in text
     assert newest[:10] in text and all(t in text for t in data.tasks)  # last update; every task's licence row
+    assert "## Latency" in text and "one thread" in text and "p50 latency ms" in text  # what the latency plot measured
 
 
 def test_empty_source_shows_one_panel_and_no_tables(tmp_path):
