@@ -23,10 +23,9 @@ from .plan import Job, NotApplicable, RunOptions, plan, plan_one
 from .methods import get_method
 from .specs import ModelSpec
 from .catalog import TaskEntry
-from .text import UNK_WARN
+from .text import TRUNCATION_MARK, UNK_WARN
 
 SAMPLE_ROWS = 200  # training rows per (model, task) the tokenizer fit is measured on
-TRUNCATION_MARK = 0.10  # a cell whose tokenizer truncates more than this share of its training rows is marked ✂
 WIDTH = 120  # the matrix wraps its task columns into blocks no wider than this
 
 

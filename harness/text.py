@@ -7,6 +7,7 @@ import logging
 import re
 
 UNK_WARN = 0.05  # a tokenizer turning more than this share of a task's tokens into [UNK] is flagged
+TRUNCATION_MARK = 0.10  # a cell whose tokenizer truncates more than this share of its rows is marked ✂
 
 _CJK_CLASS = r"\u3000-\u303f\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uff00-\uffef"
 _TOKEN = re.compile(rf"[{_CJK_CLASS}]|[^\s{_CJK_CLASS}]+")

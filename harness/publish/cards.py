@@ -224,7 +224,7 @@ def limitations(ckpt: "Checkpoint") -> str:
     tokenizer's [UNK] share and truncation, the seed spread, a local (not the published) test split, the task's
     caveats and a non-commercial data licence."""
     from ..kinds import get_kind
-    from ..preflight import TRUNCATION_MARK
+    from ..text import TRUNCATION_MARK
     from ..text import UNK_WARN
 
     rec, group = ckpt.record, ckpt.group
