@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 import shutil
+import time
 
 import pytest
 
@@ -47,7 +48,14 @@ def test_each_mark_is_the_pair_with_the_row_below(url, query, hidden):
         page.goto(f"{url}?sort={TASK}{query}", wait_until="domcontentloaded")
         expect(page.locator("#lb-decision")).to_contain_text("pick", timeout=90_000)
         expect(page.locator("#lb-note")).to_contain_text(f"{hidden} hidden", timeout=30_000)
-        board = _table(page, "lb-table")
+        # the page paints the default view first, then the view the URL asks for: read the board once it is sorted
+        deadline = time.monotonic() + 60
+        while True:
+            board = _table(page, "lb-table")
+            scores = [float(r[TASK].split()[0]) for r in board if r.get(TASK)]
+            if (len(board) == 4 - hidden and scores == sorted(scores, reverse=True)) or time.monotonic() > deadline:
+                break
+            time.sleep(0.5)
         shown = [r["model"] for r in board]
         assert len(shown) == 4 - hidden
         page.get_by_text("Significance details").click()
