@@ -15,7 +15,6 @@ import logging
 import os
 import platform
 import statistics
-import time
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -75,18 +74,6 @@ def torch_threads(n: int) -> Iterator[None]:
         torch.set_num_threads(before)
 
 
-def time_predictions(adapter: Any, model: Any, example: dict, runs: int, warmup: int) -> list[float]:
-    """Wall times (ms, sorted) of ``runs`` single-input predictions after ``warmup`` untimed ones."""
-    for _ in range(warmup):
-        adapter.predict(model, [example], 1)
-    times = []
-    for _ in range(runs):
-        t0 = time.perf_counter()
-        adapter.predict(model, [example], 1)
-        times.append((time.perf_counter() - t0) * 1000)
-    return sorted(times)
-
-
 def measure(checkpoint: Path, rel: str, config_hash: str, example: dict, input_id: Optional[str],
             runs: int = RUNS, warmup: int = WARMUP, threads: int = THREADS) -> Latency:
     """Time one checkpoint (loaded with torch on CPU) on ``example``."""
@@ -97,7 +84,7 @@ def measure(checkpoint: Path, rel: str, config_hash: str, example: dict, input_i
     with torch_threads(threads):
         adapter, model = load_checkpoint(checkpoint, backend="torch")
         where = machine(threads)
-        ms = time_predictions(adapter, model, example, runs, warmup)
+        ms = adapter.time_predictions(model, example, runs, warmup)
     q1, p50, q3 = statistics.quantiles(ms, n=4, method="inclusive") if runs > 1 else (ms[0],) * 3
     p95 = statistics.quantiles(ms, n=20, method="inclusive")[18] if runs > 1 else ms[0]
     return Latency(checkpoint=rel, config_hash=config_hash, backend="torch", input_id=input_id,

@@ -309,7 +309,32 @@ def _failure_v1(raw: dict[str, Any], path: Path) -> dict[str, Any]:
             "execution": raw.get("execution"), "created_at": raw.get("created_at", "")}
 
 
-class CheckpointInfo(Block):
+class SmallFile(Block):
+    """A small JSON file its own class writes and reads (a checkpoint's harness_job.json, a run's latency file):
+    every failure to read it is one RecordError line naming the file."""
+
+    @staticmethod
+    def _raw(path: Path | str, what: str) -> Any:
+        try:
+            return json.loads(Path(path).read_text(encoding="utf-8"))
+        except (OSError, ValueError) as e:
+            raise RecordError(f"{what}: cannot read {path} ({type(e).__name__})") from None
+
+    @classmethod
+    def _validated(cls, raw: Any, path: Path | str, what: str) -> Any:
+        try:
+            return cls.model_validate(raw)
+        except ValidationError as e:
+            err = e.errors()[0]
+            raise RecordError(f"{what}: {path}: field '{'.'.join(map(str, err['loc']))}': {err['msg']}") from None
+
+    def write(self, path: Path) -> None:
+        from .results import write_text
+
+        write_text(path, self.model_dump_json(indent=1) + "\n")
+
+
+class CheckpointInfo(SmallFile):
     """harness_job.json in a checkpoint folder: what built the model, so predict, export and the app need nothing
     else (the task spec is harness_task.json beside it)."""
 
@@ -324,26 +349,14 @@ class CheckpointInfo(Block):
 
     @classmethod
     def read(cls, path: Path) -> "CheckpointInfo":
-        try:
-            raw = json.loads(Path(path).read_text(encoding="utf-8"))
-        except (OSError, ValueError) as e:
-            raise RecordError(f"checkpoint: cannot read {path} ({type(e).__name__})") from None
+        raw = cls._raw(path, "checkpoint")
         version = raw.get("schema_version") if isinstance(raw, dict) else None
         if version == 1:  # v1 had the same fields; 'method' was optional
             raw = {**raw, "schema_version": CHECKPOINT_SCHEMA_VERSION}
         elif version != CHECKPOINT_SCHEMA_VERSION:
             raise UnknownSchema(f"checkpoint: {path}: schema_version {version}, expected "
                                 f"{CHECKPOINT_SCHEMA_VERSION} (or 1)")
-        try:
-            return cls.model_validate(raw)
-        except ValidationError as e:
-            err = e.errors()[0]
-            raise RecordError(f"checkpoint: {path}: field '{'.'.join(map(str, err['loc']))}': {err['msg']}") from None
-
-    def write(self, path: Path) -> None:
-        from .results import write_text
-
-        write_text(path, self.model_dump_json(indent=1) + "\n")
+        return cls._validated(raw, path, "checkpoint")
 
 
 LATENCY_SCHEMA_VERSION = 1
@@ -361,7 +374,7 @@ class LatencyMachine(Block):
     load_1m: Optional[float] = None  # the 1-minute load average when the measurement began: a busy machine shows
 
 
-class Latency(Block):
+class Latency(SmallFile):
     """``latency.seed<k>.json`` beside a result record (harness.latency): the single-input CPU latency of the run's
     kept checkpoint, measured apart from training (a rerun of ``python -m harness latency`` replaces it; the record
     itself is never touched). ``checkpoint`` and ``config_hash`` say which weights were timed."""
@@ -383,23 +396,11 @@ class Latency(Block):
 
     @classmethod
     def read(cls, path: Path | str) -> "Latency":
-        try:
-            raw = json.loads(Path(path).read_text(encoding="utf-8"))
-        except (OSError, ValueError) as e:
-            raise RecordError(f"{path}: cannot read ({type(e).__name__})") from None
+        raw = cls._raw(path, "latency")
         version = raw.get("schema_version") if isinstance(raw, dict) else None
         if version != LATENCY_SCHEMA_VERSION:
-            raise UnknownSchema(f"{path}: schema_version {version}, expected {LATENCY_SCHEMA_VERSION}")
-        try:
-            return cls.model_validate(raw)
-        except ValidationError as e:
-            err = e.errors()[0]
-            raise RecordError(f"{path}: field '{'.'.join(map(str, err['loc']))}': {err['msg']}") from None
-
-    def write(self, path: Path) -> None:
-        from .results import write_text
-
-        write_text(path, self.model_dump_json(indent=1) + "\n")
+            raise UnknownSchema(f"latency: {path}: schema_version {version}, expected {LATENCY_SCHEMA_VERSION}")
+        return cls._validated(raw, path, "latency")
 
 
 # ---------------------------------------------------------------- lean reading (the leaderboard's cold build)

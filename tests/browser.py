@@ -36,6 +36,18 @@ def served(demo: Any) -> Iterator[str]:
 
 
 @contextlib.contextmanager
+def served_sample(folder: Any) -> Iterator[str]:
+    """The URL of the app over a copy of the bundled sample in ``folder`` (a fresh folder; no leaderboard index)."""
+    from webapp.build import build_app
+    from webapp.sample import SAMPLE_DIR
+
+    root = folder / "results"
+    shutil.copytree(SAMPLE_DIR, root, ignore=shutil.ignore_patterns(".leaderboard-index.json"))
+    with served(build_app(root)) as url:
+        yield url
+
+
+@contextlib.contextmanager
 def browser_page(width: int = 1400, height: int = 1000, **options: Any) -> Iterator[Any]:
     """A chromium page of ``width`` × ``height`` (closed afterwards)."""
     sync_api = require()

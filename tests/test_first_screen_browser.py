@@ -5,23 +5,17 @@ default columns fit without a sideways scroll; no header breaks inside a word (w
 Skips with a message when chromium or playwright is missing."""
 from __future__ import annotations
 
-import shutil
 
 import pytest
 
-from browser import browser_page, require, served
+from browser import browser_page, require, served_sample
 
 expect = require().expect
 
 
 @pytest.fixture(scope="module")
 def url(tmp_path_factory):
-    from webapp.build import build_app
-    from webapp.sample import SAMPLE_DIR
-
-    root = tmp_path_factory.mktemp("first-screen") / "results"
-    shutil.copytree(SAMPLE_DIR, root, ignore=shutil.ignore_patterns(".leaderboard-index.json"))
-    with served(build_app(root)) as url:
+    with served_sample(tmp_path_factory.mktemp("first-screen")) as url:
         yield url
 
 

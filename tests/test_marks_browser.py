@@ -7,12 +7,11 @@ when chromium or playwright is missing."""
 from __future__ import annotations
 
 import re
-import shutil
 import time
 
 import pytest
 
-from browser import browser_page, open_filters, require, served
+from browser import browser_page, open_filters, require, served_sample
 
 expect = require().expect
 TASK = "demo_paraphrase"  # three untrained rows tie at 58.3 there: ties broken in the board's order
@@ -28,12 +27,7 @@ HEADERS = """id => Array.from(document.querySelectorAll('#' + id + ' thead th'))
 
 @pytest.fixture(scope="module")
 def url(tmp_path_factory):
-    from webapp.build import build_app
-    from webapp.sample import SAMPLE_DIR
-
-    root = tmp_path_factory.mktemp("marks") / "results"
-    shutil.copytree(SAMPLE_DIR, root, ignore=shutil.ignore_patterns(".leaderboard-index.json"))
-    with served(build_app(root)) as url:
+    with served_sample(tmp_path_factory.mktemp("marks")) as url:
         yield url
 
 

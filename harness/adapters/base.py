@@ -154,8 +154,9 @@ class Adapter(ABC):
         n = max(len(examples), 1)
         return {"unk_rate": unk / max(total, 1), "truncation_rate": truncated / n, "examples": len(examples)}
 
-    def latency_ms(self, model: Any, example: dict, runs: int = 20, warmup: int = 3) -> float:
-        """p50 wall time of one single-input prediction on CPU (tokenize + forward + decode)."""
+    def time_predictions(self, model: Any, example: dict, runs: int, warmup: int) -> list[float]:
+        """Wall times (ms, sorted) of ``runs`` single-input predictions (tokenize + forward + decode) after
+        ``warmup`` untimed ones."""
         for _ in range(warmup):
             self.predict(model, [example], 1)
         times = []
@@ -163,7 +164,11 @@ class Adapter(ABC):
             t0 = time.perf_counter()
             self.predict(model, [example], 1)
             times.append((time.perf_counter() - t0) * 1000)
-        return round(statistics.median(times), 3)
+        return sorted(times)
+
+    def latency_ms(self, model: Any, example: dict, runs: int = 20, warmup: int = 3) -> float:
+        """p50 wall time of one single-input prediction on CPU (tokenize + forward + decode)."""
+        return round(statistics.median(self.time_predictions(model, example, runs, warmup)), 3)
 
 
 def unknown_words(tok: Any, words: list[str]) -> list[str]:
