@@ -156,7 +156,8 @@ def _wheelhouse(pip: Path, req: Path) -> Path:
 def test_space_requirements_install_into_a_fresh_venv_and_serve_the_app(hub, tmp_path, tiny_results):
     """The Space as deployed (its files from the stand-in) runs in a fresh venv holding only space/requirements.txt:
     the app builds on the bundled sample and the playground predicts with a tiny checkpoint; no training-only
-    package is installed or imported."""
+    package is installed or imported. In the same venv, the "Use" code of published model cards (a text and a token
+    classifier) runs as a Hub user copies it, fetching the model over HTTP from the stand-in."""
     req = REPO / "space" / "requirements.txt"
     names = [re.split(r"[=<>~!\[; ]", line)[0].lower() for line in requirements(req)]
     assert "torch" in names and not set(names) & set(FORBIDDEN), names
@@ -179,3 +180,24 @@ def test_space_requirements_install_into_a_fresh_venv_and_serve_the_app(hub, tmp
     assert done.returncode == 0, done.stderr[-3000:]
     assert "space venv ok" in done.stdout and "prediction ok" in done.stdout, done.stdout
     assert f"space venv ok: {space_dir / 'webapp' / 'sample'}\n" in done.stdout, done.stdout
+    # a published model card's plain-transformers "Use" code, as a Hub user copies it, in this venv (transformers,
+    # torch, huggingface_hub; no harness on the path): the model fetched over HTTP from the stand-in
+    from harness.publish.plan import make_plan
+    from harness.publish.push import push
+    from hub_server import serve
+
+    push(tiny_results, "org/results", license="apache-2.0")
+    repos = [c.repo_id for c in make_plan(tiny_results, "org/results", "best", None).checkpoints]
+    snippets = {}
+    for repo in repos:
+        card = hub.files(repo, "model")["README.md"].read_text(encoding="utf-8")
+        code = re.search(r"With plain transformers:\n\n```python\n(.*?)```", card, re.S)
+        if code and ("token-classification" in code.group(1) or "text-classification" in code.group(1)):
+            snippets.setdefault("token" if "token-" in code.group(1) else "text", code.group(1))
+    assert set(snippets) == {"text", "token"}, repos
+    with serve(hub.root) as url, tempfile.TemporaryDirectory() as home:
+        env.update(HOME=home, HF_HOME=home, HF_HUB_OFFLINE="0", HF_ENDPOINT=url, HF_HUB_DISABLE_TELEMETRY="1")
+        for what, code in snippets.items():
+            done = subprocess.run([str(python), "-c", code], cwd=home, env=env, capture_output=True, text=True,
+                                  timeout=300)
+            assert done.returncode == 0 and done.stdout.strip().startswith("["), (what, done.stderr[-3000:])
