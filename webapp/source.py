@@ -26,6 +26,7 @@ OLD_REPO_TYPE_ENV = "HARNESS_RESULTS_REPO_TYPE"  # dataset (default) | model | s
 OLD_DIR_ENV = "HARNESS_RESULTS_DIR"
 EXPECTED = "a results folder or hf://datasets/ORG/NAME[@revision]"
 HUB_PATTERNS = ["results/**/seed*.json", "results/**/seed*.predictions.jsonl.gz", "results/**/seed*.log",
+                "results/**/latency.seed*.json",
                 "leaderboard.csv", "leaderboard.md", "checkpoints.json"]
 _warned: set[str] = set()
 
