@@ -134,6 +134,8 @@ def test_compare_endpoints(served):
     assert [r["checkpoint"] for r in rows] == labels and all(r["latency ms"] > 0 for r in rows)
     table, summary = client.predict("demo_sentiment", labels, "any", api_name="/disagreements")
     assert "shared test examples" in summary
+    # sized so the gold and each checkpoint's answer stay in view beside a long input (webapp.handlers.column_widths)
+    assert table["value"]["headers"][:3] == ["id", "input", "gold"] and len(table["column_widths"]) == 3 + len(labels)
     _, msg = client.predict("demo_sentiment", labels[:1], "x", "", api_name="/compare")
     assert "2 to 4" in msg
 

@@ -58,14 +58,15 @@ LABEL_SLACK_PX = 8  # the row label (a link, when the model has a Hub page) neve
 CELL_CHARS, LABEL_CHARS = 10, 14
 
 
-def column_widths(shown: pd.DataFrame) -> list[str]:
-    """Each display column's width: its header never breaks inside a word; its cells wrap past CELL_CHARS."""
+def column_widths(shown: pd.DataFrame, caps: Optional[dict[str, int]] = None) -> list[str]:
+    """Each display column's width: its header never breaks inside a word; its cells wrap past CELL_CHARS (the first
+    column's past LABEL_CHARS; ``caps``: column -> characters, for other tables' wide text columns)."""
     out = []
     for i, col in enumerate(shown.columns):
         head = max((len(w) for w in str(col).split()), default=1) * CHAR_PX + HEAD_PAD_PX
         cells = max((len(str(v)) for v in shown[col]), default=1)
-        body = min(cells, LABEL_CHARS if i == 0 else CELL_CHARS) * CHAR_PX + CELL_PAD_PX + (LABEL_SLACK_PX if i == 0
-                                                                                         else 0)
+        cap = (caps or {}).get(col, LABEL_CHARS if i == 0 else CELL_CHARS)
+        body = min(cells, cap) * CHAR_PX + CELL_PAD_PX + (LABEL_SLACK_PX if i == 0 else 0)
         out.append(f"{round(max(head, body))}px")
     return out
 
@@ -263,4 +264,7 @@ class Handlers:
 
     def compare_examples(self, task, models, right) -> dict[str, Any]:
         table, summary = disagreements(self.state.view.data, task, models or [], right or "any")
+        # the input wraps inside 40 characters, so gold and every checkpoint's answer stay in view
+        table = gr.update(value=table, column_widths=column_widths(table, {"id": 16, "input": 40, "gold": 16,
+                                                                          **{m: 18 for m in models or []}}))
         return {"table": table, "summary": summary}
