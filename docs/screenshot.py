@@ -1,7 +1,8 @@
 """Screenshot of the app for the README: build the app on a results folder, open it in Debian's chromium (Playwright,
-headless; never `playwright install`) and save the leaderboard (1400×1000, from the tabs down) and one score's details as PNGs.
+headless; never `playwright install`) and save the leaderboard (1400×1000, from the tabs down), one score's details
+and a phone's first screen (390×844) as PNGs.
 
-    python docs/screenshot.py                          # the bundled demo results -> docs/img/app.png, app-details.png
+    python docs/screenshot.py               # the bundled demo results -> docs/img/app.png, app-details.png, app-390.png
     python docs/screenshot.py outputs/demo --out /tmp/app.png
 
 Not imported by the tests (it launches a server and a browser).
@@ -24,6 +25,7 @@ log = logging.getLogger("screenshot")
 FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
          "--disable-component-update", "--disable-sync"]
 VIEWPORT = {"width": 1400, "height": 1000}
+PHONE = {"width": 390, "height": 844}
 
 
 def free_port() -> int:
@@ -37,6 +39,7 @@ def screenshot(results: Path, out: Path, timeout_s: float = 120.0) -> Path:
     """Serve `results` with build_app, wait until the leaderboard is drawn, save the viewport from the tabs down to
     `out`; then open the details of a score and save them beside it (<out stem>-details.png)."""
     details = out.with_name(f"{out.stem}-details{out.suffix}")
+    phone = out.with_name(f"{out.stem}-390{out.suffix}")
     from playwright.sync_api import expect, sync_playwright
 
     from webapp.build import build_app
@@ -67,11 +70,17 @@ def screenshot(results: Path, out: Path, timeout_s: float = 120.0) -> Path:
                 page.wait_for_timeout(1500)
                 page.evaluate("document.querySelector('#detail-title').scrollIntoView()")
                 page.screenshot(path=str(details), type="png")
+                # a phone's first screen (390 px wide), as it opens: the top rows and their average in view
+                page = browser.new_page(viewport=PHONE)
+                page.goto(f"http://127.0.0.1:{port}/", wait_until="domcontentloaded")
+                expect(page.locator("#lb-decision")).to_contain_text("pick", timeout=timeout_s * 1000)
+                page.wait_for_timeout(2000)
+                page.screenshot(path=str(phone), type="png")
             finally:
                 browser.close()
     finally:
         demo.close()
-    for path in (out, details):
+    for path in (out, details, phone):
         log.info("wrote %s (%d KB)", path, path.stat().st_size // 1024)
     return out
 
