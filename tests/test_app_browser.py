@@ -82,6 +82,7 @@ def test_browser_first_visit_shows_the_sample_and_says_so(monkeypatch, tmp_path)
         expect(page.locator("#sample-notice")).to_contain_text("bundled sample, not your results", timeout=60_000)
         expect(page.locator("#sample-notice")).to_contain_text("untrained")
         expect(page.locator("#sample-notice")).to_be_visible()
+        page.locator("#own-results-box").get_by_text("Show your own results").first.click()  # collapsed: short
         expect(page.locator("#own-results")).to_contain_text("python -m harness push")
         expect(page.locator("#header")).to_contain_text("Results: bundled sample")
         expect(page.locator("#lb-note")).to_contain_text("model(s) shown", timeout=60_000)

@@ -19,6 +19,23 @@ def url(tmp_path_factory):
         yield url
 
 
+@pytest.fixture(scope="module")
+def space_url():
+    """The app as a fresh Space opens: no results configured, the bundled sample under its notice."""
+    import os
+
+    from browser import served
+    from webapp.build import build_app
+    from webapp.source import OLD_DIR_ENV, OLD_REPO_ENV, RESULTS_ENV
+
+    saved = {k: os.environ.pop(k) for k in (RESULTS_ENV, OLD_REPO_ENV, OLD_DIR_ENV) if k in os.environ}
+    try:
+        with served(build_app(None)) as url:
+            yield url
+    finally:
+        os.environ.update(saved)
+
+
 # the characters of each header drawn on a new line, where the character before is not a space: a break inside a word
 BROKEN_HEADERS = """() => Array.from(document.querySelectorAll('#lb-table th .header-content span')).flatMap(span => {
   const node = span.firstChild;
@@ -52,10 +69,14 @@ def _eventually(check, seconds: float = 15.0) -> bool:
     return True
 
 
+@pytest.mark.parametrize("where", ["results", "fresh Space"])
 @pytest.mark.parametrize("width,height", [(1400, 1000), (390, 844)])
-def test_the_top_rows_scores_are_visible_without_scrolling(url, width, height, tmp_path):
+def test_the_top_rows_scores_are_visible_without_scrolling(request, where, width, height, tmp_path):
+    url = request.getfixturevalue("url" if where == "results" else "space_url")
     with browser_page(width, height) as page:
         page.goto(url, wait_until="domcontentloaded")
+        if where != "results":  # the notice is there, short; how to show your own results is collapsed
+            expect(page.locator("#sample-notice")).to_be_visible(timeout=60_000)
         expect(page.locator("#lb-note")).to_contain_text("model(s) shown", timeout=60_000)
         expect(page.locator("#lb-decision")).to_contain_text("pick", timeout=90_000)  # the table's last draw
         assert page.evaluate("window.scrollY") == 0

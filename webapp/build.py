@@ -63,7 +63,8 @@ def build_app(results: str | Path | ResultsSource | None = None, concurrency: in
         header = gr.Markdown(header_md(view), elem_id="header")
         problems = gr.Markdown(problems_md(view), elem_id="problems")
         notice = gr.Markdown(NOTICE_MD, elem_id="sample-notice", visible=view.sample)
-        own = gr.Markdown(OWN_RESULTS_MD, elem_id="own-results", visible=view.sample)
+        with gr.Accordion("Show your own results", open=False, visible=view.sample, elem_id="own-results-box") as own:
+            gr.Markdown(OWN_RESULTS_MD, elem_id="own-results")
         empty_panel = gr.Markdown(empty_md(view) if empty else "", elem_id="empty-state", visible=empty)
         with gr.Row():
             r_btn = gr.Button("Refresh results", elem_id="refresh", size="sm", scale=0)

@@ -129,7 +129,7 @@ class Sync:
             kept[tab_id][name] = value
         empty = is_empty(view)
         out.update({p.version: view.version, p.header: header_md(view), p.problems: problems_md(view),
-                    p.notice: gr.Markdown(visible=view.sample), p.own: gr.Markdown(visible=view.sample),
+                    p.notice: gr.Markdown(visible=view.sample), p.own: gr.Accordion(visible=view.sample),
                     p.empty: gr.Markdown(empty_md(view) if empty else "", visible=empty),
                     p.body: gr.Column(visible=not empty)})
         for tab_id, tab in self.tabs.items():

@@ -23,10 +23,10 @@ from harness.results import latency_path
 SAMPLE_DIR = Path(__file__).resolve().with_name("sample")
 PREDICTIONS = ".predictions.jsonl.gz"
 
-NOTICE_MD = ("**This is a bundled sample, not your results.** It comes from the offline demo grid: tiny and untrained "
-             "models (a briefly fine-tuned MiniLM-L6 and randomly initialised ERNIE, ALBERT and T5 models) on the "
-             "project's small demo tasks, so its scores say nothing about how good these models are. It has no "
-             "checkpoints, so the playground and the side-by-side comparison have nothing to run.")
+# short: on a phone the board's first rows must still show under it (how to show your own: collapsed, OWN_RESULTS_MD)
+NOTICE_MD = ("**This is a bundled sample, not your results**: the offline demo grid's tiny and untrained models (MiniLM-L6 "
+             "briefly fine-tuned; ERNIE, ALBERT, T5 randomly initialised) on small demo tasks. Its scores say nothing "
+             "about these models, and it has no checkpoints to run.")
 
 OWN_RESULTS_MD = """**Show your own results.** Run a grid, publish it, and point the app (or a Space) at it:
 
