@@ -242,7 +242,9 @@ def cmd_run(args: argparse.Namespace) -> int:
     counts.update(got)
     args.output_dir.mkdir(parents=True, exist_ok=True)
     if args.latency_runs > 0 and (args.output_dir / "results").is_dir():  # training is over: a quiet machine
-        _measure_latency(args.output_dir, args.latency_runs, 10, 1, None, True, not args.quiet)
+        from .latency import THREADS, WARMUP
+
+        _measure_latency(args.output_dir, args.latency_runs, WARMUP, THREADS, None, True, not args.quiet)
     from leaderboard.report import write_tables
     from leaderboard.table import failure_lines
 
